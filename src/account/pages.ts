@@ -1,0 +1,166 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { recordAuditEvent } from "../audit/audit.ts";
+import type { Deps } from "../deps.ts";
+import { checkFormToken, formField, sendFormExpired, sendPage, signedInPage } from "../http/pages.ts";
+import { clearSessionCookie, loadSession, requestMeta } from "../http/request-context.ts";
+import { format } from "../i18n/locale.ts";
+import { formatDateTime, pageText } from "../i18n/page-text.ts";
+import { maskPhone } from "../identity/identifiers.ts";
+import { listLiveSessions, revokeAccountSessions, revokeSession } from "../session/sessions.ts";
+import { csrfField } from "../views/forms.ts";
+import { html } from "../views/html.ts";
+
+/** "Your account", "Login & security", the signed-in devices, and sign out. */
+export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
+  app.get("/", async (request, reply) => {
+    const auth = await loadSession(request, deps);
+    return reply.redirect(auth ? "/account" : "/sign-in", 303);
+  });
+
+  app.get("/account", async (request, reply) => {
+    const page = await signedInPage(deps, request, reply);
+    if (!page) return reply;
+    const locale = request.locale;
+    const text = pageText(locale).account;
+    const body = html`<h1>${text.title}</h1>
+<p>${format(text.hello, { name: page.auth.account.name })}</p>
+<div class="card menu">
+  <a href="/account/security">${text.security}<p>${text.securityHint}</p></a>
+  <a href="/account/sessions">${text.sessions}<p>${text.sessionsHint}</p></a>
+</div>`;
+    return sendPage(reply, 200, {
+      locale,
+      title: text.title,
+      path: "/account",
+      body,
+      signedIn: { name: page.auth.account.name, csrfToken: page.csrfToken },
+    });
+  });
+
+  app.get("/account/security", async (request, reply) => {
+    const page = await signedInPage(deps, request, reply);
+    if (!page) return reply;
+    const locale = request.locale;
+    const text = pageText(locale).security;
+    const account = page.auth.account;
+    const body = html`<h1>${text.title}</h1>
+<div class="card">
+<dl class="settings">
+  <div><dt>${text.name}</dt><dd>${account.name}</dd></div>
+  <div><dt>${text.email}</dt><dd>${account.email}</dd></div>
+  <div><dt>${text.phone}</dt><dd>${account.phone && account.phone_verified_at ? maskPhone(account.phone) : text.phoneNone}</dd></div>
+  <div><dt>${text.password}</dt><dd>${account.password_changed_at ? format(text.passwordChangedAt, { time: formatDateTime(account.password_changed_at, locale) }) : "—"}</dd></div>
+  <div><dt>${text.twoStep}</dt><dd>${text.twoStepOff}</dd></div>
+  <div><dt>${text.sessions}</dt><dd><a href="/account/sessions">${text.manage}</a></dd></div>
+</dl>
+</div>
+<p><a href="/account">${text.back}</a></p>`;
+    return sendPage(reply, 200, {
+      locale,
+      title: text.title,
+      path: "/account/security",
+      body,
+      signedIn: { name: account.name, csrfToken: page.csrfToken },
+    });
+  });
+
+  app.get("/account/sessions", async (request: FastifyRequest<{ Querystring: { done?: string } }>, reply) => {
+    const page = await signedInPage(deps, request, reply);
+    if (!page) return reply;
+    const locale = request.locale;
+    const text = pageText(locale).sessions;
+    const sessions = await listLiveSessions(deps.db, page.auth.account.id, deps.clock.now());
+    const notice =
+      request.query.done === "others"
+        ? text.revokedOthers
+        : request.query.done === "one"
+          ? text.revoked
+          : undefined;
+    const body = html`<h1>${text.title}</h1>
+<p>${text.intro}</p>
+<div class="card">
+<ul class="sessions">
+${sessions.map(
+  (s) => html`<li>
+  <strong>${s.user_agent ?? text.unknownDevice}</strong> ${s.id === page.auth.session.id ? html`<span class="tag">${text.current}</span>` : null}<br>
+  <span class="hint">${format(text.started, { time: formatDateTime(s.created_at, locale) })} · ${format(text.lastSeen, { time: formatDateTime(s.last_seen_at, locale) })}${s.ip ? ` · ${s.ip}` : ""}</span>
+  ${
+    s.id === page.auth.session.id
+      ? null
+      : html`<form method="post" action="/account/sessions/revoke">${csrfField(page.csrfToken)}<input type="hidden" name="session" value="${s.id}"><button type="submit" class="secondary">${text.revoke}</button></form>`
+  }
+</li>`,
+)}
+</ul>
+</div>
+${
+  sessions.length > 1
+    ? html`<form method="post" action="/account/sessions/revoke-others">${csrfField(page.csrfToken)}<button type="submit">${text.revokeOthers}</button></form>`
+    : null
+}`;
+    return sendPage(reply, 200, {
+      locale,
+      title: text.title,
+      path: "/account/sessions",
+      body,
+      signedIn: { name: page.auth.account.name, csrfToken: page.csrfToken },
+      ...(notice ? { notice } : {}),
+    });
+  });
+
+  app.post("/account/sessions/revoke", async (request, reply) => {
+    if (!checkFormToken(request, deps.config))
+      return sendFormExpired(reply, request.locale, "/account/sessions");
+    const page = await signedInPage(deps, request, reply);
+    if (!page) return reply;
+    const sessionId = formField(request, "session").slice(0, 64);
+    if (await revokeSession(deps.db, page.auth.account.id, sessionId, deps.clock.now())) {
+      await recordAuditEvent(deps.db, deps, {
+        type: "session.revoked",
+        accountId: page.auth.account.id,
+        actor: "account",
+        ...requestMeta(request),
+        detail: { sessionId, reason: "revoked_by_owner" },
+      });
+    }
+    return reply.redirect("/account/sessions?done=one", 303);
+  });
+
+  app.post("/account/sessions/revoke-others", async (request, reply) => {
+    if (!checkFormToken(request, deps.config))
+      return sendFormExpired(reply, request.locale, "/account/sessions");
+    const page = await signedInPage(deps, request, reply);
+    if (!page) return reply;
+    const count = await revokeAccountSessions(
+      deps.db,
+      page.auth.account.id,
+      page.auth.session.id,
+      deps.clock.now(),
+    );
+    await recordAuditEvent(deps.db, deps, {
+      type: "session.revoked_others",
+      accountId: page.auth.account.id,
+      actor: "account",
+      ...requestMeta(request),
+      detail: { count },
+    });
+    return reply.redirect("/account/sessions?done=others", 303);
+  });
+
+  app.post("/sign-out", async (request, reply) => {
+    if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, request.locale, "/account");
+    const auth = await loadSession(request, deps);
+    if (auth) {
+      await revokeSession(deps.db, auth.account.id, auth.session.id, deps.clock.now());
+      await recordAuditEvent(deps.db, deps, {
+        type: "session.revoked",
+        accountId: auth.account.id,
+        actor: "account",
+        ...requestMeta(request),
+        detail: { sessionId: auth.session.id, reason: "sign_out" },
+      });
+    }
+    clearSessionCookie(reply, deps.config);
+    return reply.redirect("/sign-in?signed_out=1", 303);
+  });
+}

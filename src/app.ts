@@ -1,0 +1,163 @@
+import { fileURLToPath } from "node:url";
+import cookie from "@fastify/cookie";
+import formbody from "@fastify/formbody";
+import helmet from "@fastify/helmet";
+import fastifyStatic from "@fastify/static";
+import swagger from "@fastify/swagger";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
+import { registerAccountPages } from "./account/pages.ts";
+import { registerDevOutboxRoutes } from "./courier/dev-outbox-routes.ts";
+import type { Deps } from "./deps.ts";
+import { registerRegistrationPages } from "./flows/registration/pages.ts";
+import { registerRegistrationRoutes } from "./flows/registration/routes.ts";
+import { registerSignInPages } from "./flows/sign-in/pages.ts";
+import { registerSignInRoutes } from "./flows/sign-in/routes.ts";
+import { isCrossSiteRequest } from "./http/csrf.ts";
+import { ApiError, errorBody, errorMessage } from "./http/errors.ts";
+import { registerJsonParser } from "./http/json-body.ts";
+import { sendPage } from "./http/pages.ts";
+import { requestLocale } from "./http/request-context.ts";
+import { registerSiteRoutes } from "./http/site-routes.ts";
+import { pageText } from "./i18n/page-text.ts";
+import { registerHealthRoutes } from "./operations/health-routes.ts";
+import { registerSessionRoutes } from "./session/routes.ts";
+import { html } from "./views/html.ts";
+
+// 16 KiB holds any honest request to this API (the longest field is a 4,096-character password).
+const bodyLimitBytes = 16 * 1024;
+
+/** Builds the whole application from its dependencies; `main.ts` listens, tests call `inject()`. */
+export async function buildApp(deps: Deps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger is Fastify's logger; the cast only drops pino-specific members from the type.
+    loggerInstance: deps.log as FastifyBaseLogger,
+    trustProxy: deps.config.trustProxy,
+    bodyLimit: bodyLimitBytes,
+    ajv: {
+      // Unknown fields are an error, not silently dropped; types are never coerced.
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
+    },
+  });
+
+  app.decorateRequest("locale", "ja");
+  app.decorateRequest("auth", null);
+
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: bodyLimitBytes });
+  registerJsonParser(app);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+      },
+    },
+    hsts: deps.config.environment === "production" ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    referrerPolicy: { policy: "same-origin" },
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Mamori",
+        version: "1",
+        description:
+          "Sign-in and account security. Errors are `{error:{code,message,field?}}`; 429 and 503 carry Retry-After. " +
+          "Cookie-authenticated changes need a same-origin request (Origin or Sec-Fetch-Site).",
+      },
+      components: {
+        securitySchemes: {
+          sessionCookie: { type: "apiKey", in: "cookie", name: deps.config.sessionCookieName },
+          bearer: { type: "http", scheme: "bearer" },
+        },
+      },
+    },
+  });
+  await app.register(fastifyStatic, {
+    root: fileURLToPath(new URL("../public/", import.meta.url)),
+    prefix: "/assets/",
+    maxAge: 3_600_000,
+  });
+
+  app.addHook("onRequest", async (request) => {
+    request.locale = requestLocale(request);
+    if (isCrossSiteRequest(request, deps.config)) throw new ApiError("csrf_failed");
+  });
+
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((request, reply) => sendError(new ApiError("not_found"), request, reply));
+
+  registerHealthRoutes(app, deps);
+  registerRegistrationRoutes(app, deps);
+  registerSignInRoutes(app, deps);
+  registerSessionRoutes(app, deps);
+  registerSiteRoutes(app, deps);
+  registerSignInPages(app, deps);
+  registerRegistrationPages(app, deps);
+  registerAccountPages(app, deps);
+  if (deps.config.devOutbox) registerDevOutboxRoutes(app, deps);
+  app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  return app;
+}
+
+function toApiError(error: FastifyError | ApiError): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error.validation) {
+    const first = error.validation[0];
+    const params = (first?.params ?? {}) as Record<string, unknown>;
+    const path = first?.instancePath?.replace(/^\//, "").replace(/\//g, ".");
+    const field =
+      (typeof params.missingProperty === "string" && params.missingProperty) ||
+      (typeof params.additionalProperty === "string" && params.additionalProperty) ||
+      path ||
+      undefined;
+    return new ApiError("invalid_request", field ? { field } : {});
+  }
+  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return new ApiError("payload_too_large");
+  if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return new ApiError("unsupported_media_type");
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)
+    return new ApiError("invalid_request");
+  return new ApiError("internal_error");
+}
+
+/** Every error leaves as the API's error shape (JSON under /api), or as a page for a browser. */
+function sendError(raw: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const error = toApiError(raw);
+  const locale = request.locale ?? requestLocale(request);
+  if (error.status >= 500 && error.code !== "maintenance") {
+    request.log.error({ err: raw }, "request failed");
+  }
+  if (error.details.retryAfterSeconds !== undefined)
+    reply.header("retry-after", String(error.details.retryAfterSeconds));
+  const wantsPage =
+    !request.url.startsWith("/api/") && request.url !== "/healthz" && request.url !== "/readyz";
+  if (wantsPage) {
+    const title =
+      error.code === "not_found"
+        ? pageText(locale).notFound.title
+        : errorMessage(error.code, locale, error.details);
+    return sendPage(reply, error.status, {
+      locale,
+      title,
+      path: "/",
+      body: html`<div class="card"><h1>${title}</h1><p><a href="/">${pageText(locale).notFound.back}</a></p></div>`,
+    });
+  }
+  return reply.code(error.status).header("cache-control", "no-store").send(errorBody(error, locale));
+}

@@ -1,0 +1,83 @@
+import type { Kysely } from "kysely";
+import { newId } from "../crypto/secrets.ts";
+import type { Schema } from "../db/schema.ts";
+import type { Clock, Random } from "../deps.ts";
+
+/** Security events, by stable name. A new kind of security change adds its name here. */
+export type AuditEventType =
+  | "account.created"
+  | "account.registration_attempt_existing"
+  | "account.suspended"
+  | "account.closed"
+  | "account.reopened"
+  | "sign_in.succeeded"
+  | "sign_in.failed"
+  | "session.revoked"
+  | "session.revoked_others"
+  | "session.reauthenticated"
+  | "password.rehashed"
+  | "maintenance.on"
+  | "maintenance.off";
+
+export type AuditEvent = {
+  type: AuditEventType;
+  accountId: string | null;
+  actor: "account" | "operator" | "system";
+  ip?: string | null;
+  userAgent?: string | null;
+  /** Never a secret: no password, code or token ever goes here. */
+  detail?: Record<string, string | number | boolean | null>;
+};
+
+export async function recordAuditEvent(
+  db: Kysely<Schema>,
+  deps: { clock: Clock; random: Random },
+  event: AuditEvent,
+): Promise<void> {
+  await db
+    .insertInto("audit_event")
+    .values({
+      id: newId(deps.random, "aud"),
+      account_id: event.accountId,
+      type: event.type,
+      actor: event.actor,
+      ip: event.ip ?? null,
+      user_agent: event.userAgent?.slice(0, 300) ?? null,
+      detail: JSON.stringify(event.detail ?? {}),
+      created_at: deps.clock.now().toISOString(),
+    })
+    .execute();
+}
+
+export type AuditEntry = {
+  id: string;
+  type: string;
+  actor: string;
+  ip: string | null;
+  userAgent: string | null;
+  detail: Record<string, unknown>;
+  createdAt: string;
+};
+
+export async function listAuditEvents(
+  db: Kysely<Schema>,
+  accountId: string,
+  limit = 50,
+): Promise<AuditEntry[]> {
+  const rows = await db
+    .selectFrom("audit_event")
+    .selectAll()
+    .where("account_id", "=", accountId)
+    .orderBy("created_at", "desc")
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    type: row.type,
+    actor: row.actor,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    detail: JSON.parse(row.detail) as Record<string, unknown>,
+    createdAt: row.created_at,
+  }));
+}

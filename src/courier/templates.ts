@@ -1,0 +1,115 @@
+import type { Locale } from "../config/config.ts";
+import { format } from "../i18n/locale.ts";
+import { html } from "../views/html.ts";
+
+/** Every message Mamori sends, with the data it needs. `code` marks messages that carry a security code. */
+export type MessageTemplate =
+  | { kind: "registration_code"; name: string; code: string; lifetimeMinutes: number }
+  | { kind: "registration_existing_account"; name: string; signInUrl: string; resetUrl: string }
+  | { kind: "account_created"; name: string; securityUrl: string };
+
+export type RenderedMessage = { subject: string; text: string; html: string };
+
+type Copy = { subject: string; lines: string[] };
+
+function copyFor(template: MessageTemplate, locale: Locale): Copy {
+  const ja = locale === "ja";
+  switch (template.kind) {
+    case "registration_code":
+      return ja
+        ? {
+            subject: "【Mamori】Eメールアドレスの確認コード: {code}",
+            lines: [
+              "{name} 様",
+              "アカウントの作成を完了するには、次のセキュリティコードを入力してください。",
+              "セキュリティコード: {code}",
+              "このコードの有効期限は{minutes}分です。このコードを誰にも教えないでください。",
+              "お心当たりがない場合は、このメールを無視してください。アカウントは作成されません。",
+            ],
+          }
+        : {
+            subject: "Mamori: your email verification code is {code}",
+            lines: [
+              "Hello {name},",
+              "To finish creating your account, enter this security code:",
+              "Security code: {code}",
+              "It expires in {minutes} minutes. Never share it with anyone.",
+              "If this wasn't you, ignore this email: no account will be created.",
+            ],
+          };
+    case "registration_existing_account":
+      return ja
+        ? {
+            subject: "【Mamori】このEメールアドレスでの登録がありました",
+            lines: [
+              "{name} 様",
+              "お使いのEメールアドレスで新しいアカウントを作成しようとする操作がありました。このアドレスのアカウントは既にあります。",
+              "ご本人の場合はサインインしてください: {signInUrl}",
+              "パスワードをお忘れの場合: {resetUrl}",
+              "お心当たりがない場合は、このメールを無視してください。アカウントに変更はありません。",
+            ],
+          }
+        : {
+            subject: "Mamori: someone tried to register with your email address",
+            lines: [
+              "Hello {name},",
+              "Someone tried to create a new account with your email address. You already have an account.",
+              "If it was you, sign in: {signInUrl}",
+              "Forgot your password? {resetUrl}",
+              "If it wasn't you, ignore this email: nothing about your account has changed.",
+            ],
+          };
+    case "account_created":
+      return ja
+        ? {
+            subject: "【Mamori】アカウントを作成しました",
+            lines: [
+              "{name} 様",
+              "アカウントの作成が完了しました。",
+              "2段階認証を設定すると、アカウントをより安全に守れます: {securityUrl}",
+            ],
+          }
+        : {
+            subject: "Mamori: your account is ready",
+            lines: [
+              "Hello {name},",
+              "Your account has been created.",
+              "Turn on two-step verification to protect it better: {securityUrl}",
+            ],
+          };
+  }
+}
+
+function valuesOf(template: MessageTemplate): Record<string, string | number> {
+  switch (template.kind) {
+    case "registration_code":
+      return { name: template.name, code: template.code, minutes: template.lifetimeMinutes };
+    case "registration_existing_account":
+      return { name: template.name, signInUrl: template.signInUrl, resetUrl: template.resetUrl };
+    case "account_created":
+      return { name: template.name, securityUrl: template.securityUrl };
+  }
+}
+
+/** Renders a message as a subject, a plain-text body and an escaped HTML body, in the person's language. */
+export function renderMessage(template: MessageTemplate, locale: Locale): RenderedMessage {
+  const copy = copyFor(template, locale);
+  const values = valuesOf(template);
+  const lines = copy.lines.map((line) => format(line, values));
+  const code = "code" in template ? template.code : undefined;
+  const body = html`<!doctype html>
+<html lang="${locale}"><head><meta charset="utf-8"><title>${format(copy.subject, values)}</title></head>
+<body style="font-family: sans-serif; line-height: 1.6; color: #1a1a1a;">
+${lines.map((line) =>
+  code && line.includes(code)
+    ? html`<p style="font-size: 24px; letter-spacing: 4px;"><strong>${line}</strong></p>`
+    : html`<p>${line}</p>`,
+)}
+<p style="color: #666; font-size: 12px;">Mamori</p>
+</body></html>`;
+  return {
+    subject: format(copy.subject, values),
+    text: `${lines.join("\n\n")}\n\n-- \nMamori\n`,
+    html: body.value,
+  };
+}

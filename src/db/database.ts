@@ -1,0 +1,36 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from "kysely";
+import pg from "pg";
+import type { Schema } from "./schema.ts";
+import { openSqlite } from "./sqlite-driver.ts";
+
+export type Database = Kysely<Schema>;
+export type DialectName = "sqlite" | "postgres";
+
+/** Opens the database named by DATABASE_URL: `sqlite:PATH`, `sqlite::memory:` or `postgres://…`. */
+export function openDatabase(url: string): Database {
+  if (url.startsWith("sqlite:")) {
+    const path = url.slice("sqlite:".length) || ":memory:";
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    return new Kysely<Schema>({ dialect: new SqliteDialect({ database: openSqlite(path) }) });
+  }
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // A pool error on an idle client (the server restarted) must not crash the process.
+  pool.on("error", () => {});
+  return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+}
+
+export function dialectOf(db: Database): DialectName {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? "postgres" : "sqlite";
+}
+
+/** True when the database answers a trivial query: what /readyz reports. */
+export async function isDatabaseReady(db: Database): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,162 @@
+import type { Generated } from "kysely";
+
+// Times are ISO 8601 UTC strings with milliseconds (`Date#toISOString()`) on both SQLite and
+// PostgreSQL: one representation, lexically ordered, so `where expires_at > now` works alike.
+// Booleans are 0/1 integers for the same reason.
+
+export type AccountStatus = "active" | "suspended" | "closed";
+export type LocaleColumn = "ja" | "en";
+
+export type AccountTable = {
+  id: string;
+  email: string;
+  email_verified_at: string | null;
+  name: string;
+  phone: string | null;
+  phone_verified_at: string | null;
+  password_hash: string | null;
+  password_changed_at: string | null;
+  locale: LocaleColumn;
+  status: AccountStatus;
+  status_reason: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
+export type RegistrationState = "code_sent" | "completed" | "exhausted";
+
+export type RegistrationTable = {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string;
+  locale: LocaleColumn;
+  state: RegistrationState;
+  /** 1 when the email already belongs to an account: the flow looks the same but can never complete. */
+  email_taken: number;
+  account_id: string | null;
+  expires_at: string;
+  created_at: string;
+};
+
+export type CodePurpose = "registration" | "password_reset" | "phone_verification" | "sign_in";
+
+/** A one-time code sent by email, SMS or voice; one live code per flow, a newer one voids it. */
+export type VerificationCodeTable = {
+  id: string;
+  flow_id: string;
+  purpose: CodePurpose;
+  channel: "email" | "sms" | "voice";
+  destination: string;
+  /** HMAC-SHA-256 of the code under the current secret key: a 6-digit code is too small to hash bare. */
+  code_hash: string | null;
+  attempts: number;
+  sends: number;
+  last_sent_at: string;
+  expires_at: string;
+  consumed_at: string | null;
+  created_at: string;
+};
+
+export type SignInState = "second_factor_required" | "completed" | "expired";
+
+export type SignInFlowTable = {
+  id: string;
+  account_id: string;
+  state: SignInState;
+  factors: string;
+  persistent: number;
+  session_type: "cookie" | "token";
+  attempts: number;
+  ip: string | null;
+  user_agent: string | null;
+  expires_at: string;
+  created_at: string;
+};
+
+export type SessionTable = {
+  id: string;
+  /** SHA-256 of the secret half of the `id.secret` token; the secret itself is never stored. */
+  secret_hash: string;
+  account_id: string;
+  aal: number;
+  factors: string;
+  persistent: number;
+  session_type: "cookie" | "token";
+  created_at: string;
+  last_seen_at: string;
+  authenticated_at: string;
+  idle_expires_at: string;
+  absolute_expires_at: string;
+  revoked_at: string | null;
+  ip: string | null;
+  user_agent: string | null;
+};
+
+export type OutboxState = "pending" | "sending" | "sent" | "failed";
+export type Channel = "email" | "sms" | "voice";
+
+export type OutboxMessageTable = {
+  id: string;
+  channel: Channel;
+  recipient: string;
+  template: string;
+  locale: LocaleColumn;
+  subject: string | null;
+  text_body: string;
+  html_body: string | null;
+  /** The code in the message, kept only when the development outbox is on (it shows it). */
+  dev_code: string | null;
+  state: OutboxState;
+  attempts: number;
+  next_attempt_at: string;
+  lease_expires_at: string | null;
+  leased_by: string | null;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+};
+
+export type AuditEventTable = {
+  id: string;
+  account_id: string | null;
+  type: string;
+  actor: "account" | "operator" | "system";
+  ip: string | null;
+  user_agent: string | null;
+  detail: string;
+  created_at: string;
+};
+
+export type SettingTable = {
+  key: string;
+  value: string;
+  updated_at: string;
+};
+
+export type ThrottleCounterTable = {
+  key: string;
+  window_started_at: string;
+  hits: number;
+  expires_at: string;
+};
+
+export type MigrationTable = {
+  id: string;
+  applied_at: string;
+};
+
+export type Schema = {
+  account: AccountTable;
+  registration: RegistrationTable;
+  verification_code: VerificationCodeTable;
+  sign_in_flow: SignInFlowTable;
+  session: SessionTable;
+  outbox_message: OutboxMessageTable;
+  audit_event: AuditEventTable;
+  setting: SettingTable;
+  throttle_counter: ThrottleCounterTable;
+  mamori_migration: MigrationTable;
+};
+
+export type { Generated };

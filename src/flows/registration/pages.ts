@@ -1,0 +1,206 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Locale } from "../../config/config.ts";
+import type { Deps } from "../../deps.ts";
+import { ensureCsrfToken } from "../../http/csrf.ts";
+import { errorMessage, errorStatuses } from "../../http/errors.ts";
+import {
+  answeredWithMaintenance,
+  checkFormToken,
+  formField,
+  sendFormExpired,
+  sendPage,
+} from "../../http/pages.ts";
+import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
+import { format } from "../../i18n/locale.ts";
+import { formatDateTime, pageText } from "../../i18n/page-text.ts";
+import { csrfField, errorSummary, type FieldErrors, field } from "../../views/forms.ts";
+import { html } from "../../views/html.ts";
+import type { FlowFailure } from "../flow-result.ts";
+import { resendRegistrationCode, startRegistration, verifyRegistration } from "./registration.ts";
+
+type SignUpForm = { name: string; email: string; errors: FieldErrors; general?: string };
+
+function renderSignUp(
+  reply: FastifyReply,
+  locale: Locale,
+  csrfToken: string,
+  status: number,
+  form: SignUpForm,
+): FastifyReply {
+  const text = pageText(locale).signUp;
+  const body = html`<div class="card">
+<h1>${text.title}</h1>
+${errorSummary(locale, form.errors, form.general)}
+<form method="post" action="/sign-up" novalidate>
+  ${csrfField(csrfToken)}
+  ${field({ name: "name", label: text.name, value: form.name, autocomplete: "name", required: true, autofocus: true, maxlength: 100, errors: form.errors })}
+  ${field({ name: "email", label: text.email, type: "email", value: form.email, autocomplete: "email", inputmode: "email", required: true, maxlength: 254, errors: form.errors })}
+  ${field({ name: "password", label: text.password, hint: text.passwordHint, type: "password", autocomplete: "new-password", required: true, maxlength: 4096, errors: form.errors })}
+  <button type="submit" class="wide">${text.submit}</button>
+</form>
+<div class="links"><p>${text.haveAccount} <a href="/sign-in">${text.signIn}</a></p></div>
+</div>`;
+  return sendPage(reply, status, { locale, title: text.title, path: "/sign-up", body });
+}
+
+type VerifyForm = {
+  registrationId: string;
+  email: string;
+  expiresAt: string;
+  errors: FieldErrors;
+  general?: string;
+  notice?: string;
+};
+
+function renderVerify(
+  reply: FastifyReply,
+  locale: Locale,
+  csrfToken: string,
+  status: number,
+  form: VerifyForm,
+): FastifyReply {
+  const text = pageText(locale).verifyEmail;
+  const body = html`<div class="card">
+<h1>${text.title}</h1>
+${errorSummary(locale, form.errors, form.general)}
+<p>${format(text.intro, { email: form.email })}</p>
+<p class="hint">${format(text.expires, { time: formatDateTime(form.expiresAt, locale) })}</p>
+<form method="post" action="/sign-up/verify" novalidate>
+  ${csrfField(csrfToken)}
+  <input type="hidden" name="registration" value="${form.registrationId}">
+  ${field({ name: "code", label: text.code, autocomplete: "one-time-code", inputmode: "numeric", required: true, autofocus: true, maxlength: 12, errors: form.errors })}
+  <button type="submit" class="wide">${text.submit}</button>
+</form>
+<form method="post" action="/sign-up/resend" class="links">
+  ${csrfField(csrfToken)}
+  <input type="hidden" name="registration" value="${form.registrationId}">
+  <p class="hint">${text.decoyNote}</p>
+  <button type="submit" class="secondary">${text.resend}</button>
+</form>
+</div>`;
+  return sendPage(reply, status, {
+    locale,
+    title: text.title,
+    path: `/sign-up/verify?registration=${form.registrationId}`,
+    body,
+    ...(form.notice ? { notice: form.notice } : {}),
+  });
+}
+
+function fieldErrors(locale: Locale, f: FlowFailure): { errors: FieldErrors; general?: string } {
+  const message = errorMessage(f.code, locale, f);
+  return f.field ? { errors: { [f.field]: message } } : { errors: {}, general: message };
+}
+
+/** Sign-up, confirm the email with the code, resend: plain forms that work without JavaScript. */
+export function registerRegistrationPages(app: FastifyInstance, deps: Deps): void {
+  async function registrationView(id: string) {
+    return deps.db
+      .selectFrom("registration")
+      .select(["id", "email", "expires_at", "state"])
+      .where("id", "=", id)
+      .executeTakeFirst();
+  }
+
+  app.get("/sign-up", async (request, reply) => {
+    if (await answeredWithMaintenance(deps, request, reply, "/sign-up")) return reply;
+    const token = ensureCsrfToken(request, reply, deps.config, deps.random);
+    return renderSignUp(reply, request.locale, token, 200, { name: "", email: "", errors: {} });
+  });
+
+  app.post("/sign-up", async (request, reply) => {
+    const locale = request.locale;
+    if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, "/sign-up");
+    if (await answeredWithMaintenance(deps, request, reply, "/sign-up")) return reply;
+    const token = ensureCsrfToken(request, reply, deps.config, deps.random);
+    const name = formField(request, "name").slice(0, 200);
+    const email = formField(request, "email").slice(0, 320);
+    const result = await startRegistration(
+      deps,
+      { name, email, password: formField(request, "password").slice(0, 4096), locale },
+      requestMeta(request),
+    );
+    if (!result.ok) {
+      if (result.retryAfterSeconds !== undefined)
+        reply.header("retry-after", String(result.retryAfterSeconds));
+      return renderSignUp(reply, locale, token, errorStatuses[result.code], {
+        name,
+        email,
+        ...fieldErrors(locale, result),
+      });
+    }
+    return reply.redirect(`/sign-up/verify?registration=${encodeURIComponent(result.registration.id)}`, 303);
+  });
+
+  app.get(
+    "/sign-up/verify",
+    async (request: FastifyRequest<{ Querystring: { registration?: string; resent?: string } }>, reply) => {
+      const locale = request.locale;
+      const row = await registrationView(String(request.query.registration ?? "").slice(0, 64));
+      if (row?.state !== "code_sent") return reply.redirect("/sign-up", 303);
+      const token = ensureCsrfToken(request, reply, deps.config, deps.random);
+      return renderVerify(reply, locale, token, 200, {
+        registrationId: row.id,
+        email: row.email,
+        expiresAt: row.expires_at,
+        errors: {},
+        ...(request.query.resent ? { notice: pageText(locale).verifyEmail.resent } : {}),
+      });
+    },
+  );
+
+  app.post("/sign-up/verify", async (request, reply) => {
+    const locale = request.locale;
+    if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, "/sign-up");
+    if (await answeredWithMaintenance(deps, request, reply, "/sign-up")) return reply;
+    const token = ensureCsrfToken(request, reply, deps.config, deps.random);
+    const id = formField(request, "registration").slice(0, 64);
+    const result = await verifyRegistration(
+      deps,
+      id,
+      formField(request, "code").slice(0, 32),
+      requestMeta(request),
+    );
+    if (result.ok) {
+      setSessionCookie(reply, deps.config, result.token, result.session);
+      return reply.redirect("/account", 303);
+    }
+    const row = await registrationView(id);
+    if (row?.state !== "code_sent") {
+      return renderSignUp(reply, locale, token, errorStatuses[result.code], {
+        name: "",
+        email: row?.email ?? "",
+        errors: {},
+        general: errorMessage(result.code, locale, result),
+      });
+    }
+    if (result.retryAfterSeconds !== undefined) reply.header("retry-after", String(result.retryAfterSeconds));
+    return renderVerify(reply, locale, token, errorStatuses[result.code], {
+      registrationId: row.id,
+      email: row.email,
+      expiresAt: row.expires_at,
+      ...fieldErrors(locale, result),
+    });
+  });
+
+  app.post("/sign-up/resend", async (request, reply) => {
+    const locale = request.locale;
+    if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, "/sign-up");
+    if (await answeredWithMaintenance(deps, request, reply, "/sign-up")) return reply;
+    const token = ensureCsrfToken(request, reply, deps.config, deps.random);
+    const id = formField(request, "registration").slice(0, 64);
+    const result = await resendRegistrationCode(deps, id);
+    if (result.ok)
+      return reply.redirect(`/sign-up/verify?registration=${encodeURIComponent(id)}&resent=1`, 303);
+    const row = await registrationView(id);
+    if (row?.state !== "code_sent") return reply.redirect("/sign-up", 303);
+    if (result.retryAfterSeconds !== undefined) reply.header("retry-after", String(result.retryAfterSeconds));
+    return renderVerify(reply, locale, token, errorStatuses[result.code], {
+      registrationId: row.id,
+      email: row.email,
+      expiresAt: row.expires_at,
+      errors: {},
+      general: errorMessage(result.code, locale, result),
+    });
+  });
+}

@@ -1,0 +1,287 @@
+import { recordAuditEvent } from "../../audit/audit.ts";
+import type { Locale } from "../../config/config.ts";
+import { queueMessage } from "../../courier/outbox.ts";
+import { newId } from "../../crypto/secrets.ts";
+import type { RegistrationState } from "../../db/schema.ts";
+import type { Deps } from "../../deps.ts";
+import { issueCode, verifyCode } from "../../factors/one-time-code/one-time-code.ts";
+import {
+  type AccountRow,
+  findAccountByEmail,
+  findAccountById,
+  insertAccount,
+} from "../../identity/accounts.ts";
+import { normalizeEmail } from "../../identity/identifiers.ts";
+import { hashPassword } from "../../passwords/hashing.ts";
+import { checkPasswordPolicy } from "../../passwords/policy.ts";
+import { createSession, type SessionRow } from "../../session/sessions.ts";
+import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
+
+export type RegistrationInput = { name: string; email: string; password: string; locale: Locale };
+
+export type StartedRegistration = {
+  ok: true;
+  registration: { id: string; email: string; expiresAt: string };
+};
+
+export type CompletedRegistration = { ok: true; account: AccountRow; token: string; session: SessionRow };
+
+const maxNameLength = 100;
+
+function codeRules(deps: Deps) {
+  const l = deps.config.limits;
+  return {
+    lifetimeSeconds: l.emailCodeLifetimeSeconds,
+    maxAttempts: l.codeMaxAttempts,
+    resendCooldownSeconds: l.codeResendCooldownSeconds,
+    maxSends: l.codeMaxSends,
+  };
+}
+
+function codeDeps(deps: Deps) {
+  // The first key signs; codes live minutes, so a rotation only voids codes in flight.
+  return { clock: deps.clock, random: deps.random, secretKey: deps.config.secretKeys[0] as Buffer };
+}
+
+export function normalizeName(input: string): string | undefined {
+  const name = input.normalize("NFC").trim().replace(/\s+/g, " ");
+  // Control characters in a name end up in mail headers and logs; nobody's name has them.
+  if (name.length === 0 || [...name].length > maxNameLength || /\p{Cc}/u.test(name)) return undefined;
+  return name;
+}
+
+/**
+ * Step 1: validate, hash the password and mail a code. When the email already has an account the
+ * answer is the same (a decoy flow that can never complete) and the owner is told by mail instead,
+ * so registration reveals nothing about who has an account.
+ */
+export async function startRegistration(
+  deps: Deps,
+  input: RegistrationInput,
+  meta: RequestMeta,
+): Promise<StartedRegistration | FlowFailure> {
+  const name = normalizeName(input.name);
+  if (!name) return failure("name_invalid", { field: "name" });
+  const email = normalizeEmail(input.email);
+  if (!email) return failure("email_invalid", { field: "email" });
+  const policy = checkPasswordPolicy(input.password, { email, name }, deps.config.limits);
+  if (!policy.ok) {
+    return failure(policy.problem.code, {
+      field: "password",
+      ...("values" in policy.problem ? { values: policy.problem.values } : {}),
+    });
+  }
+  const passwordHash = await hashPassword(policy.password, {
+    memoryKib: deps.config.limits.argon2MemoryKib,
+    iterations: deps.config.limits.argon2Iterations,
+  });
+  const existing = await findAccountByEmail(deps.db, email);
+  const now = deps.clock.now();
+  const id = newId(deps.random, "reg");
+  const expiresAt = new Date(now.getTime() + deps.config.limits.emailCodeLifetimeSeconds * 1000);
+
+  await deps.db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto("registration")
+      .values({
+        id,
+        email,
+        name,
+        password_hash: passwordHash,
+        locale: input.locale,
+        state: "code_sent",
+        email_taken: existing ? 1 : 0,
+        account_id: null,
+        expires_at: expiresAt.toISOString(),
+        created_at: now.toISOString(),
+      })
+      .execute();
+    const issued = await issueCode(
+      trx,
+      codeDeps(deps),
+      {
+        flowId: id,
+        purpose: "registration",
+        channel: "email",
+        destination: email,
+        decoy: existing !== undefined,
+      },
+      codeRules(deps),
+    );
+    if (!issued.ok) throw new Error("a new registration cannot be in cooldown");
+    if (existing) {
+      await queueMessage(trx, deps, "email", existing.email, existing.locale, {
+        kind: "registration_existing_account",
+        name: existing.name,
+        signInUrl: new URL("/sign-in", deps.config.publicUrl).href,
+        resetUrl: new URL("/password-reset", deps.config.publicUrl).href,
+      });
+      await recordAuditEvent(trx, deps, {
+        type: "account.registration_attempt_existing",
+        accountId: existing.id,
+        actor: "system",
+        ip: meta.ip,
+        userAgent: meta.userAgent,
+      });
+    } else {
+      await queueMessage(trx, deps, "email", email, input.locale, {
+        kind: "registration_code",
+        name,
+        code: issued.code,
+        lifetimeMinutes: Math.ceil(deps.config.limits.emailCodeLifetimeSeconds / 60),
+      });
+    }
+  });
+  deps.courier.wake();
+  return { ok: true, registration: { id, email, expiresAt: expiresAt.toISOString() } };
+}
+
+type LiveRegistration = {
+  id: string;
+  email: string;
+  name: string;
+  locale: Locale;
+  state: RegistrationState;
+  email_taken: number;
+  password_hash: string;
+  expires_at: string;
+};
+
+async function findLiveRegistration(deps: Deps, id: string): Promise<LiveRegistration | FlowFailure> {
+  const row = await deps.db.selectFrom("registration").selectAll().where("id", "=", id).executeTakeFirst();
+  if (!row || row.state === "completed") return failure("registration_not_found");
+  if (row.state === "exhausted")
+    return failure("too_many_attempts", { retryAfterSeconds: secondsUntil(deps, row.expires_at) });
+  if (row.expires_at <= deps.clock.now().toISOString()) return failure("code_expired", { field: "code" });
+  return row;
+}
+
+function secondsUntil(deps: Deps, time: string): number {
+  return Math.max(1, Math.ceil((Date.parse(time) - deps.clock.now().getTime()) / 1000));
+}
+
+/** Step 2: the code proves the mailbox; the account is created and signed in, in one transaction. */
+export async function verifyRegistration(
+  deps: Deps,
+  id: string,
+  code: string,
+  meta: RequestMeta,
+): Promise<CompletedRegistration | FlowFailure> {
+  const registration = await findLiveRegistration(deps, id);
+  if ("ok" in registration) return registration;
+  const verdict = await verifyCode(deps.db, codeDeps(deps), id, code, codeRules(deps));
+  if (!verdict.ok) {
+    if (verdict.reason === "incorrect" && verdict.attemptsLeft > 0) {
+      return failure("invalid_code", { field: "code", extra: { attemptsLeft: verdict.attemptsLeft } });
+    }
+    if (verdict.reason === "expired") return failure("code_expired", { field: "code" });
+    // Out of tries: the flow is dead; the person starts again.
+    await deps.db
+      .updateTable("registration")
+      .set({ state: "exhausted" })
+      .where("id", "=", id)
+      .where("state", "=", "code_sent")
+      .execute();
+    if (verdict.reason === "incorrect") {
+      return failure("invalid_code", { field: "code", extra: { attemptsLeft: 0 } });
+    }
+    return failure("too_many_attempts", { retryAfterSeconds: secondsUntil(deps, registration.expires_at) });
+  }
+
+  const now = deps.clock.now();
+  const accountId = newId(deps.random, "acc");
+  const outcome = await deps.db.transaction().execute(async (trx) => {
+    const moved = await trx
+      .updateTable("registration")
+      .set({ state: "completed", account_id: accountId })
+      .where("id", "=", id)
+      .where("state", "=", "code_sent")
+      .executeTakeFirst();
+    if (moved.numUpdatedRows === 0n) return "state_conflict" as const;
+    const inserted = await insertAccount(trx, {
+      id: accountId,
+      email: registration.email,
+      name: registration.name,
+      passwordHash: registration.password_hash,
+      locale: registration.locale,
+      now,
+    });
+    if (!inserted) return "email_taken" as const;
+    const minted = await createSession(
+      trx,
+      { ...deps, limits: deps.config.limits },
+      {
+        accountId,
+        factors: ["password", "email_code"],
+        persistent: false,
+        sessionType: "cookie",
+        ip: meta.ip,
+        userAgent: meta.userAgent,
+      },
+    );
+    await recordAuditEvent(trx, deps, {
+      type: "account.created",
+      accountId,
+      actor: "account",
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+    });
+    await queueMessage(trx, deps, "email", registration.email, registration.locale, {
+      kind: "account_created",
+      name: registration.name,
+      securityUrl: new URL("/account/security", deps.config.publicUrl).href,
+    });
+    return minted;
+  });
+  if (outcome === "state_conflict") return failure("registration_not_found");
+  // Two registrations for one address both verified: the person owns the mailbox, so saying so is safe.
+  if (outcome === "email_taken") return failure("email_taken", { field: "email" });
+  deps.courier.wake();
+  const account = await findAccountById(deps.db, accountId);
+  if (!account) throw new Error(`account ${accountId} vanished right after its creation`);
+  return { ok: true, account, token: outcome.token, session: outcome.session };
+}
+
+/** Sends a new code (the old one dies), after the cooldown and within the cap on sends. */
+export async function resendRegistrationCode(deps: Deps, id: string): Promise<{ ok: true } | FlowFailure> {
+  const registration = await findLiveRegistration(deps, id);
+  if ("ok" in registration) return registration;
+  const result = await deps.db.transaction().execute(async (trx) => {
+    const issued = await issueCode(
+      trx,
+      codeDeps(deps),
+      {
+        flowId: id,
+        purpose: "registration",
+        channel: "email",
+        destination: registration.email,
+        decoy: registration.email_taken === 1,
+      },
+      codeRules(deps),
+    );
+    if (!issued.ok) return issued;
+    // The flow lives as long as its newest code.
+    await trx
+      .updateTable("registration")
+      .set({ expires_at: issued.expiresAt.toISOString() })
+      .where("id", "=", id)
+      .execute();
+    if (registration.email_taken === 0) {
+      await queueMessage(trx, deps, "email", registration.email, registration.locale, {
+        kind: "registration_code",
+        name: registration.name,
+        code: issued.code,
+        lifetimeMinutes: Math.ceil(deps.config.limits.emailCodeLifetimeSeconds / 60),
+      });
+    }
+    return issued;
+  });
+  if (!result.ok) {
+    return failure("too_many_attempts", {
+      retryAfterSeconds:
+        result.reason === "cooldown" ? result.retryAfterSeconds : secondsUntil(deps, registration.expires_at),
+    });
+  }
+  deps.courier.wake();
+  return { ok: true };
+}

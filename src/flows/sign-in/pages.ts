@@ -1,0 +1,102 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { Locale } from "../../config/config.ts";
+import type { Deps } from "../../deps.ts";
+import { ensureCsrfToken } from "../../http/csrf.ts";
+import { errorMessage, errorStatuses } from "../../http/errors.ts";
+import {
+  answeredWithMaintenance,
+  checkFormToken,
+  formField,
+  safeReturnPath,
+  sendFormExpired,
+  sendPage,
+} from "../../http/pages.ts";
+import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
+import { pageText } from "../../i18n/page-text.ts";
+import { csrfField, errorSummary, field } from "../../views/forms.ts";
+import { html } from "../../views/html.ts";
+import { signInWithPassword } from "./sign-in.ts";
+
+type SignInForm = { identifier: string; returnTo: string; error?: string; notice?: string };
+
+function renderSignIn(
+  reply: FastifyReply,
+  locale: Locale,
+  csrfToken: string,
+  status: number,
+  form: SignInForm,
+): FastifyReply {
+  const text = pageText(locale).signIn;
+  const errors = {};
+  const body = html`<div class="card">
+<h1>${text.title}</h1>
+${errorSummary(locale, errors, form.error)}
+<form method="post" action="/sign-in" novalidate>
+  ${csrfField(csrfToken)}
+  <input type="hidden" name="return_to" value="${form.returnTo}">
+  ${field({ name: "identifier", label: text.identifier, hint: text.identifierHint, type: "text", value: form.identifier, autocomplete: "username", required: true, autofocus: true, maxlength: 320, errors })}
+  ${field({ name: "password", label: text.password, type: "password", autocomplete: "current-password", required: true, maxlength: 4096, errors })}
+  <div class="checkbox"><input type="checkbox" id="keep_signed_in" name="keep_signed_in" value="1" aria-describedby="keep-hint"><label for="keep_signed_in">${text.keepSignedIn}<br><span class="hint" id="keep-hint">${text.keepSignedInHint}</span></label></div>
+  <button type="submit" class="wide">${text.submit}</button>
+</form>
+<div class="links">
+  <p><a href="/help/sign-in#password">${text.forgotPassword}</a></p>
+  <p><a href="/help/sign-in#email">${text.forgotEmail}</a></p>
+</div>
+</div>
+<div class="card"><p>${text.newHere}</p><a class="button secondary" href="/sign-up">${text.createAccount}</a></div>`;
+  return sendPage(reply, status, {
+    locale,
+    title: text.title,
+    path: "/sign-in",
+    body,
+    ...(form.notice ? { notice: form.notice } : {}),
+  });
+}
+
+/** The sign-in page: a plain form that works without JavaScript. */
+export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
+  app.get(
+    "/sign-in",
+    async (request: FastifyRequest<{ Querystring: { return_to?: string; signed_out?: string } }>, reply) => {
+      if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
+      const token = ensureCsrfToken(request, reply, deps.config, deps.random);
+      const query = request.query;
+      return renderSignIn(reply, request.locale, token, 200, {
+        identifier: "",
+        returnTo: safeReturnPath(query.return_to),
+        ...(query.signed_out ? { notice: pageText(request.locale).signedOut } : {}),
+      });
+    },
+  );
+
+  app.post("/sign-in", async (request, reply) => {
+    const locale = request.locale;
+    if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, "/sign-in");
+    if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
+    const token = ensureCsrfToken(request, reply, deps.config, deps.random);
+    const identifier = formField(request, "identifier").slice(0, 320);
+    const returnTo = safeReturnPath(formField(request, "return_to"));
+    const result = await signInWithPassword(
+      deps,
+      {
+        identifier,
+        password: formField(request, "password").slice(0, 4096),
+        sessionType: "cookie",
+        keepSignedIn: formField(request, "keep_signed_in") === "1",
+      },
+      requestMeta(request),
+    );
+    if (!result.ok) {
+      if (result.retryAfterSeconds !== undefined)
+        reply.header("retry-after", String(result.retryAfterSeconds));
+      return renderSignIn(reply, locale, token, errorStatuses[result.code], {
+        identifier,
+        returnTo,
+        error: errorMessage(result.code, locale, result),
+      });
+    }
+    setSessionCookie(reply, deps.config, result.token, result.session);
+    return reply.redirect(returnTo, 303);
+  });
+}

@@ -1,0 +1,64 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Config } from "../config/config.ts";
+import { constantTimeEqual, hmacHex, newSecret } from "../crypto/secrets.ts";
+import type { Random } from "../deps.ts";
+
+const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+export const csrfCookieName = "mamori_csrf";
+
+/**
+ * The origin check for every state-changing request (login CSRF included). A browser tells where
+ * a request comes from: Sec-Fetch-Site must be same-origin (or none: typed by the person), else
+ * the Origin must be one of ours. A request with neither header comes from no browser, and is let
+ * through only when it carries no session cookie: then there is no ambient authority to abuse.
+ */
+export function isCrossSiteRequest(request: FastifyRequest, config: Config): boolean {
+  if (!unsafeMethods.has(request.method)) return false;
+  const fetchSite = request.headers["sec-fetch-site"];
+  if (typeof fetchSite === "string") return !(fetchSite === "same-origin" || fetchSite === "none");
+  const origin = request.headers.origin;
+  if (typeof origin === "string") return !config.allowedOrigins.has(origin);
+  const hasSessionCookie = request.cookies[config.sessionCookieName] !== undefined;
+  const hasBearer = typeof request.headers.authorization === "string";
+  return hasSessionCookie && !hasBearer;
+}
+
+/**
+ * The HTML form token: a random value in a cookie, signed with the server key, and the same value
+ * in a hidden field (double submit). A cross-site form can send the cookie but cannot read it.
+ */
+export function ensureCsrfToken(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  config: Config,
+  random: Random,
+): string {
+  const existing = request.cookies[csrfCookieName];
+  if (existing && isValidCsrfToken(existing, config)) return existing;
+  const value = newSecret(random);
+  const token = `${value}.${hmacHex(config.secretKeys[0] as Buffer, "csrf", value)}`;
+  reply.setCookie(csrfCookieName, token, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "lax",
+    secure: config.cookieSecure,
+  });
+  // The first page a browser sees must work before the cookie comes back.
+  request.cookies[csrfCookieName] = token;
+  return token;
+}
+
+function isValidCsrfToken(token: string, config: Config): boolean {
+  const dot = token.indexOf(".");
+  if (dot <= 0) return false;
+  const value = token.slice(0, dot);
+  const mac = token.slice(dot + 1);
+  return config.secretKeys.some((key) => constantTimeEqual(hmacHex(key, "csrf", value), mac));
+}
+
+/** True when a submitted form carries the token of this browser's CSRF cookie. */
+export function isValidFormToken(request: FastifyRequest, submitted: unknown, config: Config): boolean {
+  const cookie = request.cookies[csrfCookieName];
+  if (!cookie || typeof submitted !== "string" || !isValidCsrfToken(cookie, config)) return false;
+  return constantTimeEqual(cookie, submitted);
+}

@@ -1,0 +1,47 @@
+import { isUtf8 } from "node:buffer";
+import type { FastifyInstance } from "fastify";
+import { ApiError } from "./errors.ts";
+
+/** True when every string (and key) in a parsed JSON value is well-formed Unicode (no lone surrogates). */
+export function isWellFormedJson(value: unknown): boolean {
+  if (typeof value === "string") return value.isWellFormed();
+  if (Array.isArray(value)) return value.every(isWellFormedJson);
+  if (value && typeof value === "object") {
+    return Object.entries(value).every(([key, v]) => key.isWellFormed() && isWellFormedJson(v));
+  }
+  return true;
+}
+
+/**
+ * Strict JSON bodies: valid UTF-8, valid JSON, no lone surrogates (`"\ud800"` is valid JSON but
+ * not text), no `__proto__` keys. Anything else is a 400 `invalid_request`, never a 500.
+ */
+export function registerJsonParser(app: FastifyInstance): void {
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) => {
+    const buffer = body as Buffer;
+    if (buffer.length === 0) {
+      done(null, undefined);
+      return;
+    }
+    if (!isUtf8(buffer)) {
+      done(new ApiError("invalid_request", { message: "The body is not valid UTF-8." }), undefined);
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(buffer.toString("utf8"), (key, value: unknown) => {
+        if (key === "__proto__" || key === "constructor") throw new SyntaxError("forbidden key");
+        return value;
+      });
+    } catch {
+      done(new ApiError("invalid_request", { message: "The body is not valid JSON." }), undefined);
+      return;
+    }
+    if (!isWellFormedJson(parsed)) {
+      done(new ApiError("invalid_request", { message: "The body contains invalid Unicode." }), undefined);
+      return;
+    }
+    done(null, parsed);
+  });
+}

@@ -1,0 +1,105 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Config, Locale } from "../config/config.ts";
+import type { Deps } from "../deps.ts";
+import { pageText } from "../i18n/page-text.ts";
+import { type MaintenanceMode, readMaintenanceMode } from "../operations/maintenance.ts";
+import type { AuthenticatedSession } from "../session/sessions.ts";
+import { html } from "../views/html.ts";
+import { type LayoutOptions, renderLayout } from "../views/layout.ts";
+import { ensureCsrfToken, isValidFormToken } from "./csrf.ts";
+import { errorMessage } from "./errors.ts";
+import { loadSession } from "./request-context.ts";
+
+/** Sends a full HTML page; pages with personal data or codes are never cached. */
+export function sendPage(reply: FastifyReply, status: number, options: LayoutOptions): FastifyReply {
+  return reply
+    .code(status)
+    .header("content-type", "text/html; charset=utf-8")
+    .header("cache-control", "no-store")
+    .send(renderLayout(options));
+}
+
+/** A form body's field as one string (a repeated or missing field reads as ""). */
+export function formField(request: FastifyRequest, name: string): string {
+  const body = request.body;
+  if (!body || typeof body !== "object") return "";
+  const value = (body as Record<string, unknown>)[name];
+  return typeof value === "string" ? value : "";
+}
+
+/**
+ * Where to go after sign-in: only a path on this site (`/account`), never `//evil.example` or
+ * `https://…`, so the sign-in page cannot be used as an open redirect.
+ */
+export function safeReturnPath(value: unknown, fallback = "/account"): string {
+  if (typeof value !== "string" || value.length > 500) return fallback;
+  if (
+    !value.startsWith("/") ||
+    value.startsWith("//") ||
+    value.startsWith("/\\") ||
+    /[\p{Cc}\\]/u.test(value)
+  ) {
+    return fallback;
+  }
+  return value;
+}
+
+/** The page answer to a form whose CSRF token is missing or wrong: 403, with a way back. */
+export function sendFormExpired(reply: FastifyReply, locale: Locale, path: string): FastifyReply {
+  const text = pageText(locale);
+  return sendPage(reply, 403, {
+    locale,
+    title: text.formExpired,
+    path,
+    body: html`<div class="card"><h1>${text.formExpired}</h1><p><a href="${path}">${path}</a></p></div>`,
+  });
+}
+
+export function checkFormToken(request: FastifyRequest, config: Config): boolean {
+  return isValidFormToken(request, formField(request, "_csrf"), config);
+}
+
+export function sendMaintenancePage(
+  reply: FastifyReply,
+  locale: Locale,
+  path: string,
+  mode: MaintenanceMode & { on: true },
+): FastifyReply {
+  const text = pageText(locale);
+  return sendPage(reply.header("retry-after", String(mode.retryAfterSeconds)), 503, {
+    locale,
+    title: text.maintenance.title,
+    path,
+    body: html`<div class="card"><h1>${text.maintenance.title}</h1><p>${mode.message || errorMessage("maintenance", locale)}</p></div>`,
+  });
+}
+
+/** Renders the maintenance page and returns true when maintenance mode is on. */
+export async function answeredWithMaintenance(
+  deps: Deps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  path: string,
+): Promise<boolean> {
+  const mode = await readMaintenanceMode(deps.db);
+  if (!mode.on) return false;
+  sendMaintenancePage(reply, request.locale, path, mode);
+  return true;
+}
+
+export type PageContext = { auth: AuthenticatedSession; csrfToken: string };
+
+/** For signed-in pages: the session and a CSRF token, or a redirect to sign-in that comes back here. */
+export async function signedInPage(
+  deps: Deps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<PageContext | undefined> {
+  const auth = await loadSession(request, deps);
+  if (!auth) {
+    const path = request.url.split("?")[0] ?? "/account";
+    reply.redirect(`/sign-in?return_to=${encodeURIComponent(path)}`, 303);
+    return undefined;
+  }
+  return { auth, csrfToken: ensureCsrfToken(request, reply, deps.config, deps.random) };
+}

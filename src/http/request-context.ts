@@ -1,0 +1,88 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Config, Locale } from "../config/config.ts";
+import type { Deps } from "../deps.ts";
+import type { RequestMeta } from "../flows/flow-result.ts";
+import { negotiateLocale } from "../i18n/locale.ts";
+import { type AuthenticatedSession, authenticateSessionToken, type SessionRow } from "../session/sessions.ts";
+import { ApiError } from "./errors.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The request's language; set in an onRequest hook. */
+    locale: Locale;
+    /** The live session, filled in by `requireSession` (null before and when there is none). */
+    auth: AuthenticatedSession | null;
+  }
+}
+
+export const localeCookieName = "locale";
+
+export function requestLocale(request: FastifyRequest): Locale {
+  return negotiateLocale(request.cookies[localeCookieName], request.headers["accept-language"]);
+}
+
+export function requestMeta(request: FastifyRequest): RequestMeta {
+  const userAgent = request.headers["user-agent"];
+  return {
+    ip: request.ip ?? null,
+    userAgent: typeof userAgent === "string" ? userAgent.slice(0, 300) : null,
+  };
+}
+
+/** The session token of a request: `Authorization: Bearer id.secret` for API clients, else the cookie. */
+export function sessionTokenOf(request: FastifyRequest, config: Config): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header === "string") {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    return match?.[1];
+  }
+  return request.cookies[config.sessionCookieName];
+}
+
+/** Resolves the session once per request; later calls reuse it. */
+export async function loadSession(request: FastifyRequest, deps: Deps): Promise<AuthenticatedSession | null> {
+  if (request.auth) return request.auth;
+  const token = sessionTokenOf(request, deps.config);
+  if (!token) return null;
+  request.auth =
+    (await authenticateSessionToken(deps.db, { ...deps, limits: deps.config.limits }, token)) ?? null;
+  return request.auth;
+}
+
+/** A preHandler for routes that need a signed-in person: 401 `unauthenticated` otherwise. */
+export function requireSession(deps: Deps) {
+  return async function requireSessionHandler(request: FastifyRequest): Promise<void> {
+    if (!(await loadSession(request, deps))) throw new ApiError("unauthenticated");
+  };
+}
+
+/** The session `requireSession` loaded; calling it elsewhere is a bug. */
+export function authOf(request: FastifyRequest): AuthenticatedSession {
+  if (!request.auth) throw new Error("authOf() called on a route without requireSession");
+  return request.auth;
+}
+
+export function setSessionCookie(
+  reply: FastifyReply,
+  config: Config,
+  token: string,
+  session: SessionRow,
+): void {
+  reply.setCookie(config.sessionCookieName, token, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "lax",
+    secure: config.cookieSecure,
+    // "Keep me signed in" survives closing the browser; otherwise a browser-session cookie.
+    ...(session.persistent === 1 ? { expires: new Date(session.absolute_expires_at) } : {}),
+  });
+}
+
+export function clearSessionCookie(reply: FastifyReply, config: Config): void {
+  reply.clearCookie(config.sessionCookieName, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "lax",
+    secure: config.cookieSecure,
+  });
+}

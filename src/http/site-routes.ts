@@ -1,0 +1,40 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Deps } from "../deps.ts";
+import { isLocale } from "../i18n/locale.ts";
+import { pageText } from "../i18n/page-text.ts";
+import { html } from "../views/html.ts";
+import { safeReturnPath, sendPage } from "./pages.ts";
+import { localeCookieName } from "./request-context.ts";
+
+/** The language switch and the sign-in help page. */
+export function registerSiteRoutes(app: FastifyInstance, deps: Deps): void {
+  app.get(
+    "/locale/:locale",
+    async (
+      request: FastifyRequest<{ Params: { locale: string }; Querystring: { return_to?: string } }>,
+      reply,
+    ) => {
+      const locale = request.params.locale;
+      if (isLocale(locale)) {
+        reply.setCookie(localeCookieName, locale, {
+          path: "/",
+          sameSite: "lax",
+          secure: deps.config.cookieSecure,
+          maxAge: 365 * 86_400,
+        });
+      }
+      return reply.redirect(safeReturnPath(request.query.return_to, "/"), 303);
+    },
+  );
+
+  app.get("/help/sign-in", async (request, reply) => {
+    const locale = request.locale;
+    const text = pageText(locale).help;
+    const body = html`<h1>${text.title}</h1>
+<div class="card" id="password"><h2>${text.passwordTitle}</h2><p>${text.password}</p></div>
+<div class="card" id="email"><h2>${text.emailTitle}</h2><p>${text.email}</p></div>
+<div class="card" id="other"><h2>${text.otherTitle}</h2><p>${text.other}</p></div>
+<p><a href="/sign-in">${pageText(locale).signIn.title}</a></p>`;
+    return sendPage(reply, 200, { locale, title: text.title, path: "/help/sign-in", body });
+  });
+}

@@ -1,0 +1,222 @@
+import type { Locale } from "../config/config.ts";
+
+// Everything the pages say, by screen. Japanese first: the words people know from the big shops
+// (サインイン, ログインとセキュリティ, セキュリティコード, 2段階認証, 高度なセキュリティ設定).
+const ja = {
+  brand: "Mamori",
+  skipToContent: "本文へ移動",
+  switchLanguage: "English",
+  switchLanguageLocale: "en" as Locale,
+  footer: "Mamori — アカウントを守るサインインサービス",
+  errorSummaryTitle: "入力内容を確認してください",
+  required: "必須",
+  signIn: {
+    title: "サインイン",
+    identifier: "Eメールアドレスまたは携帯電話番号",
+    identifierHint: "例: taro@example.jp または 090-1234-5678",
+    password: "パスワード",
+    keepSignedIn: "サインインしたままにする",
+    keepSignedInHint: "共有のパソコンではチェックしないでください。",
+    submit: "サインイン",
+    forgotPassword: "パスワードをお忘れの場合",
+    forgotEmail: "Eメールアドレスをお忘れの場合",
+    newHere: "はじめてご利用ですか?",
+    createAccount: "アカウントを作成",
+  },
+  signUp: {
+    title: "アカウントを作成",
+    name: "氏名",
+    email: "Eメールアドレス",
+    password: "パスワード",
+    passwordHint: "8文字以上。長いフレーズがおすすめです。氏名やEメールアドレスは含めないでください。",
+    submit: "次に進む",
+    haveAccount: "既にアカウントをお持ちですか?",
+    signIn: "サインイン",
+  },
+  verifyEmail: {
+    title: "Eメールアドレスの確認",
+    intro: "{email} にセキュリティコードを送信しました。メールに記載された6桁のコードを入力してください。",
+    decoyNote: "メールが届かない場合は、迷惑メールフォルダもご確認ください。",
+    code: "セキュリティコード",
+    submit: "アカウントを作成",
+    resend: "コードを再送信",
+    resent: "新しいセキュリティコードを送信しました。前のコードは使えなくなりました。",
+    expires: "コードの有効期限: {time}",
+  },
+  account: {
+    title: "アカウントサービス",
+    hello: "{name} 様",
+    security: "ログインとセキュリティ",
+    securityHint: "名前、Eメールアドレス、携帯電話番号、パスワード、2段階認証の設定",
+    sessions: "サインイン中の端末",
+    sessionsHint: "サインインしているブラウザとアプリを確認し、サインアウトできます",
+    signOut: "サインアウト",
+  },
+  security: {
+    title: "ログインとセキュリティ",
+    name: "氏名",
+    email: "Eメールアドレス",
+    phone: "携帯電話番号",
+    phoneNone: "登録されていません",
+    password: "パスワード",
+    passwordChangedAt: "最終変更: {time}",
+    twoStep: "2段階認証(高度なセキュリティ設定)",
+    twoStepOff: "オフ — 2段階認証を設定すると、パスワードが漏れてもアカウントを守れます。",
+    twoStepOn: "オン",
+    sessions: "サインイン中の端末",
+    manage: "管理",
+    back: "アカウントサービスへ戻る",
+  },
+  sessions: {
+    title: "サインイン中の端末",
+    intro:
+      "このアカウントにサインインしているブラウザとアプリです。心当たりのないものはサインアウトしてください。",
+    current: "この端末",
+    started: "サインイン: {time}",
+    lastSeen: "最終利用: {time}",
+    unknownDevice: "不明なブラウザ",
+    revoke: "サインアウト",
+    revokeOthers: "他のすべての端末からサインアウト",
+    revokedOthers: "他の端末からサインアウトしました。",
+    revoked: "サインアウトしました。",
+  },
+  signedOut: "サインアウトしました。",
+  maintenance: { title: "メンテナンス中" },
+  notFound: { title: "ページが見つかりません", back: "トップへ戻る" },
+  help: {
+    title: "サインインできない場合",
+    passwordTitle: "パスワードをお忘れの場合",
+    password:
+      "パスワードの再設定は、サインインページの「パスワードをお忘れの場合」から行えます。Eメールに届くセキュリティコードで本人確認をして、新しいパスワードを設定します。",
+    emailTitle: "Eメールアドレスをお忘れの場合",
+    email: "確認済みの携帯電話番号があれば、Eメールアドレスの代わりに携帯電話番号でサインインできます。",
+    otherTitle: "その他の理由",
+    other:
+      "アカウントが停止・閉鎖されている場合、メンテナンス中の場合、許可されていない国からアクセスしている場合は、サインイン時にその旨が表示されます。",
+  },
+  outbox: {
+    title: "開発用送信箱",
+    intro: "開発環境で送信されたメッセージです(本番環境では表示されません)。",
+    empty: "メッセージはありません。",
+    filter: "宛先で絞り込む",
+    code: "コード",
+  },
+  formExpired: "フォームの有効期限が切れました。もう一度お試しください。",
+};
+
+export type PageText = typeof ja;
+
+const en: PageText = {
+  brand: "Mamori",
+  skipToContent: "Skip to content",
+  switchLanguage: "日本語",
+  switchLanguageLocale: "ja",
+  footer: "Mamori — sign-in that protects your account",
+  errorSummaryTitle: "Please check the following",
+  required: "required",
+  signIn: {
+    title: "Sign in",
+    identifier: "Email address or mobile number",
+    identifierHint: "For example taro@example.jp or 090-1234-5678",
+    password: "Password",
+    keepSignedIn: "Keep me signed in",
+    keepSignedInHint: "Don't check this on a shared computer.",
+    submit: "Sign in",
+    forgotPassword: "Forgot your password?",
+    forgotEmail: "Forgot your email address?",
+    newHere: "New here?",
+    createAccount: "Create your account",
+  },
+  signUp: {
+    title: "Create your account",
+    name: "Your name",
+    email: "Email address",
+    password: "Password",
+    passwordHint: "At least 8 characters. A long phrase works best. Don't include your name or email.",
+    submit: "Continue",
+    haveAccount: "Already have an account?",
+    signIn: "Sign in",
+  },
+  verifyEmail: {
+    title: "Verify your email address",
+    intro: "We sent a security code to {email}. Enter the 6-digit code from the email.",
+    decoyNote: "If it hasn't arrived, check your spam folder.",
+    code: "Security code",
+    submit: "Create your account",
+    resend: "Resend code",
+    resent: "We sent a new security code. The previous one no longer works.",
+    expires: "The code expires at {time}",
+  },
+  account: {
+    title: "Your account",
+    hello: "Hello, {name}",
+    security: "Login & security",
+    securityHint: "Edit name, email, mobile number, password and two-step verification",
+    sessions: "Signed-in devices",
+    sessionsHint: "See where you are signed in and sign out",
+    signOut: "Sign out",
+  },
+  security: {
+    title: "Login & security",
+    name: "Name",
+    email: "Email",
+    phone: "Mobile number",
+    phoneNone: "Not added",
+    password: "Password",
+    passwordChangedAt: "Last changed {time}",
+    twoStep: "Two-step verification (advanced security settings)",
+    twoStepOff: "Off — with two-step verification your account stays safe even if your password leaks.",
+    twoStepOn: "On",
+    sessions: "Signed-in devices",
+    manage: "Manage",
+    back: "Back to your account",
+  },
+  sessions: {
+    title: "Signed-in devices",
+    intro: "Browsers and apps signed in to this account. Sign out any you don't recognise.",
+    current: "This device",
+    started: "Signed in {time}",
+    lastSeen: "Last used {time}",
+    unknownDevice: "Unknown browser",
+    revoke: "Sign out",
+    revokeOthers: "Sign out of all other devices",
+    revokedOthers: "You were signed out of every other device.",
+    revoked: "Signed out.",
+  },
+  signedOut: "You have signed out.",
+  maintenance: { title: "Down for maintenance" },
+  notFound: { title: "Page not found", back: "Go to the start page" },
+  help: {
+    title: "Can't sign in?",
+    passwordTitle: "Forgot your password?",
+    password:
+      "Reset it from the sign-in page's \"Forgot your password?\": a security code sent to your email proves it's you, then you choose a new password.",
+    emailTitle: "Forgot your email address?",
+    email:
+      "If your account has a verified mobile number, you can sign in with it instead of your email address.",
+    otherTitle: "Other reasons",
+    other:
+      "If your account is suspended or closed, the service is under maintenance, or you are signing in from a country the shop does not allow, the sign-in page tells you so.",
+  },
+  outbox: {
+    title: "Development outbox",
+    intro: "Messages sent in development (never shown in production).",
+    empty: "No messages.",
+    filter: "Filter by recipient",
+    code: "Code",
+  },
+  formExpired: "This form has expired. Please try again.",
+};
+
+export function pageText(locale: Locale): PageText {
+  return locale === "en" ? en : ja;
+}
+
+/** A date and time as people in the locale write it, in Japan time (the shops' customers are in Japan). */
+export function formatDateTime(iso: string, locale: Locale): string {
+  return new Intl.DateTimeFormat(locale === "ja" ? "ja-JP" : "en-GB", {
+    dateStyle: "medium",
+    timeStyle: "short",
+    timeZone: "Asia/Tokyo",
+  }).format(new Date(iso));
+}

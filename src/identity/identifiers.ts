@@ -1,0 +1,60 @@
+import { parsePhoneNumberFromString } from "libphonenumber-js/max";
+
+export type Identifier = { kind: "email"; email: string } | { kind: "phone"; phone: string };
+
+const maxEmailLength = 254;
+
+/**
+ * Normalises an email address for storage and lookup: trimmed, NFC, lower-cased. Returns undefined
+ * when it is not an address a person could receive mail at (one @, a dotted domain, no spaces).
+ */
+export function normalizeEmail(input: string): string | undefined {
+  const email = input.trim().normalize("NFC").toLowerCase();
+  if (email.length === 0 || email.length > maxEmailLength) return undefined;
+  const at = email.lastIndexOf("@");
+  if (at <= 0 || at !== email.indexOf("@")) return undefined;
+  const local = email.slice(0, at);
+  const domain = email.slice(at + 1);
+  if (local.length > 64 || /[\s<>()[\]\\,;:"]/.test(email)) return undefined;
+  if (
+    !/^[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)+$/u.test(
+      domain,
+    )
+  ) {
+    return undefined;
+  }
+  return email;
+}
+
+/**
+ * A phone number in E.164 (`+819012345678`), read as Japanese unless it starts with `+`:
+ * `090-1234-5678`, `09012345678`, `+81 90 1234 5678` all give the same number.
+ */
+export function normalizePhone(input: string): string | undefined {
+  const text = input.trim().normalize("NFKC");
+  if (!/^\+?[\d\s\-().]{6,24}$/.test(text)) return undefined;
+  const parsed = parsePhoneNumberFromString(text, "JP");
+  if (!parsed?.isValid()) return undefined;
+  return parsed.number;
+}
+
+/** Reads a sign-in identifier: an email address, or else a phone number. */
+export function parseIdentifier(input: string): Identifier | undefined {
+  if (input.includes("@")) {
+    const email = normalizeEmail(input);
+    return email ? { kind: "email", email } : undefined;
+  }
+  const phone = normalizePhone(input);
+  return phone ? { kind: "phone", phone } : undefined;
+}
+
+/** `t***@example.co.jp`: enough for the owner to recognise, too little for anyone else. */
+export function maskEmail(email: string): string {
+  const [local = "", domain = ""] = email.split("@");
+  return `${local.slice(0, 1)}***@${domain}`;
+}
+
+/** `+81 90-****-5678` style: the last four digits only. */
+export function maskPhone(e164: string): string {
+  return `${e164.slice(0, -4).replace(/\d/g, "*")}${e164.slice(-4)}`;
+}

@@ -1,0 +1,98 @@
+import { pathToFileURL } from "node:url";
+import pino, { type Logger } from "pino";
+import { buildApp } from "./app.ts";
+import { type Config, ConfigError, loadConfig, readConfigSource } from "./config/config.ts";
+import {
+  type Courier,
+  createCourier,
+  devOutboxTransport,
+  type Transport,
+  unconfiguredTransport,
+} from "./courier/courier.ts";
+import { startDispatcher } from "./courier/dispatcher.ts";
+import { createSmtpTransport } from "./courier/smtp-transport.ts";
+import { openDatabase } from "./db/database.ts";
+import { migrateToLatest } from "./db/migrate.ts";
+import { type Deps, secureRandom, systemClock } from "./deps.ts";
+
+export function createLogger(config: Pick<Config, "logLevel">): Logger {
+  return pino({
+    level: config.logLevel,
+    // Secrets never reach the log: no cookies, tokens or bodies.
+    redact: {
+      paths: ["req.headers.authorization", "req.headers.cookie", 'res.headers["set-cookie"]'],
+      remove: true,
+    },
+  });
+}
+
+/** The delivery set-up a configuration asks for: SMTP when SMTP_URL is set, else the development outbox. */
+export function createConfiguredCourier(config: Config): Courier {
+  const email: Transport = config.smtpUrl
+    ? createSmtpTransport(config.smtpUrl, config.mailFrom, config.publicUrl.hostname)
+    : config.devOutbox
+      ? devOutboxTransport
+      : unconfiguredTransport("email");
+  const phone = (channel: "sms" | "voice"): Transport =>
+    config.devOutbox ? devOutboxTransport : unconfiguredTransport(channel);
+  return createCourier({ email, sms: phone("sms"), voice: phone("voice") });
+}
+
+/** Opens the database (migrating it) and assembles the real dependencies. */
+export async function createDeps(config: Config): Promise<Deps> {
+  const log = createLogger(config);
+  const db = openDatabase(config.databaseUrl);
+  const applied = await migrateToLatest(db);
+  if (applied.length > 0) log.info({ migrations: applied }, "database migrated");
+  return {
+    config,
+    db,
+    clock: systemClock,
+    random: secureRandom,
+    courier: createConfiguredCourier(config),
+    log,
+  };
+}
+
+/** `mamori serve`: the HTTP server and the outbox dispatcher, stopped cleanly on SIGINT/SIGTERM. */
+export async function serve(config: Config): Promise<void> {
+  const deps = await createDeps(config);
+  const app = await buildApp(deps);
+  const dispatcher = startDispatcher(deps);
+  await app.listen({ port: config.port, host: config.host });
+  const url = `http://${config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host}:${config.port}`;
+  const mail = config.smtpUrl
+    ? `mail goes out through SMTP (${new URL(config.smtpUrl).host})`
+    : `mail goes to the development outbox: ${url}/dev/outbox`;
+  process.stdout.write(`Mamori is serving ${url} (${config.environment}); ${mail}\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    deps.log.info({ signal }, "stopping");
+    await app.close();
+    await dispatcher.stop();
+    await deps.db.destroy();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+/** Reads the configuration from the environment, or prints every problem and exits with status 2. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig(readConfigSource(process.env));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  await serve(loadConfigOrExit());
+}

@@ -1,0 +1,180 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyInstance } from "fastify";
+import { Type } from "typebox";
+import { recordAuditEvent } from "../audit/audit.ts";
+import type { Deps } from "../deps.ts";
+import { reauthenticateWithPassword } from "../flows/reauthentication/reauthentication.ts";
+import { ApiError } from "../http/errors.ts";
+import { toApiError } from "../http/flow-errors.ts";
+import { authOf, clearSessionCookie, requestMeta, requireSession } from "../http/request-context.ts";
+import {
+  AccountResponse,
+  errorResponses,
+  IdParams,
+  SessionListItem,
+  SessionResponse,
+} from "../http/schemas.ts";
+import { toPublicAccount } from "../identity/accounts.ts";
+import { listLiveSessions, revokeAccountSessions, revokeSession, toPublicSession } from "./sessions.ts";
+
+/** Sessions: who am I, sign out, list and revoke sessions, reauthenticate (shared/API.md, "Sign-in"). */
+export function registerSessionRoutes(app: FastifyInstance, deps: Deps): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const signedIn = requireSession(deps);
+
+  api.get(
+    "/api/v1/session",
+    {
+      preHandler: signedIn,
+      schema: {
+        tags: ["session"],
+        summary: "The signed-in account and this session",
+        response: {
+          200: Type.Object({ account: AccountResponse, session: SessionResponse }),
+          ...errorResponses(401),
+        },
+      },
+    },
+    async (request) => {
+      const auth = authOf(request);
+      const s = toPublicSession(auth.session);
+      return {
+        account: toPublicAccount(auth.account),
+        session: { id: s.id, createdAt: s.createdAt, expiresAt: s.expiresAt, lastSeenAt: s.lastSeenAt },
+      };
+    },
+  );
+
+  api.delete(
+    "/api/v1/session",
+    {
+      preHandler: signedIn,
+      schema: {
+        tags: ["session"],
+        summary: "Sign out",
+        response: { 204: Type.Null(), ...errorResponses(401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const auth = authOf(request);
+      await revokeSession(deps.db, auth.account.id, auth.session.id, deps.clock.now());
+      await recordAuditEvent(deps.db, deps, {
+        type: "session.revoked",
+        accountId: auth.account.id,
+        actor: "account",
+        ...requestMeta(request),
+        detail: { sessionId: auth.session.id, reason: "sign_out" },
+      });
+      clearSessionCookie(reply, deps.config);
+      return reply.code(204).send(null);
+    },
+  );
+
+  api.get(
+    "/api/v1/sessions",
+    {
+      preHandler: signedIn,
+      schema: {
+        tags: ["session"],
+        summary: "The account's live sessions, this one marked current",
+        response: { 200: Type.Object({ sessions: Type.Array(SessionListItem) }), ...errorResponses(401) },
+      },
+    },
+    async (request) => {
+      const auth = authOf(request);
+      const rows = await listLiveSessions(deps.db, auth.account.id, deps.clock.now());
+      return {
+        sessions: rows.map((row) => {
+          const s = toPublicSession(row);
+          return {
+            id: s.id,
+            createdAt: s.createdAt,
+            expiresAt: s.expiresAt,
+            lastSeenAt: s.lastSeenAt,
+            current: row.id === auth.session.id,
+            ip: s.ip,
+            userAgent: s.userAgent,
+          };
+        }),
+      };
+    },
+  );
+
+  api.delete(
+    "/api/v1/sessions/:id",
+    {
+      preHandler: signedIn,
+      schema: {
+        tags: ["session"],
+        summary: "Revoke one of the account's sessions",
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const auth = authOf(request);
+      const revoked = await revokeSession(deps.db, auth.account.id, request.params.id, deps.clock.now());
+      if (!revoked) throw new ApiError("session_not_found");
+      await recordAuditEvent(deps.db, deps, {
+        type: "session.revoked",
+        accountId: auth.account.id,
+        actor: "account",
+        ...requestMeta(request),
+        detail: { sessionId: request.params.id, reason: "revoked_by_owner" },
+      });
+      if (request.params.id === auth.session.id) clearSessionCookie(reply, deps.config);
+      return reply.code(204).send(null);
+    },
+  );
+
+  api.delete(
+    "/api/v1/sessions",
+    {
+      preHandler: signedIn,
+      schema: {
+        tags: ["session"],
+        summary: "Sign out everywhere else (`scope=others`)",
+        querystring: Type.Object({ scope: Type.Literal("others") }, { additionalProperties: false }),
+        response: { 204: Type.Null(), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const auth = authOf(request);
+      const count = await revokeAccountSessions(deps.db, auth.account.id, auth.session.id, deps.clock.now());
+      await recordAuditEvent(deps.db, deps, {
+        type: "session.revoked_others",
+        accountId: auth.account.id,
+        actor: "account",
+        ...requestMeta(request),
+        detail: { count },
+      });
+      return reply.code(204).send(null);
+    },
+  );
+
+  api.post(
+    "/api/v1/session/reauthenticate",
+    {
+      preHandler: signedIn,
+      schema: {
+        tags: ["session"],
+        summary: "Prove the password again: sensitive settings need it within the last 10 minutes",
+        body: Type.Object({ password: Type.String({ maxLength: 4096 }) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({ authenticatedAt: Type.String({ format: "date-time" }) }),
+          ...errorResponses(400, 401, 403, 429),
+        },
+      },
+    },
+    async (request) => {
+      const result = await reauthenticateWithPassword(
+        deps,
+        authOf(request),
+        request.body.password,
+        requestMeta(request),
+      );
+      if (!result.ok) throw toApiError(result);
+      return { authenticatedAt: result.authenticatedAt };
+    },
+  );
+}

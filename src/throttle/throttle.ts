@@ -1,0 +1,70 @@
+import type { Kysely } from "kysely";
+import { sql } from "kysely";
+import type { Schema } from "../db/schema.ts";
+
+export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+export type ThrottleRule = { limit: number; windowSeconds: number };
+
+/**
+ * Fixed-window counters in the database, shared by every process (never process-local).
+ * `hit` counts one event and says whether the key is still under its limit; `peek` only reads.
+ */
+export async function hitThrottle(
+  db: Kysely<Schema>,
+  key: string,
+  rule: ThrottleRule,
+  now: Date,
+): Promise<ThrottleVerdict> {
+  const nowText = now.toISOString();
+  const expires = new Date(now.getTime() + rule.windowSeconds * 1000).toISOString();
+  // One statement: a new window starts when the old one expired, else the count goes up.
+  const row = await db
+    .insertInto("throttle_counter")
+    .values({ key, window_started_at: nowText, hits: 1, expires_at: expires })
+    .onConflict((oc) =>
+      oc.column("key").doUpdateSet({
+        hits: sql`case when throttle_counter.expires_at <= ${nowText} then 1 else throttle_counter.hits + 1 end`,
+        window_started_at: sql`case when throttle_counter.expires_at <= ${nowText} then ${nowText} else throttle_counter.window_started_at end`,
+        expires_at: sql`case when throttle_counter.expires_at <= ${nowText} then ${expires} else throttle_counter.expires_at end`,
+      }),
+    )
+    .returning(["hits", "expires_at"])
+    .executeTakeFirstOrThrow();
+  return verdict(row.hits, rule.limit, row.expires_at, now, true);
+}
+
+export async function peekThrottle(
+  db: Kysely<Schema>,
+  key: string,
+  rule: ThrottleRule,
+  now: Date,
+): Promise<ThrottleVerdict> {
+  const row = await db
+    .selectFrom("throttle_counter")
+    .select(["hits", "expires_at"])
+    .where("key", "=", key)
+    .executeTakeFirst();
+  if (!row || row.expires_at <= now.toISOString()) return { allowed: true };
+  return verdict(row.hits, rule.limit, row.expires_at, now, false);
+}
+
+export async function clearThrottle(db: Kysely<Schema>, key: string): Promise<void> {
+  await db.deleteFrom("throttle_counter").where("key", "=", key).execute();
+}
+
+function verdict(
+  hits: number,
+  limit: number,
+  expiresAt: string,
+  now: Date,
+  counted: boolean,
+): ThrottleVerdict {
+  // After a hit, hits == limit is the last allowed event; before one (peek), it is already over.
+  const over = counted ? hits > limit : hits >= limit;
+  if (!over) return { allowed: true };
+  return {
+    allowed: false,
+    retryAfterSeconds: Math.max(1, Math.ceil((Date.parse(expiresAt) - now.getTime()) / 1000)),
+  };
+}

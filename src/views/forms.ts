@@ -1,0 +1,52 @@
+import type { Locale } from "../config/config.ts";
+import { pageText } from "../i18n/page-text.ts";
+import { html, type SafeHtml } from "./html.ts";
+
+/** A field's error, as shown beside it and in the summary at the top of the form. */
+export type FieldErrors = Record<string, string>;
+
+export type FieldOptions = {
+  name: string;
+  label: string;
+  type?: "text" | "email" | "password" | "tel";
+  value?: string;
+  hint?: string;
+  autocomplete?: string;
+  inputmode?: "numeric" | "email" | "tel" | "text";
+  required?: boolean;
+  autofocus?: boolean;
+  maxlength?: number;
+  pattern?: string;
+  errors: FieldErrors;
+};
+
+/** A labelled input with its hint and error tied to it by aria-describedby. */
+export function field(o: FieldOptions): SafeHtml {
+  const error = o.errors[o.name];
+  const hintId = `${o.name}-hint`;
+  const errorId = `${o.name}-error`;
+  const describedBy = [o.hint ? hintId : "", error ? errorId : ""].filter(Boolean).join(" ");
+  return html`<div class="field${error ? " has-error" : ""}">
+  <label for="${o.name}">${o.label}</label>
+  ${o.hint ? html`<p class="hint" id="${hintId}">${o.hint}</p>` : null}
+  ${error ? html`<p class="error" id="${errorId}">${error}</p>` : null}
+  <input id="${o.name}" name="${o.name}" type="${o.type ?? "text"}"${o.value !== undefined && o.type !== "password" ? html` value="${o.value}"` : null}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : null}${o.inputmode ? html` inputmode="${o.inputmode}"` : null}${o.required ? html` required` : null}${o.autofocus && !error ? html` autofocus` : null}${o.maxlength ? html` maxlength="${o.maxlength}"` : null}${o.pattern ? html` pattern="${o.pattern}"` : null}${describedBy ? html` aria-describedby="${describedBy}"` : null}${error ? html` aria-invalid="true"` : null}>
+</div>`;
+}
+
+/** The error summary at the top of a form: focused first, each error links to its field. */
+export function errorSummary(locale: Locale, errors: FieldErrors, general?: string): SafeHtml | null {
+  const entries = Object.entries(errors);
+  if (entries.length === 0 && !general) return null;
+  return html`<div class="error-summary" role="alert" tabindex="-1" id="error-summary">
+  <h2>${pageText(locale).errorSummaryTitle}</h2>
+  <ul>
+    ${general ? html`<li>${general}</li>` : null}
+    ${entries.map(([name, message]) => html`<li><a href="#${name}">${message}</a></li>`)}
+  </ul>
+</div>`;
+}
+
+export function csrfField(token: string): SafeHtml {
+  return html`<input type="hidden" name="_csrf" value="${token}">`;
+}
