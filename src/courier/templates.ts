@@ -18,7 +18,8 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
     case "registration_code":
       return ja
         ? {
-            subject: "【Mamori】Eメールアドレスの確認コード: {code}",
+            // No code in subjects: they show on locked screens and stay in the outbox table after sending.
+            subject: "【Mamori】Eメールアドレスの確認コード",
             lines: [
               "{name} 様",
               "アカウントの作成を完了するには、次のセキュリティコードを入力してください。",
@@ -28,7 +29,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
             ],
           }
         : {
-            subject: "Mamori: your email verification code is {code}",
+            subject: "Mamori: your email verification code",
             lines: [
               "Hello {name},",
               "To finish creating your account, enter this security code:",

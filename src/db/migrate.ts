@@ -9,30 +9,73 @@ type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
 /** Every migration, oldest first. Never edit one that has shipped: add the next. */
 const migrations: readonly Migration[] = [{ id: "001-initial", ...initial }];
 
+// A migrating process may hold the SQLite write lock for a while; others wait this long at most.
+const sqliteLockWaitMs = 30_000;
+const sqliteRetryMs = 25;
+
 /**
- * Applies the migrations not yet applied, each in its own transaction. Safe to run from several
- * processes at once: on PostgreSQL an advisory lock serialises them; SQLite has one writer anyway.
+ * Applies the migrations not yet applied, in one transaction. Safe to run from several processes
+ * at once: on PostgreSQL an advisory lock serialises them; on SQLite `BEGIN IMMEDIATE` takes the
+ * single write lock before anything is read, so no two processes both see a migration as missing.
  */
 export async function migrateToLatest(db: Database): Promise<string[]> {
+  if (dialectOf(db) === "postgres") {
+    return db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(7366269)`.execute(trx);
+      return applyMissing(trx);
+    });
+  }
+  return db.connection().execute(async (connection) => {
+    // node:sqlite waits for a busy lock synchronously, which would stall this whole process; here the
+    // wait is asynchronous instead (busy_timeout 0, retry), and the usual timeout comes back after.
+    await sql`pragma busy_timeout = 0`.execute(connection);
+    try {
+      await beginImmediate(connection);
+      try {
+        const applied = await applyMissing(connection);
+        await sql`commit`.execute(connection);
+        return applied;
+      } catch (error) {
+        await sql`rollback`.execute(connection);
+        throw error;
+      }
+    } finally {
+      await sql`pragma busy_timeout = 5000`.execute(connection);
+    }
+  });
+}
+
+async function beginImmediate(connection: Database): Promise<void> {
+  const deadline = Date.now() + sqliteLockWaitMs;
+  for (;;) {
+    try {
+      await sql`begin immediate`.execute(connection);
+      return;
+    } catch (error) {
+      const busy = /database is locked|SQLITE_BUSY/i.test((error as Error).message);
+      if (!busy || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, sqliteRetryMs));
+    }
+  }
+}
+
+async function applyMissing(db: Database): Promise<string[]> {
   await db.schema
     .createTable("mamori_migration")
     .ifNotExists()
     .addColumn("id", "text", (c) => c.primaryKey())
     .addColumn("applied_at", "text", (c) => c.notNull())
     .execute();
+  const done = new Set((await db.selectFrom("mamori_migration").select("id").execute()).map((r) => r.id));
   const applied: string[] = [];
-  await db.transaction().execute(async (trx) => {
-    if (dialectOf(db) === "postgres") await sql`select pg_advisory_xact_lock(7366269)`.execute(trx);
-    const done = new Set((await trx.selectFrom("mamori_migration").select("id").execute()).map((r) => r.id));
-    for (const migration of migrations) {
-      if (done.has(migration.id)) continue;
-      await migration.up(trx as unknown as Kysely<unknown>);
-      await trx
-        .insertInto("mamori_migration")
-        .values({ id: migration.id, applied_at: new Date().toISOString() })
-        .execute();
-      applied.push(migration.id);
-    }
-  });
+  for (const migration of migrations) {
+    if (done.has(migration.id)) continue;
+    await migration.up(db as unknown as Kysely<unknown>);
+    await db
+      .insertInto("mamori_migration")
+      .values({ id: migration.id, applied_at: new Date().toISOString() })
+      .execute();
+    applied.push(migration.id);
+  }
   return applied;
 }

@@ -26,12 +26,15 @@ export function openSqlite(path: string): SqliteDatabase & { raw: DatabaseSync }
     const statement = stmt;
     return {
       reader: statement.columns().length > 0,
-      all: (parameters) => statement.all(...toSqliteValues(parameters)),
+      // node:sqlite returns null-prototype rows; plain objects behave like the pg driver's everywhere.
+      all: (parameters) => statement.all(...toSqliteValues(parameters)).map((row) => ({ ...row })),
       run: (parameters) => {
         const result = statement.run(...toSqliteValues(parameters));
         return { changes: result.changes, lastInsertRowid: result.lastInsertRowid };
       },
-      iterate: (parameters) => statement.iterate(...toSqliteValues(parameters)),
+      iterate: function* (parameters) {
+        for (const row of statement.iterate(...toSqliteValues(parameters))) yield { ...row };
+      },
     };
   }
 
