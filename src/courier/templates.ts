@@ -6,7 +6,13 @@ import { html } from "../views/html.ts";
 export type MessageTemplate =
   | { kind: "registration_code"; name: string; code: string; lifetimeMinutes: number }
   | { kind: "registration_existing_account"; name: string; signInUrl: string; resetUrl: string }
-  | { kind: "account_created"; name: string; securityUrl: string };
+  | { kind: "account_created"; name: string; securityUrl: string }
+  | {
+      kind: "account_status_changed";
+      name: string;
+      status: "suspended" | "closed" | "active";
+      reason: string;
+    };
 
 export type RenderedMessage = { subject: string; text: string; html: string };
 
@@ -78,7 +84,69 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
               "Turn on two-step verification to protect it better: {securityUrl}",
             ],
           };
+    case "account_status_changed":
+      return statusChangedCopy(template.status, ja);
   }
+}
+
+/** The mail an owner gets when an operator suspends, closes or reopens the account. */
+function statusChangedCopy(status: "suspended" | "closed" | "active", ja: boolean): Copy {
+  const reason = ja ? "理由: {reason}" : "Reason: {reason}";
+  if (status === "suspended") {
+    return ja
+      ? {
+          subject: "【Mamori】アカウントを一時停止しました",
+          lines: [
+            "{name} 様",
+            "ショップの運営者がお客様のアカウントを一時停止しました。すべてのデバイスからサインアウトされています。",
+            reason,
+            "ご不明な点はショップのサポートにお問い合わせください。",
+          ],
+        }
+      : {
+          subject: "Mamori: your account has been suspended",
+          lines: [
+            "Hello {name},",
+            "The shop's operator has suspended your account. You have been signed out on every device.",
+            reason,
+            "If you have questions, contact the shop's support.",
+          ],
+        };
+  }
+  if (status === "closed") {
+    return ja
+      ? {
+          subject: "【Mamori】アカウントを閉鎖しました",
+          lines: [
+            "{name} 様",
+            "お客様のアカウントは閉鎖されました。すべてのデバイスからサインアウトされています。",
+            reason,
+            "お心当たりがない場合は、ショップのサポートにお問い合わせください。",
+          ],
+        }
+      : {
+          subject: "Mamori: your account has been closed",
+          lines: [
+            "Hello {name},",
+            "Your account has been closed. You have been signed out on every device.",
+            reason,
+            "If this wasn't expected, contact the shop's support.",
+          ],
+        };
+  }
+  return ja
+    ? {
+        subject: "【Mamori】アカウントを再開しました",
+        lines: [
+          "{name} 様",
+          "お客様のアカウントは再び使えるようになりました。いつものようにサインインできます。",
+          reason,
+        ],
+      }
+    : {
+        subject: "Mamori: your account is open again",
+        lines: ["Hello {name},", "Your account can be used again. You can sign in as usual.", reason],
+      };
 }
 
 function valuesOf(template: MessageTemplate): Record<string, string | number> {
@@ -89,6 +157,8 @@ function valuesOf(template: MessageTemplate): Record<string, string | number> {
       return { name: template.name, signInUrl: template.signInUrl, resetUrl: template.resetUrl };
     case "account_created":
       return { name: template.name, securityUrl: template.securityUrl };
+    case "account_status_changed":
+      return { name: template.name, reason: template.reason };
   }
 }
 

@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { loadConfig } from "../config/config.ts";
+import { type Database, openDatabase } from "../db/database.ts";
+import { secureRandom, systemClock } from "../deps.ts";
+import { readMaintenanceMode } from "../operations/maintenance.ts";
+import { createSession } from "../session/sessions.ts";
+import { runCli } from "./main.ts";
+
+// The CLI reads its configuration from the environment, as `npx mamori` does.
+const directory = mkdtempSync(join(tmpdir(), "mamori-cli-"));
+process.env.DATABASE_URL = `sqlite:${join(directory, "mamori.db")}`;
+process.env.MAMORI_ARGON2_MEMORY_KIB = "1024";
+process.env.MAMORI_ARGON2_ITERATIONS = "1";
+process.env.NODE_ENV = "test";
+
+type Run = { status: number; out: string; err: string };
+
+async function mamori(...argv: string[]): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const status = await runCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { status, out: out.join("\n"), err: err.join("\n") };
+}
+
+let db: Database;
+before(async () => {
+  assert.equal((await mamori("migrate")).status, 0);
+  db = openDatabase(process.env.DATABASE_URL ?? "");
+});
+after(async () => {
+  await db.destroy();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+async function createAccount(email: string): Promise<string> {
+  const run = await mamori("accounts", "create", "--email", email, "--name", "山田 花子");
+  assert.equal(run.status, 0, run.err);
+  const account = JSON.parse(run.out.slice(0, run.out.indexOf("\n\nPassword"))) as { id: string };
+  return account.id;
+}
+
+describe("mamori accounts", () => {
+  test("accounts create makes a verified account and prints a generated password once", async () => {
+    const run = await mamori("accounts", "create", "--email", "Create@Example.JP", "--name", "山田 花子");
+    assert.equal(run.status, 0, run.err);
+    assert.match(run.out, /"email": "create@example.jp"/);
+    assert.match(run.out, /Password \(shown once[^)]*\): [0-9a-z]{5}(-[0-9a-z]{5}){3}$/);
+    const row = await db
+      .selectFrom("account")
+      .selectAll()
+      .where("email", "=", "create@example.jp")
+      .executeTakeFirstOrThrow();
+    assert.equal(row.status, "active");
+    assert.ok(row.email_verified_at);
+    assert.match(row.password_hash ?? "", /^\$argon2id\$/);
+  });
+
+  test("accounts show never prints the password hash", async () => {
+    await createAccount("show@example.jp");
+    const run = await mamori("accounts", "show", "show@example.jp");
+    assert.equal(run.status, 0);
+    assert.doesNotMatch(run.out, /argon2|password_hash/);
+    assert.equal((JSON.parse(run.out) as { hasPassword: boolean }).hasPassword, true);
+  });
+
+  test("an operator's suspension signs the owner out everywhere and mails the reason", async () => {
+    const id = await createAccount("suspend@example.jp");
+    const deps = {
+      clock: systemClock,
+      random: secureRandom,
+      limits: loadConfig({ NODE_ENV: "test" }).limits,
+    };
+    for (let i = 0; i < 2; i++) {
+      await createSession(db, deps, {
+        accountId: id,
+        factors: ["password"],
+        persistent: true,
+        sessionType: "cookie",
+        ip: null,
+        userAgent: null,
+      });
+    }
+    const run = await mamori("accounts", "suspend", id, "--reason", "支払いの不正利用の疑い");
+    assert.equal(run.status, 0, run.err);
+    assert.match(run.out, /2 session\(s\) signed out/);
+    const live = await db
+      .selectFrom("session")
+      .select("id")
+      .where("account_id", "=", id)
+      .where("revoked_at", "is", null)
+      .execute();
+    assert.deepEqual(live, []);
+    const mail = await db
+      .selectFrom("outbox_message")
+      .selectAll()
+      .where("recipient", "=", "suspend@example.jp")
+      .where("template", "=", "account_status_changed")
+      .executeTakeFirstOrThrow();
+    assert.match(mail.text_body, /支払いの不正利用の疑い/);
+    const audit = await db
+      .selectFrom("audit_event")
+      .selectAll()
+      .where("account_id", "=", id)
+      .where("type", "=", "account.suspended")
+      .executeTakeFirstOrThrow();
+    assert.equal(audit.actor, "operator");
+  });
+
+  test("a suspension without a reason is refused and changes nothing", async () => {
+    const id = await createAccount("noreason@example.jp");
+    const run = await mamori("accounts", "suspend", id);
+    assert.equal(run.status, 1);
+    assert.match(run.err, /--reason is required/);
+    const row = await db
+      .selectFrom("account")
+      .select("status")
+      .where("id", "=", id)
+      .executeTakeFirstOrThrow();
+    assert.equal(row.status, "active");
+  });
+
+  test("close and reopen move the account's status and say so", async () => {
+    await createAccount("close@example.jp");
+    assert.equal((await mamori("accounts", "close", "close@example.jp", "--reason", "本人の依頼")).status, 0);
+    const again = await mamori("accounts", "close", "close@example.jp", "--reason", "again");
+    assert.equal(again.status, 1);
+    assert.match(again.err, /already has that status/);
+    const reopened = await mamori("accounts", "reopen", "close@example.jp");
+    assert.equal(reopened.status, 0);
+    assert.match(reopened.out, /is now active/);
+  });
+
+  test("an unknown account is reported, not invented", async () => {
+    const run = await mamori("accounts", "show", "nobody@example.jp");
+    assert.equal(run.status, 1);
+    assert.match(run.err, /no account/);
+  });
+});
+
+describe("mamori maintenance", () => {
+  test("maintenance on stores the operator's message for every process, and off clears it", async () => {
+    const on = await mamori("maintenance", "on", "--message", "10時まで点検中です", "--retry-after", "900");
+    assert.equal(on.status, 0, on.err);
+    assert.deepEqual(await readMaintenanceMode(db), {
+      on: true,
+      message: "10時まで点検中です",
+      retryAfterSeconds: 900,
+    });
+    assert.match((await mamori("maintenance", "status")).out, /on: 10時まで/);
+    assert.equal((await mamori("maintenance", "off")).status, 0);
+    assert.deepEqual(await readMaintenanceMode(db), { on: false });
+  });
+
+  test("maintenance on without a message is a usage error", async () => {
+    const run = await mamori("maintenance", "on");
+    assert.equal(run.status, 2);
+    assert.match(run.err, /--message/);
+  });
+});
+
+describe("mamori usage", () => {
+  test("an unknown command or option prints the usage and exits 2", async () => {
+    for (const argv of [["frobnicate"], ["accounts", "explode", "x@example.jp"], ["migrate", "--bogus"]]) {
+      const run = await mamori(...argv);
+      assert.equal(run.status, 2, argv.join(" "));
+      assert.match(run.err, /Usage: mamori/);
+    }
+  });
+});

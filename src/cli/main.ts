@@ -1,0 +1,232 @@
+import { parseArgs } from "node:util";
+import { recordAuditEvent } from "../audit/audit.ts";
+import { type Config, ConfigError, loadConfig, readConfigSource } from "../config/config.ts";
+import { newSecret } from "../crypto/secrets.ts";
+import type { AccountStatus } from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { isLocale } from "../i18n/locale.ts";
+import { createDeps, serve } from "../main.ts";
+import {
+  type AdminFailure,
+  changeAccountStatus,
+  createAccountAsOperator,
+  describeAccount,
+  findAccountForOperator,
+} from "../operations/account-admin.ts";
+import { readMaintenanceMode, setMaintenanceMode } from "../operations/maintenance.ts";
+
+/** `mamori <command>`: the operator's tool. Exit 0 done, 1 refused (not found, invalid), 2 usage. */
+const usage = `Usage: mamori <command>
+
+  serve                                    serve HTTP and deliver mail (as npm start)
+  migrate                                  apply database migrations, then exit
+  accounts create --email E --name N [--locale ja|en] [--password-stdin]
+                                           create a verified account (a strong password is
+                                           generated and printed once unless read from stdin)
+  accounts show <id|email>                 the account (never its password hash) as JSON
+  accounts suspend <id|email> --reason R   suspend: signed out everywhere, cannot sign in
+  accounts close <id|email> --reason R     close the account
+  accounts reopen <id|email> [--reason R]  make a suspended or closed account active again
+  maintenance on --message M [--retry-after SECONDS]
+                                           sign-in, registration and reset answer 503
+  maintenance off | status
+
+Configuration comes from the environment (DATABASE_URL, …), as for serve.
+`;
+
+export class UsageError extends Error {}
+
+type Output = { out(text: string): void; err(text: string): void };
+
+const processOutput: Output = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+const options = {
+  email: { type: "string" },
+  name: { type: "string" },
+  locale: { type: "string" },
+  reason: { type: "string" },
+  message: { type: "string" },
+  "retry-after": { type: "string" },
+  "password-stdin": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** Runs one command; returns the exit status. `serve` never returns while the server runs. */
+export async function runCli(argv: readonly string[], output: Output = processOutput): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    output.err(`${(error as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  const [command, sub, target, ...rest] = parsed.positionals;
+  if (parsed.values.help || !command) {
+    output.out(usage);
+    return command || parsed.values.help ? 0 : 2;
+  }
+  let config: Config;
+  try {
+    // The CLI's own output is its result; the log only speaks up for warnings.
+    const source = readConfigSource(process.env);
+    config = loadConfig({ ...source, LOG_LEVEL: source.LOG_LEVEL ?? (command === "serve" ? "" : "warn") });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      output.err(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  if (command === "serve") {
+    await serve(config);
+    return 0;
+  }
+  const deps = await createDeps(config);
+  try {
+    if (command === "migrate") {
+      output.out("database is up to date");
+      return 0;
+    }
+    if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(" ")}`);
+    if (command === "accounts") return await runAccounts(deps, sub, target, parsed.values, output);
+    if (command === "maintenance" && target === undefined) {
+      return await runMaintenance(deps, sub, parsed.values, output);
+    }
+    throw new UsageError(`unknown command: ${parsed.positionals.join(" ")}`);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      output.err(`${error.message}\n\n${usage}`);
+      return 2;
+    }
+    throw error;
+  } finally {
+    await deps.db.destroy();
+  }
+}
+
+type Values = {
+  email?: string | undefined;
+  name?: string | undefined;
+  locale?: string | undefined;
+  reason?: string | undefined;
+  message?: string | undefined;
+  "retry-after"?: string | undefined;
+  "password-stdin"?: boolean | undefined;
+};
+
+const statusForVerb: Record<string, AccountStatus> = {
+  suspend: "suspended",
+  close: "closed",
+  reopen: "active",
+};
+
+async function runAccounts(
+  deps: Deps,
+  verb: string | undefined,
+  target: string | undefined,
+  values: Values,
+  output: Output,
+): Promise<number> {
+  if (verb === "create") {
+    if (target !== undefined) throw new UsageError("accounts create takes --email and --name, no argument");
+    if (!values.email || !values.name) throw new UsageError("accounts create needs --email and --name");
+    const locale = values.locale ?? "ja";
+    if (!isLocale(locale)) throw new UsageError("--locale must be ja or en");
+    const fromStdin = values["password-stdin"] === true;
+    // 20 characters of Crockford base32: 100 bits, and no look-alike characters to misread.
+    const password = fromStdin ? await readPasswordFromStdin() : groupedPassword(newSecret(deps.random));
+    const result = await createAccountAsOperator(deps, {
+      email: values.email,
+      name: values.name,
+      password,
+      locale,
+    });
+    if (!result.ok) return refused(result, output);
+    output.out(JSON.stringify(await describeAccount(deps, result.account), null, 2));
+    if (!fromStdin) output.out(`\nPassword (shown once; give it to the owner safely): ${password}`);
+    return 0;
+  }
+  if (!target) throw new UsageError(`accounts ${verb ?? "<verb>"} needs an account id or email`);
+  if (verb === "show") {
+    const account = await findAccountForOperator(deps, target);
+    if (!account) return refused({ ok: false, reason: "not_found" }, output);
+    output.out(JSON.stringify(await describeAccount(deps, account), null, 2));
+    return 0;
+  }
+  const status = verb ? statusForVerb[verb] : undefined;
+  if (!status) throw new UsageError(`unknown accounts command: ${verb ?? ""}`);
+  const result = await changeAccountStatus(deps, target, status, values.reason ?? "");
+  if (!result.ok) return refused(result, output);
+  const revoked = result.sessionsRevoked > 0 ? `; ${result.sessionsRevoked} session(s) signed out` : "";
+  output.out(`${result.account.email} is now ${result.account.status}${revoked}; the owner is mailed`);
+  return 0;
+}
+
+async function runMaintenance(deps: Deps, verb: string | undefined, values: Values, output: Output) {
+  const now = deps.clock.now();
+  if (verb === "status") {
+    const mode = await readMaintenanceMode(deps.db);
+    output.out(mode.on ? `maintenance is on: ${mode.message || "(default message)"}` : "maintenance is off");
+    return 0;
+  }
+  if (verb === "on") {
+    const message = values.message?.trim() ?? "";
+    if (!message) throw new UsageError("maintenance on needs --message (what people will read)");
+    const retryText = values["retry-after"] ?? "600";
+    const retryAfterSeconds = Number(retryText);
+    if (!/^\d+$/.test(retryText) || retryAfterSeconds < 1 || retryAfterSeconds > 86_400) {
+      throw new UsageError("--retry-after must be a number of seconds between 1 and 86400");
+    }
+    await setMaintenanceMode(deps.db, { on: true, message, retryAfterSeconds }, now);
+    await recordAuditEvent(deps.db, deps, {
+      type: "maintenance.on",
+      accountId: null,
+      actor: "operator",
+      detail: { message, retryAfterSeconds },
+    });
+    output.out("maintenance is on: sign-in, registration and password reset answer 503 on every process");
+    return 0;
+  }
+  if (verb === "off") {
+    await setMaintenanceMode(deps.db, { on: false }, now);
+    await recordAuditEvent(deps.db, deps, { type: "maintenance.off", accountId: null, actor: "operator" });
+    output.out("maintenance is off");
+    return 0;
+  }
+  throw new UsageError("maintenance needs on, off or status");
+}
+
+function refused(failure: AdminFailure, output: Output): number {
+  const messages: Record<AdminFailure["reason"], string> = {
+    not_found: "no account has that id or email",
+    email_invalid: "--email is not a valid email address",
+    name_invalid: "--name must be 1 to 100 characters without control characters",
+    email_taken: "an account with that email already exists",
+    password_rejected: "the password does not meet the password policy",
+    already: "the account already has that status",
+    reason_required: "--reason is required: the owner is told why",
+  };
+  const detail = failure.reason === "password_rejected" ? ` (${failure.problem.code})` : "";
+  output.err(`mamori: ${messages[failure.reason]}${detail}`);
+  return 1;
+}
+
+function groupedPassword(secret: string): string {
+  return (secret.slice(0, 20).match(/.{5}/g) ?? []).join("-");
+}
+
+async function readPasswordFromStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  // One trailing newline is the shell's, not the password's.
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
+}
+
+if (import.meta.main) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

@@ -1,0 +1,156 @@
+import { recordAuditEvent } from "../audit/audit.ts";
+import type { Locale } from "../config/config.ts";
+import { queueMessage } from "../courier/outbox.ts";
+import { newId } from "../crypto/secrets.ts";
+import type { AccountStatus } from "../db/schema.ts";
+import type { Deps } from "../deps.ts";
+import { normalizeName } from "../flows/registration/registration.ts";
+import {
+  type AccountRow,
+  findAccountByEmail,
+  findAccountById,
+  insertAccount,
+  setAccountStatus,
+} from "../identity/accounts.ts";
+import { normalizeEmail } from "../identity/identifiers.ts";
+import { hashPassword } from "../passwords/hashing.ts";
+import { checkPasswordPolicy, type PasswordProblem } from "../passwords/policy.ts";
+import { listLiveSessions, revokeAccountSessions } from "../session/sessions.ts";
+
+/**
+ * What an operator does to accounts from the `mamori` CLI. Every change is audited with the
+ * operator as actor and mailed to the owner, like any other security change.
+ */
+export type OperatorDeps = Pick<Deps, "db" | "clock" | "random" | "config" | "courier">;
+
+export type AdminFailure =
+  | { ok: false; reason: "not_found" }
+  | { ok: false; reason: "email_invalid" | "name_invalid" | "email_taken" }
+  | { ok: false; reason: "password_rejected"; problem: PasswordProblem }
+  | { ok: false; reason: "already"; status: AccountStatus }
+  | { ok: false; reason: "reason_required" };
+
+/** An account by its id (`acc_…`) or its email address. */
+export async function findAccountForOperator(
+  deps: Pick<Deps, "db">,
+  idOrEmail: string,
+): Promise<AccountRow | undefined> {
+  if (idOrEmail.startsWith("acc_")) return findAccountById(deps.db, idOrEmail);
+  const email = normalizeEmail(idOrEmail);
+  return email ? findAccountByEmail(deps.db, email) : undefined;
+}
+
+export type OperatorNewAccount = { email: string; name: string; password: string; locale: Locale };
+
+/**
+ * An account made by the operator (say, for a shop's staff): the email counts as verified because
+ * the operator vouches for it; the password must pass the same policy as everyone's.
+ */
+export async function createAccountAsOperator(
+  deps: OperatorDeps,
+  input: OperatorNewAccount,
+): Promise<{ ok: true; account: AccountRow } | AdminFailure> {
+  const email = normalizeEmail(input.email);
+  if (!email) return { ok: false, reason: "email_invalid" };
+  const name = normalizeName(input.name);
+  if (!name) return { ok: false, reason: "name_invalid" };
+  const policy = checkPasswordPolicy(input.password, { email, name }, deps.config.limits);
+  if (!policy.ok) return { ok: false, reason: "password_rejected", problem: policy.problem };
+  const passwordHash = await hashPassword(policy.password, {
+    memoryKib: deps.config.limits.argon2MemoryKib,
+    iterations: deps.config.limits.argon2Iterations,
+  });
+  const id = newId(deps.random, "acc");
+  const created = await deps.db.transaction().execute(async (trx) => {
+    const inserted = await insertAccount(trx, {
+      id,
+      email,
+      name,
+      passwordHash,
+      locale: input.locale,
+      now: deps.clock.now(),
+    });
+    if (!inserted) return false;
+    await recordAuditEvent(trx, deps, { type: "account.created", accountId: id, actor: "operator" });
+    await queueMessage(trx, deps, "email", email, input.locale, {
+      kind: "account_created",
+      name,
+      securityUrl: new URL("/account/security", deps.config.publicUrl).href,
+    });
+    return true;
+  });
+  if (!created) return { ok: false, reason: "email_taken" };
+  deps.courier.wake();
+  const account = await findAccountById(deps.db, id);
+  if (!account) throw new Error(`account ${id} vanished right after its creation`);
+  return { ok: true, account };
+}
+
+const auditTypeFor = {
+  suspended: "account.suspended",
+  closed: "account.closed",
+  active: "account.reopened",
+} as const;
+
+/**
+ * Suspends, closes or reopens an account. Suspending or closing signs the owner out everywhere in
+ * the same transaction (sessions also die at once because every check reads the status).
+ */
+export async function changeAccountStatus(
+  deps: OperatorDeps,
+  idOrEmail: string,
+  status: AccountStatus,
+  reason: string,
+): Promise<{ ok: true; account: AccountRow; sessionsRevoked: number } | AdminFailure> {
+  const trimmedReason = reason.trim();
+  // A suspension the owner cannot understand is support's next ticket: the reason goes in the mail.
+  if (status !== "active" && trimmedReason === "") return { ok: false, reason: "reason_required" };
+  const account = await findAccountForOperator(deps, idOrEmail);
+  if (!account) return { ok: false, reason: "not_found" };
+  if (account.status === status) return { ok: false, reason: "already", status };
+  const now = deps.clock.now();
+  const sessionsRevoked = await deps.db.transaction().execute(async (trx) => {
+    await setAccountStatus(trx, account.id, status, trimmedReason || null, now);
+    const revoked = status === "active" ? 0 : await revokeAccountSessions(trx, account.id, null, now);
+    await recordAuditEvent(trx, deps, {
+      type: auditTypeFor[status],
+      accountId: account.id,
+      actor: "operator",
+      detail: { reason: trimmedReason || null, previousStatus: account.status, sessionsRevoked: revoked },
+    });
+    await queueMessage(trx, deps, "email", account.email, account.locale, {
+      kind: "account_status_changed",
+      name: account.name,
+      status,
+      reason: trimmedReason || "—",
+    });
+    return revoked;
+  });
+  deps.courier.wake();
+  const updated = await findAccountById(deps.db, account.id);
+  if (!updated) throw new Error(`account ${account.id} vanished while its status changed`);
+  return { ok: true, account: updated, sessionsRevoked };
+}
+
+/** What `mamori accounts show` prints: the account without its password hash, and its live sessions. */
+export async function describeAccount(
+  deps: Pick<Deps, "db" | "clock">,
+  account: AccountRow,
+): Promise<Record<string, unknown>> {
+  const sessions = await listLiveSessions(deps.db, account.id, deps.clock.now());
+  return {
+    id: account.id,
+    email: account.email,
+    emailVerifiedAt: account.email_verified_at,
+    name: account.name,
+    phone: account.phone,
+    phoneVerifiedAt: account.phone_verified_at,
+    hasPassword: account.password_hash !== null,
+    passwordChangedAt: account.password_changed_at,
+    locale: account.locale,
+    status: account.status,
+    statusReason: account.status_reason,
+    createdAt: account.created_at,
+    liveSessions: sessions.length,
+  };
+}
