@@ -31,7 +31,11 @@ export function normalizeEmail(input: string): string | undefined {
  * `090-1234-5678`, `09012345678`, `+81 90 1234 5678` all give the same number.
  */
 export function normalizePhone(input: string): string | undefined {
-  const text = input.trim().normalize("NFKC");
+  // Japanese keyboards type many dashes (－ ー ‐ − …); they all separate digit groups.
+  const text = input
+    .trim()
+    .normalize("NFKC")
+    .replace(/[\u2010-\u2015\u2212\u30fc\uff70]/g, "-");
   if (!/^\+?[\d\s\-().]{6,24}$/.test(text)) return undefined;
   const parsed = parsePhoneNumberFromString(text, "JP");
   if (!parsed?.isValid()) return undefined;

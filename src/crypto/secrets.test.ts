@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Random } from "../deps.ts";
+import { constantTimeEqual, hmacHex, newId, newNumericCode, newSecret } from "./secrets.ts";
+
+function scriptedRandom(words: number[]): Random {
+  return {
+    bytes(length) {
+      const buffer = Buffer.alloc(length);
+      const word = words.shift();
+      if (word === undefined) throw new Error("the script ran out of draws");
+      buffer.writeUInt32BE(word, 0);
+      return buffer;
+    },
+  };
+}
+
+test("a code draw in the last partial block is rejected, so no code is likelier than another", () => {
+  // 2^32 = 4,294,967,296; the last complete block of 10^6 ends at 4,294,000,000. A draw at or past
+  // it would make codes 000000–967295 one draw likelier: it is thrown away and drawn again.
+  const random = scriptedRandom([4_294_967_295, 4_294_000_000, 4_293_999_999]);
+  assert.equal(newNumericCode(random, 6), "999999");
+});
+
+test("codes are six digits with leading zeros kept", () => {
+  assert.equal(newNumericCode(scriptedRandom([42]), 6), "000042");
+  for (let i = 0; i < 200; i++) assert.match(newNumericCode({ bytes: (n) => Buffer.alloc(n, i) }), /^\d{6}$/);
+});
+
+test("ids and secrets carry 128 and 256 bits in URL-safe base32", () => {
+  const random: Random = { bytes: (n) => Buffer.alloc(n, 0xff) };
+  assert.match(newId(random, "acc"), /^acc_[0-9a-z]{26}$/);
+  assert.match(newSecret(random), /^[0-9a-z]{52}$/);
+});
+
+test("hmac parts are length-prefixed, so moving a boundary changes the MAC", () => {
+  const key = Buffer.alloc(32, 9);
+  assert.notEqual(hmacHex(key, "ab", "c"), hmacHex(key, "a", "bc"));
+});
+
+test("constant-time comparison tells equal from different, whatever the lengths", () => {
+  assert.equal(constantTimeEqual("abc", "abc"), true);
+  assert.equal(constantTimeEqual("abc", "abd"), false);
+  assert.equal(constantTimeEqual("abc", "abcd"), false);
+});
