@@ -16,16 +16,25 @@ export function isWellFormedJson(value: unknown): boolean {
  * Strict JSON bodies: valid UTF-8, valid JSON, no lone surrogates (`"\ud800"` is valid JSON but
  * not text), no `__proto__` keys. Anything else is a 400 `invalid_request`, never a 500.
  */
+const bodyProblems = {
+  utf8: { ja: "送信されたデータが UTF-8 ではありません。", en: "The body is not valid UTF-8." },
+  json: { ja: "送信されたデータが正しい JSON ではありません。", en: "The body is not valid JSON." },
+  unicode: { ja: "送信されたデータに不正な文字が含まれています。", en: "The body contains invalid Unicode." },
+} as const;
+
 export function registerJsonParser(app: FastifyInstance): void {
   app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) => {
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+    // The locale was set in onRequest, which runs before bodies are parsed.
+    const invalid = (problem: keyof typeof bodyProblems) =>
+      new ApiError("invalid_request", { message: bodyProblems[problem][request.locale] });
     const buffer = body as Buffer;
     if (buffer.length === 0) {
       done(null, undefined);
       return;
     }
     if (!isUtf8(buffer)) {
-      done(new ApiError("invalid_request", { message: "The body is not valid UTF-8." }), undefined);
+      done(invalid("utf8"), undefined);
       return;
     }
     let parsed: unknown;
@@ -35,11 +44,11 @@ export function registerJsonParser(app: FastifyInstance): void {
         return value;
       });
     } catch {
-      done(new ApiError("invalid_request", { message: "The body is not valid JSON." }), undefined);
+      done(invalid("json"), undefined);
       return;
     }
     if (!isWellFormedJson(parsed)) {
-      done(new ApiError("invalid_request", { message: "The body contains invalid Unicode." }), undefined);
+      done(invalid("unicode"), undefined);
       return;
     }
     done(null, parsed);
