@@ -34,14 +34,23 @@ export function field(o: FieldOptions): SafeHtml {
 </div>`;
 }
 
-/** The error summary at the top of a form: focused first, each error links to its field. */
-export function errorSummary(locale: Locale, errors: FieldErrors, general?: string): SafeHtml | null {
+/**
+ * The error summary at the top of a form: focused first, each error links to its field. A general
+ * error (not about one field) links to `generalField` when given, e.g. "email or password is
+ * incorrect" to the password field, which is empty again and must be filled in.
+ */
+export function errorSummary(
+  locale: Locale,
+  errors: FieldErrors,
+  general?: string,
+  generalField?: string,
+): SafeHtml | null {
   const entries = Object.entries(errors);
   if (entries.length === 0 && !general) return null;
   return html`<div class="error-summary" role="alert" tabindex="-1" id="error-summary">
   <h2>${pageText(locale).errorSummaryTitle}</h2>
   <ul>
-    ${general ? html`<li>${general}</li>` : null}
+    ${general ? html`<li>${generalField ? html`<a href="#${generalField}">${general}</a>` : general}</li>` : null}
     ${entries.map(([name, message]) => html`<li><a href="#${name}">${message}</a></li>`)}
   </ul>
 </div>`;

@@ -23,6 +23,7 @@ export function renderLayout(options: LayoutOptions): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${options.title} | ${text.brand}</title>
+<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/mamori.css">
 <script src="/assets/mamori.js" defer></script>
 </head>

@@ -17,7 +17,14 @@ import { csrfField, errorSummary, field } from "../../views/forms.ts";
 import { html } from "../../views/html.ts";
 import { signInWithPassword } from "./sign-in.ts";
 
-type SignInForm = { identifier: string; returnTo: string; error?: string; notice?: string };
+type SignInForm = {
+  identifier: string;
+  returnTo: string;
+  error?: string;
+  /** The field the error summary's message links to. */
+  errorField?: string;
+  notice?: string;
+};
 
 function renderSignIn(
   reply: FastifyReply,
@@ -30,7 +37,7 @@ function renderSignIn(
   const errors = {};
   const body = html`<div class="card">
 <h1>${text.title}</h1>
-${errorSummary(locale, errors, form.error)}
+${errorSummary(locale, errors, form.error, form.errorField)}
 <form method="post" action="/sign-in" novalidate>
   ${csrfField(csrfToken)}
   <input type="hidden" name="return_to" value="${form.returnTo}">
@@ -94,6 +101,8 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
         identifier,
         returnTo,
         error: errorMessage(result.code, locale, result),
+        // Wrong credentials: the summary links to the password field, which must be typed again.
+        ...(result.code === "invalid_credentials" ? { errorField: "password" } : {}),
       });
     }
     setSessionCookie(reply, deps.config, result.token, result.session);

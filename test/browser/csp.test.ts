@@ -1,0 +1,212 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import {
+  actionTimeoutMs,
+  launchBrowser,
+  newContext,
+  type PageProblems,
+  watchPage,
+} from "../support/browser.ts";
+import { latestCode, type MamoriServer, startMamori } from "../support/server.ts";
+
+// Every page must load under the strict CSP (no inline script or style, nothing from elsewhere)
+// without a single console error, warning or uncaught exception, in both languages.
+
+let server: MamoriServer;
+let browser: Browser;
+
+before(async () => {
+  server = await startMamori();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/**
+ * Problems the page's HTML has under a strict CSP, even where the browser would only block them
+ * silently: inline or foreign scripts, inline event handlers, javascript: URLs, inline styles.
+ */
+async function inlineCodeProblems(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const problems: string[] = [];
+    for (const script of Array.from(document.querySelectorAll("script"))) {
+      if (!script.src) problems.push(`inline <script>: ${script.textContent?.slice(0, 80)}`);
+      else if (new URL(script.src).origin !== location.origin) problems.push(`foreign script ${script.src}`);
+    }
+    for (const element of Array.from(document.querySelectorAll("*"))) {
+      for (const attribute of Array.from(element.attributes)) {
+        if (/^on/i.test(attribute.name))
+          problems.push(`inline handler ${attribute.name} on <${element.tagName}>`);
+        if (attribute.name === "style") problems.push(`style attribute on <${element.tagName}>`);
+        if (/^\s*javascript:/i.test(attribute.value))
+          problems.push(`javascript: URL on <${element.tagName}>`);
+      }
+    }
+    if (document.querySelector("style")) problems.push("inline <style> element");
+    return problems;
+  });
+}
+
+type Visit = { path: string; status: number };
+
+/**
+ * Records every page (document) the browser loads, and checks that it came with the strict policy:
+ * a page without its CSP header would pass the console checks while being unprotected.
+ */
+function watchDocuments(page: Page, problems: string[]): Visit[] {
+  const visits: Visit[] = [];
+  page.on("response", (response) => {
+    if (
+      response.request().resourceType() !== "document" ||
+      (response.status() >= 300 && response.status() < 400)
+    )
+      return;
+    const url = new URL(response.url());
+    visits.push({ path: `${url.pathname}${url.search}`, status: response.status() });
+    const policy = response.headers()["content-security-policy"] ?? "";
+    if (
+      !/script-src 'self'(;|$)/.test(policy) ||
+      !/default-src 'none'/.test(policy) ||
+      /unsafe-/.test(policy)
+    ) {
+      problems.push(`${url.pathname} answered without the strict CSP: "${policy}"`);
+    }
+  });
+  return visits;
+}
+
+type Watched = {
+  page: Page;
+  context: BrowserContext;
+  problems: PageProblems;
+  extra: string[];
+  visits: Visit[];
+};
+
+async function openWatchedPage(locale: string): Promise<Watched> {
+  const context = await newContext(browser, { locale });
+  const page = await context.newPage();
+  const problems = watchPage(page);
+  const extra: string[] = [];
+  const visits = watchDocuments(page, extra);
+  return { page, context, problems, extra, visits };
+}
+
+/** After each page: its own HTML is free of inline code; the console stays clean overall. */
+async function checkCurrentPage(watched: Watched): Promise<void> {
+  await watched.page.waitForLoadState("load");
+  for (const problem of await inlineCodeProblems(watched.page)) {
+    watched.extra.push(`${new URL(watched.page.url()).pathname}: ${problem}`);
+  }
+}
+
+async function visit(watched: Watched, path: string): Promise<void> {
+  await watched.page.goto(`${server.url}${path}`);
+  await checkCurrentPage(watched);
+}
+
+/** Every page a shopper can reach today, reached the way a shopper reaches it. */
+async function visitEveryPage(watched: Watched): Promise<void> {
+  const { page } = watched;
+  const email = `csp-${randomUUID().slice(0, 8)}@example.jp`;
+  const password = "hoshizora no shita de 7 tsubame ga tobu";
+  await visit(watched, "/");
+  await visit(watched, "/sign-in");
+  await visit(watched, "/help/sign-in");
+  await visit(watched, "/no-such-page");
+  await visit(watched, "/sign-up");
+
+  // A form answered with errors (the error summary), then a good one.
+  await page.locator("#name").fill("テスト 太郎");
+  await page.locator("#email").fill("not-an-email");
+  await page.locator("button[type=submit]").click();
+  await page.locator("#error-summary").waitFor();
+  await checkCurrentPage(watched);
+  await page.locator("#email").fill(email);
+  await page.locator("#password").fill(password);
+  await page.locator("button[type=submit]").first().click();
+  await page.waitForURL((url) => url.pathname === "/sign-up/verify");
+  await checkCurrentPage(watched);
+  await visit(watched, `/dev/outbox?to=${encodeURIComponent(email)}`);
+  await page.goBack();
+  await page.locator("#code").fill(await latestCode(server, email));
+  await page.locator("form[action='/sign-up/verify'] button").click();
+  await page.waitForURL((url) => url.pathname === "/account");
+  await checkCurrentPage(watched);
+
+  await visit(watched, "/account/security");
+  await visit(watched, "/account/sessions");
+  await page.locator("form[action='/sign-out'] button").click();
+  await page.waitForURL((url) => url.pathname === "/sign-in" && url.search === "?signed_out=1");
+  await checkCurrentPage(watched);
+
+  // A wrong password (401 with the error summary), then the right one.
+  await page.locator("#identifier").fill(email);
+  await page.locator("#password").fill("not the password");
+  await page.locator("form[action='/sign-in'] button").click();
+  await page.locator("#error-summary").waitFor();
+  await checkCurrentPage(watched);
+  await page.locator("#password").fill(password);
+  await page.locator("form[action='/sign-in'] button").click();
+  await page.waitForURL((url) => url.pathname === "/account");
+  await checkCurrentPage(watched);
+}
+
+describe("content security policy in a real browser", () => {
+  for (const locale of ["ja-JP", "en-US"]) {
+    test(`no CSP violation, console error or inline script on any page (${locale})`, {
+      timeout: 90_000,
+    }, async () => {
+      const watched = await openWatchedPage(locale);
+      try {
+        await visitEveryPage(watched);
+        const paths = watched.visits.map((v) => v.path);
+        for (const path of ["/sign-in", "/help/sign-in", "/no-such-page", "/sign-up", "/sign-up/verify"]) {
+          assert.ok(
+            paths.some((p) => p.startsWith(path)),
+            `${path} was not visited: ${paths.join(", ")}`,
+          );
+        }
+        for (const path of ["/account", "/account/security", "/account/sessions"]) {
+          assert.ok(paths.includes(path), `${path} was not visited: ${paths.join(", ")}`);
+        }
+        assert.deepEqual([...watched.extra, ...watched.problems.list()], []);
+      } finally {
+        await watched.context.close();
+      }
+    });
+  }
+
+  // Shows that the checks above can fail: an inline script slipped into a page is blocked by the
+  // CSP, and the watcher reports the violation.
+  test("an inline script injected into a page is blocked and reported", { timeout: 30_000 }, async () => {
+    const watched = await openWatchedPage("ja-JP");
+    try {
+      await visit(watched, "/sign-in");
+      const ran = await watched.page.evaluate(() => {
+        const script = document.createElement("script");
+        script.textContent = "document.body.dataset.injected = 'ran';";
+        document.body.append(script);
+        return document.body.dataset.injected === "ran";
+      });
+      assert.equal(ran, false, "the CSP should have stopped the inline script");
+      await watched.page.waitForFunction(() => document.querySelectorAll("script:not([src])").length === 1);
+      const deadline = Date.now() + actionTimeoutMs;
+      while (!watched.problems.list().some((p) => p.includes("CSP violation")) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.ok(
+        watched.problems.list().some((p) => p.includes("CSP violation: script-src")),
+        `no CSP violation reported: ${watched.problems.list().join("; ")}`,
+      );
+      assert.ok((await inlineCodeProblems(watched.page)).some((p) => p.startsWith("inline <script>")));
+    } finally {
+      await watched.context.close();
+    }
+  });
+});
