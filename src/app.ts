@@ -12,8 +12,10 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import { registerAccountPages } from "./account/pages.ts";
+import { registerSecurityRoutes } from "./account/security-routes.ts";
 import { registerDevOutboxRoutes } from "./courier/dev-outbox-routes.ts";
 import type { Deps } from "./deps.ts";
+import { registerPasswordResetRoutes } from "./flows/password-reset/routes.ts";
 import { registerRegistrationPages } from "./flows/registration/pages.ts";
 import { registerRegistrationRoutes } from "./flows/registration/routes.ts";
 import { registerSignInPages } from "./flows/sign-in/pages.ts";
@@ -24,6 +26,7 @@ import { registerJsonParser } from "./http/json-body.ts";
 import { sendPage } from "./http/pages.ts";
 import { requestLocale } from "./http/request-context.ts";
 import { registerSiteRoutes } from "./http/site-routes.ts";
+import { negotiateLocale } from "./i18n/locale.ts";
 import { pageText } from "./i18n/page-text.ts";
 import { registerHealthRoutes } from "./operations/health-routes.ts";
 import { registerSessionRoutes } from "./session/routes.ts";
@@ -42,6 +45,13 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     ajv: {
       // Unknown fields are an error, not silently dropped; types are never coerced.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
+    },
+    // A URL Fastify cannot route (bad percent-encoding, an over-long parameter) gets the API's error
+    // shape too, not Fastify's own body.
+    frameworkErrors: (error, request, reply) => {
+      // No hook has run yet (no cookies parsed): the language comes from Accept-Language alone.
+      request.locale = negotiateLocale(undefined, request.headers["accept-language"]);
+      sendError(error, request, reply);
     },
   });
 
@@ -105,7 +115,9 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerHealthRoutes(app, deps);
   registerRegistrationRoutes(app, deps);
   registerSignInRoutes(app, deps);
+  registerPasswordResetRoutes(app, deps);
   registerSessionRoutes(app, deps);
+  registerSecurityRoutes(app, deps);
   registerSiteRoutes(app, deps);
   registerSignInPages(app, deps);
   registerRegistrationPages(app, deps);

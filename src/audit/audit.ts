@@ -16,6 +16,9 @@ export type AuditEventType =
   | "session.revoked_others"
   | "session.reauthenticated"
   | "password.rehashed"
+  | "password.changed"
+  | "password_reset.requested"
+  | "password_reset.completed"
   | "maintenance.on"
   | "maintenance.off";
 

@@ -22,6 +22,10 @@ export type Limits = {
   signInFailuresPerIdentifier: number;
   signInFailuresPerIp: number;
   signInFailureWindowSeconds: number;
+  passwordHistoryCount: number;
+  passwordResetRequestsPerIdentifier: number;
+  passwordResetRequestsPerIp: number;
+  passwordResetWindowSeconds: number;
   outboxMaxAttempts: number;
   outboxLeaseSeconds: number;
 };
@@ -172,6 +176,38 @@ const limitRules: readonly LimitRule[] = [
     key: "signInFailureWindowSeconds",
     env: "MAMORI_SIGN_IN_FAILURE_WINDOW_SECONDS",
     fallback: 900,
+    min: 1,
+    max: DAY,
+    production: { min: 60 },
+  },
+  // "Not one of your last 5 passwords" (issue: forgot password); 0 turns the check off outside production.
+  {
+    key: "passwordHistoryCount",
+    env: "MAMORI_PASSWORD_HISTORY_COUNT",
+    fallback: 5,
+    min: 0,
+    max: 24,
+    production: { min: 1 },
+  },
+  {
+    key: "passwordResetRequestsPerIdentifier",
+    env: "MAMORI_PASSWORD_RESET_REQUESTS_PER_IDENTIFIER",
+    fallback: 5,
+    min: 1,
+    max: 1000,
+    production: { max: 50 },
+  },
+  {
+    key: "passwordResetRequestsPerIp",
+    env: "MAMORI_PASSWORD_RESET_REQUESTS_PER_IP",
+    fallback: 50,
+    min: 1,
+    max: 100_000,
+  },
+  {
+    key: "passwordResetWindowSeconds",
+    env: "MAMORI_PASSWORD_RESET_WINDOW_SECONDS",
+    fallback: 3600,
     min: 1,
     max: DAY,
     production: { min: 60 },

@@ -7,6 +7,8 @@ export type MessageTemplate =
   | { kind: "registration_code"; name: string; code: string; lifetimeMinutes: number }
   | { kind: "registration_existing_account"; name: string; signInUrl: string; resetUrl: string }
   | { kind: "account_created"; name: string; securityUrl: string }
+  | { kind: "password_reset_code"; name: string; code: string; lifetimeMinutes: number }
+  | { kind: "password_changed"; name: string; how: "reset" | "change"; resetUrl: string }
   | {
       kind: "account_status_changed";
       name: string;
@@ -84,6 +86,50 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
               "Turn on two-step verification to protect it better: {securityUrl}",
             ],
           };
+    case "password_reset_code":
+      return ja
+        ? {
+            subject: "【Mamori】パスワード再設定のセキュリティコード",
+            lines: [
+              "{name} 様",
+              "パスワードを再設定するには、次のセキュリティコードを入力してください。",
+              "セキュリティコード: {code}",
+              "このコードの有効期限は{minutes}分です。このコードを誰にも教えないでください。Mamori がコードをお尋ねすることはありません。",
+              "お心当たりがない場合は、このメールを無視してください。パスワードは変更されません。",
+            ],
+          }
+        : {
+            subject: "Mamori: your password reset code",
+            lines: [
+              "Hello {name},",
+              "To reset your password, enter this security code:",
+              "Security code: {code}",
+              "It expires in {minutes} minutes. Never share it: Mamori will never ask you for it.",
+              "If this wasn't you, you can ignore this email — your password is unchanged.",
+            ],
+          };
+    case "password_changed":
+      return ja
+        ? {
+            subject: "【Mamori】パスワードが変更されました",
+            lines: [
+              "{name} 様",
+              template.how === "reset"
+                ? "パスワードが再設定されました。安全のため、すべてのデバイスからサインアウトしました。"
+                : "パスワードが変更されました。安全のため、他のデバイスからサインアウトしました。",
+              "お心当たりがない場合は、すぐにパスワードを再設定してください: {resetUrl}",
+            ],
+          }
+        : {
+            subject: "Mamori: your password was changed",
+            lines: [
+              "Hello {name},",
+              template.how === "reset"
+                ? "Your password was reset. To keep your account safe, you have been signed out on every device."
+                : "Your password was changed. To keep your account safe, your other devices have been signed out.",
+              "If this wasn't you, reset your password now: {resetUrl}",
+            ],
+          };
     case "account_status_changed":
       return statusChangedCopy(template.status, ja);
   }
@@ -157,6 +203,10 @@ function valuesOf(template: MessageTemplate): Record<string, string | number> {
       return { name: template.name, signInUrl: template.signInUrl, resetUrl: template.resetUrl };
     case "account_created":
       return { name: template.name, securityUrl: template.securityUrl };
+    case "password_reset_code":
+      return { name: template.name, code: template.code, minutes: template.lifetimeMinutes };
+    case "password_changed":
+      return { name: template.name, resetUrl: template.resetUrl };
     case "account_status_changed":
       return { name: template.name, reason: template.reason };
   }

@@ -3,11 +3,15 @@ import { sql } from "kysely";
 import type { Database } from "./database.ts";
 import { dialectOf } from "./database.ts";
 import * as initial from "./migrations/001-initial.ts";
+import * as passwordReset from "./migrations/002-password-reset.ts";
 
 type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
 
 /** Every migration, oldest first. Never edit one that has shipped: add the next. */
-const migrations: readonly Migration[] = [{ id: "001-initial", ...initial }];
+const migrations: readonly Migration[] = [
+  { id: "001-initial", ...initial },
+  { id: "002-password-reset", ...passwordReset },
+];
 
 // A migrating process may hold the SQLite write lock for a while; others wait this long at most.
 const sqliteLockWaitMs = 30_000;

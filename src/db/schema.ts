@@ -93,6 +93,31 @@ export type SessionTable = {
   user_agent: string | null;
 };
 
+/** `voided`: a newer reset for the account, or a completed one, ended this flow. */
+export type PasswordResetState = "code_sent" | "code_verified" | "completed" | "exhausted" | "voided";
+
+export type PasswordResetTable = {
+  id: string;
+  /** Null for a decoy flow (no active account has the identifier): it answers alike and never completes. */
+  account_id: string | null;
+  state: PasswordResetState;
+  email: string | null;
+  locale: LocaleColumn;
+  expires_at: string;
+  verified_at: string | null;
+  completed_at: string | null;
+  ip: string | null;
+  created_at: string;
+};
+
+/** Every password an account has had (argon2id hashes), to refuse the last few again. */
+export type PasswordHistoryTable = {
+  id: string;
+  account_id: string;
+  password_hash: string;
+  created_at: string;
+};
+
 export type OutboxState = "pending" | "sending" | "sent" | "failed";
 export type Channel = "email" | "sms" | "voice";
 
@@ -151,6 +176,8 @@ export type Schema = {
   registration: RegistrationTable;
   verification_code: VerificationCodeTable;
   sign_in_flow: SignInFlowTable;
+  password_reset: PasswordResetTable;
+  password_history: PasswordHistoryTable;
   session: SessionTable;
   outbox_message: OutboxMessageTable;
   audit_event: AuditEventTable;

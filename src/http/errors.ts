@@ -30,6 +30,9 @@ export const errorStatuses = {
   challenge_expired: 410,
   reauthentication_required: 403,
   session_not_found: 404,
+  password_reused: 400,
+  password_reset_not_found: 404,
+  code_not_verified: 409,
   internal_error: 500,
 } as const satisfies Record<string, number>;
 

@@ -31,6 +31,10 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     challenge_expired: "確認の有効期限が切れました。もう一度サインインしてください。",
     reauthentication_required: "安全のため、もう一度パスワードを入力してください。",
     session_not_found: "このセッションは見つかりません。",
+    password_reused: "最近使ったパスワードは使えません。新しいパスワードを選んでください。",
+    password_reset_not_found:
+      "このパスワード再設定の手続きは見つからないか、終了しています。最初からやり直してください。",
+    code_not_verified: "先にEメールで届いたセキュリティコードを入力してください。",
     internal_error: "エラーが発生しました。しばらくしてからもう一度お試しください。",
   },
   en: {
@@ -60,6 +64,9 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     challenge_expired: "This verification has expired. Please sign in again.",
     reauthentication_required: "For your security, enter your password again.",
     session_not_found: "This session was not found.",
+    password_reused: "You used this password recently. Choose a new one.",
+    password_reset_not_found: "This password reset was not found or has ended. Please start again.",
+    code_not_verified: "Enter the security code from the email first.",
     internal_error: "Something went wrong. Please try again later.",
   },
 };

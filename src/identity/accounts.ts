@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from "kysely";
 import type { Locale } from "../config/config.ts";
 import type { AccountStatus, AccountTable, Schema } from "../db/schema.ts";
+import { recordPasswordHistory } from "../passwords/history.ts";
 import type { Identifier } from "./identifiers.ts";
 
 export type AccountRow = Selectable<AccountTable>;
@@ -57,7 +58,9 @@ export async function insertAccount(db: Kysely<Schema>, account: NewAccount): Pr
     })
     .onConflict((oc) => oc.column("email").doNothing())
     .executeTakeFirst();
-  return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  if ((result.numInsertedOrUpdatedRows ?? 0n) === 0n) return false;
+  await recordPasswordHistory(db, account.id, account.passwordHash, account.now);
+  return true;
 }
 
 /** The account a sign-in identifier names: by email, or by a *verified* mobile number only. */
@@ -84,6 +87,7 @@ export async function findAccountByEmail(db: Kysely<Schema>, email: string): Pro
   return db.selectFrom("account").selectAll().where("email", "=", email).executeTakeFirst();
 }
 
+/** A rehash of the same password (new argon2 parameters): the history is about passwords, not hashes. */
 export async function updatePasswordHash(
   db: Kysely<Schema>,
   accountId: string,
@@ -110,4 +114,23 @@ export async function setAccountStatus(
     .where("id", "=", accountId)
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
+}
+
+/** Sets a new password: the hash, the time it changed, and a history row, in the caller's transaction. */
+export async function setAccountPassword(
+  db: Kysely<Schema>,
+  accountId: string,
+  passwordHash: string,
+  now: Date,
+): Promise<void> {
+  await db
+    .updateTable("account")
+    .set({
+      password_hash: passwordHash,
+      password_changed_at: now.toISOString(),
+      updated_at: now.toISOString(),
+    })
+    .where("id", "=", accountId)
+    .execute();
+  await recordPasswordHistory(db, accountId, passwordHash, now);
 }

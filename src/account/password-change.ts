@@ -1,0 +1,91 @@
+import { recordAuditEvent } from "../audit/audit.ts";
+import { queueMessage } from "../courier/outbox.ts";
+import type { Deps } from "../deps.ts";
+import { type FlowFailure, failure, type RequestMeta } from "../flows/flow-result.ts";
+import { setAccountPassword } from "../identity/accounts.ts";
+import { hashPassword, verifyPassword } from "../passwords/hashing.ts";
+import { isRecentPassword } from "../passwords/history.ts";
+import { checkPasswordPolicy } from "../passwords/policy.ts";
+import {
+  type AuthenticatedSession,
+  markReauthenticated,
+  revokeAccountSessions,
+} from "../session/sessions.ts";
+import { hitThrottle, peekThrottle } from "../throttle/throttle.ts";
+
+/**
+ * Login & security -> Password: the current password proves it is the owner (a stolen, unlocked
+ * browser is not enough), then the new one must pass the policy and not be a recent one. This
+ * session stays; every other session ends; the owner is mailed.
+ */
+export async function changePassword(
+  deps: Deps,
+  auth: AuthenticatedSession,
+  input: { currentPassword: string; newPassword: string },
+  meta: RequestMeta,
+): Promise<{ ok: true; sessionsRevoked: number } | FlowFailure> {
+  const now = deps.clock.now();
+  const limits = deps.config.limits;
+  const account = auth.account;
+  // Wrong current passwords count against the account's limit, as at sign-in and reauthentication.
+  const throttleKey = `reauth:account:${account.id}`;
+  const rule = {
+    limit: limits.signInFailuresPerIdentifier,
+    windowSeconds: limits.signInFailureWindowSeconds,
+  };
+  const verdict = await peekThrottle(deps.db, throttleKey, rule, now);
+  if (!verdict.allowed) return failure("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
+  const currentOk = account.password_hash
+    ? await verifyPassword(account.password_hash, input.currentPassword.normalize("NFC"))
+    : false;
+  if (!currentOk) {
+    await hitThrottle(deps.db, throttleKey, rule, now);
+    return failure("invalid_credentials", { field: "currentPassword" });
+  }
+
+  const policy = checkPasswordPolicy(input.newPassword, account, limits);
+  if (!policy.ok) {
+    return failure(policy.problem.code, {
+      field: "newPassword",
+      ...("values" in policy.problem ? { values: policy.problem.values } : {}),
+    });
+  }
+  if (
+    await isRecentPassword(
+      deps.db,
+      account.id,
+      account.password_hash,
+      policy.password,
+      limits.passwordHistoryCount,
+    )
+  ) {
+    return failure("password_reused", { field: "newPassword" });
+  }
+  const passwordHash = await hashPassword(policy.password, {
+    memoryKib: limits.argon2MemoryKib,
+    iterations: limits.argon2Iterations,
+  });
+
+  const sessionsRevoked = await deps.db.transaction().execute(async (trx) => {
+    await setAccountPassword(trx, account.id, passwordHash, now);
+    const revoked = await revokeAccountSessions(trx, account.id, auth.session.id, now);
+    await markReauthenticated(trx, auth.session.id, now);
+    await recordAuditEvent(trx, deps, {
+      type: "password.changed",
+      accountId: account.id,
+      actor: "account",
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+      detail: { sessionsRevoked: revoked },
+    });
+    await queueMessage(trx, deps, "email", account.email, account.locale, {
+      kind: "password_changed",
+      name: account.name,
+      how: "change",
+      resetUrl: new URL("/password-reset", deps.config.publicUrl).href,
+    });
+    return revoked;
+  });
+  deps.courier.wake();
+  return { ok: true, sessionsRevoked };
+}

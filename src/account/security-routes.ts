@@ -1,0 +1,92 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyInstance } from "fastify";
+import { Type } from "typebox";
+import type { Deps } from "../deps.ts";
+import { toApiError } from "../http/flow-errors.ts";
+import { authOf, requestMeta, requireSession } from "../http/request-context.ts";
+import { errorResponses } from "../http/schemas.ts";
+import { maskPhone } from "../identity/identifiers.ts";
+import { changePassword } from "./password-change.ts";
+
+const TwoStepResponse = Type.Object({
+  enabled: Type.Boolean(),
+  primary: Type.Union([
+    Type.Object({
+      id: Type.String(),
+      method: Type.String(),
+      destination: Type.Union([Type.String(), Type.Null()]),
+    }),
+    Type.Null(),
+  ]),
+  backups: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      method: Type.String(),
+      destination: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+  recoveryCodesLeft: Type.Integer(),
+});
+
+/** Login & security settings (shared/API.md): what is set, and changing the password. */
+export function registerSecurityRoutes(app: FastifyInstance, deps: Deps): void {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const signedIn = requireSession(deps);
+
+  api.get(
+    "/api/v1/security",
+    {
+      preHandler: signedIn,
+      schema: {
+        tags: ["security settings"],
+        summary: "Login & security: email, phone (masked), when the password changed, two-step status",
+        response: {
+          200: Type.Object({
+            email: Type.String(),
+            phone: Type.Union([Type.String(), Type.Null()]),
+            passwordChangedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+            twoStep: TwoStepResponse,
+          }),
+          ...errorResponses(401),
+        },
+      },
+    },
+    async (request) => {
+      const account = authOf(request).account;
+      return {
+        email: account.email,
+        phone: account.phone && account.phone_verified_at ? maskPhone(account.phone) : null,
+        passwordChangedAt: account.password_changed_at,
+        // Two-step verification arrives with its own issue; until then no account has it on.
+        twoStep: { enabled: false, primary: null, backups: [], recoveryCodesLeft: 0 },
+      };
+    },
+  );
+
+  api.put(
+    "/api/v1/security/password",
+    {
+      preHandler: signedIn,
+      schema: {
+        tags: ["security settings"],
+        summary: "Change the password: needs the current one; other sessions end, the owner is mailed",
+        body: Type.Object(
+          {
+            currentPassword: Type.String({ maxLength: 4096 }),
+            newPassword: Type.String({ maxLength: 4096 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ status: Type.Literal("password_changed"), sessionsRevoked: Type.Integer() }),
+          ...errorResponses(400, 401, 403, 429),
+        },
+      },
+    },
+    async (request) => {
+      const result = await changePassword(deps, authOf(request), request.body, requestMeta(request));
+      if (!result.ok) throw toApiError(result);
+      return { status: "password_changed" as const, sessionsRevoked: result.sessionsRevoked };
+    },
+  );
+}
