@@ -7,6 +7,8 @@ export type Locale = "ja" | "en";
 /** Every lifetime, limit and cooldown: configurable so black-box tests can run with tiny lifetimes. */
 export type Limits = {
   emailCodeLifetimeSeconds: number;
+  phoneCodeLifetimeSeconds: number;
+  emailReminderRequestsPerPhone: number;
   codeMaxAttempts: number;
   codeResendCooldownSeconds: number;
   codeMaxSends: number;
@@ -71,6 +73,23 @@ const limitRules: readonly LimitRule[] = [
     min: 1,
     max: DAY,
     production: { min: 60, max: 3600 },
+  },
+  {
+    key: "phoneCodeLifetimeSeconds",
+    env: "MAMORI_PHONE_CODE_LIFETIME_SECONDS",
+    fallback: 600,
+    min: 1,
+    max: 3600,
+    production: { min: 60, max: 900 },
+  },
+  // Each request may cost an SMS: a low cap per number stops SMS pumping through "forgot email".
+  {
+    key: "emailReminderRequestsPerPhone",
+    env: "MAMORI_EMAIL_REMINDER_REQUESTS_PER_PHONE",
+    fallback: 3,
+    min: 1,
+    max: 1000,
+    production: { max: 10 },
   },
   // 6 digits = ~20 bits: safe only because a code dies after a few wrong tries (NIST SP 800-63B 5.2.2).
   {

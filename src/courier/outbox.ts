@@ -3,37 +3,42 @@ import type { Locale } from "../config/config.ts";
 import { newId } from "../crypto/secrets.ts";
 import type { Channel, Schema } from "../db/schema.ts";
 import type { Clock, Random } from "../deps.ts";
+import { type PhoneMessageTemplate, renderPhoneMessage } from "./phone-templates.ts";
 import { type MessageTemplate, renderMessage } from "./templates.ts";
 
 export type QueueDeps = { clock: Clock; random: Random; config: { devOutbox: boolean } };
 
+type RenderedRow = {
+  channel: Channel;
+  recipient: string;
+  template: string;
+  locale: Locale;
+  subject: string | null;
+  text: string;
+  html: string | null;
+  code: string | undefined;
+};
+
 /**
- * Queues a message in the outbox table, inside the caller's transaction when given one, so a
+ * Puts one message in the outbox table, inside the caller's transaction when given one, so a
  * message exists exactly when the state change that wants it was committed.
  */
-export async function queueMessage(
-  db: Kysely<Schema>,
-  deps: QueueDeps,
-  channel: Channel,
-  recipient: string,
-  locale: Locale,
-  template: MessageTemplate,
-): Promise<string> {
-  const rendered = renderMessage(template, locale);
+async function insertOutboxRow(db: Kysely<Schema>, deps: QueueDeps, row: RenderedRow): Promise<string> {
   const id = newId(deps.random, "msg");
   const now = deps.clock.now().toISOString();
   await db
     .insertInto("outbox_message")
     .values({
       id,
-      channel,
-      recipient,
-      template: template.kind,
-      locale,
-      subject: rendered.subject,
-      text_body: rendered.text,
-      html_body: rendered.html,
-      dev_code: deps.config.devOutbox && "code" in template ? template.code : null,
+      channel: row.channel,
+      recipient: row.recipient,
+      template: row.template,
+      locale: row.locale,
+      subject: row.subject,
+      text_body: row.text,
+      html_body: row.html,
+      // The code is kept apart only for the development outbox, which shows it.
+      dev_code: deps.config.devOutbox && row.code ? row.code : null,
       state: "pending",
       attempts: 0,
       next_attempt_at: now,
@@ -45,4 +50,47 @@ export async function queueMessage(
     })
     .execute();
   return id;
+}
+
+/** Queues an email (subject, plain text and HTML) in the person's language. */
+export async function queueMessage(
+  db: Kysely<Schema>,
+  deps: QueueDeps,
+  channel: Channel,
+  recipient: string,
+  locale: Locale,
+  template: MessageTemplate,
+): Promise<string> {
+  const rendered = renderMessage(template, locale);
+  return insertOutboxRow(db, deps, {
+    channel,
+    recipient,
+    template: template.kind,
+    locale,
+    subject: rendered.subject,
+    text: rendered.text,
+    html: rendered.html,
+    code: "code" in template ? template.code : undefined,
+  });
+}
+
+/** Queues a text message or a voice call with a code to an E.164 phone number. */
+export async function queuePhoneMessage(
+  db: Kysely<Schema>,
+  deps: QueueDeps,
+  channel: "sms" | "voice",
+  phone: string,
+  locale: Locale,
+  template: PhoneMessageTemplate,
+): Promise<string> {
+  return insertOutboxRow(db, deps, {
+    channel,
+    recipient: phone,
+    template: `${template.kind}_${channel}`,
+    locale,
+    subject: null,
+    text: renderPhoneMessage(template, locale, channel),
+    html: null,
+    code: template.code,
+  });
 }

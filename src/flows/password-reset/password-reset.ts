@@ -13,6 +13,7 @@ import { isRecentPassword } from "../../passwords/history.ts";
 import { checkPasswordPolicy } from "../../passwords/policy.ts";
 import { revokeAccountSessions } from "../../session/sessions.ts";
 import { hitThrottle } from "../../throttle/throttle.ts";
+import { codeDepsFor, codeRefusal, codeRulesFor, resendRefusal, secondsUntil } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 
 /**
@@ -25,25 +26,6 @@ import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 type ResetRow = Selectable<PasswordResetTable>;
 
 export type StartedReset = { ok: true; passwordReset: { id: string; expiresAt: string } };
-
-function codeRules(deps: Deps) {
-  const l = deps.config.limits;
-  return {
-    lifetimeSeconds: l.emailCodeLifetimeSeconds,
-    maxAttempts: l.codeMaxAttempts,
-    resendCooldownSeconds: l.codeResendCooldownSeconds,
-    maxSends: l.codeMaxSends,
-  };
-}
-
-function codeDeps(deps: Deps) {
-  // The first key signs; codes live minutes, so a rotation only voids codes in flight.
-  return { clock: deps.clock, random: deps.random, secretKey: deps.config.secretKeys[0] as Buffer };
-}
-
-function secondsUntil(deps: Deps, time: string): number {
-  return Math.max(1, Math.ceil((Date.parse(time) - deps.clock.now().getTime()) / 1000));
-}
 
 function lifetimeMinutes(deps: Deps): number {
   return Math.ceil(deps.config.limits.emailCodeLifetimeSeconds / 60);
@@ -103,7 +85,7 @@ export async function requestPasswordReset(
       .execute();
     const issued = await issueCode(
       trx,
-      codeDeps(deps),
+      codeDepsFor(deps),
       {
         flowId: id,
         purpose: "password_reset",
@@ -111,7 +93,7 @@ export async function requestPasswordReset(
         destination: account?.email ?? "",
         decoy: account === undefined,
       },
-      codeRules(deps),
+      codeRulesFor(deps, "email"),
     );
     if (!issued.ok) throw new Error("a new password reset cannot be in cooldown");
     if (!account) return;
@@ -155,22 +137,16 @@ export async function verifyPasswordResetCode(
   if (reset.state === "code_verified") {
     return { ok: true, passwordReset: { id, verified: true, expiresAt: reset.expires_at } };
   }
-  const verdict = await verifyCode(deps.db, codeDeps(deps), id, code, codeRules(deps));
+  const verdict = await verifyCode(deps.db, codeDepsFor(deps), id, code, codeRulesFor(deps, "email"));
   if (!verdict.ok) {
-    if (verdict.reason === "incorrect" && verdict.attemptsLeft > 0) {
-      return failure("invalid_code", { field: "code", extra: { attemptsLeft: verdict.attemptsLeft } });
-    }
-    if (verdict.reason === "expired") return failure("code_expired", { field: "code" });
-    await deps.db
-      .updateTable("password_reset")
-      .set({ state: "exhausted" })
-      .where("id", "=", id)
-      .where("state", "=", "code_sent")
-      .execute();
-    if (verdict.reason === "incorrect") {
-      return failure("invalid_code", { field: "code", extra: { attemptsLeft: 0 } });
-    }
-    return failure("too_many_attempts", { retryAfterSeconds: secondsUntil(deps, reset.expires_at) });
+    return codeRefusal(deps, verdict, reset.expires_at, async () => {
+      await deps.db
+        .updateTable("password_reset")
+        .set({ state: "exhausted" })
+        .where("id", "=", id)
+        .where("state", "=", "code_sent")
+        .execute();
+    });
   }
   const now = deps.clock.now();
   // The person gets a fresh lifetime to choose the new password after proving the mailbox.
@@ -271,7 +247,7 @@ export async function resendPasswordResetCode(deps: Deps, id: string): Promise<{
   const result = await deps.db.transaction().execute(async (trx) => {
     const issued = await issueCode(
       trx,
-      codeDeps(deps),
+      codeDepsFor(deps),
       {
         flowId: id,
         purpose: "password_reset",
@@ -279,7 +255,7 @@ export async function resendPasswordResetCode(deps: Deps, id: string): Promise<{
         destination: account?.email ?? "",
         decoy: account === undefined,
       },
-      codeRules(deps),
+      codeRulesFor(deps, "email"),
     );
     if (!issued.ok) return issued;
     await trx
@@ -298,12 +274,7 @@ export async function resendPasswordResetCode(deps: Deps, id: string): Promise<{
     }
     return issued;
   });
-  if (!result.ok) {
-    return failure("too_many_attempts", {
-      retryAfterSeconds:
-        result.reason === "cooldown" ? result.retryAfterSeconds : secondsUntil(deps, reset.expires_at),
-    });
-  }
+  if (!result.ok) return resendRefusal(deps, result, reset.expires_at);
   if (account) deps.courier.wake();
   return { ok: true };
 }

@@ -15,6 +15,7 @@ import { normalizeEmail } from "../../identity/identifiers.ts";
 import { hashPassword } from "../../passwords/hashing.ts";
 import { checkPasswordPolicy } from "../../passwords/policy.ts";
 import { createSession, type SessionRow } from "../../session/sessions.ts";
+import { codeDepsFor, codeRefusal, codeRulesFor, resendRefusal, secondsUntil } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 
 export type RegistrationInput = { name: string; email: string; password: string; locale: Locale };
@@ -27,21 +28,6 @@ export type StartedRegistration = {
 export type CompletedRegistration = { ok: true; account: AccountRow; token: string; session: SessionRow };
 
 const maxNameLength = 100;
-
-function codeRules(deps: Deps) {
-  const l = deps.config.limits;
-  return {
-    lifetimeSeconds: l.emailCodeLifetimeSeconds,
-    maxAttempts: l.codeMaxAttempts,
-    resendCooldownSeconds: l.codeResendCooldownSeconds,
-    maxSends: l.codeMaxSends,
-  };
-}
-
-function codeDeps(deps: Deps) {
-  // The first key signs; codes live minutes, so a rotation only voids codes in flight.
-  return { clock: deps.clock, random: deps.random, secretKey: deps.config.secretKeys[0] as Buffer };
-}
 
 export function normalizeName(input: string): string | undefined {
   const name = input.normalize("NFC").trim().replace(/\s+/g, " ");
@@ -98,7 +84,7 @@ export async function startRegistration(
       .execute();
     const issued = await issueCode(
       trx,
-      codeDeps(deps),
+      codeDepsFor(deps),
       {
         flowId: id,
         purpose: "registration",
@@ -106,7 +92,7 @@ export async function startRegistration(
         destination: email,
         decoy: existing !== undefined,
       },
-      codeRules(deps),
+      codeRulesFor(deps, "email"),
     );
     if (!issued.ok) throw new Error("a new registration cannot be in cooldown");
     if (existing) {
@@ -156,10 +142,6 @@ async function findLiveRegistration(deps: Deps, id: string): Promise<LiveRegistr
   return row;
 }
 
-function secondsUntil(deps: Deps, time: string): number {
-  return Math.max(1, Math.ceil((Date.parse(time) - deps.clock.now().getTime()) / 1000));
-}
-
 /** Step 2: the code proves the mailbox; the account is created and signed in, in one transaction. */
 export async function verifyRegistration(
   deps: Deps,
@@ -169,23 +151,17 @@ export async function verifyRegistration(
 ): Promise<CompletedRegistration | FlowFailure> {
   const registration = await findLiveRegistration(deps, id);
   if ("ok" in registration) return registration;
-  const verdict = await verifyCode(deps.db, codeDeps(deps), id, code, codeRules(deps));
+  const verdict = await verifyCode(deps.db, codeDepsFor(deps), id, code, codeRulesFor(deps, "email"));
   if (!verdict.ok) {
-    if (verdict.reason === "incorrect" && verdict.attemptsLeft > 0) {
-      return failure("invalid_code", { field: "code", extra: { attemptsLeft: verdict.attemptsLeft } });
-    }
-    if (verdict.reason === "expired") return failure("code_expired", { field: "code" });
     // Out of tries: the flow is dead; the person starts again.
-    await deps.db
-      .updateTable("registration")
-      .set({ state: "exhausted" })
-      .where("id", "=", id)
-      .where("state", "=", "code_sent")
-      .execute();
-    if (verdict.reason === "incorrect") {
-      return failure("invalid_code", { field: "code", extra: { attemptsLeft: 0 } });
-    }
-    return failure("too_many_attempts", { retryAfterSeconds: secondsUntil(deps, registration.expires_at) });
+    return codeRefusal(deps, verdict, registration.expires_at, async () => {
+      await deps.db
+        .updateTable("registration")
+        .set({ state: "exhausted" })
+        .where("id", "=", id)
+        .where("state", "=", "code_sent")
+        .execute();
+    });
   }
 
   const now = deps.clock.now();
@@ -249,7 +225,7 @@ export async function resendRegistrationCode(deps: Deps, id: string): Promise<{ 
   const result = await deps.db.transaction().execute(async (trx) => {
     const issued = await issueCode(
       trx,
-      codeDeps(deps),
+      codeDepsFor(deps),
       {
         flowId: id,
         purpose: "registration",
@@ -257,7 +233,7 @@ export async function resendRegistrationCode(deps: Deps, id: string): Promise<{ 
         destination: registration.email,
         decoy: registration.email_taken === 1,
       },
-      codeRules(deps),
+      codeRulesFor(deps, "email"),
     );
     if (!issued.ok) return issued;
     // The flow lives as long as its newest code.
@@ -276,12 +252,7 @@ export async function resendRegistrationCode(deps: Deps, id: string): Promise<{ 
     }
     return issued;
   });
-  if (!result.ok) {
-    return failure("too_many_attempts", {
-      retryAfterSeconds:
-        result.reason === "cooldown" ? result.retryAfterSeconds : secondsUntil(deps, registration.expires_at),
-    });
-  }
+  if (!result.ok) return resendRefusal(deps, result, registration.expires_at);
   deps.courier.wake();
   return { ok: true };
 }

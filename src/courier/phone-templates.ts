@@ -1,0 +1,31 @@
+import type { Locale } from "../config/config.ts";
+import { format } from "../i18n/locale.ts";
+
+/** A security code sent to a phone, by text message or read out in a voice call. */
+export type PhoneMessageTemplate = { kind: "phone_code"; code: string; lifetimeMinutes: number };
+
+const sms: Record<Locale, string> = {
+  // One SMS segment: UCS-2 allows 70 characters, and this stays under it.
+  ja: "【Mamori】セキュリティコード: {code}({minutes}分間有効)。他人に教えないでください。",
+  en: "Mamori: your security code is {code} (valid for {minutes} min). Never share it.",
+};
+
+const voice: Record<Locale, string> = {
+  ja: "マモリです。セキュリティコードは、{digits}、です。繰り返します。{digits}、です。",
+  en: "This is Mamori. Your security code is: {digits}. Again: {digits}.",
+};
+
+/**
+ * The text of a phone message. A voice call reads the code digit by digit, twice, in the
+ * account's language, so a person can write it down on the first hearing and check it on the second.
+ */
+export function renderPhoneMessage(
+  template: PhoneMessageTemplate,
+  locale: Locale,
+  channel: "sms" | "voice",
+): string {
+  const minutes = template.lifetimeMinutes;
+  if (channel === "sms") return format(sms[locale], { code: template.code, minutes });
+  const digits = [...template.code].join(locale === "ja" ? "、" : ", ");
+  return format(voice[locale], { digits });
+}

@@ -1,0 +1,64 @@
+import type { Deps } from "../deps.ts";
+import type {
+  CodeDeps,
+  CodeRules,
+  IssueResult,
+  VerifyResult,
+} from "../factors/one-time-code/one-time-code.ts";
+import { type FlowFailure, failure } from "./flow-result.ts";
+
+/**
+ * What every flow that sends a one-time code shares: the rules from configuration, the key, and
+ * how the code factor's verdicts become the API's errors. Email codes live 15 minutes, phone codes
+ * 10 (shared/DESIGN.md).
+ */
+export function codeRulesFor(deps: Deps, channel: "email" | "sms" | "voice"): CodeRules {
+  const l = deps.config.limits;
+  return {
+    lifetimeSeconds: channel === "email" ? l.emailCodeLifetimeSeconds : l.phoneCodeLifetimeSeconds,
+    maxAttempts: l.codeMaxAttempts,
+    resendCooldownSeconds: l.codeResendCooldownSeconds,
+    maxSends: l.codeMaxSends,
+  };
+}
+
+export function codeDepsFor(deps: Deps): CodeDeps {
+  // The first key signs; codes live minutes, so a rotation only voids codes in flight.
+  return { clock: deps.clock, random: deps.random, secretKey: deps.config.secretKeys[0] as Buffer };
+}
+
+export function secondsUntil(deps: Deps, time: string): number {
+  return Math.max(1, Math.ceil((Date.parse(time) - deps.clock.now().getTime()) / 1000));
+}
+
+/**
+ * The error for a code that was not accepted. `markExhausted` ends the flow (one guarded statement
+ * in the caller's table) once no tries are left: the next try fails even with the right code.
+ */
+export async function codeRefusal(
+  deps: Deps,
+  verdict: Exclude<VerifyResult, { ok: true }>,
+  flowExpiresAt: string,
+  markExhausted: () => Promise<void>,
+): Promise<FlowFailure> {
+  if (verdict.reason === "incorrect" && verdict.attemptsLeft > 0) {
+    return failure("invalid_code", { field: "code", extra: { attemptsLeft: verdict.attemptsLeft } });
+  }
+  if (verdict.reason === "expired") return failure("code_expired", { field: "code" });
+  await markExhausted();
+  if (verdict.reason === "incorrect")
+    return failure("invalid_code", { field: "code", extra: { attemptsLeft: 0 } });
+  return failure("too_many_attempts", { retryAfterSeconds: secondsUntil(deps, flowExpiresAt) });
+}
+
+/** The error for a resend that was not allowed: the cooldown, or the flow's cap on sends. */
+export function resendRefusal(
+  deps: Deps,
+  result: Exclude<IssueResult, { ok: true }>,
+  flowExpiresAt: string,
+): FlowFailure {
+  return failure("too_many_attempts", {
+    retryAfterSeconds:
+      result.reason === "cooldown" ? result.retryAfterSeconds : secondsUntil(deps, flowExpiresAt),
+  });
+}
