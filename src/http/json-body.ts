@@ -22,7 +22,22 @@ const bodyProblems = {
   unicode: { ja: "送信されたデータに不正な文字が含まれています。", en: "The body contains invalid Unicode." },
 } as const;
 
+/** True for `application/json`, with or without parameters such as `; charset=utf-8`. */
+export function isJsonMediaType(contentType: string | undefined): boolean {
+  return contentType?.split(";")[0]?.trim().toLowerCase() === "application/json";
+}
+
 export function registerJsonParser(app: FastifyInstance): void {
+  // The JSON API takes JSON only: a text or form body there is a 415, although the pages' parsers
+  // could read it (a cross-site form can send those types without a CORS preflight).
+  app.addHook("preParsing", async (request) => {
+    const hasBody =
+      request.headers["transfer-encoding"] !== undefined ||
+      (request.headers["content-length"] ?? "0") !== "0";
+    if (request.url.startsWith("/api/") && hasBody && !isJsonMediaType(request.headers["content-type"])) {
+      throw new ApiError("unsupported_media_type");
+    }
+  });
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
     // The locale was set in onRequest, which runs before bodies are parsed.
