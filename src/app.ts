@@ -1,7 +1,6 @@
 import { fileURLToPath } from "node:url";
 import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
-import helmet from "@fastify/helmet";
 import fastifyStatic from "@fastify/static";
 import swagger from "@fastify/swagger";
 import Fastify, {
@@ -12,9 +11,12 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import { registerAccountPages } from "./account/pages.ts";
+import { registerPasswordChangePage } from "./account/password-page.ts";
 import { registerSecurityRoutes } from "./account/security-routes.ts";
 import { registerDevOutboxRoutes } from "./courier/dev-outbox-routes.ts";
 import type { Deps } from "./deps.ts";
+import { registerEmailReminderRoutes } from "./flows/email-reminder/routes.ts";
+import { registerPasswordResetPages } from "./flows/password-reset/pages.ts";
 import { registerPasswordResetRoutes } from "./flows/password-reset/routes.ts";
 import { registerRegistrationPages } from "./flows/registration/pages.ts";
 import { registerRegistrationRoutes } from "./flows/registration/routes.ts";
@@ -25,6 +27,7 @@ import { ApiError, errorBody, errorMessage } from "./http/errors.ts";
 import { registerJsonParser } from "./http/json-body.ts";
 import { sendPage } from "./http/pages.ts";
 import { requestLocale } from "./http/request-context.ts";
+import { registerSecurityHeaders } from "./http/security-headers.ts";
 import { registerSiteRoutes } from "./http/site-routes.ts";
 import { negotiateLocale } from "./i18n/locale.ts";
 import { pageText } from "./i18n/page-text.ts";
@@ -61,25 +64,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: bodyLimitBytes });
   registerJsonParser(app);
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'none'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", "data:"],
-        connectSrc: ["'self'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-        objectSrc: ["'none'"],
-      },
-    },
-    hsts: deps.config.environment === "production" ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    referrerPolicy: { policy: "same-origin" },
-    crossOriginEmbedderPolicy: false,
-  });
+  registerSecurityHeaders(app, deps.config);
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",
@@ -108,6 +93,11 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     request.locale = requestLocale(request);
     if (isCrossSiteRequest(request, deps.config)) throw new ApiError("csrf_failed");
   });
+  // API answers hold accounts, sessions and tokens: no browser or proxy may keep them (RFC 6749 5.1).
+  app.addHook("onSend", async (request, reply) => {
+    if (request.url.startsWith("/api/v1/") && !reply.hasHeader("cache-control"))
+      reply.header("cache-control", "no-store");
+  });
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) => sendError(new ApiError("not_found"), request, reply));
@@ -116,12 +106,15 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerRegistrationRoutes(app, deps);
   registerSignInRoutes(app, deps);
   registerPasswordResetRoutes(app, deps);
+  registerEmailReminderRoutes(app, deps);
   registerSessionRoutes(app, deps);
   registerSecurityRoutes(app, deps);
   registerSiteRoutes(app, deps);
   registerSignInPages(app, deps);
   registerRegistrationPages(app, deps);
+  registerPasswordResetPages(app, deps);
   registerAccountPages(app, deps);
+  registerPasswordChangePage(app, deps);
   if (deps.config.devOutbox) registerDevOutboxRoutes(app, deps);
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 

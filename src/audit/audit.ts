@@ -19,6 +19,7 @@ export type AuditEventType =
   | "password.changed"
   | "password_reset.requested"
   | "password_reset.completed"
+  | "email_reminder.shown"
   | "maintenance.on"
   | "maintenance.off";
 

@@ -4,6 +4,7 @@ import type { Database } from "./database.ts";
 import { dialectOf } from "./database.ts";
 import * as initial from "./migrations/001-initial.ts";
 import * as passwordReset from "./migrations/002-password-reset.ts";
+import * as emailReminder from "./migrations/003-email-reminder.ts";
 
 type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
 
@@ -11,6 +12,7 @@ type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
 const migrations: readonly Migration[] = [
   { id: "001-initial", ...initial },
   { id: "002-password-reset", ...passwordReset },
+  { id: "003-email-reminder", ...emailReminder },
 ];
 
 // A migrating process may hold the SQLite write lock for a while; others wait this long at most.

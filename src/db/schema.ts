@@ -39,7 +39,12 @@ export type RegistrationTable = {
   created_at: string;
 };
 
-export type CodePurpose = "registration" | "password_reset" | "phone_verification" | "sign_in";
+export type CodePurpose =
+  | "registration"
+  | "password_reset"
+  | "email_reminder"
+  | "phone_verification"
+  | "sign_in";
 
 /** A one-time code sent by email, SMS or voice; one live code per flow, a newer one voids it. */
 export type VerificationCodeTable = {
@@ -118,6 +123,20 @@ export type PasswordHistoryTable = {
   created_at: string;
 };
 
+export type EmailReminderState = "code_sent" | "completed" | "exhausted";
+
+export type EmailReminderTable = {
+  id: string;
+  /** Null for a decoy flow: it answers alike, sends nothing, and never completes. */
+  account_id: string | null;
+  phone: string;
+  state: EmailReminderState;
+  locale: LocaleColumn;
+  expires_at: string;
+  ip: string | null;
+  created_at: string;
+};
+
 export type OutboxState = "pending" | "sending" | "sent" | "failed";
 export type Channel = "email" | "sms" | "voice";
 
@@ -178,6 +197,7 @@ export type Schema = {
   sign_in_flow: SignInFlowTable;
   password_reset: PasswordResetTable;
   password_history: PasswordHistoryTable;
+  email_reminder: EmailReminderTable;
   session: SessionTable;
   outbox_message: OutboxMessageTable;
   audit_event: AuditEventTable;

@@ -13,19 +13,22 @@ export function openSqlite(path: string): SqliteDatabase & { raw: DatabaseSync }
   raw.exec("PRAGMA synchronous = NORMAL");
   raw.exec("PRAGMA foreign_keys = ON");
   raw.exec("PRAGMA busy_timeout = 5000");
-  const cache = new Map<string, StatementSync>();
+  // Whether a statement returns rows is cached with it: `columns()` builds an object per column
+  // and costs more than running a primary-key lookup.
+  const cache = new Map<string, { statement: StatementSync; reader: boolean }>();
   const maxCached = 500;
 
   function prepare(sql: string): SqliteStatement {
-    let stmt = cache.get(sql);
-    if (!stmt) {
-      stmt = raw.prepare(sql);
+    let cached = cache.get(sql);
+    if (!cached) {
+      const prepared = raw.prepare(sql);
+      cached = { statement: prepared, reader: prepared.columns().length > 0 };
       if (cache.size >= maxCached) cache.clear();
-      cache.set(sql, stmt);
+      cache.set(sql, cached);
     }
-    const statement = stmt;
+    const { statement, reader } = cached;
     return {
-      reader: statement.columns().length > 0,
+      reader,
       // node:sqlite returns null-prototype rows; plain objects behave like the pg driver's everywhere.
       all: (parameters) => statement.all(...toSqliteValues(parameters)).map((row) => ({ ...row })),
       run: (parameters) => {

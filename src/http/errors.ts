@@ -33,6 +33,8 @@ export const errorStatuses = {
   password_reused: 400,
   password_reset_not_found: 404,
   code_not_verified: 409,
+  phone_invalid: 400,
+  email_reminder_not_found: 404,
   internal_error: 500,
 } as const satisfies Record<string, number>;
 

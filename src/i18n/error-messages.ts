@@ -35,6 +35,8 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     password_reset_not_found:
       "このパスワード再設定の手続きは見つからないか、終了しています。最初からやり直してください。",
     code_not_verified: "先にEメールで届いたセキュリティコードを入力してください。",
+    phone_invalid: "携帯電話番号を正しく入力してください(例: 090-1234-5678)。",
+    email_reminder_not_found: "この手続きは見つからないか、終了しています。最初からやり直してください。",
     internal_error: "エラーが発生しました。しばらくしてからもう一度お試しください。",
   },
   en: {
@@ -67,6 +69,8 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     password_reused: "You used this password recently. Choose a new one.",
     password_reset_not_found: "This password reset was not found or has ended. Please start again.",
     code_not_verified: "Enter the security code from the email first.",
+    phone_invalid: "Enter a valid mobile number (for example 090-1234-5678).",
+    email_reminder_not_found: "This request was not found or has ended. Please start again.",
     internal_error: "Something went wrong. Please try again later.",
   },
 };
