@@ -3,9 +3,8 @@ import { queueMessage } from "../courier/outbox.ts";
 import type { Deps } from "../deps.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flows/flow-result.ts";
 import { setAccountPassword } from "../identity/accounts.ts";
-import { hashPassword, verifyPassword } from "../passwords/hashing.ts";
-import { isRecentPassword } from "../passwords/history.ts";
-import { checkPasswordPolicy } from "../passwords/policy.ts";
+import { verifyPassword } from "../passwords/hashing.ts";
+import { hashNewPassword } from "../passwords/new-password.ts";
 import {
   type AuthenticatedSession,
   markReauthenticated,
@@ -43,28 +42,9 @@ export async function changePassword(
     return failure("invalid_credentials", { field: "currentPassword" });
   }
 
-  const policy = checkPasswordPolicy(input.newPassword, account, limits);
-  if (!policy.ok) {
-    return failure(policy.problem.code, {
-      field: "newPassword",
-      ...("values" in policy.problem ? { values: policy.problem.values } : {}),
-    });
-  }
-  if (
-    await isRecentPassword(
-      deps.db,
-      account.id,
-      account.password_hash,
-      policy.password,
-      limits.passwordHistoryCount,
-    )
-  ) {
-    return failure("password_reused", { field: "newPassword" });
-  }
-  const passwordHash = await hashPassword(policy.password, {
-    memoryKib: limits.argon2MemoryKib,
-    iterations: limits.argon2Iterations,
-  });
+  const prepared = await hashNewPassword(deps, account, input.newPassword, "newPassword");
+  if (!prepared.ok) return prepared;
+  const passwordHash = prepared.passwordHash;
 
   const sessionsRevoked = await deps.db.transaction().execute(async (trx) => {
     await setAccountPassword(trx, account.id, passwordHash, now);

@@ -119,6 +119,8 @@ export type PasswordResetTable = {
 export type PasswordHistoryTable = {
   id: string;
   account_id: string;
+  /** 1, 2, 3… per account, in the order the passwords were set. */
+  sequence: number;
   password_hash: string;
   created_at: string;
 };

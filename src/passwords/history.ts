@@ -4,9 +4,9 @@ import type { Schema } from "../db/schema.ts";
 import { verifyPassword } from "./hashing.ts";
 
 /**
- * Password history: every password an account sets is kept as its argon2id hash, so a reset or a
- * change can refuse one of the last few (`password_reused`). Old rows beyond what any setting can
- * ask for are pruned as new ones arrive.
+ * Password history: every password an account sets is kept as its argon2id hash, numbered in
+ * order, so a reset or a change can refuse one of the last few (`password_reused`). Rows beyond
+ * what any setting can ask for are pruned as new ones arrive.
  */
 const keptRows = 24;
 
@@ -16,33 +16,29 @@ export async function recordPasswordHistory(
   passwordHash: string,
   now: Date,
 ): Promise<void> {
+  const last = await db
+    .selectFrom("password_history")
+    .select((eb) => eb.fn.max("sequence").as("sequence"))
+    .where("account_id", "=", accountId)
+    .executeTakeFirst();
+  const sequence = Number(last?.sequence ?? 0) + 1;
+  // Two changes racing for one sequence number: the unique index refuses the second insert, and
+  // its transaction (the whole password change) fails rather than keeping a gap in the history.
   await db
     .insertInto("password_history")
-    // The id only orders rows set in the same millisecond; it needs no Random from deps.
     .values({
-      id: `pwh_${now.getTime().toString(36)}_${randomBytes(6).toString("hex")}`,
+      id: `pwh_${randomBytes(12).toString("hex")}`,
       account_id: accountId,
+      sequence,
       password_hash: passwordHash,
       created_at: now.toISOString(),
     })
     .execute();
-  const stale = await db
-    .selectFrom("password_history")
-    .select("id")
-    .where("account_id", "=", accountId)
-    .orderBy("created_at", "desc")
-    .orderBy("id", "desc")
-    .offset(keptRows)
-    .limit(100)
-    .execute();
-  if (stale.length > 0) {
+  if (sequence > keptRows) {
     await db
       .deleteFrom("password_history")
-      .where(
-        "id",
-        "in",
-        stale.map((row) => row.id),
-      )
+      .where("account_id", "=", accountId)
+      .where("sequence", "<=", sequence - keptRows)
       .execute();
   }
 }
@@ -63,8 +59,7 @@ export async function isRecentPassword(
     .selectFrom("password_history")
     .select("password_hash")
     .where("account_id", "=", accountId)
-    .orderBy("created_at", "desc")
-    .orderBy("id", "desc")
+    .orderBy("sequence", "desc")
     .limit(count)
     .execute();
   const hashes = new Set(rows.map((row) => row.password_hash));

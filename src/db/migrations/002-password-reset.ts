@@ -26,12 +26,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable("password_history")
     .addColumn("id", "text", (c) => c.primaryKey())
     .addColumn("account_id", "text", (c) => c.notNull().references("account.id").onDelete("cascade"))
+    // 1, 2, 3… per account: the order passwords were set in, even within one millisecond.
+    .addColumn("sequence", "integer", (c) => c.notNull())
     .addColumn("password_hash", "text", (c) => c.notNull())
     .addColumn("created_at", "text", (c) => c.notNull())
     .execute();
   await db.schema
-    .createIndex("password_history_account")
+    .createIndex("password_history_account_sequence")
     .on("password_history")
-    .columns(["account_id", "created_at"])
+    .columns(["account_id", "sequence"])
+    .unique()
     .execute();
 }

@@ -8,9 +8,7 @@ import type { Deps } from "../../deps.ts";
 import { issueCode, verifyCode } from "../../factors/one-time-code/one-time-code.ts";
 import { findAccountById, findAccountByIdentifier, setAccountPassword } from "../../identity/accounts.ts";
 import { parseIdentifier } from "../../identity/identifiers.ts";
-import { hashPassword } from "../../passwords/hashing.ts";
-import { isRecentPassword } from "../../passwords/history.ts";
-import { checkPasswordPolicy } from "../../passwords/policy.ts";
+import { hashNewPassword } from "../../passwords/new-password.ts";
 import { revokeAccountSessions } from "../../session/sessions.ts";
 import { hitThrottle } from "../../throttle/throttle.ts";
 import { codeDepsFor, codeRefusal, codeRulesFor, resendRefusal, secondsUntil } from "../code-step.ts";
@@ -181,29 +179,9 @@ export async function completePasswordReset(
   const account = reset.account_id ? await findAccountById(deps.db, reset.account_id) : undefined;
   if (account?.status !== "active") return failure("password_reset_not_found");
 
-  const policy = checkPasswordPolicy(newPassword, account, deps.config.limits);
-  if (!policy.ok) {
-    return failure(policy.problem.code, {
-      field: "newPassword",
-      ...("values" in policy.problem ? { values: policy.problem.values } : {}),
-    });
-  }
-  const limits = deps.config.limits;
-  if (
-    await isRecentPassword(
-      deps.db,
-      account.id,
-      account.password_hash,
-      policy.password,
-      limits.passwordHistoryCount,
-    )
-  ) {
-    return failure("password_reused", { field: "newPassword" });
-  }
-  const passwordHash = await hashPassword(policy.password, {
-    memoryKib: limits.argon2MemoryKib,
-    iterations: limits.argon2Iterations,
-  });
+  const prepared = await hashNewPassword(deps, account, newPassword, "newPassword");
+  if (!prepared.ok) return prepared;
+  const passwordHash = prepared.passwordHash;
 
   const now = deps.clock.now();
   const completed = await deps.db.transaction().execute(async (trx) => {
