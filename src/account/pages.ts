@@ -37,7 +37,7 @@ export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
     });
   });
 
-  app.get("/account/security", async (request, reply) => {
+  app.get("/account/security", async (request: FastifyRequest<{ Querystring: { done?: string } }>, reply) => {
     const page = await signedInPage(deps, request, reply);
     if (!page) return reply;
     const locale = request.locale;
@@ -49,7 +49,7 @@ export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
   <div><dt>${text.name}</dt><dd>${account.name}</dd></div>
   <div><dt>${text.email}</dt><dd>${account.email}</dd></div>
   <div><dt>${text.phone}</dt><dd>${account.phone && account.phone_verified_at ? maskPhone(account.phone) : text.phoneNone}</dd></div>
-  <div><dt>${text.password}</dt><dd>${account.password_changed_at ? format(text.passwordChangedAt, { time: formatDateTime(account.password_changed_at, locale) }) : "—"}</dd></div>
+  <div><dt>${text.password}</dt><dd>${account.password_changed_at ? format(text.passwordChangedAt, { time: formatDateTime(account.password_changed_at, locale) }) : "—"} <a class="edit" href="/account/security/password" aria-label="${text.editPassword}">${text.edit}</a></dd></div>
   <div><dt>${text.twoStep}</dt><dd>${text.twoStepOff}</dd></div>
   <div><dt>${text.sessions}</dt><dd><a href="/account/sessions">${text.manage}</a></dd></div>
 </dl>
@@ -61,6 +61,7 @@ export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
       path: "/account/security",
       body,
       signedIn: { name: account.name, csrfToken: page.csrfToken },
+      ...(request.query.done === "password" ? { notice: pageText(locale).changePassword.done } : {}),
     });
   });
 

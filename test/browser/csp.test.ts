@@ -134,16 +134,37 @@ async function visitEveryPage(watched: Watched): Promise<void> {
   await checkCurrentPage(watched);
   await visit(watched, `/dev/outbox?to=${encodeURIComponent(email)}`);
   await page.goBack();
-  await page.locator("#code").fill(await latestCode(server, email));
+  const registrationCode = await latestCode(server, email);
+  await page.locator("#code").fill(registrationCode);
   await page.locator("form[action='/sign-up/verify'] button").click();
   await page.waitForURL((url) => url.pathname === "/account");
   await checkCurrentPage(watched);
 
   await visit(watched, "/account/security");
+  await visit(watched, "/account/security/password");
   await visit(watched, "/account/sessions");
   await page.locator("form[action='/sign-out'] button").click();
   await page.waitForURL((url) => url.pathname === "/sign-in" && url.search === "?signed_out=1");
   await checkCurrentPage(watched);
+
+  // Forgot password: the code page with a wrong code (the error summary), then the new-password page.
+  await page.locator("a[href='/password-reset']").click();
+  await page.waitForURL((url) => url.pathname === "/password-reset");
+  await checkCurrentPage(watched);
+  await page.locator("#identifier").fill(email);
+  await page.locator("form[action='/password-reset'] button").click();
+  await page.waitForURL((url) => /^\/password-reset\/pwr_/.test(url.pathname));
+  await checkCurrentPage(watched);
+  const resetCode = await latestCode(server, email, { after: registrationCode });
+  await page.locator("#code").fill(`${(Number(resetCode[0]) + 1) % 10}${resetCode.slice(1)}`);
+  await page.locator("button[type=submit]").first().click();
+  await page.locator("#error-summary").waitFor();
+  await checkCurrentPage(watched);
+  await page.locator("#code").fill(resetCode);
+  await page.locator("button[type=submit]").first().click();
+  await page.waitForURL((url) => url.pathname.endsWith("/new"));
+  await checkCurrentPage(watched);
+  await visit(watched, "/sign-in");
 
   // A wrong password (401 with the error summary), then the right one.
   await page.locator("#identifier").fill(email);
@@ -166,13 +187,26 @@ describe("content security policy in a real browser", () => {
       try {
         await visitEveryPage(watched);
         const paths = watched.visits.map((v) => v.path);
-        for (const path of ["/sign-in", "/help/sign-in", "/no-such-page", "/sign-up", "/sign-up/verify"]) {
+        for (const path of [
+          "/sign-in",
+          "/help/sign-in",
+          "/no-such-page",
+          "/sign-up",
+          "/sign-up/verify",
+          "/password-reset/pwr_",
+        ]) {
           assert.ok(
             paths.some((p) => p.startsWith(path)),
             `${path} was not visited: ${paths.join(", ")}`,
           );
         }
-        for (const path of ["/account", "/account/security", "/account/sessions"]) {
+        for (const path of [
+          "/account",
+          "/account/security",
+          "/account/security/password",
+          "/account/sessions",
+          "/password-reset",
+        ]) {
           assert.ok(paths.includes(path), `${path} was not visited: ${paths.join(", ")}`);
         }
         assert.deepEqual([...watched.extra, ...watched.problems.list()], []);

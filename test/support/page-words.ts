@@ -90,3 +90,103 @@ export const english: Words = {
     invalidCredentials: "Your email address (or mobile number) or password is incorrect.",
   },
 };
+
+/** "Forgot password" and "change password", as a shopper reads them. */
+export type PasswordWords = {
+  lang: "ja" | "en";
+  forgotLink: string;
+  request: { title: string; identifier: string; submit: string };
+  code: {
+    title: string;
+    sentIfExists: string;
+    code: string;
+    submit: string;
+    resend: string;
+    wrong: (attemptsLeft: number) => string;
+    mailSubject: string;
+  };
+  newPassword: { title: string; field: string; submit: string; tooShort: string };
+  resetDone: string;
+  changedMailSubject: string;
+  change: {
+    edit: string;
+    title: string;
+    current: string;
+    field: string;
+    submit: string;
+    wrongCurrent: string;
+    done: string;
+  };
+};
+
+export const japanesePassword: PasswordWords = {
+  lang: "ja",
+  forgotLink: "パスワードをお忘れの場合",
+  request: {
+    title: "パスワードをお忘れですか?",
+    identifier: "Eメールアドレスまたは携帯電話番号",
+    submit: "次に進む",
+  },
+  code: {
+    title: "セキュリティコードの入力",
+    sentIfExists: "アカウントが存在する場合は、セキュリティコードを送信しました。",
+    code: "セキュリティコード",
+    submit: "次に進む",
+    resend: "コードを再送信",
+    wrong: (n) => `セキュリティコードが正しくありません。残り${n}回入力できます。`,
+    mailSubject: "【Mamori】パスワード再設定のセキュリティコード",
+  },
+  newPassword: {
+    title: "新しいパスワードの設定",
+    field: "新しいパスワード",
+    submit: "パスワードを変更",
+    tooShort: "パスワードは8文字以上にしてください。",
+  },
+  resetDone: "パスワードを変更しました。新しいパスワードでサインインしてください。",
+  changedMailSubject: "【Mamori】パスワードが変更されました",
+  change: {
+    edit: "パスワードを編集",
+    title: "パスワードの変更",
+    current: "現在のパスワード",
+    field: "新しいパスワード",
+    submit: "パスワードを変更",
+    wrongCurrent: "現在のパスワードが正しくありません。",
+    done: "パスワードを変更しました。他の端末からはサインアウトしました。",
+  },
+};
+
+export const englishPassword: PasswordWords = {
+  lang: "en",
+  forgotLink: "Forgot your password?",
+  request: {
+    title: "Forgot your password?",
+    identifier: "Email address or mobile number",
+    submit: "Continue",
+  },
+  code: {
+    title: "Enter the security code",
+    sentIfExists: "If an account exists, we sent a security code.",
+    code: "Security code",
+    submit: "Continue",
+    resend: "Resend code",
+    wrong: (n) => `That security code is not correct. You have ${n} tries left.`,
+    mailSubject: "Mamori: your password reset code",
+  },
+  newPassword: {
+    title: "Choose a new password",
+    field: "New password",
+    submit: "Change password",
+    tooShort: "Use at least 8 characters.",
+  },
+  resetDone: "Your password was changed. Sign in with the new password.",
+  changedMailSubject: "Mamori: your password was changed",
+  change: {
+    edit: "Edit password",
+    title: "Change your password",
+    current: "Current password",
+    field: "New password",
+    submit: "Change password",
+    wrongCurrent: "Your current password is incorrect.",
+    done: "Password changed; your other devices were signed out.",
+  },
+};

@@ -47,7 +47,7 @@ ${errorSummary(locale, errors, form.error, form.errorField)}
   <button type="submit" class="wide">${text.submit}</button>
 </form>
 <div class="links">
-  <p><a href="/help/sign-in#password">${text.forgotPassword}</a></p>
+  <p><a href="/password-reset">${text.forgotPassword}</a></p>
   <p><a href="/help/sign-in#email">${text.forgotEmail}</a></p>
 </div>
 </div>
@@ -65,7 +65,10 @@ ${errorSummary(locale, errors, form.error, form.errorField)}
 export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
   app.get(
     "/sign-in",
-    async (request: FastifyRequest<{ Querystring: { return_to?: string; signed_out?: string } }>, reply) => {
+    async (
+      request: FastifyRequest<{ Querystring: { return_to?: string; signed_out?: string; reset?: string } }>,
+      reply,
+    ) => {
       if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
       const token = ensureCsrfToken(request, reply, deps.config, deps.random);
       const query = request.query;
@@ -73,6 +76,7 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
         identifier: "",
         returnTo: safeReturnPath(query.return_to),
         ...(query.signed_out ? { notice: pageText(request.locale).signedOut } : {}),
+        ...(query.reset ? { notice: pageText(request.locale).passwordReset.done } : {}),
       });
     },
   );

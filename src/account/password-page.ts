@@ -1,0 +1,95 @@
+import type { FastifyInstance, FastifyReply } from "fastify";
+import type { Locale } from "../config/config.ts";
+import type { Deps } from "../deps.ts";
+import type { FlowFailure } from "../flows/flow-result.ts";
+import { errorMessage, errorStatuses } from "../http/errors.ts";
+import {
+  checkFormToken,
+  formField,
+  type PageContext,
+  sendFormExpired,
+  sendPage,
+  signedInPage,
+} from "../http/pages.ts";
+import { requestMeta } from "../http/request-context.ts";
+import { format } from "../i18n/locale.ts";
+import { pageText } from "../i18n/page-text.ts";
+import { csrfField, errorSummary, type FieldErrors, field } from "../views/forms.ts";
+import { html } from "../views/html.ts";
+import { changePassword } from "./password-change.ts";
+
+const path = "/account/security/password";
+
+type PasswordForm = { errors: FieldErrors; general?: string };
+
+function renderChangePassword(
+  reply: FastifyReply,
+  locale: Locale,
+  page: PageContext,
+  status: number,
+  form: PasswordForm & { minLength: number },
+): FastifyReply {
+  const text = pageText(locale).changePassword;
+  const body = html`<div class="card">
+<h1>${text.title}</h1>
+${errorSummary(locale, form.errors, form.general)}
+<p>${text.intro}</p>
+<form method="post" action="${path}" novalidate>
+  ${csrfField(page.csrfToken)}
+  ${field({ name: "currentPassword", label: text.currentPassword, type: "password", autocomplete: "current-password", required: true, autofocus: true, maxlength: 4096, errors: form.errors })}
+  ${field({ name: "newPassword", label: text.newPassword, hint: format(text.newPasswordHint, { min: form.minLength }), type: "password", autocomplete: "new-password", required: true, maxlength: 4096, errors: form.errors })}
+  <button type="submit" class="wide">${text.submit}</button>
+</form>
+<div class="links"><p><a href="/password-reset">${text.forgot}</a></p></div>
+</div>
+<p><a href="/account/security">${text.back}</a></p>`;
+  return sendPage(reply, status, {
+    locale,
+    title: text.title,
+    path,
+    body,
+    signedIn: { name: page.auth.account.name, csrfToken: page.csrfToken },
+  });
+}
+
+/** Where each failure is shown: a wrong current password beside its field, in this page's words. */
+function passwordForm(locale: Locale, f: FlowFailure): PasswordForm {
+  if (f.code === "invalid_credentials") {
+    return { errors: { currentPassword: pageText(locale).changePassword.wrongCurrent } };
+  }
+  const message = errorMessage(f.code, locale, f);
+  return f.field ? { errors: { [f.field]: message } } : { errors: {}, general: message };
+}
+
+/** Login & security -> Password: the current password, then the new one; other devices sign out. */
+export function registerPasswordChangePage(app: FastifyInstance, deps: Deps): void {
+  const minLength = deps.config.limits.passwordMinLength;
+
+  app.get(path, async (request, reply) => {
+    const page = await signedInPage(deps, request, reply);
+    if (!page) return reply;
+    return renderChangePassword(reply, request.locale, page, 200, { errors: {}, minLength });
+  });
+
+  app.post(path, async (request, reply) => {
+    const locale = request.locale;
+    if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, path);
+    const page = await signedInPage(deps, request, reply);
+    if (!page) return reply;
+    const result = await changePassword(
+      deps,
+      page.auth,
+      {
+        currentPassword: formField(request, "currentPassword").slice(0, 4096),
+        newPassword: formField(request, "newPassword").slice(0, 4096),
+      },
+      requestMeta(request),
+    );
+    if (result.ok) return reply.redirect("/account/security?done=password", 303);
+    if (result.retryAfterSeconds !== undefined) reply.header("retry-after", String(result.retryAfterSeconds));
+    return renderChangePassword(reply, locale, page, errorStatuses[result.code], {
+      ...passwordForm(locale, result),
+      minLength,
+    });
+  });
+}
