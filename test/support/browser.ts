@@ -101,9 +101,19 @@ export function watchPage(page: Page): PageProblems {
   };
 }
 
-const screenshotDirectory = fileURLToPath(new URL("../../docs/screenshots/", import.meta.url));
+// Every run writes its screenshots to test-results/screenshots/ (ignored by git), to look at;
+// `MAMORI_UPDATE_SCREENSHOTS=1 npm run test:browser` refreshes the ones kept in docs/screenshots/,
+// so an ordinary test run leaves the working tree clean.
+const screenshotDirectory = fileURLToPath(
+  new URL(
+    process.env.MAMORI_UPDATE_SCREENSHOTS === "1"
+      ? "../../docs/screenshots/"
+      : "../../test-results/screenshots/",
+    import.meta.url,
+  ),
+);
 
-/** A full-page screenshot in docs/screenshots/, for people (and reviewers) to look at. */
+/** A full-page screenshot, for people (and reviewers) to look at. */
 export async function saveScreenshot(page: Page, name: string): Promise<void> {
   mkdirSync(screenshotDirectory, { recursive: true });
   await page.screenshot({
