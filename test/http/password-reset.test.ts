@@ -229,8 +229,10 @@ for (const dialect of dialects) {
     test("reset requests are throttled per identifier with 429 and Retry-After, accounts or not", async (t) => {
       const app = await resetApp(t, dialect, { MAMORI_PASSWORD_RESET_REQUESTS_PER_IDENTIFIER: "3" });
       const owner = await app.registerAccount();
+      // The same address written differently is the same identifier.
       for (const identifier of [owner.email, "ghost@example.jp"]) {
-        for (let i = 0; i < 3; i++) assert.equal((await app.request(identifier)).status, 202);
+        assert.equal((await app.request(` ${identifier.toUpperCase()} `)).status, 202);
+        for (let i = 0; i < 2; i++) assert.equal((await app.request(identifier)).status, 202);
         const limited = await app.inject({
           method: "POST",
           url: "/api/v1/password-resets",

@@ -39,7 +39,14 @@ export async function requestPasswordReset(
   const now = deps.clock.now();
   const limits = deps.config.limits;
   const rule = (limit: number) => ({ limit, windowSeconds: limits.passwordResetWindowSeconds });
-  const identifierKey = `password_reset:identifier:${identifierInput.trim().normalize("NFKC").toLowerCase()}`;
+  const identifier = parseIdentifier(identifierInput);
+  // Counted per account identifier, so "090-1234-5678" and "09012345678" share one limit.
+  const canonical = identifier
+    ? identifier.kind === "email"
+      ? identifier.email
+      : identifier.phone
+    : identifierInput.trim().normalize("NFKC").toLowerCase();
+  const identifierKey = `password_reset:identifier:${canonical}`;
   for (const [key, limit] of [
     [identifierKey, limits.passwordResetRequestsPerIdentifier],
     [`password_reset:ip:${meta.ip ?? "unknown"}`, limits.passwordResetRequestsPerIp],
@@ -49,7 +56,6 @@ export async function requestPasswordReset(
       return failure("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
   }
 
-  const identifier = parseIdentifier(identifierInput);
   const found = identifier ? await findAccountByIdentifier(deps.db, identifier) : undefined;
   // A suspended or closed account gets no reset, and the asker cannot tell it from a stranger.
   const account = found?.status === "active" ? found : undefined;
