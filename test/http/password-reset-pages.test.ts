@@ -60,9 +60,16 @@ function location(response: LightMyRequestResponse): string {
 /** Starts a reset on the "forgot password" page; returns the code page's URL and the form. */
 async function startReset(s: TestApp, identifier: string): Promise<{ codeUrl: string; form: Form }> {
   const form = await openForm(s, "/password-reset");
-  const codeUrl = location(await postForm(s, "/password-reset", form, { _csrf: form.csrf, identifier }));
+  const posted = await postForm(s, "/password-reset", form, { _csrf: form.csrf, identifier });
+  const codeUrl = location(posted);
   assert.match(codeUrl, /^\/password-reset\/pwr_[0-9a-z]+$/);
-  return { codeUrl, form };
+  // The browser keeps the cookie that ties the reset's pages to it.
+  const raw = posted.headers["set-cookie"];
+  const binding = (raw === undefined ? [] : Array.isArray(raw) ? raw : [raw])
+    .find((c) => c.startsWith("mamori_reset="))
+    ?.split(";")[0];
+  assert.ok(binding, "the reset is tied to this browser");
+  return { codeUrl, form: { ...form, cookie: `${form.cookie}; ${binding}` } };
 }
 
 /** A different code of the same shape: never the right one. */
@@ -101,7 +108,7 @@ test("an unknown email gets the same code page as an account's email", async (t)
   const known = await startReset(s, account.email);
   const unknown = await startReset(s, "nobody-here@example.jp");
   const knownPage = await openForm(s, known.codeUrl, known.form.cookie);
-  const unknownPage = await openForm(s, unknown.codeUrl, known.form.cookie);
+  const unknownPage = await openForm(s, unknown.codeUrl, unknown.form.cookie);
   // Only the flow's id and this browser's form token may differ.
   const sameIds = (body: string): string =>
     body.replace(/pwr_[0-9a-z]+/g, "pwr_ID").replace(/name="_csrf" value="[^"]+"/g, 'name="_csrf"');
@@ -223,7 +230,10 @@ test("five wrong codes end the reset; a new password before the code goes back t
   const account = await s.registerAccount();
   const { codeUrl, form } = await startReset(s, account.email);
   const newUrl = `${codeUrl}/new`;
-  assert.equal(location(await s.inject({ method: "GET", url: newUrl })), codeUrl);
+  assert.equal(
+    location(await s.inject({ method: "GET", url: newUrl, headers: { cookie: form.cookie } })),
+    codeUrl,
+  );
   const early = await postForm(s, newUrl, form, { _csrf: form.csrf, newPassword });
   assert.equal(early.statusCode, 409);
   assert.match(early.body, /先にEメールで届いたセキュリティコードを入力してください。/);
@@ -305,3 +315,34 @@ test("change password: CSRF token required, wrong current password, then success
   });
   assert.equal(signedOut.statusCode, 401);
 });
+
+test("a reset's pages opened in another browser show nothing and accept nothing", async (t) => {
+  // Attack: the code page's URL from a shared computer's history, or a link sent by someone else.
+  const s = await buildTestApp(t);
+  const account = await s.registerAccount();
+  const { codeUrl } = await startReset(s, account.email);
+  const elsewhere = await openFormStatus(s, codeUrl);
+  assert.equal(elsewhere.statusCode, 404);
+  const code = await s.db
+    .selectFrom("outbox_message")
+    .select("text_body")
+    .where("recipient", "=", account.email)
+    .where("template", "=", "password_reset_code")
+    .executeTakeFirstOrThrow();
+  const other = await openForm(s, "/password-reset");
+  const guessed = await postForm(s, codeUrl, other, {
+    _csrf: other.csrf,
+    code: /\b(\d{6})\b/.exec(code.text_body)?.[1] ?? "",
+  });
+  assert.equal(guessed.statusCode, 404);
+  const stillOpen = await s.db
+    .selectFrom("password_reset")
+    .select("state")
+    .where("id", "=", codeUrl.split("/").pop() ?? "")
+    .executeTakeFirstOrThrow();
+  assert.equal(stillOpen.state, "code_sent", "the code was not even tried");
+});
+
+function openFormStatus(s: TestApp, url: string): Promise<LightMyRequestResponse> {
+  return s.inject({ method: "GET", url });
+}

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Locale } from "../../config/config.ts";
+import { constantTimeEqual, hmacHex } from "../../crypto/secrets.ts";
 import type { Deps } from "../../deps.ts";
 import { ensureCsrfToken } from "../../http/csrf.ts";
 import { errorMessage, errorStatuses } from "../../http/errors.ts";
@@ -44,6 +45,32 @@ function codePath(id: string): string {
 
 function newPasswordPath(id: string): string {
   return `${codePath(id)}/new`;
+}
+
+const browserCookieName = "mamori_reset";
+
+function browserMark(deps: Deps, id: string): string {
+  return hmacHex(deps.config.secretKeys[0] as Buffer, "password-reset-browser", id);
+}
+
+/**
+ * The pages of a reset belong to the browser that asked for it: a cookie carries a MAC of the
+ * flow id. Attack: the `/password-reset/…/new` URL found in a shared computer's history, after
+ * its owner entered the code, would otherwise let anyone set the password.
+ */
+function bindResetToBrowser(deps: Deps, reply: FastifyReply, id: string): void {
+  reply.setCookie(browserCookieName, browserMark(deps, id), {
+    path: "/password-reset",
+    httpOnly: true,
+    sameSite: "lax",
+    secure: deps.config.cookieSecure,
+    maxAge: 3600,
+  });
+}
+
+function isResetOfThisBrowser(deps: Deps, request: FastifyRequest, id: string): boolean {
+  const mark = request.cookies[browserCookieName];
+  return typeof mark === "string" && constantTimeEqual(mark, browserMark(deps, id));
 }
 
 /** The reset behind a page, or why it can no longer move (the same answers as the JSON API). */
@@ -203,6 +230,7 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
         ...formState(locale, result),
       });
     }
+    bindResetToBrowser(deps, reply, result.passwordReset.id);
     return reply.redirect(codePath(result.passwordReset.id), 303);
   });
 
@@ -211,6 +239,9 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     async (request: FastifyRequest<{ Params: { id: string }; Querystring: { resent?: string } }>, reply) => {
       const locale = request.locale;
       if (await answeredWithMaintenance(deps, request, reply, codePath(request.params.id))) return reply;
+      if (!isResetOfThisBrowser(deps, request, request.params.id)) {
+        return sendEnded(reply, locale, failure("password_reset_not_found"));
+      }
       const reset = await findResetForPage(deps, request.params.id);
       if ("ok" in reset) return sendEnded(reply, locale, reset);
       if (reset.state === "code_verified") return reply.redirect(newPasswordPath(reset.id), 303);
@@ -227,6 +258,8 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     const id = request.params.id;
     if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, codePath(id));
     if (await answeredWithMaintenance(deps, request, reply, codePath(id))) return reply;
+    if (!isResetOfThisBrowser(deps, request, id))
+      return sendEnded(reply, locale, failure("password_reset_not_found"));
     const csrfToken = token(request, reply);
     const result = await verifyPasswordResetCode(deps, id, formField(request, "code").slice(0, 32));
     if (result.ok) return reply.redirect(newPasswordPath(id), 303);
@@ -246,6 +279,8 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     const id = request.params.id;
     if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, codePath(id));
     if (await answeredWithMaintenance(deps, request, reply, codePath(id))) return reply;
+    if (!isResetOfThisBrowser(deps, request, id))
+      return sendEnded(reply, locale, failure("password_reset_not_found"));
     const csrfToken = token(request, reply);
     const result = await resendPasswordResetCode(deps, id);
     if (result.ok) return reply.redirect(`${codePath(id)}?resent=1`, 303);
@@ -264,6 +299,8 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     const locale = request.locale;
     const id = request.params.id;
     if (await answeredWithMaintenance(deps, request, reply, newPasswordPath(id))) return reply;
+    if (!isResetOfThisBrowser(deps, request, id))
+      return sendEnded(reply, locale, failure("password_reset_not_found"));
     const reset = await findResetForPage(deps, id);
     if ("ok" in reset) return sendEnded(reply, locale, reset);
     // The code comes first: a new password is only taken once the mailbox is proven.
@@ -276,6 +313,8 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     const id = request.params.id;
     if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, newPasswordPath(id));
     if (await answeredWithMaintenance(deps, request, reply, newPasswordPath(id))) return reply;
+    if (!isResetOfThisBrowser(deps, request, id))
+      return sendEnded(reply, locale, failure("password_reset_not_found"));
     const csrfToken = token(request, reply);
     const result = await completePasswordReset(
       deps,
