@@ -11,6 +11,7 @@ import {
 } from "./courier/courier.ts";
 import { startDispatcher } from "./courier/dispatcher.ts";
 import { createSmtpTransport } from "./courier/smtp-transport.ts";
+import { createTwilioTransports } from "./courier/twilio-transport.ts";
 import { openDatabase } from "./db/database.ts";
 import { migrateToLatest } from "./db/migrate.ts";
 import { type Deps, secureRandom, systemClock } from "./deps.ts";
@@ -26,21 +27,31 @@ export function createLogger(config: Pick<Config, "logLevel">): Logger {
   });
 }
 
-/** The delivery set-up a configuration asks for: SMTP when SMTP_URL is set, else the development outbox. */
+/**
+ * The delivery set-up a configuration asks for: mail by SMTP when SMTP_URL is set, texts and calls
+ * by Twilio when TWILIO_* is set; otherwise the development outbox when it is on, else a transport
+ * that fails every send (the message is retried, then marked failed).
+ */
 export function createConfiguredCourier(config: Config): Courier {
   const email: Transport = config.smtpUrl
     ? createSmtpTransport(config.smtpUrl, config.mailFrom, config.publicUrl.hostname)
     : config.devOutbox
       ? devOutboxTransport
       : unconfiguredTransport("email");
+  const twilio = config.twilio ? createTwilioTransports(config.twilio) : undefined;
   const phone = (channel: "sms" | "voice"): Transport =>
-    config.devOutbox ? devOutboxTransport : unconfiguredTransport(channel);
+    twilio?.[channel] ?? (config.devOutbox ? devOutboxTransport : unconfiguredTransport(channel));
   return createCourier({ email, sms: phone("sms"), voice: phone("voice") });
 }
 
 /** Opens the database (migrating it) and assembles the real dependencies. */
 export async function createDeps(config: Config): Promise<Deps> {
   const log = createLogger(config);
+  if (!config.twilio && !config.devOutbox) {
+    // Not a start-up error: a shop may offer only email and authenticator apps. But every SMS or
+    // voice code would be retried and then marked failed, so the operator should hear of it now.
+    log.warn("no SMS/voice provider is configured (TWILIO_*): text and voice codes will not be delivered");
+  }
   const db = openDatabase(config.databaseUrl);
   const applied = await migrateToLatest(db);
   if (applied.length > 0) log.info({ migrations: applied }, "database migrated");

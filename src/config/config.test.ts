@@ -76,3 +76,92 @@ test("secret keys are kept newest first for rotation", () => {
     [key, older],
   );
 });
+
+const twilioAccount = {
+  TWILIO_ACCOUNT_SID: `AC${"a1".repeat(16)}`,
+  TWILIO_AUTH_TOKEN: "twilio-auth-token-secret",
+  TWILIO_FROM: "+815011112222",
+};
+
+test("without TWILIO_* variables there is no phone provider", () => {
+  assert.equal(loadConfig({}).twilio, undefined);
+  assert.equal(loadConfig(safeProduction).twilio, undefined);
+});
+
+test("a full Twilio configuration is accepted, and calls come from TWILIO_FROM unless TWILIO_VOICE_FROM is set", () => {
+  const twilio = loadConfig({ ...safeProduction, ...twilioAccount }).twilio;
+  assert.deepEqual(twilio, {
+    accountSid: twilioAccount.TWILIO_ACCOUNT_SID,
+    auth: { username: twilioAccount.TWILIO_ACCOUNT_SID, password: "twilio-auth-token-secret" },
+    sms: { from: "+815011112222" },
+    voiceFrom: "+815011112222",
+    baseUrl: "https://api.twilio.com",
+  });
+
+  const keySid = `SK${"b2".repeat(16)}`;
+  const serviceSid = `MG${"c3".repeat(16)}`;
+  const withKeyAndService = loadConfig({
+    TWILIO_ACCOUNT_SID: twilioAccount.TWILIO_ACCOUNT_SID,
+    TWILIO_API_KEY_SID: keySid,
+    TWILIO_API_KEY_SECRET: "key-secret",
+    TWILIO_MESSAGING_SERVICE_SID: serviceSid,
+    TWILIO_VOICE_FROM: "+815033334444",
+    TWILIO_BASE_URL: "http://127.0.0.1:4010/",
+  }).twilio;
+  assert.deepEqual(withKeyAndService, {
+    accountSid: twilioAccount.TWILIO_ACCOUNT_SID,
+    auth: { username: keySid, password: "key-secret" },
+    sms: { messagingServiceSid: serviceSid },
+    voiceFrom: "+815033334444",
+    baseUrl: "http://127.0.0.1:4010",
+  });
+});
+
+test("partial Twilio settings are refused at start, saying what is missing and never echoing the token", () => {
+  const onlySid = problemsOf({ TWILIO_ACCOUNT_SID: twilioAccount.TWILIO_ACCOUNT_SID }).join("\n");
+  assert.match(onlySid, /Twilio credentials are required: TWILIO_AUTH_TOKEN, or TWILIO_API_KEY_SID/);
+  assert.match(onlySid, /TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID is required/);
+
+  const onlyToken = problemsOf({ TWILIO_AUTH_TOKEN: "twilio-auth-token-secret" }).join("\n");
+  assert.match(onlyToken, /TWILIO_ACCOUNT_SID is required/);
+  assert.doesNotMatch(onlyToken, /twilio-auth-token-secret/);
+
+  const { TWILIO_AUTH_TOKEN: _, ...withoutToken } = twilioAccount;
+  assert.match(
+    problemsOf({ ...withoutToken, TWILIO_API_KEY_SID: `SK${"b2".repeat(16)}` }).join("\n"),
+    /TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET go together/,
+  );
+  assert.match(
+    problemsOf({ ...twilioAccount, TWILIO_API_KEY_SECRET: "x" }).join("\n"),
+    /TWILIO_AUTH_TOKEN or TWILIO_API_KEY_SID .* not both/,
+  );
+  // A Messaging Service sends texts only: voice codes still need a number to call from.
+  const { TWILIO_FROM: __, ...withoutFrom } = twilioAccount;
+  assert.match(
+    problemsOf({ ...withoutFrom, TWILIO_MESSAGING_SERVICE_SID: `MG${"c3".repeat(16)}` }).join("\n"),
+    /TWILIO_VOICE_FROM \(or TWILIO_FROM\) is required/,
+  );
+  assert.match(
+    problemsOf({ ...twilioAccount, TWILIO_FROM: "090-1234-5678" }).join("\n"),
+    /TWILIO_FROM must be an E\.164/,
+  );
+  const misplacedToken = problemsOf({
+    ...twilioAccount,
+    TWILIO_ACCOUNT_SID: "twilio-auth-token-secret",
+  }).join("\n");
+  assert.match(misplacedToken, /TWILIO_ACCOUNT_SID must be AC followed by 32 hexadecimal digits/);
+  assert.doesNotMatch(misplacedToken, /twilio-auth-token-secret/);
+});
+
+test("production refuses a plain-HTTP TWILIO_BASE_URL, which tests may point at loopback", () => {
+  assert.match(
+    problemsOf({ ...safeProduction, ...twilioAccount, TWILIO_BASE_URL: "http://127.0.0.1:4010" }).join("\n"),
+    /TWILIO_BASE_URL must be https:\/\/ in production/,
+  );
+  const twilio = loadConfig({
+    ...safeProduction,
+    ...twilioAccount,
+    TWILIO_BASE_URL: "https://twilio-proxy.example.jp",
+  }).twilio;
+  assert.equal(twilio?.baseUrl, "https://twilio-proxy.example.jp");
+});

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { parseTwilioConfig, type TwilioConfig } from "./twilio-config.ts";
 
 export type Environment = "development" | "test" | "production";
 export type Locale = "ja" | "en";
@@ -28,6 +29,12 @@ export type Limits = {
   passwordResetRequestsPerIdentifier: number;
   passwordResetRequestsPerIp: number;
   passwordResetWindowSeconds: number;
+  trustedDeviceSeconds: number;
+  twoStepFailuresPerAccount: number;
+  phoneSendsPerNumberPerHour: number;
+  phoneSendsPerAccountPerHour: number;
+  phoneSendsPerIpPerHour: number;
+  phoneSendsGlobalPerHour: number;
   outboxMaxAttempts: number;
   outboxLeaseSeconds: number;
 };
@@ -44,6 +51,8 @@ export type Config = {
   smtpUrl: string | undefined;
   mailFrom: string;
   devOutbox: boolean;
+  /** SMS and voice through Twilio; undefined when no TWILIO_* variable is set (see src/config/twilio-config.ts). */
+  twilio: TwilioConfig | undefined;
   /** AES/HMAC keys, newest first: the first signs and encrypts, all verify and decrypt (rotation). */
   secretKeys: readonly Buffer[];
   cookieSecure: boolean;
@@ -231,6 +240,53 @@ const limitRules: readonly LimitRule[] = [
     max: DAY,
     production: { min: 60 },
   },
+  {
+    key: "trustedDeviceSeconds",
+    env: "MAMORI_TRUSTED_DEVICE_SECONDS",
+    fallback: 30 * DAY,
+    min: 1,
+    max: 90 * DAY,
+    production: { min: 3600 },
+  },
+  // Wrong second-factor codes across all of an account's challenges before a temporary lock.
+  {
+    key: "twoStepFailuresPerAccount",
+    env: "MAMORI_TWO_STEP_FAILURES_PER_ACCOUNT",
+    fallback: 10,
+    min: 1,
+    max: 1000,
+    production: { max: 50 },
+  },
+  // SMS pumping: every text or call costs money, so sends are capped per number, account, IP and
+  // for the whole service per hour (a tripped global budget is logged as an alert).
+  {
+    key: "phoneSendsPerNumberPerHour",
+    env: "MAMORI_PHONE_SENDS_PER_NUMBER_PER_HOUR",
+    fallback: 10,
+    min: 1,
+    max: 1000,
+  },
+  {
+    key: "phoneSendsPerAccountPerHour",
+    env: "MAMORI_PHONE_SENDS_PER_ACCOUNT_PER_HOUR",
+    fallback: 20,
+    min: 1,
+    max: 1000,
+  },
+  {
+    key: "phoneSendsPerIpPerHour",
+    env: "MAMORI_PHONE_SENDS_PER_IP_PER_HOUR",
+    fallback: 30,
+    min: 1,
+    max: 100_000,
+  },
+  {
+    key: "phoneSendsGlobalPerHour",
+    env: "MAMORI_PHONE_SENDS_GLOBAL_PER_HOUR",
+    fallback: 1000,
+    min: 1,
+    max: 10_000_000,
+  },
   { key: "outboxMaxAttempts", env: "MAMORI_OUTBOX_MAX_ATTEMPTS", fallback: 10, min: 1, max: 100 },
   { key: "outboxLeaseSeconds", env: "MAMORI_OUTBOX_LEASE_SECONDS", fallback: 60, min: 1, max: 3600 },
 ];
@@ -312,6 +368,7 @@ export function loadConfig(source: ConfigSource): Config {
     problems,
   );
   const secretKeys = parseSecretKeys(source.MAMORI_SECRET_KEYS, production, problems);
+  const twilio = parseTwilioConfig(source, production, problems);
 
   const limits = {} as Limits;
   for (const rule of limitRules) {
@@ -349,6 +406,7 @@ export function loadConfig(source: ConfigSource): Config {
     smtpUrl,
     mailFrom: source.MAIL_FROM?.trim() || `Mamori <no-reply@${publicUrl.hostname}>`,
     devOutbox,
+    twilio,
     secretKeys,
     cookieSecure,
     sessionCookieName: cookieSecure ? "__Host-mamori_session" : "mamori_session",

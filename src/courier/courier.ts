@@ -1,3 +1,4 @@
+import type { Locale } from "../config/config.ts";
 import type { Channel } from "../db/schema.ts";
 
 /** A message as a transport sends it. `id` doubles as the idempotency key for providers that take one. */
@@ -8,6 +9,8 @@ export type OutboundMessage = {
   subject: string | null;
   text: string;
   html: string | null;
+  /** The recipient's language, for transports that need it beside the text (a voice call's speech). */
+  locale?: Locale;
 };
 
 /** Delivers one message or throws; the dispatcher retries with backoff. */

@@ -58,6 +58,7 @@ async function deliver(deps: Deps, workerId: string, row: OutboxRow): Promise<vo
       subject: row.subject,
       text: row.text_body,
       html: row.html_body,
+      locale: row.locale,
     });
   } catch (error) {
     const failedForGood = row.attempts >= deps.config.limits.outboxMaxAttempts;
