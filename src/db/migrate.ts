@@ -5,6 +5,7 @@ import { dialectOf } from "./database.ts";
 import * as initial from "./migrations/001-initial.ts";
 import * as passwordReset from "./migrations/002-password-reset.ts";
 import * as emailReminder from "./migrations/003-email-reminder.ts";
+import * as twoStep from "./migrations/004-two-step.ts";
 
 type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
 
@@ -13,6 +14,7 @@ const migrations: readonly Migration[] = [
   { id: "001-initial", ...initial },
   { id: "002-password-reset", ...passwordReset },
   { id: "003-email-reminder", ...emailReminder },
+  { id: "004-two-step", ...twoStep },
 ];
 
 // A migrating process may hold the SQLite write lock for a while; others wait this long at most.

@@ -21,6 +21,8 @@ export type AccountTable = {
   status_reason: string | null;
   created_at: string;
   updated_at: string;
+  /** When two-step verification was turned on; null while it is off. */
+  two_step_enabled_at: string | null;
 };
 
 export type RegistrationState = "code_sent" | "completed" | "exhausted";
@@ -77,6 +79,8 @@ export type SignInFlowTable = {
   user_agent: string | null;
   expires_at: string;
   created_at: string;
+  /** The two-step method the flow is waiting for (second_factor_required). */
+  method_id: string | null;
 };
 
 export type SessionTable = {
@@ -96,6 +100,8 @@ export type SessionTable = {
   revoked_at: string | null;
   ip: string | null;
   user_agent: string | null;
+  /** When this session last proved a second factor (sign-in or step-up). */
+  second_factor_at: string | null;
 };
 
 /** `voided`: a newer reset for the account, or a completed one, ended this flow. */
@@ -137,6 +143,48 @@ export type EmailReminderTable = {
   expires_at: string;
   ip: string | null;
   created_at: string;
+};
+
+export type TwoStepMethodKind = "sms" | "voice" | "totp";
+
+/** A way to prove the second factor. `pending` until a code from it was entered once. */
+export type TwoStepMethodTable = {
+  id: string;
+  account_id: string;
+  role: "primary" | "backup";
+  method: TwoStepMethodKind;
+  state: "pending" | "active";
+  /** E.164, for sms and voice. */
+  phone: string | null;
+  /** AES-256-GCM under MAMORI_SECRET_KEYS (src/crypto/encryption.ts), for totp. */
+  totp_secret: string | null;
+  /** The last 30-second step whose code was accepted: a code works once. */
+  totp_last_step: number | null;
+  created_at: string;
+  verified_at: string | null;
+  last_used_at: string | null;
+};
+
+export type RecoveryCodeTable = {
+  id: string;
+  account_id: string;
+  /** HMAC-SHA-256 under the server key; the code itself is shown once. */
+  code_hash: string;
+  used_at: string | null;
+  created_at: string;
+};
+
+/** "Don't ask for codes on this browser": skips the second factor only, never the password. */
+export type TrustedDeviceTable = {
+  id: string;
+  account_id: string;
+  secret_hash: string;
+  user_agent: string | null;
+  ip: string | null;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  revoked_at: string | null;
 };
 
 export type OutboxState = "pending" | "sending" | "sent" | "failed";
@@ -200,6 +248,9 @@ export type Schema = {
   password_reset: PasswordResetTable;
   password_history: PasswordHistoryTable;
   email_reminder: EmailReminderTable;
+  two_step_method: TwoStepMethodTable;
+  recovery_code: RecoveryCodeTable;
+  trusted_device: TrustedDeviceTable;
   session: SessionTable;
   outbox_message: OutboxMessageTable;
   audit_event: AuditEventTable;

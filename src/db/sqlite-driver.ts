@@ -1,4 +1,4 @@
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { DatabaseSync, type SQLOutputValue, type StatementSync } from "node:sqlite";
 import type { SqliteDatabase, SqliteStatement } from "kysely";
 
 /**
@@ -13,30 +13,29 @@ export function openSqlite(path: string): SqliteDatabase & { raw: DatabaseSync }
   raw.exec("PRAGMA synchronous = NORMAL");
   raw.exec("PRAGMA foreign_keys = ON");
   raw.exec("PRAGMA busy_timeout = 5000");
-  // Whether a statement returns rows is cached with it: `columns()` builds an object per column
-  // and costs more than running a primary-key lookup.
-  const cache = new Map<string, { statement: StatementSync; reader: boolean }>();
+  const cache = new Map<string, CachedStatement>();
   const maxCached = 500;
 
   function prepare(sql: string): SqliteStatement {
     let cached = cache.get(sql);
     if (!cached) {
-      const prepared = raw.prepare(sql);
-      cached = { statement: prepared, reader: prepared.columns().length > 0 };
+      cached = prepareStatement(raw, sql);
       if (cache.size >= maxCached) cache.clear();
       cache.set(sql, cached);
     }
-    const { statement, reader } = cached;
+    const { statement, reader, toRow } = cached;
     return {
       reader,
-      // node:sqlite returns null-prototype rows; plain objects behave like the pg driver's everywhere.
-      all: (parameters) => statement.all(...toSqliteValues(parameters)).map((row) => ({ ...row })),
+      all: (parameters) =>
+        (statement.all(...toSqliteValues(parameters)) as unknown as RowValues[]).map(toRow),
       run: (parameters) => {
         const result = statement.run(...toSqliteValues(parameters));
         return { changes: result.changes, lastInsertRowid: result.lastInsertRowid };
       },
       iterate: function* (parameters) {
-        for (const row of statement.iterate(...toSqliteValues(parameters))) yield { ...row };
+        for (const values of statement.iterate(...toSqliteValues(parameters))) {
+          yield toRow(values as unknown as RowValues);
+        }
       },
     };
   }
@@ -52,6 +51,34 @@ export function openSqlite(path: string): SqliteDatabase & { raw: DatabaseSync }
 }
 
 type SqliteValue = null | number | bigint | string | NodeJS.ArrayBufferView;
+type RowValues = SQLOutputValue[];
+type Row = Record<string, SQLOutputValue>;
+
+type CachedStatement = {
+  statement: StatementSync;
+  /** Whether it returns rows: `columns()` builds an object per column, too slow to call per query. */
+  reader: boolean;
+  toRow: (values: RowValues) => Row;
+};
+
+/**
+ * Rows come back from node:sqlite as arrays and are made plain objects here, with the column names
+ * read once per statement: node:sqlite's own row objects have a null prototype (unlike the pg
+ * driver's rows) and cost twice as much to build and copy. A repeated name keeps the last value,
+ * as node:sqlite's objects do.
+ */
+function prepareStatement(db: DatabaseSync, sql: string): CachedStatement {
+  const statement = db.prepare(sql);
+  const names = statement.columns().map((column) => column.name);
+  if (names.includes("__proto__")) throw new Error(`a column may not be named __proto__: ${sql}`);
+  statement.setReturnArrays(true);
+  const toRow = (values: RowValues): Row => {
+    const row: Row = {};
+    for (let i = 0; i < names.length; i++) row[names[i] as string] = values[i] ?? null;
+    return row;
+  };
+  return { statement, reader: names.length > 0, toRow };
+}
 
 function toSqliteValues(parameters: ReadonlyArray<unknown>): SqliteValue[] {
   return parameters.map((value) => {

@@ -13,6 +13,7 @@ export type Factor =
   | "voice_code"
   | "totp"
   | "recovery_code"
+  | "trusted_device"
   | "passkey";
 
 export type SessionDeps = { clock: Clock; random: Random; limits: Limits };
@@ -52,7 +53,9 @@ export function toPublicSession(row: SessionRow): PublicSession {
 }
 
 // Knowledge (password) plus possession (code, app, passkey) is assurance level 2 (NIST SP 800-63B).
+// A trusted device was proven by a second factor when it was trusted, and its cookie is possession.
 const possessionFactors: ReadonlySet<Factor> = new Set([
+  "trusted_device",
   "sms_code",
   "voice_code",
   "totp",
@@ -100,6 +103,7 @@ export async function createSession(
     revoked_at: null,
     ip: input.ip,
     user_agent: input.userAgent?.slice(0, 300) ?? null,
+    second_factor_at: assuranceLevel(input.factors) === 2 ? now.toISOString() : null,
   };
   await db.insertInto("session").values(row).execute();
   return { token: `${id}.${secret}`, session: row };
@@ -132,6 +136,7 @@ function sessionLookup(db: Kysely<Schema>) {
       "account.status_reason",
       "account.created_at as account_created_at",
       "account.updated_at as account_updated_at",
+      "account.two_step_enabled_at",
     ])
     .where("session.id", "=", "");
 }
@@ -194,6 +199,7 @@ export async function authenticateSessionToken(
     revoked_at: row.revoked_at,
     ip: row.ip,
     user_agent: row.user_agent,
+    second_factor_at: row.second_factor_at,
   };
   if (now.getTime() - Date.parse(row.last_seen_at) >= touchIntervalMs) {
     const { idleSeconds } = lifetimes(deps.limits, row.persistent === 1);
@@ -219,6 +225,7 @@ export async function authenticateSessionToken(
     status_reason: row.status_reason,
     created_at: row.account_created_at,
     updated_at: row.account_updated_at,
+    two_step_enabled_at: row.two_step_enabled_at,
   };
   return { session, account };
 }

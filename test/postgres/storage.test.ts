@@ -151,14 +151,19 @@ for (const dialect of dialects) {
     describe("migrations", () => {
       test("migrations run twice leave the schema unchanged", async (t) => {
         const db = await freshDatabase(t, dialect, false);
-        assert.deepEqual(await migrateToLatest(db), ["001-initial", "002-password-reset", "003-email-reminder"]);
+        assert.deepEqual(await migrateToLatest(db), [
+          "001-initial",
+          "002-password-reset",
+          "003-email-reminder",
+          "004-two-step",
+        ]);
         const schemaAfterFirst = await db.introspection.getTables();
         assert.deepEqual(await migrateToLatest(db), []);
         assert.deepEqual(await db.introspection.getTables(), schemaAfterFirst);
         const applied = await db.selectFrom("mamori_migration").select("id").execute();
         assert.deepEqual(
           applied.map((r) => r.id),
-          ["001-initial", "002-password-reset", "003-email-reminder"],
+          ["001-initial", "002-password-reset", "003-email-reminder", "004-two-step"],
         );
         assert.ok(schemaAfterFirst.some((table) => table.name === "outbox_message"));
       });
@@ -170,9 +175,14 @@ for (const dialect of dialects) {
         const second = openDatabase(first.url);
         t.after(() => second.destroy());
         const results = await Promise.all([migrateToLatest(first.db), migrateToLatest(second)]);
-        assert.deepEqual(results.flat().sort(), ["001-initial", "002-password-reset", "003-email-reminder"]);
+        assert.deepEqual(results.flat().sort(), [
+          "001-initial",
+          "002-password-reset",
+          "003-email-reminder",
+          "004-two-step",
+        ]);
         const applied = await first.db.selectFrom("mamori_migration").select("id").execute();
-        assert.equal(applied.length, 3);
+        assert.equal(applied.length, 4);
       });
     });
 

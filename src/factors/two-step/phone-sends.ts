@@ -1,0 +1,82 @@
+import type { Kysely } from "kysely";
+import type { Limits, Locale } from "../../config/config.ts";
+import { queuePhoneMessage } from "../../courier/outbox.ts";
+import type { Schema } from "../../db/schema.ts";
+import type { Deps } from "../../deps.ts";
+import { hitThrottle } from "../../throttle/throttle.ts";
+import { issueCode } from "../one-time-code/one-time-code.ts";
+
+/**
+ * Every SMS or voice call with a code goes through here: the per-number, per-account and per-IP
+ * caps and the service's hourly budget are checked first (SMS pumping costs the shop money: an
+ * attacker makes a form text premium numbers they are paid for), then the code is issued and the
+ * message queued in the caller's transaction.
+ */
+export type PhoneSend = {
+  flowId: string;
+  purpose: "sign_in" | "phone_verification";
+  channel: "sms" | "voice";
+  phone: string;
+  accountId: string;
+  locale: Locale;
+  ip: string | null;
+};
+
+export type PhoneSendResult =
+  | { ok: true; expiresAt: Date }
+  | { ok: false; reason: "cooldown" | "too_many_sends" | "budget"; retryAfterSeconds: number };
+
+const hourSeconds = 3600;
+
+function budgetRules(limits: Limits, send: PhoneSend): [string, number][] {
+  return [
+    [`phone_send:number:${send.phone}`, limits.phoneSendsPerNumberPerHour],
+    [`phone_send:account:${send.accountId}`, limits.phoneSendsPerAccountPerHour],
+    [`phone_send:ip:${send.ip ?? "unknown"}`, limits.phoneSendsPerIpPerHour],
+    ["phone_send:global", limits.phoneSendsGlobalPerHour],
+  ];
+}
+
+export async function sendPhoneCode(
+  db: Kysely<Schema>,
+  deps: Deps,
+  send: PhoneSend,
+): Promise<PhoneSendResult> {
+  const limits = deps.config.limits;
+  const now = deps.clock.now();
+  for (const [key, limit] of budgetRules(limits, send)) {
+    const verdict = await hitThrottle(db, key, { limit, windowSeconds: hourSeconds }, now);
+    if (!verdict.allowed) {
+      if (key === "phone_send:global") {
+        // The operator must hear of this at once: either a real surge or an attack in progress.
+        deps.log.error({ alert: "phone_budget_exhausted", limit }, "the hourly SMS/voice budget is used up");
+      }
+      return { ok: false, reason: "budget", retryAfterSeconds: verdict.retryAfterSeconds };
+    }
+  }
+  const issued = await issueCode(
+    db,
+    { clock: deps.clock, random: deps.random, secretKey: deps.config.secretKeys[0] as Buffer },
+    { flowId: send.flowId, purpose: send.purpose, channel: send.channel, destination: send.phone },
+    {
+      lifetimeSeconds: limits.phoneCodeLifetimeSeconds,
+      maxAttempts: limits.codeMaxAttempts,
+      resendCooldownSeconds: limits.codeResendCooldownSeconds,
+      maxSends: limits.codeMaxSends,
+    },
+  );
+  if (!issued.ok) {
+    return {
+      ok: false,
+      reason: issued.reason,
+      retryAfterSeconds:
+        issued.reason === "cooldown" ? issued.retryAfterSeconds : limits.phoneCodeLifetimeSeconds,
+    };
+  }
+  await queuePhoneMessage(db, deps, send.channel, send.phone, send.locale, {
+    kind: "phone_code",
+    code: issued.code,
+    lifetimeMinutes: Math.ceil(limits.phoneCodeLifetimeSeconds / 60),
+  });
+  return { ok: true, expiresAt: issued.expiresAt };
+}
