@@ -15,6 +15,7 @@ import { registerPasswordChangePage } from "./account/password-page.ts";
 import { registerSecurityRoutes } from "./account/security-routes.ts";
 import { registerDevOutboxRoutes } from "./courier/dev-outbox-routes.ts";
 import type { Deps } from "./deps.ts";
+import { registerEmailReminderPages } from "./flows/email-reminder/pages.ts";
 import { registerEmailReminderRoutes } from "./flows/email-reminder/routes.ts";
 import { registerPasswordResetPages } from "./flows/password-reset/pages.ts";
 import { registerPasswordResetRoutes } from "./flows/password-reset/routes.ts";
@@ -22,6 +23,7 @@ import { registerRegistrationPages } from "./flows/registration/pages.ts";
 import { registerRegistrationRoutes } from "./flows/registration/routes.ts";
 import { registerSignInPages } from "./flows/sign-in/pages.ts";
 import { registerSignInRoutes } from "./flows/sign-in/routes.ts";
+import { registerTwoStepSettingsRoutes } from "./flows/two-step-settings/routes.ts";
 import { isCrossSiteRequest } from "./http/csrf.ts";
 import { ApiError, errorBody, errorMessage } from "./http/errors.ts";
 import { registerJsonParser } from "./http/json-body.ts";
@@ -89,14 +91,16 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     maxAge: 3_600_000,
   });
 
-  app.addHook("onRequest", async (request) => {
+  // Callback-style hooks on every request: an async hook costs a promise and a microtask turn.
+  app.addHook("onRequest", (request, _reply, done) => {
     request.locale = requestLocale(request);
-    if (isCrossSiteRequest(request, deps.config)) throw new ApiError("csrf_failed");
+    done(isCrossSiteRequest(request, deps.config) ? new ApiError("csrf_failed") : undefined);
   });
   // API answers hold accounts, sessions and tokens: no browser or proxy may keep them (RFC 6749 5.1).
-  app.addHook("onSend", async (request, reply) => {
+  app.addHook("onSend", (request, reply, payload, done) => {
     if (request.url.startsWith("/api/v1/") && !reply.hasHeader("cache-control"))
       reply.header("cache-control", "no-store");
+    done(null, payload);
   });
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => sendError(error, request, reply));
@@ -109,10 +113,12 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerEmailReminderRoutes(app, deps);
   registerSessionRoutes(app, deps);
   registerSecurityRoutes(app, deps);
+  registerTwoStepSettingsRoutes(app, deps);
   registerSiteRoutes(app, deps);
   registerSignInPages(app, deps);
   registerRegistrationPages(app, deps);
   registerPasswordResetPages(app, deps);
+  registerEmailReminderPages(app, deps);
   registerAccountPages(app, deps);
   registerPasswordChangePage(app, deps);
   if (deps.config.devOutbox) registerDevOutboxRoutes(app, deps);

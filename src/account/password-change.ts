@@ -10,6 +10,7 @@ import {
   markReauthenticated,
   revokeAccountSessions,
 } from "../session/sessions.ts";
+import { forgetTrustedDevices } from "../session/trusted-devices.ts";
 import { hitThrottle, peekThrottle } from "../throttle/throttle.ts";
 
 /**
@@ -49,6 +50,8 @@ export async function changePassword(
   const sessionsRevoked = await deps.db.transaction().execute(async (trx) => {
     await setAccountPassword(trx, account.id, passwordHash, now);
     const revoked = await revokeAccountSessions(trx, account.id, auth.session.id, now);
+    // A new password means a new start: browsers trusted under the old one must pass 2SV again.
+    await forgetTrustedDevices(trx, account.id, null, now);
     await markReauthenticated(trx, auth.session.id, now);
     await recordAuditEvent(trx, deps, {
       type: "password.changed",

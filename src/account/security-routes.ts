@@ -2,31 +2,13 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import type { Deps } from "../deps.ts";
+import { TwoStepStatusSchema } from "../flows/two-step-settings/routes.ts";
+import { twoStepStatus } from "../flows/two-step-settings/two-step-settings.ts";
 import { toApiError } from "../http/flow-errors.ts";
 import { authOf, requestMeta, requireSession } from "../http/request-context.ts";
 import { errorResponses } from "../http/schemas.ts";
 import { maskPhone } from "../identity/identifiers.ts";
 import { changePassword } from "./password-change.ts";
-
-const TwoStepResponse = Type.Object({
-  enabled: Type.Boolean(),
-  primary: Type.Union([
-    Type.Object({
-      id: Type.String(),
-      method: Type.String(),
-      destination: Type.Union([Type.String(), Type.Null()]),
-    }),
-    Type.Null(),
-  ]),
-  backups: Type.Array(
-    Type.Object({
-      id: Type.String(),
-      method: Type.String(),
-      destination: Type.Union([Type.String(), Type.Null()]),
-    }),
-  ),
-  recoveryCodesLeft: Type.Integer(),
-});
 
 /** Login & security settings (shared/API.md): what is set, and changing the password. */
 export function registerSecurityRoutes(app: FastifyInstance, deps: Deps): void {
@@ -45,7 +27,7 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: Deps): void {
             email: Type.String(),
             phone: Type.Union([Type.String(), Type.Null()]),
             passwordChangedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
-            twoStep: TwoStepResponse,
+            twoStep: TwoStepStatusSchema,
           }),
           ...errorResponses(401),
         },
@@ -57,8 +39,7 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: Deps): void {
         email: account.email,
         phone: account.phone && account.phone_verified_at ? maskPhone(account.phone) : null,
         passwordChangedAt: account.password_changed_at,
-        // Two-step verification arrives with its own issue; until then no account has it on.
-        twoStep: { enabled: false, primary: null, backups: [], recoveryCodesLeft: 0 },
+        twoStep: await twoStepStatus(deps.db, account),
       };
     },
   );

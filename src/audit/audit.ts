@@ -20,6 +20,17 @@ export type AuditEventType =
   | "password_reset.requested"
   | "password_reset.completed"
   | "email_reminder.shown"
+  | "two_step.enabled"
+  | "two_step.disabled"
+  | "two_step.method_added"
+  | "two_step.method_removed"
+  | "two_step.recovery_codes_replaced"
+  | "two_step.recovery_code_used"
+  | "two_step.locked"
+  | "sign_in.second_factor_failed"
+  | "session.stepped_up"
+  | "trusted_device.added"
+  | "trusted_device.revoked"
   | "maintenance.on"
   | "maintenance.off";
 

@@ -59,6 +59,8 @@ export type Config = {
   sessionCookieName: string;
   logLevel: string;
   limits: Limits;
+  /** Countries besides Japan whose phone numbers may take codes (MAMORI_PHONE_COUNTRIES=US,KR). */
+  phoneCountries: ReadonlySet<string>;
 };
 
 type LimitRule = {
@@ -392,6 +394,14 @@ export function loadConfig(source: ConfigSource): Config {
       );
     }
   }
+  const phoneCountries = new Set<string>();
+  for (const code of (source.MAMORI_PHONE_COUNTRIES ?? "")
+    .split(",")
+    .map((c) => c.trim().toUpperCase())
+    .filter(Boolean)) {
+    if (/^[A-Z]{2}$/.test(code)) phoneCountries.add(code);
+    else problems.push(`MAMORI_PHONE_COUNTRIES: not a two-letter country code: ${code}`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const cookieSecure = production || publicUrl.protocol === "https:";
@@ -412,6 +422,7 @@ export function loadConfig(source: ConfigSource): Config {
     sessionCookieName: cookieSecure ? "__Host-mamori_session" : "mamori_session",
     logLevel: source.LOG_LEVEL?.trim() || (environment === "test" ? "silent" : "info"),
     limits,
+    phoneCountries,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Locale } from "../config/config.ts";
 import { format } from "../i18n/locale.ts";
 import { html } from "../views/html.ts";
+import { type TwoStepChange, twoStepCopy } from "./two-step-templates.ts";
 
 /** Every message Mamori sends, with the data it needs. `code` marks messages that carry a security code. */
 export type MessageTemplate =
@@ -9,6 +10,15 @@ export type MessageTemplate =
   | { kind: "account_created"; name: string; securityUrl: string }
   | { kind: "password_reset_code"; name: string; code: string; lifetimeMinutes: number }
   | { kind: "password_changed"; name: string; how: "reset" | "change"; resetUrl: string }
+  | {
+      kind: "two_step_changed";
+      name: string;
+      change: TwoStepChange;
+      /** The method concerned, as the owner knows it ("SMS ***-****-5678", "authenticator app"). */
+      method: string;
+      left: number;
+      securityUrl: string;
+    }
   | {
       kind: "account_status_changed";
       name: string;
@@ -132,6 +142,8 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
           };
     case "account_status_changed":
       return statusChangedCopy(template.status, ja);
+    case "two_step_changed":
+      return twoStepCopy(template.change, locale);
   }
 }
 
@@ -209,6 +221,13 @@ function valuesOf(template: MessageTemplate): Record<string, string | number> {
       return { name: template.name, resetUrl: template.resetUrl };
     case "account_status_changed":
       return { name: template.name, reason: template.reason };
+    case "two_step_changed":
+      return {
+        name: template.name,
+        method: template.method,
+        left: template.left,
+        securityUrl: template.securityUrl,
+      };
   }
 }
 

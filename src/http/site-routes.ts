@@ -32,7 +32,7 @@ export function registerSiteRoutes(app: FastifyInstance, deps: Deps): void {
     const text = pageText(locale).help;
     const body = html`<h1>${text.title}</h1>
 <div class="card" id="password"><h2>${text.passwordTitle}</h2><p>${text.password}</p><p><a href="/password-reset">${pageText(locale).passwordReset.title}</a></p></div>
-<div class="card" id="email"><h2>${text.emailTitle}</h2><p>${text.email}</p></div>
+<div class="card" id="email"><h2>${text.emailTitle}</h2><p>${text.email}</p><p><a href="/email-reminder">${pageText(locale).emailReminder.title}</a></p></div>
 <div class="card" id="other"><h2>${text.otherTitle}</h2><p>${text.other}</p></div>
 <p><a href="/sign-in">${pageText(locale).signIn.title}</a></p>`;
     return sendPage(reply, 200, { locale, title: text.title, path: "/help/sign-in", body });

@@ -78,6 +78,29 @@ const ja = {
     signOutNote: "パスワードを変更すると、すべての端末でサインアウトされます。",
     done: "パスワードを変更しました。新しいパスワードでサインインしてください。",
   },
+  emailReminder: {
+    title: "Eメールアドレスをお忘れですか?",
+    intro:
+      "アカウントに登録した携帯電話番号を入力してください。SMS(テキストメッセージ)でセキュリティコードをお送りします。コードを入力すると、ご登録のEメールアドレスをお知らせします。",
+    phone: "携帯電話番号",
+    phoneHint: "例: 090-1234-5678",
+    phoneMissing: "携帯電話番号を入力してください。",
+    codeSent: "この番号が登録されている場合は、SMS(テキストメッセージ)でセキュリティコードを送信しました。",
+    codeIntro: "SMSに記載された6桁のコードを入力してください。",
+    noSms: "SMSが届かない場合は、1分ほど待ってからコードを再送信してください。",
+    resent:
+      "この番号が登録されている場合は、新しいセキュリティコードをSMSで送信しました。前のコードは使えなくなりました。",
+    codeExhausted:
+      "セキュリティコードを続けて間違えたため、この手続きは終了しました。最初からやり直してください。",
+    endedTitle: "Eメールアドレスのご確認",
+    resultTitle: "Eメールアドレスのご確認",
+    result: "ご登録のEメールアドレスは {email} です。",
+    resultNote:
+      "安全のため、アドレスの一部を「***」で伏せて表示しています。このアドレスでサインインしてください。",
+    resultPassword: "パスワードもお忘れの場合は、パスワードを再設定してください。",
+    signIn: "サインイン",
+    resetPassword: "パスワードを再設定",
+  },
   account: {
     title: "アカウントサービス",
     hello: "{name} 様",
@@ -139,7 +162,8 @@ const ja = {
     password:
       "パスワードの再設定は、サインインページの「パスワードをお忘れの場合」から行えます。Eメールに届くセキュリティコードで本人確認をして、新しいパスワードを設定します。",
     emailTitle: "Eメールアドレスをお忘れの場合",
-    email: "確認済みの携帯電話番号があれば、Eメールアドレスの代わりに携帯電話番号でサインインできます。",
+    email:
+      "確認済みの携帯電話番号があれば、Eメールアドレスの代わりに携帯電話番号でサインインできます。また、その携帯電話番号にSMSで届くセキュリティコードで、ご登録のEメールアドレスを確認できます。",
     otherTitle: "その他の理由",
     other:
       "アカウントが停止・閉鎖されている場合、メンテナンス中の場合、許可されていない国からアクセスしている場合は、サインイン時にその旨が表示されます。",
@@ -231,6 +255,28 @@ const en: PageText = {
     signOutNote: "Changing your password signs you out on every device.",
     done: "Your password was changed. Sign in with the new password.",
   },
+  emailReminder: {
+    title: "Forgot your email address?",
+    intro:
+      "Enter the mobile number on your account. We'll send a security code by SMS (text message); enter it to see the email address you signed up with.",
+    phone: "Mobile number",
+    phoneHint: "For example 090-1234-5678",
+    phoneMissing: "Enter your mobile number.",
+    codeSent: "If this number is registered, we sent a security code by SMS (text message).",
+    codeIntro: "Enter the 6-digit code from the text.",
+    noSms: "If the text hasn't arrived, wait a minute and resend the code.",
+    resent:
+      "If this number is registered, we sent a new security code by SMS. The previous one no longer works.",
+    codeExhausted:
+      "The security code was entered wrongly too many times, so this request has ended. Please start again.",
+    endedTitle: "Find your email address",
+    resultTitle: "Your email address",
+    result: "The email address on your account is {email}.",
+    resultNote: "For your security, part of the address is hidden (***). Sign in with this address.",
+    resultPassword: "If you've forgotten your password too, reset it.",
+    signIn: "Sign in",
+    resetPassword: "Reset your password",
+  },
   account: {
     title: "Your account",
     hello: "Hello, {name}",
@@ -292,7 +338,7 @@ const en: PageText = {
       "Reset it from the sign-in page's \"Forgot your password?\": a security code sent to your email proves it's you, then you choose a new password.",
     emailTitle: "Forgot your email address?",
     email:
-      "If your account has a verified mobile number, you can sign in with it instead of your email address.",
+      "If your account has a verified mobile number, you can sign in with it instead of your email address, or see your email address with a security code sent to that number by SMS.",
     otherTitle: "Other reasons",
     other:
       "If your account is suspended or closed, the service is under maintenance, or you are signing in from a country the shop does not allow, the sign-in page tells you so.",

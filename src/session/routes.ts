@@ -4,6 +4,7 @@ import { Type } from "typebox";
 import { recordAuditEvent } from "../audit/audit.ts";
 import type { Deps } from "../deps.ts";
 import { reauthenticateWithPassword } from "../flows/reauthentication/reauthentication.ts";
+import { completeStepUp, startStepUp } from "../flows/reauthentication/step-up.ts";
 import { ApiError } from "../http/errors.ts";
 import { toApiError } from "../http/flow-errors.ts";
 import { authOf, clearSessionCookie, requestMeta, requireSession } from "../http/request-context.ts";
@@ -158,23 +159,65 @@ export function registerSessionRoutes(app: FastifyInstance, deps: Deps): void {
       preHandler: signedIn,
       schema: {
         tags: ["session"],
-        summary: "Prove the password again: sensitive settings need it within the last 10 minutes",
-        body: Type.Object({ password: Type.String({ maxLength: 4096 }) }, { additionalProperties: false }),
+        summary:
+          "Prove the password again, or a code from a two-step method (step-up): sensitive settings need it within 10 minutes",
+        body: Type.Union([
+          Type.Object({ password: Type.String({ maxLength: 4096 }) }, { additionalProperties: false }),
+          Type.Object(
+            {
+              method: Type.Union([Type.Literal("sms"), Type.Literal("voice"), Type.Literal("totp")]),
+              methodId: Type.Optional(Type.String({ maxLength: 64 })),
+              code: Type.String({ maxLength: 32 }),
+            },
+            { additionalProperties: false },
+          ),
+        ]),
         response: {
           200: Type.Object({ authenticatedAt: Type.String({ format: "date-time" }) }),
-          ...errorResponses(400, 401, 403, 429),
+          ...errorResponses(400, 401, 403, 409, 429),
         },
       },
     },
     async (request) => {
-      const result = await reauthenticateWithPassword(
-        deps,
-        authOf(request),
-        request.body.password,
-        requestMeta(request),
-      );
+      const body = request.body;
+      const result =
+        "password" in body
+          ? await reauthenticateWithPassword(deps, authOf(request), body.password, requestMeta(request))
+          : await completeStepUp(deps, authOf(request), body, requestMeta(request));
       if (!result.ok) throw toApiError(result);
       return { authenticatedAt: result.authenticatedAt };
+    },
+  );
+
+  api.post(
+    "/api/v1/session/step-up",
+    {
+      preHandler: signedIn,
+      schema: {
+        tags: ["session"],
+        summary:
+          "Ask for a step-up code: sent now to a phone method (the primary unless methodId says otherwise); an app's code is just entered",
+        body: Type.Object(
+          { methodId: Type.Optional(Type.String({ maxLength: 64 })) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            method: Type.Object({
+              id: Type.String(),
+              method: Type.String(),
+              destination: Type.Union([Type.String(), Type.Null()]),
+            }),
+            expiresAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+          }),
+          ...errorResponses(400, 401, 403, 409, 429),
+        },
+      },
+    },
+    async (request) => {
+      const result = await startStepUp(deps, authOf(request), request.body?.methodId, requestMeta(request));
+      if (!result.ok) throw toApiError(result);
+      return { method: result.method, expiresAt: result.expiresAt };
     },
   );
 }

@@ -102,7 +102,7 @@ ${errorSummary(locale, form.errors, form.general)}
 </form>
 <div class="links">
   <p><a href="/sign-in">${text.backToSignIn}</a></p>
-  <p><a href="/help/sign-in#email">${pageText(locale).signIn.forgotEmail}</a></p>
+  <p><a href="/email-reminder">${pageText(locale).signIn.forgotEmail}</a></p>
 </div>
 </div>`;
   return sendPage(reply, status, { locale, title: text.title, path: "/password-reset", body });
@@ -202,10 +202,17 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     ensureCsrfToken(request, reply, deps.config, deps.random);
   const minLength = deps.config.limits.passwordMinLength;
 
-  app.get("/password-reset", async (request, reply) => {
-    if (await answeredWithMaintenance(deps, request, reply, "/password-reset")) return reply;
-    return renderRequest(reply, request.locale, token(request, reply), 200, { identifier: "", errors: {} });
-  });
+  app.get(
+    "/password-reset",
+    async (request: FastifyRequest<{ Querystring: { identifier?: unknown } }>, reply) => {
+      if (await answeredWithMaintenance(deps, request, reply, "/password-reset")) return reply;
+      // Filled in from a link, e.g. "forgot your email?" passing the number it just proved. A repeated
+      // parameter (an array) is ignored; the value is escaped like any other.
+      const given = request.query.identifier;
+      const identifier = typeof given === "string" ? given.slice(0, 320) : "";
+      return renderRequest(reply, request.locale, token(request, reply), 200, { identifier, errors: {} });
+    },
+  );
 
   app.post("/password-reset", async (request, reply) => {
     const locale = request.locale;

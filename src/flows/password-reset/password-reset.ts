@@ -10,6 +10,7 @@ import { findAccountById, findAccountByIdentifier, setAccountPassword } from "..
 import { parseIdentifier } from "../../identity/identifiers.ts";
 import { hashNewPassword } from "../../passwords/new-password.ts";
 import { revokeAccountSessions } from "../../session/sessions.ts";
+import { forgetTrustedDevices } from "../../session/trusted-devices.ts";
 import { hitThrottle } from "../../throttle/throttle.ts";
 import { codeDepsFor, codeRefusal, codeRulesFor, resendRefusal, secondsUntil } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
@@ -201,6 +202,8 @@ export async function completePasswordReset(
     if (moved.numUpdatedRows === 0n) return false;
     await setAccountPassword(trx, account.id, passwordHash, now);
     const revoked = await revokeAccountSessions(trx, account.id, null, now);
+    // A new password means a new start: browsers trusted under the old one must pass 2SV again.
+    await forgetTrustedDevices(trx, account.id, null, now);
     await recordAuditEvent(trx, deps, {
       type: "password_reset.completed",
       accountId: account.id,

@@ -13,6 +13,7 @@ import {
 } from "../../http/pages.ts";
 import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
 import { pageText } from "../../i18n/page-text.ts";
+import { trustedDeviceCookieName } from "../../session/trusted-devices.ts";
 import { csrfField, errorSummary, field } from "../../views/forms.ts";
 import { html } from "../../views/html.ts";
 import { signInWithPassword } from "./sign-in.ts";
@@ -48,7 +49,7 @@ ${errorSummary(locale, errors, form.error, form.errorField)}
 </form>
 <div class="links">
   <p><a href="/password-reset">${text.forgotPassword}</a></p>
-  <p><a href="/help/sign-in#email">${text.forgotEmail}</a></p>
+  <p><a href="/email-reminder">${text.forgotEmail}</a></p>
 </div>
 </div>
 <div class="card"><p>${text.newHere}</p><a class="button secondary" href="/sign-up">${text.createAccount}</a></div>`;
@@ -95,6 +96,7 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
         password: formField(request, "password").slice(0, 4096),
         sessionType: "cookie",
         keepSignedIn: formField(request, "keep_signed_in") === "1",
+        trustedDeviceToken: request.cookies[trustedDeviceCookieName],
       },
       requestMeta(request),
     );
@@ -108,6 +110,10 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
         // Wrong credentials: the summary links to the password field, which must be typed again.
         ...(result.code === "invalid_credentials" ? { errorField: "password" } : {}),
       });
+    }
+    if (result.status === "two_step_required") {
+      const challengePath = `/sign-in/two-step/${encodeURIComponent(result.challenge.id)}`;
+      return reply.redirect(`${challengePath}?return_to=${encodeURIComponent(returnTo)}`, 303);
     }
     setSessionCookie(reply, deps.config, result.token, result.session);
     return reply.redirect(returnTo, 303);

@@ -1,21 +1,79 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { Type } from "typebox";
+import type { Config } from "../../config/config.ts";
 import type { Deps } from "../../deps.ts";
 import { refuseDuringMaintenance, toApiError } from "../../http/flow-errors.ts";
 import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
-import { AccountResponse, errorResponses, SessionResponse, SessionTypeSchema } from "../../http/schemas.ts";
-import { toPublicAccount } from "../../identity/accounts.ts";
-import { toPublicSession } from "../../session/sessions.ts";
+import {
+  AccountResponse,
+  errorResponses,
+  IdParams,
+  SessionResponse,
+  SessionTypeSchema,
+} from "../../http/schemas.ts";
+import { type AccountRow, toPublicAccount } from "../../identity/accounts.ts";
+import { type SessionRow, toPublicSession } from "../../session/sessions.ts";
+import { trustedDeviceCookieName } from "../../session/trusted-devices.ts";
+import { resendSecondFactor, switchSecondFactor, verifySecondFactor } from "./second-factor.ts";
 import { signInWithPassword } from "./sign-in.ts";
 
-/** The JSON API of sign-in (shared/API.md, "Sign-in"). */
+const MethodKind = Type.Union([Type.Literal("sms"), Type.Literal("voice"), Type.Literal("totp")]);
+const PublicMethodSchema = Type.Object({
+  id: Type.String(),
+  method: MethodKind,
+  destination: Type.Union([Type.String(), Type.Null()]),
+});
+const ChallengeSchema = Type.Object({
+  id: Type.String(),
+  method: MethodKind,
+  destination: Type.Union([Type.String(), Type.Null()]),
+  expiresAt: Type.String({ format: "date-time" }),
+  alternatives: Type.Array(PublicMethodSchema),
+});
+const SignedInSchema = Type.Object({
+  status: Type.Literal("signed_in"),
+  account: AccountResponse,
+  session: SessionResponse,
+});
+
+/** The cookie that lets this browser skip the second factor (30 days), HttpOnly like the session's. */
+export function setTrustedDeviceCookie(reply: FastifyReply, config: Config, token: string): void {
+  reply.setCookie(trustedDeviceCookieName, token, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "lax",
+    secure: config.cookieSecure,
+    maxAge: config.limits.trustedDeviceSeconds,
+  });
+}
+
+function signedInBody(
+  reply: FastifyReply,
+  config: Config,
+  result: { account: AccountRow; token: string; session: SessionRow },
+) {
+  const sessionType = result.session.session_type;
+  if (sessionType === "cookie") setSessionCookie(reply, config, result.token, result.session);
+  return {
+    status: "signed_in" as const,
+    account: toPublicAccount(result.account),
+    session: {
+      ...toPublicSession(result.session),
+      ...(sessionType === "token" ? { token: result.token } : {}),
+    },
+  };
+}
+
+/** The JSON API of sign-in and its second step (shared/API.md, "Sign-in"). */
 export function registerSignInRoutes(app: FastifyInstance, deps: Deps): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const maintenance = refuseDuringMaintenance(deps);
+
   api.post(
     "/api/v1/sign-in",
     {
-      preHandler: refuseDuringMaintenance(deps),
+      preHandler: maintenance,
       schema: {
         tags: ["sign-in"],
         summary: "Sign in with an email or a verified mobile number and a password",
@@ -34,34 +92,108 @@ export function registerSignInRoutes(app: FastifyInstance, deps: Deps): void {
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({
-            status: Type.Literal("signed_in"),
-            account: AccountResponse,
-            session: SessionResponse,
-          }),
+          200: Type.Union([
+            SignedInSchema,
+            Type.Object({ status: Type.Literal("two_step_required"), challenge: ChallengeSchema }),
+          ]),
           ...errorResponses(400, 401, 403, 429, 503),
         },
       },
     },
     async (request, reply) => {
-      const sessionType = request.body.sessionType ?? "cookie";
       const result = await signInWithPassword(
         deps,
         {
           identifier: request.body.identifier,
           password: request.body.password,
-          sessionType,
+          sessionType: request.body.sessionType ?? "cookie",
           keepSignedIn: request.body.keepSignedIn ?? false,
+          trustedDeviceToken: request.cookies[trustedDeviceCookieName],
         },
         requestMeta(request),
       );
       if (!result.ok) throw toApiError(result);
-      const session = {
-        ...toPublicSession(result.session),
-        ...(sessionType === "token" ? { token: result.token } : {}),
-      };
-      if (sessionType === "cookie") setSessionCookie(reply, deps.config, result.token, result.session);
-      return reply.send({ status: result.status, account: toPublicAccount(result.account), session });
+      if (result.status === "two_step_required") {
+        return reply.send({ status: result.status, challenge: result.challenge });
+      }
+      return reply.send(signedInBody(reply, deps.config, result));
+    },
+  );
+
+  api.post(
+    "/api/v1/sign-in/challenges/:id/verify",
+    {
+      preHandler: maintenance,
+      schema: {
+        tags: ["sign-in"],
+        summary: "The second step: a code from the app, the phone, or a recovery code",
+        params: IdParams,
+        body: Type.Object(
+          {
+            code: Type.String({ maxLength: 32 }),
+            method: Type.Optional(
+              Type.Union([MethodKind, Type.Literal("recovery_code")], {
+                description: "The challenge's current method when absent",
+              }),
+            ),
+            methodId: Type.Optional(Type.String({ maxLength: 64 })),
+            trustDevice: Type.Optional(
+              Type.Boolean({ description: "Don't ask for codes on this browser for 30 days (cookie)" }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: SignedInSchema, ...errorResponses(400, 404, 410, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const result = await verifySecondFactor(deps, request.params.id, request.body, requestMeta(request));
+      if (!result.ok) throw toApiError(result);
+      if (result.trustedDeviceToken) setTrustedDeviceCookie(reply, deps.config, result.trustedDeviceToken);
+      return reply.send(signedInBody(reply, deps.config, result));
+    },
+  );
+
+  api.post(
+    "/api/v1/sign-in/challenges/:id/switch",
+    {
+      preHandler: maintenance,
+      schema: {
+        tags: ["sign-in"],
+        summary: "Use a backup method instead (its code is sent when it is a phone)",
+        params: IdParams,
+        body: Type.Object(
+          { method: MethodKind, methodId: Type.Optional(Type.String({ maxLength: 64 })) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ challenge: ChallengeSchema }),
+          ...errorResponses(400, 404, 410, 429, 503),
+        },
+      },
+    },
+    async (request) => {
+      const result = await switchSecondFactor(deps, request.params.id, request.body, requestMeta(request));
+      if (!result.ok) throw toApiError(result);
+      return { challenge: result.challenge };
+    },
+  );
+
+  api.post(
+    "/api/v1/sign-in/challenges/:id/resend",
+    {
+      preHandler: maintenance,
+      schema: {
+        tags: ["sign-in"],
+        summary: "Send the phone code again (60-second cooldown)",
+        params: IdParams,
+        response: { 202: Type.Object({}), ...errorResponses(400, 404, 410, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const result = await resendSecondFactor(deps, request.params.id, requestMeta(request));
+      if (!result.ok) throw toApiError(result);
+      return reply.code(202).send({});
     },
   );
 }

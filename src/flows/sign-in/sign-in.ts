@@ -4,15 +4,20 @@ import type { Deps } from "../../deps.ts";
 import { type AccountRow, findAccountByIdentifier, updatePasswordHash } from "../../identity/accounts.ts";
 import { parseIdentifier } from "../../identity/identifiers.ts";
 import { createDummyHash, hashPassword, needsRehash, verifyPassword } from "../../passwords/hashing.ts";
-import { createSession, type Factor, type SessionRow, type SessionType } from "../../session/sessions.ts";
+import type { Factor, SessionRow, SessionType } from "../../session/sessions.ts";
+import { isTrustedDevice } from "../../session/trusted-devices.ts";
 import { clearThrottle, hitThrottle, peekThrottle, type ThrottleRule } from "../../throttle/throttle.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
+import { mintSignInSession } from "./mint-session.ts";
+import { startSecondFactor, type TwoStepRequired } from "./second-factor.ts";
 
 export type PasswordSignInInput = {
   identifier: string;
   password: string;
   sessionType: SessionType;
   keepSignedIn: boolean;
+  /** The "don't ask for codes on this browser" cookie, when the browser sent one. */
+  trustedDeviceToken?: string | undefined;
 };
 
 export type SignedIn = {
@@ -46,7 +51,7 @@ export async function signInWithPassword(
   deps: Deps,
   input: PasswordSignInInput,
   meta: RequestMeta,
-): Promise<SignedIn | FlowFailure> {
+): Promise<SignedIn | TwoStepRequired | FlowFailure> {
   const limits = deps.config.limits;
   const now = deps.clock.now();
   const perIdentifier: ThrottleRule = {
@@ -106,14 +111,17 @@ export async function signInWithPassword(
     });
   }
   await clearThrottle(deps.db, identifierKey(input.identifier));
+  if (account.two_step_enabled_at) {
+    // A trusted browser skips the second factor only: the password was checked above.
+    if (await isTrustedDevice(deps.db, deps.clock, account.id, input.trustedDeviceToken)) {
+      return completeSignIn(deps, account, ["password", "trusted_device"], input, meta);
+    }
+    return startSecondFactor(deps, account, input, meta);
+  }
   return completeSignIn(deps, account, ["password"], input, meta);
 }
 
-/**
- * The only place a sign-in mints a session: the flow row reaches `completed` and the session is
- * created in the same transaction. Two-step verification adds a `second_factor_required` state
- * before this one.
- */
+/** A sign-in that needs nothing more than what was proven: recorded as a completed flow, then a session. */
 async function completeSignIn(
   deps: Deps,
   account: AccountRow,
@@ -137,30 +145,10 @@ async function completeSignIn(
         user_agent: meta.userAgent?.slice(0, 300) ?? null,
         expires_at: now.toISOString(),
         created_at: now.toISOString(),
+        method_id: null,
       })
       .execute();
-    const session = await createSession(
-      trx,
-      { ...deps, limits: deps.config.limits },
-      {
-        accountId: account.id,
-        factors,
-        // An API token has no browser to close: it always gets the long lifetimes.
-        persistent: input.keepSignedIn || input.sessionType === "token",
-        sessionType: input.sessionType,
-        ip: meta.ip,
-        userAgent: meta.userAgent,
-      },
-    );
-    await recordAuditEvent(trx, deps, {
-      type: "sign_in.succeeded",
-      accountId: account.id,
-      actor: "account",
-      ip: meta.ip,
-      userAgent: meta.userAgent,
-      detail: { factors: factors.join(","), sessionId: session.session.id },
-    });
-    return session;
+    return mintSignInSession(trx, deps, account, factors, input, meta);
   });
   return { ok: true, status: "signed_in", account, token: minted.token, session: minted.session };
 }

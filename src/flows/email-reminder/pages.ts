@@ -1,0 +1,295 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { parsePhoneNumberFromString } from "libphonenumber-js/max";
+import type { Locale } from "../../config/config.ts";
+import { constantTimeEqual, hmacHex } from "../../crypto/secrets.ts";
+import type { Deps } from "../../deps.ts";
+import { ensureCsrfToken } from "../../http/csrf.ts";
+import { errorMessage, errorStatuses } from "../../http/errors.ts";
+import {
+  answeredWithMaintenance,
+  checkFormToken,
+  formField,
+  sendFormExpired,
+  sendPage,
+} from "../../http/pages.ts";
+import { requestMeta } from "../../http/request-context.ts";
+import { format } from "../../i18n/locale.ts";
+import { formatDateTime, pageText } from "../../i18n/page-text.ts";
+import { csrfField, errorSummary, type FieldErrors, field } from "../../views/forms.ts";
+import { html } from "../../views/html.ts";
+import { type FlowFailure, failure } from "../flow-result.ts";
+import { requestEmailReminder, resendEmailReminder, verifyEmailReminder } from "./email-reminder.ts";
+
+/**
+ * "Forgot your email?" as plain forms that work without JavaScript: mobile number -> the code from
+ * the SMS -> the email, masked, with the way to sign in or reset the password. Every page reads the
+ * same whether or not the number belongs to an account: an unknown number walks a decoy flow that
+ * sends nothing and whose code is never right (see email-reminder.ts).
+ */
+
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+/** A flow that can still take a code. */
+type LiveReminder = { id: string; phone: string; expiresAt: string };
+
+type FormState = { errors: FieldErrors; general?: string };
+
+const startPath = "/email-reminder";
+
+function codePath(id: string): string {
+  return `${startPath}/${encodeURIComponent(id)}`;
+}
+
+const browserCookieName = "mamori_email_reminder";
+
+function browserMark(deps: Deps, id: string): string {
+  return hmacHex(deps.config.secretKeys[0] as Buffer, "email-reminder-browser", id);
+}
+
+/**
+ * The pages of a flow belong to the browser that asked for it: a cookie carries a MAC of the flow
+ * id. Attack: the code page's URL from a shared computer's history (or sent by someone else) would
+ * otherwise let a stranger spend the owner's tries, or see the email once the code arrives.
+ */
+function bindReminderToBrowser(deps: Deps, reply: FastifyReply, id: string): void {
+  reply.setCookie(browserCookieName, browserMark(deps, id), {
+    path: startPath,
+    httpOnly: true,
+    sameSite: "lax",
+    secure: deps.config.cookieSecure,
+    maxAge: 3600,
+  });
+}
+
+function isReminderOfThisBrowser(deps: Deps, request: FastifyRequest, id: string): boolean {
+  const mark = request.cookies[browserCookieName];
+  return typeof mark === "string" && constantTimeEqual(mark, browserMark(deps, id));
+}
+
+/** The flow behind a page, or why it can no longer take a code (the same answers as the JSON API). */
+async function findReminderForPage(deps: Deps, rawId: string): Promise<LiveReminder | FlowFailure> {
+  const id = rawId.slice(0, 64);
+  const row = await deps.db
+    .selectFrom("email_reminder")
+    .select(["phone", "state", "expires_at"])
+    .where("id", "=", id)
+    .executeTakeFirst();
+  if (!row || row.state === "completed") return failure("email_reminder_not_found");
+  if (row.state === "exhausted") return failure("too_many_attempts");
+  if (row.expires_at <= deps.clock.now().toISOString()) return failure("code_expired");
+  return { id, phone: row.phone, expiresAt: row.expires_at };
+}
+
+/** The number as people write it (`090-1234-5678`), for the password reset's identifier field. */
+function phoneForPeople(e164: string): string {
+  const parsed = parsePhoneNumberFromString(e164);
+  if (!parsed) return e164;
+  return parsed.country === "JP" ? parsed.formatNational() : parsed.formatInternational();
+}
+
+function renderRequest(
+  reply: FastifyReply,
+  locale: Locale,
+  csrfToken: string,
+  status: number,
+  form: FormState & { phone: string },
+): FastifyReply {
+  const text = pageText(locale).emailReminder;
+  const shared = pageText(locale).passwordReset;
+  const body = html`<div class="card">
+<h1>${text.title}</h1>
+${errorSummary(locale, form.errors, form.general)}
+<p>${text.intro}</p>
+<form method="post" action="${startPath}" novalidate>
+  ${csrfField(csrfToken)}
+  ${field({ name: "phone", label: text.phone, hint: text.phoneHint, type: "tel", value: form.phone, autocomplete: "tel", inputmode: "tel", required: true, autofocus: true, maxlength: 40, errors: form.errors })}
+  <button type="submit" class="wide">${shared.submit}</button>
+</form>
+<div class="links"><p><a href="/sign-in">${shared.backToSignIn}</a></p></div>
+</div>`;
+  return sendPage(reply, status, { locale, title: text.title, path: startPath, body });
+}
+
+function renderCode(
+  reply: FastifyReply,
+  locale: Locale,
+  csrfToken: string,
+  status: number,
+  form: FormState & { reminder: LiveReminder; notice?: string },
+): FastifyReply {
+  const text = pageText(locale).emailReminder;
+  const shared = pageText(locale).passwordReset;
+  const action = codePath(form.reminder.id);
+  const body = html`<div class="card">
+<h1>${shared.codeTitle}</h1>
+${errorSummary(locale, form.errors, form.general)}
+<p>${text.codeSent}${locale === "en" ? " " : ""}${text.codeIntro}</p>
+<form method="post" action="${action}" novalidate>
+  ${csrfField(csrfToken)}
+  ${field({ name: "code", label: shared.code, hint: format(shared.codeHint, { time: formatDateTime(form.reminder.expiresAt, locale) }), autocomplete: "one-time-code", inputmode: "numeric", required: true, autofocus: true, maxlength: 12, errors: form.errors })}
+  <button type="submit" class="wide">${shared.codeSubmit}</button>
+</form>
+<form method="post" action="${action}/resend" class="links">
+  ${csrfField(csrfToken)}
+  <p class="hint">${text.noSms}</p>
+  <button type="submit" class="secondary">${shared.resend}</button>
+</form>
+<div class="links"><p><a href="${startPath}">${shared.startAgain}</a></p></div>
+</div>`;
+  return sendPage(reply, status, {
+    locale,
+    title: shared.codeTitle,
+    path: action,
+    body,
+    ...(form.notice ? { notice: form.notice } : {}),
+  });
+}
+
+/**
+ * The answer to the right code, sent once as the POST's response: a reload re-posts the spent code
+ * and gets the ended page, so the email is not shown again.
+ */
+function renderResult(reply: FastifyReply, locale: Locale, maskedEmail: string, phone: string): FastifyReply {
+  const text = pageText(locale).emailReminder;
+  const [before = "", after = ""] = text.result.split("{email}");
+  const resetHref = `/password-reset?identifier=${encodeURIComponent(phoneForPeople(phone))}`;
+  const body = html`<div class="card">
+<h1>${text.resultTitle}</h1>
+<p class="result">${before}<strong class="masked-email">${maskedEmail}</strong>${after}</p>
+<p>${text.resultNote}</p>
+<a class="button wide" href="/sign-in">${text.signIn}</a>
+<p>${text.resultPassword}</p>
+<a class="button secondary wide" href="${resetHref}">${text.resetPassword}</a>
+</div>`;
+  // The language switch starts over: the result is not shown twice.
+  return sendPage(reply, 200, { locale, title: text.resultTitle, path: startPath, body });
+}
+
+/** A flow that ended (expired, exhausted, finished, unknown, another browser's): say why, offer a new one. */
+function sendEnded(reply: FastifyReply, locale: Locale, ended: FlowFailure): FastifyReply {
+  const text = pageText(locale).emailReminder;
+  const shared = pageText(locale).passwordReset;
+  // Only a flow whose code was refused too often ends with these two codes.
+  const message =
+    ended.code === "invalid_code" || ended.code === "too_many_attempts"
+      ? text.codeExhausted
+      : errorMessage(ended.code, locale, ended);
+  const body = html`<div class="card">
+<h1>${text.endedTitle}</h1>
+<div class="error-summary" role="alert" tabindex="-1" id="error-summary"><p>${message}</p></div>
+<a class="button wide" href="${startPath}">${shared.startAgain}</a>
+<div class="links"><p><a href="/sign-in">${shared.backToSignIn}</a></p></div>
+</div>`;
+  return sendPage(reply, errorStatuses[ended.code], {
+    locale,
+    title: text.endedTitle,
+    path: startPath,
+    body,
+  });
+}
+
+function formState(locale: Locale, f: FlowFailure): FormState {
+  const message = errorMessage(f.code, locale, f);
+  return f.field ? { errors: { [f.field]: message } } : { errors: {}, general: message };
+}
+
+function withRetryAfter(reply: FastifyReply, f: FlowFailure): FastifyReply {
+  if (f.retryAfterSeconds !== undefined) reply.header("retry-after", String(f.retryAfterSeconds));
+  return reply;
+}
+
+export function registerEmailReminderPages(app: FastifyInstance, deps: Deps): void {
+  const token = (request: FastifyRequest, reply: FastifyReply): string =>
+    ensureCsrfToken(request, reply, deps.config, deps.random);
+  const notFound = failure("email_reminder_not_found");
+
+  app.get(startPath, async (request, reply) => {
+    if (await answeredWithMaintenance(deps, request, reply, startPath)) return reply;
+    return renderRequest(reply, request.locale, token(request, reply), 200, { phone: "", errors: {} });
+  });
+
+  app.post(startPath, async (request, reply) => {
+    const locale = request.locale;
+    if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, startPath);
+    if (await answeredWithMaintenance(deps, request, reply, startPath)) return reply;
+    const csrfToken = token(request, reply);
+    const phone = formField(request, "phone").slice(0, 40);
+    if (!phone.trim()) {
+      const errors = { phone: pageText(locale).emailReminder.phoneMissing };
+      return renderRequest(reply, locale, csrfToken, 400, { phone, errors });
+    }
+    // The same answer for any well-formed number: only its form is judged here.
+    const result = await requestEmailReminder(deps, phone, locale, requestMeta(request));
+    if (!result.ok) {
+      return renderRequest(withRetryAfter(reply, result), locale, csrfToken, errorStatuses[result.code], {
+        phone,
+        ...formState(locale, result),
+      });
+    }
+    bindReminderToBrowser(deps, reply, result.emailReminder.id);
+    return reply.redirect(codePath(result.emailReminder.id), 303);
+  });
+
+  app.get(
+    `${startPath}/:id`,
+    async (request: FastifyRequest<{ Params: { id: string }; Querystring: { resent?: string } }>, reply) => {
+      const locale = request.locale;
+      const id = request.params.id;
+      if (await answeredWithMaintenance(deps, request, reply, codePath(id))) return reply;
+      if (!isReminderOfThisBrowser(deps, request, id)) return sendEnded(reply, locale, notFound);
+      const reminder = await findReminderForPage(deps, id);
+      if ("ok" in reminder) return sendEnded(reply, locale, reminder);
+      return renderCode(reply, locale, token(request, reply), 200, {
+        reminder,
+        errors: {},
+        ...(request.query.resent ? { notice: pageText(locale).emailReminder.resent } : {}),
+      });
+    },
+  );
+
+  app.post(`${startPath}/:id`, async (request: IdRequest, reply) => {
+    const locale = request.locale;
+    const id = request.params.id;
+    if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, codePath(id));
+    if (await answeredWithMaintenance(deps, request, reply, codePath(id))) return reply;
+    if (!isReminderOfThisBrowser(deps, request, id)) return sendEnded(reply, locale, notFound);
+    const reminder = await findReminderForPage(deps, id);
+    if ("ok" in reminder) return sendEnded(reply, locale, reminder);
+    const csrfToken = token(request, reply);
+    const code = formField(request, "code").slice(0, 32);
+    const result = await verifyEmailReminder(deps, reminder.id, code, requestMeta(request));
+    if (result.ok) {
+      // The flow is spent: its pages have nothing more to show this browser.
+      reply.clearCookie(browserCookieName, { path: startPath });
+      return renderResult(reply, locale, result.maskedEmail, reminder.phone);
+    }
+    // A wrong code with tries left: the same page again, the error beside the field.
+    if (result.code === "invalid_code" && Number(result.extra?.attemptsLeft ?? 0) > 0) {
+      return renderCode(reply, locale, csrfToken, errorStatuses[result.code], {
+        reminder,
+        ...formState(locale, result),
+      });
+    }
+    return sendEnded(reply, locale, result);
+  });
+
+  app.post(`${startPath}/:id/resend`, async (request: IdRequest, reply) => {
+    const locale = request.locale;
+    const id = request.params.id;
+    if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, codePath(id));
+    if (await answeredWithMaintenance(deps, request, reply, codePath(id))) return reply;
+    if (!isReminderOfThisBrowser(deps, request, id)) return sendEnded(reply, locale, notFound);
+    const csrfToken = token(request, reply);
+    const result = await resendEmailReminder(deps, id.slice(0, 64));
+    if (result.ok) return reply.redirect(`${codePath(id)}?resent=1`, 303);
+    const reminder = await findReminderForPage(deps, id);
+    if ("ok" in reminder) return sendEnded(reply, locale, reminder);
+    // The cooldown (or the cap on sends): the code already sent still works, so stay on the page.
+    const minutes = Math.max(1, Math.ceil((result.retryAfterSeconds ?? 60) / 60));
+    return renderCode(withRetryAfter(reply, result), locale, csrfToken, errorStatuses[result.code], {
+      reminder,
+      errors: {},
+      general: format(pageText(locale).passwordReset.resendWait, { minutes }),
+    });
+  });
+}

@@ -1,0 +1,357 @@
+import type { Kysely, Selectable } from "kysely";
+import { recordAuditEvent } from "../../audit/audit.ts";
+import { newId } from "../../crypto/secrets.ts";
+import type { Schema, SignInFlowTable } from "../../db/schema.ts";
+import type { Deps } from "../../deps.ts";
+import { verifyCode } from "../../factors/one-time-code/one-time-code.ts";
+import { countUnusedRecoveryCodes, useRecoveryCode } from "../../factors/recovery-code/recovery-codes.ts";
+import {
+  checkTotpMethod,
+  listActiveMethods,
+  type MethodRow,
+  type PublicMethod,
+  toPublicMethod,
+  touchMethod,
+} from "../../factors/two-step/methods.ts";
+import { sendPhoneCode } from "../../factors/two-step/phone-sends.ts";
+import { type AccountRow, findAccountById } from "../../identity/accounts.ts";
+import type { Factor, SessionRow } from "../../session/sessions.ts";
+import { trustDevice } from "../../session/trusted-devices.ts";
+import { hitThrottle, peekThrottle } from "../../throttle/throttle.ts";
+import { codeDepsFor, codeRulesFor } from "../code-step.ts";
+import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
+import { recordTwoStepChange } from "../two-step-settings/notify.ts";
+import { mintSignInSession, type SessionChoice } from "./mint-session.ts";
+
+/**
+ * The sign-in flow's `second_factor_required` state: after the password, a code from the primary
+ * method (sent now when it is a phone), or from a backup the person switches to, or a recovery
+ * code. Attempts are capped per challenge, and wrong codes across challenges lock two-step sign-in
+ * for a while (the owner is mailed). A session is minted only when a code passes.
+ */
+type FlowRow = Selectable<SignInFlowTable>;
+
+export type Challenge = {
+  id: string;
+  method: MethodRow["method"];
+  destination: string | null;
+  expiresAt: string;
+  alternatives: PublicMethod[];
+};
+
+export type TwoStepRequired = { ok: true; status: "two_step_required"; challenge: Challenge };
+
+export type SecondFactorSignedIn = {
+  ok: true;
+  status: "signed_in";
+  account: AccountRow;
+  token: string;
+  session: SessionRow;
+  /** The "don't ask for codes on this browser" cookie value, when asked for. */
+  trustedDeviceToken?: string;
+};
+
+function codeFlowId(flowId: string, methodId: string): string {
+  // Each method of a challenge has its own code: switching from SMS to a call is not a "resend".
+  return `${flowId}:${methodId}`;
+}
+
+function challengeOf(flow: FlowRow, methods: readonly MethodRow[], current: MethodRow): Challenge {
+  return {
+    id: flow.id,
+    method: current.method,
+    destination: toPublicMethod(current).destination,
+    expiresAt: flow.expires_at,
+    alternatives: methods.filter((m) => m.id !== current.id).map(toPublicMethod),
+  };
+}
+
+async function sendIfPhone(
+  deps: Deps,
+  account: AccountRow,
+  flowId: string,
+  method: MethodRow,
+  meta: RequestMeta,
+) {
+  if (method.method === "totp" || !method.phone) return { ok: true as const };
+  const channel = method.method;
+  const phone = method.phone;
+  const result = await deps.db.transaction().execute((trx) =>
+    sendPhoneCode(trx, deps, {
+      flowId: codeFlowId(flowId, method.id),
+      purpose: "sign_in",
+      channel,
+      phone,
+      accountId: account.id,
+      locale: account.locale,
+      ip: meta.ip,
+    }),
+  );
+  if (result.ok) deps.courier.wake();
+  return result;
+}
+
+/** After a right password on an account with two-step on: the challenge, the primary's code sent. */
+export async function startSecondFactor(
+  deps: Deps,
+  account: AccountRow,
+  input: SessionChoice,
+  meta: RequestMeta,
+): Promise<TwoStepRequired | FlowFailure> {
+  const methods = await listActiveMethods(deps.db, account.id);
+  const primary = methods[0];
+  // Two-step on without an active method cannot happen through the settings; refuse rather than skip.
+  if (!primary) return failure("challenge_not_found");
+  const now = deps.clock.now();
+  const flow: FlowRow = {
+    id: newId(deps.random, "sif"),
+    account_id: account.id,
+    state: "second_factor_required",
+    factors: JSON.stringify(["password"]),
+    persistent: input.keepSignedIn ? 1 : 0,
+    session_type: input.sessionType,
+    attempts: 0,
+    ip: meta.ip,
+    user_agent: meta.userAgent?.slice(0, 300) ?? null,
+    expires_at: new Date(now.getTime() + deps.config.limits.phoneCodeLifetimeSeconds * 1000).toISOString(),
+    created_at: now.toISOString(),
+    method_id: primary.id,
+  };
+  await deps.db.insertInto("sign_in_flow").values(flow).execute();
+  // When the SMS budget is spent the challenge still stands: the app and recovery codes work.
+  await sendIfPhone(deps, account, flow.id, primary, meta);
+  return { ok: true, status: "two_step_required", challenge: challengeOf(flow, methods, primary) };
+}
+
+type LiveChallenge = { flow: FlowRow; account: AccountRow; methods: MethodRow[] };
+
+async function findLiveChallenge(deps: Deps, id: string): Promise<LiveChallenge | FlowFailure> {
+  const flow = await deps.db.selectFrom("sign_in_flow").selectAll().where("id", "=", id).executeTakeFirst();
+  if (!flow || flow.state === "completed") return failure("challenge_not_found");
+  if (flow.state === "expired" || flow.expires_at <= deps.clock.now().toISOString()) {
+    return failure("challenge_expired");
+  }
+  const account = await findAccountById(deps.db, flow.account_id);
+  if (account?.status !== "active" || !account.two_step_enabled_at) return failure("challenge_not_found");
+  return { flow, account, methods: await listActiveMethods(deps.db, account.id) };
+}
+
+function lockRule(deps: Deps) {
+  return {
+    limit: deps.config.limits.twoStepFailuresPerAccount,
+    windowSeconds: deps.config.limits.signInFailureWindowSeconds,
+  };
+}
+
+export type SecondFactorInput = {
+  code: string;
+  /** "recovery_code", or a method kind ("totp", "sms", "voice"); the challenge's method when absent. */
+  method?: string | undefined;
+  methodId?: string | undefined;
+  trustDevice?: boolean | undefined;
+};
+
+/** Picks the method a code is for: by id, by kind, or the challenge's current one. */
+function methodFor(challenge: LiveChallenge, input: SecondFactorInput): MethodRow | undefined {
+  const { flow, methods } = challenge;
+  if (input.methodId) return methods.find((m) => m.id === input.methodId);
+  if (input.method)
+    return (
+      methods.find((m) => m.method === input.method && m.id === flow.method_id) ??
+      methods.find((m) => m.method === input.method)
+    );
+  return methods.find((m) => m.id === flow.method_id);
+}
+
+async function checkCode(
+  deps: Deps,
+  challenge: LiveChallenge,
+  input: SecondFactorInput,
+): Promise<{ ok: true; factor: Factor; method?: MethodRow } | { ok: false }> {
+  const accountId = challenge.account.id;
+  if (input.method === "recovery_code") {
+    const used = await useRecoveryCode(
+      deps.db,
+      { clock: deps.clock, random: deps.random, secretKey: deps.config.secretKeys[0] as Buffer },
+      accountId,
+      input.code,
+    );
+    return used ? { ok: true, factor: "recovery_code" } : { ok: false };
+  }
+  const method = methodFor(challenge, input);
+  if (!method) return { ok: false };
+  if (method.method === "totp") {
+    const check = await checkTotpMethod(
+      deps.db,
+      { clock: deps.clock, random: deps.random, secretKeys: deps.config.secretKeys },
+      method,
+      input.code,
+    );
+    return check.ok ? { ok: true, factor: "totp", method } : { ok: false };
+  }
+  const verdict = await verifyCode(
+    deps.db,
+    codeDepsFor(deps),
+    codeFlowId(challenge.flow.id, method.id),
+    input.code,
+    codeRulesFor(deps, method.method),
+  );
+  return verdict.ok
+    ? { ok: true, factor: method.method === "sms" ? "sms_code" : "voice_code", method }
+    : { ok: false };
+}
+
+/** The second step. Wrong codes count per challenge and per account; the right one mints the session. */
+export async function verifySecondFactor(
+  deps: Deps,
+  challengeId: string,
+  input: SecondFactorInput,
+  meta: RequestMeta,
+): Promise<SecondFactorSignedIn | FlowFailure> {
+  const challenge = await findLiveChallenge(deps, challengeId);
+  if ("ok" in challenge) return challenge;
+  const { flow, account } = challenge;
+  const now = deps.clock.now();
+  const lockKey = `two_step:account:${account.id}`;
+  const locked = await peekThrottle(deps.db, lockKey, lockRule(deps), now);
+  if (!locked.allowed) return failure("too_many_attempts", { retryAfterSeconds: locked.retryAfterSeconds });
+  const maxAttempts = deps.config.limits.codeMaxAttempts;
+  // Claim an attempt first (guarded), so parallel guesses cannot exceed the cap.
+  const claimed = await deps.db
+    .updateTable("sign_in_flow")
+    .set((eb) => ({ attempts: eb("attempts", "+", 1) }))
+    .where("id", "=", flow.id)
+    .where("state", "=", "second_factor_required")
+    .where("attempts", "<", maxAttempts)
+    .returning("attempts")
+    .executeTakeFirst();
+  if (!claimed)
+    return failure("too_many_attempts", { retryAfterSeconds: deps.config.limits.codeResendCooldownSeconds });
+
+  const checked = await checkCode(deps, challenge, input);
+  if (!checked.ok) {
+    await hitThrottle(deps.db, lockKey, lockRule(deps), now);
+    // This failure reached the limit: from now on every code is refused until the window ends.
+    // Later tries stop at the peek above, so the owner gets one mail per lock.
+    const lock = await peekThrottle(deps.db, lockKey, lockRule(deps), now);
+    await recordAuditEvent(deps.db, deps, {
+      type: "sign_in.second_factor_failed",
+      accountId: account.id,
+      actor: "account",
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+    });
+    if (!lock.allowed) {
+      await recordTwoStepChange(deps.db, deps, account, "locked", meta);
+      deps.courier.wake();
+    }
+    if (claimed.attempts >= maxAttempts) {
+      await deps.db.updateTable("sign_in_flow").set({ state: "expired" }).where("id", "=", flow.id).execute();
+    }
+    return failure("invalid_code", {
+      field: "code",
+      extra: { attemptsLeft: Math.max(0, maxAttempts - claimed.attempts) },
+    });
+  }
+
+  const factors: Factor[] = ["password", checked.factor];
+  const outcome = await deps.db.transaction().execute(async (trx) => {
+    const moved = await trx
+      .updateTable("sign_in_flow")
+      .set({ state: "completed", factors: JSON.stringify(factors) })
+      .where("id", "=", flow.id)
+      .where("state", "=", "second_factor_required")
+      .executeTakeFirst();
+    if (moved.numUpdatedRows === 0n) return undefined;
+    const minted = await mintSignInSession(trx, deps, account, factors, sessionChoiceOf(flow), meta);
+    if (checked.method) await touchMethod(trx, checked.method.id, now);
+    if (checked.factor === "recovery_code") {
+      const left = await countUnusedRecoveryCodes(trx, account.id);
+      await recordTwoStepChange(trx, deps, account, "recovery_code_used", meta, { left });
+    }
+    const trusted = input.trustDevice ? await trustBrowser(trx, deps, account, meta) : undefined;
+    return { minted, trusted };
+  });
+  if (!outcome) return failure("challenge_not_found");
+  deps.courier.wake();
+  return {
+    ok: true,
+    status: "signed_in",
+    account,
+    token: outcome.minted.token,
+    session: outcome.minted.session,
+    ...(outcome.trusted ? { trustedDeviceToken: outcome.trusted } : {}),
+  };
+}
+
+function sessionChoiceOf(flow: FlowRow): SessionChoice {
+  return { sessionType: flow.session_type, keepSignedIn: flow.persistent === 1 };
+}
+
+async function trustBrowser(
+  trx: Kysely<Schema>,
+  deps: Deps,
+  account: AccountRow,
+  meta: RequestMeta,
+): Promise<string> {
+  const trusted = await trustDevice(
+    trx,
+    { clock: deps.clock, random: deps.random, lifetimeSeconds: deps.config.limits.trustedDeviceSeconds },
+    account.id,
+    meta,
+  );
+  await recordAuditEvent(trx, deps, {
+    type: "trusted_device.added",
+    accountId: account.id,
+    actor: "account",
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    detail: { deviceId: trusted.device.id },
+  });
+  return trusted.token;
+}
+
+/** "Use another method": moves the challenge to a backup (its code is sent when it is a phone). */
+export async function switchSecondFactor(
+  deps: Deps,
+  challengeId: string,
+  input: { method: string; methodId?: string | undefined },
+  meta: RequestMeta,
+): Promise<{ ok: true; challenge: Challenge } | FlowFailure> {
+  const challenge = await findLiveChallenge(deps, challengeId);
+  if ("ok" in challenge) return challenge;
+  const target = input.methodId
+    ? challenge.methods.find((m) => m.id === input.methodId)
+    : (challenge.methods.find((m) => m.method === input.method && m.id !== challenge.flow.method_id) ??
+      challenge.methods.find((m) => m.method === input.method));
+  if (!target) return failure("invalid_request", { field: "method" });
+  const moved = await deps.db
+    .updateTable("sign_in_flow")
+    .set({ method_id: target.id })
+    .where("id", "=", challengeId)
+    .where("state", "=", "second_factor_required")
+    .executeTakeFirst();
+  if (moved.numUpdatedRows === 0n) return failure("challenge_not_found");
+  const sent = await sendIfPhone(deps, challenge.account, challengeId, target, meta);
+  if (!sent.ok && sent.reason !== "cooldown")
+    return failure("too_many_attempts", { retryAfterSeconds: sent.retryAfterSeconds });
+  return {
+    ok: true,
+    challenge: challengeOf({ ...challenge.flow, method_id: target.id }, challenge.methods, target),
+  };
+}
+
+/** "Send the code again" for the challenge's phone method: cooldown, cap and budgets apply. */
+export async function resendSecondFactor(
+  deps: Deps,
+  challengeId: string,
+  meta: RequestMeta,
+): Promise<{ ok: true } | FlowFailure> {
+  const challenge = await findLiveChallenge(deps, challengeId);
+  if ("ok" in challenge) return challenge;
+  const current = challenge.methods.find((m) => m.id === challenge.flow.method_id);
+  if (!current || current.method === "totp") return failure("invalid_request", { field: "method" });
+  const sent = await sendIfPhone(deps, challenge.account, challengeId, current, meta);
+  if (!sent.ok) return failure("too_many_attempts", { retryAfterSeconds: sent.retryAfterSeconds });
+  return { ok: true };
+}

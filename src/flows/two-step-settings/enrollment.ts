@@ -1,0 +1,281 @@
+import { randomBytes } from "node:crypto";
+import QRCode from "qrcode";
+import type { TwoStepMethodKind } from "../../db/schema.ts";
+import { verifyCode } from "../../factors/one-time-code/one-time-code.ts";
+import { checkPhoneForChannel } from "../../factors/phone/phone-policy.ts";
+import { groupedKey, otpauthUri, toBase32, totpSecretBytes } from "../../factors/totp/totp.ts";
+import {
+  checkTotpMethod,
+  findMethod,
+  insertPendingMethod,
+  listActiveMethods,
+  type MethodDeps,
+  type MethodRow,
+  type PublicMethod,
+  toPublicMethod,
+} from "../../factors/two-step/methods.ts";
+import { sendPhoneCode } from "../../factors/two-step/phone-sends.ts";
+import { hitThrottle } from "../../throttle/throttle.ts";
+import { codeDepsFor, codeRulesFor } from "../code-step.ts";
+import { type FlowFailure, failure } from "../flow-result.ts";
+import { requireRecentAuthentication, requireStepUp, type SettingsContext } from "./guards.ts";
+import { recordTwoStepChange } from "./notify.ts";
+
+/**
+ * Adding a two-step method: start (a phone gets a code, an app gets a QR code and its key), then
+ * verify with a code from it. A primary is set up while two-step is off (then turned on), or
+ * replaces the primary; a backup needs two-step on, a step-up code, and must differ from every
+ * method already there (`method_conflict`).
+ */
+export type EnrollmentStart = {
+  role: "primary" | "backup";
+  method: TwoStepMethodKind;
+  phone?: string | undefined;
+};
+
+export type Enrollment = {
+  id: string;
+  method: TwoStepMethodKind;
+  destination?: string;
+  otpauthUri?: string;
+  qrSvg?: string;
+  secret?: string;
+  expiresAt?: string;
+};
+
+// An app set-up waits this long for its first code (time to install an app and scan).
+const totpSetupSeconds = 30 * 60;
+
+export function methodDeps(ctx: SettingsContext): MethodDeps {
+  return { clock: ctx.deps.clock, random: ctx.deps.random, secretKeys: ctx.deps.config.secretKeys };
+}
+
+function conflicts(existing: readonly MethodRow[], method: TwoStepMethodKind, phone: string | null): boolean {
+  // One authenticator app per account; a phone number once, whether by SMS or by voice.
+  return existing.some((m) =>
+    method === "totp" ? m.method === "totp" : m.phone !== null && m.phone === phone,
+  );
+}
+
+export async function startEnrollment(
+  ctx: SettingsContext,
+  input: EnrollmentStart,
+): Promise<{ ok: true; enrollment: Enrollment } | FlowFailure> {
+  const guard = requireRecentAuthentication(ctx) ?? requireStepUp(ctx);
+  if (guard) return guard;
+  if (input.role === "backup" && ctx.auth.account.two_step_enabled_at === null) {
+    return failure("two_step_not_enabled");
+  }
+  if (input.method === "totp") {
+    const conflict = await conflictWithExisting(ctx, input.role, "totp", null);
+    return conflict ?? startTotpEnrollment(ctx, input.role);
+  }
+  if (!input.phone) return failure("phone_invalid", { field: "phone" });
+  const check = checkPhoneForChannel(input.phone, input.method, ctx.deps.config.phoneCountries);
+  if (!check.ok) return failure(check.reason, { field: "phone" });
+  const conflict = await conflictWithExisting(ctx, input.role, input.method, check.e164);
+  return conflict ?? startPhoneEnrollment(ctx, input.role, input.method, check.e164);
+}
+
+/**
+ * `method_conflict` when the new method repeats one already there: a new primary is compared with
+ * the backups (it replaces the old primary, but not by itself), a backup with every method.
+ */
+async function conflictWithExisting(
+  ctx: SettingsContext,
+  role: "primary" | "backup",
+  method: TwoStepMethodKind,
+  phone: string | null,
+): Promise<FlowFailure | undefined> {
+  const active = await listActiveMethods(ctx.deps.db, ctx.auth.account.id);
+  const others = role === "primary" ? active.filter((m) => m.role === "backup") : active;
+  const samePrimary =
+    role === "primary" &&
+    active.some((m) => m.role === "primary" && m.method === method && m.phone === phone);
+  if (!conflicts(others, method, phone) && !samePrimary) return undefined;
+  return failure("method_conflict", { field: method === "totp" ? "method" : "phone" });
+}
+
+async function startTotpEnrollment(
+  ctx: SettingsContext,
+  role: "primary" | "backup",
+): Promise<{ ok: true; enrollment: Enrollment }> {
+  const secret = randomBytes(totpSecretBytes);
+  const row = await insertPendingMethod(ctx.deps.db, methodDeps(ctx), ctx.auth.account.id, {
+    role,
+    method: "totp",
+    secret,
+  });
+  const uri = otpauthUri("Mamori", ctx.auth.account.email, secret);
+  // Drawn here, as SVG: the key never goes to a third-party QR service.
+  const qrSvg = await QRCode.toString(uri, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
+  return {
+    ok: true,
+    enrollment: { id: row.id, method: "totp", otpauthUri: uri, qrSvg, secret: groupedKey(toBase32(secret)) },
+  };
+}
+
+async function startPhoneEnrollment(
+  ctx: SettingsContext,
+  role: "primary" | "backup",
+  method: "sms" | "voice",
+  phone: string,
+): Promise<{ ok: true; enrollment: Enrollment } | FlowFailure> {
+  const { deps, auth } = ctx;
+  const sent = await deps.db.transaction().execute(async (trx) => {
+    const row = await insertPendingMethod(trx, methodDeps(ctx), auth.account.id, { role, method, phone });
+    const result = await sendPhoneCode(trx, deps, {
+      flowId: row.id,
+      purpose: "phone_verification",
+      channel: method,
+      phone,
+      accountId: auth.account.id,
+      locale: auth.account.locale,
+      ip: ctx.meta.ip,
+    });
+    return { row, result };
+  });
+  if (!sent.result.ok)
+    return failure("too_many_attempts", { retryAfterSeconds: sent.result.retryAfterSeconds });
+  deps.courier.wake();
+  return {
+    ok: true,
+    enrollment: {
+      id: sent.row.id,
+      method,
+      destination: toPublicMethod(sent.row).destination ?? "",
+      expiresAt: sent.result.expiresAt.toISOString(),
+    },
+  };
+}
+
+/** Sends a new code to a phone being set up (cooldown and budgets apply). */
+export async function resendEnrollmentCode(
+  ctx: SettingsContext,
+  enrollmentId: string,
+): Promise<{ ok: true } | FlowFailure> {
+  const pending = await findPending(ctx, enrollmentId);
+  if ("ok" in pending) return pending;
+  if (pending.method === "totp" || !pending.phone) return failure("enrollment_not_found");
+  const phone = pending.phone;
+  const channel = pending.method;
+  const result = await ctx.deps.db.transaction().execute((trx) =>
+    sendPhoneCode(trx, ctx.deps, {
+      flowId: pending.id,
+      purpose: "phone_verification",
+      channel,
+      phone,
+      accountId: ctx.auth.account.id,
+      locale: ctx.auth.account.locale,
+      ip: ctx.meta.ip,
+    }),
+  );
+  if (!result.ok) return failure("too_many_attempts", { retryAfterSeconds: result.retryAfterSeconds });
+  ctx.deps.courier.wake();
+  return { ok: true };
+}
+
+async function findPending(ctx: SettingsContext, enrollmentId: string): Promise<MethodRow | FlowFailure> {
+  const row = await findMethod(ctx.deps.db, ctx.auth.account.id, enrollmentId);
+  if (row?.state !== "pending") return failure("enrollment_not_found");
+  const age = ctx.deps.clock.now().getTime() - Date.parse(row.created_at);
+  if (row.method === "totp" && age > totpSetupSeconds * 1000)
+    return failure("code_expired", { field: "code" });
+  return row;
+}
+
+/**
+ * The code that proves the new method works. Phone codes follow the code rules (10 minutes, 5
+ * tries); app codes are limited to 5 wrong tries per set-up. On success the method is active, a
+ * replaced primary is gone, and — once two-step is on — the owner is mailed.
+ */
+export async function verifyEnrollment(
+  ctx: SettingsContext,
+  enrollmentId: string,
+  code: string,
+): Promise<{ ok: true; method: PublicMethod } | FlowFailure> {
+  const { deps, auth } = ctx;
+  const guard = requireRecentAuthentication(ctx) ?? requireStepUp(ctx);
+  if (guard) return guard;
+  const pending = await findPending(ctx, enrollmentId);
+  if ("ok" in pending) return pending;
+  const now = deps.clock.now();
+
+  if (pending.method === "totp") {
+    const tries = await hitThrottle(
+      deps.db,
+      `enroll:${pending.id}`,
+      { limit: deps.config.limits.codeMaxAttempts + 1, windowSeconds: totpSetupSeconds },
+      now,
+    );
+    if (!tries.allowed) return failure("too_many_attempts", { retryAfterSeconds: tries.retryAfterSeconds });
+    const check = await checkTotpMethod(deps.db, methodDeps(ctx), pending, code);
+    if (!check.ok) return failure("invalid_code", { field: "code" });
+  } else {
+    const verdict = await verifyCode(
+      deps.db,
+      codeDepsFor(deps),
+      pending.id,
+      code,
+      codeRulesFor(deps, pending.method),
+    );
+    if (!verdict.ok) {
+      if (verdict.reason === "incorrect" && verdict.attemptsLeft > 0) {
+        return failure("invalid_code", { field: "code", extra: { attemptsLeft: verdict.attemptsLeft } });
+      }
+      if (verdict.reason === "expired") return failure("code_expired", { field: "code" });
+      return failure("too_many_attempts", {
+        retryAfterSeconds: deps.config.limits.codeResendCooldownSeconds,
+      });
+    }
+  }
+
+  const activated = await deps.db.transaction().execute(async (trx) => {
+    const moved = await trx
+      .updateTable("two_step_method")
+      .set({ state: "active", verified_at: now.toISOString(), last_used_at: now.toISOString() })
+      .where("id", "=", pending.id)
+      .where("state", "=", "pending")
+      .executeTakeFirst();
+    if (moved.numUpdatedRows === 0n) return false;
+    if (pending.role === "primary") {
+      await trx
+        .deleteFrom("two_step_method")
+        .where("account_id", "=", auth.account.id)
+        .where("role", "=", "primary")
+        .where("state", "=", "active")
+        .where("id", "!=", pending.id)
+        .execute();
+    }
+    if (pending.phone && pending.method === "sms" && auth.account.phone === null) {
+      // The first verified mobile also becomes a sign-in identifier, unless another account has it.
+      const taken = await trx
+        .selectFrom("account")
+        .select("id")
+        .where("phone", "=", pending.phone)
+        .executeTakeFirst();
+      if (!taken) {
+        await trx
+          .updateTable("account")
+          .set({ phone: pending.phone, phone_verified_at: now.toISOString(), updated_at: now.toISOString() })
+          .where("id", "=", auth.account.id)
+          .execute();
+      }
+    }
+    // A code from a method just proven is a fresh second factor for this session.
+    await trx
+      .updateTable("session")
+      .set({ second_factor_at: now.toISOString() })
+      .where("id", "=", auth.session.id)
+      .execute();
+    if (auth.account.two_step_enabled_at) {
+      await recordTwoStepChange(trx, deps, auth.account, "method_added", ctx.meta, {
+        method: toPublicMethod(pending),
+      });
+    }
+    return true;
+  });
+  if (!activated) return failure("enrollment_not_found");
+  deps.courier.wake();
+  return { ok: true, method: toPublicMethod(pending) };
+}
