@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Config, Locale } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import type { RequestMeta } from "../flows/flow-result.ts";
-import { negotiateLocale } from "../i18n/locale.ts";
+import { isLocale, negotiateLocale } from "../i18n/locale.ts";
 import { type AuthenticatedSession, authenticateSessionToken, type SessionRow } from "../session/sessions.ts";
 import { ApiError } from "./errors.ts";
 
@@ -46,6 +46,9 @@ export async function loadSession(request: FastifyRequest, deps: Deps): Promise<
   if (!token) return null;
   request.auth =
     (await authenticateSessionToken(deps.db, { ...deps, limits: deps.config.limits }, token)) ?? null;
+  // The account's language overrides the browser's (shared/API.md); an explicit cookie wins over both.
+  if (request.auth && !isLocale(request.cookies[localeCookieName]))
+    request.locale = request.auth.account.locale;
   return request.auth;
 }
 

@@ -10,6 +10,7 @@ import {
   watchPage,
 } from "../support/browser.ts";
 import { latestCode, type MamoriServer, startMamori } from "../support/server.ts";
+import { giveVerifiedPhone, randomMobileNumber } from "../support/server-accounts.ts";
 
 // Every page must load under the strict CSP (no inline script or style, nothing from elsewhere)
 // without a single console error, warning or uncaught exception, in both languages.
@@ -164,6 +165,27 @@ async function visitEveryPage(watched: Watched): Promise<void> {
   await page.locator("button[type=submit]").first().click();
   await page.waitForURL((url) => url.pathname.endsWith("/new"));
   await checkCurrentPage(watched);
+
+  // Forgot email: the number, a wrong SMS code (the error summary), then the masked email.
+  const mobileNumber = randomMobileNumber();
+  await giveVerifiedPhone(server, email, mobileNumber);
+  await visit(watched, "/sign-in");
+  await page.locator("a[href='/email-reminder']").click();
+  await page.waitForURL((url) => url.pathname === "/email-reminder");
+  await checkCurrentPage(watched);
+  await page.locator("#phone").fill(mobileNumber);
+  await page.locator("form[action='/email-reminder'] button").click();
+  await page.waitForURL((url) => /^\/email-reminder\/emr_/.test(url.pathname));
+  await checkCurrentPage(watched);
+  const smsCode = await latestCode(server, mobileNumber);
+  await page.locator("#code").fill(`${(Number(smsCode[0]) + 1) % 10}${smsCode.slice(1)}`);
+  await page.locator("button[type=submit]").first().click();
+  await page.locator("#error-summary").waitFor();
+  await checkCurrentPage(watched);
+  await page.locator("#code").fill(smsCode);
+  await page.locator("button[type=submit]").first().click();
+  await page.locator(".masked-email").waitFor();
+  await checkCurrentPage(watched);
   await visit(watched, "/sign-in");
 
   // A wrong password (401 with the error summary), then the right one.
@@ -194,6 +216,7 @@ describe("content security policy in a real browser", () => {
           "/sign-up",
           "/sign-up/verify",
           "/password-reset/pwr_",
+          "/email-reminder/emr_",
         ]) {
           assert.ok(
             paths.some((p) => p.startsWith(path)),
@@ -206,6 +229,7 @@ describe("content security policy in a real browser", () => {
           "/account/security/password",
           "/account/sessions",
           "/password-reset",
+          "/email-reminder",
         ]) {
           assert.ok(paths.includes(path), `${path} was not visited: ${paths.join(", ")}`);
         }

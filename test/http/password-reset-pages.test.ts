@@ -1,61 +1,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { LightMyRequestResponse } from "fastify";
-import { csrfCookieName } from "../../src/http/csrf.ts";
 import { setMaintenanceMode } from "../../src/operations/maintenance.ts";
-import {
-  buildTestApp,
-  sameOrigin,
-  sessionCookieHeader,
-  strongPassword,
-  type TestApp,
-} from "../support/app.ts";
+import { buildTestApp, sessionCookieHeader, strongPassword, type TestApp } from "../support/app.ts";
+import { cookieSetBy, type Form, location, openForm, postForm, wrongCode } from "../support/forms.ts";
 
 // "Forgot password" and "change password" as plain HTML forms, driven the way a browser without
 // JavaScript drives them: GET a page (CSRF cookie + hidden field), POST the form, follow 303s.
 
 const newPassword = "Yozora-Hotaru-2468-Kitsune";
-
-/** A browser's view of one form page: its CSRF cookie, the hidden token, the HTML. */
-type Form = { cookie: string; csrf: string; body: string };
-
-function csrfCookieOf(response: LightMyRequestResponse): string | undefined {
-  const raw = response.headers["set-cookie"];
-  const all = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-  return all.find((c) => c.startsWith(`${csrfCookieName}=`))?.split(";")[0];
-}
-
-async function openForm(s: TestApp, url: string, cookie = "", headers: Record<string, string> = {}) {
-  const response = await s.inject({
-    method: "GET",
-    url,
-    headers: { ...headers, ...(cookie ? { cookie } : {}) },
-  });
-  assert.equal(response.statusCode, 200, `GET ${url}: ${response.body}`);
-  const csrfCookie = csrfCookieOf(response) ?? cookie.split("; ").find((c) => c.startsWith(csrfCookieName));
-  const csrf = /name="_csrf" value="([^"]+)"/.exec(response.body)?.[1];
-  assert.ok(csrfCookie && csrf, `no form token on ${url}`);
-  const others = cookie.split("; ").filter((c) => c && !c.startsWith(csrfCookieName));
-  return { cookie: [...others, csrfCookie].join("; "), csrf, body: response.body } satisfies Form;
-}
-
-function postForm(s: TestApp, url: string, form: Pick<Form, "cookie">, fields: Record<string, string>) {
-  return s.inject({
-    method: "POST",
-    url,
-    headers: {
-      ...sameOrigin(s.config),
-      cookie: form.cookie,
-      "content-type": "application/x-www-form-urlencoded",
-    },
-    payload: new URLSearchParams(fields).toString(),
-  });
-}
-
-function location(response: LightMyRequestResponse): string {
-  assert.equal(response.statusCode, 303, response.body);
-  return String(response.headers.location);
-}
 
 /** Starts a reset on the "forgot password" page; returns the code page's URL and the form. */
 async function startReset(s: TestApp, identifier: string): Promise<{ codeUrl: string; form: Form }> {
@@ -64,17 +17,9 @@ async function startReset(s: TestApp, identifier: string): Promise<{ codeUrl: st
   const codeUrl = location(posted);
   assert.match(codeUrl, /^\/password-reset\/pwr_[0-9a-z]+$/);
   // The browser keeps the cookie that ties the reset's pages to it.
-  const raw = posted.headers["set-cookie"];
-  const binding = (raw === undefined ? [] : Array.isArray(raw) ? raw : [raw])
-    .find((c) => c.startsWith("mamori_reset="))
-    ?.split(";")[0];
+  const binding = cookieSetBy(posted, "mamori_reset");
   assert.ok(binding, "the reset is tied to this browser");
   return { codeUrl, form: { ...form, cookie: `${form.cookie}; ${binding}` } };
-}
-
-/** A different code of the same shape: never the right one. */
-function wrongCode(code: string): string {
-  return `${(Number(code[0]) + 1) % 10}${code.slice(1)}`;
 }
 
 test("a reset form posted without its CSRF token is refused with 403, and no code is sent", async (t) => {

@@ -190,3 +190,57 @@ export const englishPassword: PasswordWords = {
     done: "Password changed; your other devices were signed out.",
   },
 };
+
+/** "Forgot your email?", as a shopper reads it. */
+export type ReminderWords = {
+  forgotLink: string;
+  request: { title: string; phone: string; submit: string };
+  code: {
+    title: string;
+    sentIfRegistered: string;
+    code: string;
+    submit: string;
+    resend: string;
+    wrong: (attemptsLeft: number) => string;
+  };
+  result: { title: string; sentence: (maskedEmail: string) => string; signIn: string; resetPassword: string };
+};
+
+export const japaneseReminder: ReminderWords = {
+  forgotLink: "Eメールアドレスをお忘れの場合",
+  request: { title: "Eメールアドレスをお忘れですか?", phone: "携帯電話番号", submit: "次に進む" },
+  code: {
+    title: "セキュリティコードの入力",
+    sentIfRegistered:
+      "この番号が登録されている場合は、SMS(テキストメッセージ)でセキュリティコードを送信しました。",
+    code: "セキュリティコード",
+    submit: "次に進む",
+    resend: "コードを再送信",
+    wrong: (n) => `セキュリティコードが正しくありません。残り${n}回入力できます。`,
+  },
+  result: {
+    title: "Eメールアドレスのご確認",
+    sentence: (masked) => `ご登録のEメールアドレスは ${masked} です。`,
+    signIn: "サインイン",
+    resetPassword: "パスワードを再設定",
+  },
+};
+
+export const englishReminder: ReminderWords = {
+  forgotLink: "Forgot your email address?",
+  request: { title: "Forgot your email address?", phone: "Mobile number", submit: "Continue" },
+  code: {
+    title: "Enter the security code",
+    sentIfRegistered: "If this number is registered, we sent a security code by SMS (text message).",
+    code: "Security code",
+    submit: "Continue",
+    resend: "Resend code",
+    wrong: (n) => `That security code is not correct. You have ${n} tries left.`,
+  },
+  result: {
+    title: "Your email address",
+    sentence: (masked) => `The email address on your account is ${masked}.`,
+    signIn: "Sign in",
+    resetPassword: "Reset your password",
+  },
+};

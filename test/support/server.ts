@@ -14,6 +14,11 @@ import { fileURLToPath } from "node:url";
 export type MamoriServer = {
   /** The public URL, e.g. http://127.0.0.1:41234 (no trailing slash). */
   url: string;
+  /**
+   * The server's database (`sqlite:PATH`), for a test to set up what no page can yet, such as a
+   * verified mobile number.
+   */
+  databaseUrl: string;
   /** Everything the server has printed so far (stdout and stderr), for failure messages. */
   output(): string;
   stop(): Promise<void>;
@@ -45,6 +50,7 @@ export async function startMamori(env: Record<string, string> = {}): Promise<Mam
       // Another process may take the free port before the server binds it: then try a new one.
       const port = await findFreePort();
       const url = `http://127.0.0.1:${port}`;
+      const databaseUrl = env.DATABASE_URL ?? `sqlite:${join(directory, `mamori-${attempt}.db`)}`;
       const child = spawn(nodeBinary, ["src/main.ts"], {
         cwd: projectRoot,
         stdio: ["ignore", "pipe", "pipe"],
@@ -55,7 +61,7 @@ export async function startMamori(env: Record<string, string> = {}): Promise<Mam
           NODE_ENV: "test",
           PORT: String(port),
           HOST: "127.0.0.1",
-          DATABASE_URL: `sqlite:${join(directory, `mamori-${attempt}.db`)}`,
+          DATABASE_URL: databaseUrl,
           MAMORI_PUBLIC_URL: url,
           MAMORI_DEV_OUTBOX: "true",
           // Cheap hashing keeps the tests fast; production refuses these numbers.
@@ -73,7 +79,7 @@ export async function startMamori(env: Record<string, string> = {}): Promise<Mam
         await stopChild(child);
         continue;
       }
-      return track(child, url, output, removeDirectory);
+      return track(child, { url, databaseUrl, output }, removeDirectory);
     }
   } catch (error) {
     removeDirectory();
@@ -145,8 +151,7 @@ async function waitUntilHealthy(url: string, child: ChildProcess, output: () => 
 /** Keeps the server from outliving the test process, and gives its owner a single `stop()`. */
 function track(
   child: ChildProcess,
-  url: string,
-  output: () => string,
+  server: Pick<MamoriServer, "url" | "databaseUrl" | "output">,
   removeDirectory: () => void,
 ): MamoriServer {
   const onExit = (): void => {
@@ -160,8 +165,7 @@ function track(
   process.once("exit", onExit);
   let stopping: Promise<void> | undefined;
   return {
-    url,
-    output,
+    ...server,
     stop(): Promise<void> {
       stopping ??= (async () => {
         process.removeListener("exit", onExit);

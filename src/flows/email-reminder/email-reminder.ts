@@ -130,7 +130,9 @@ export async function verifyEmailReminder(
 /** A new SMS code after the cooldown, within the cap on sends; a decoy answers alike and sends nothing. */
 export async function resendEmailReminder(deps: Deps, id: string): Promise<{ ok: true } | FlowFailure> {
   const row = await deps.db.selectFrom("email_reminder").selectAll().where("id", "=", id).executeTakeFirst();
-  if (!row || row.state !== "code_sent") return failure("email_reminder_not_found");
+  if (row?.state !== "code_sent") return failure("email_reminder_not_found");
+  // An expired flow stays expired: a resend must not bring it back to life.
+  if (row.expires_at <= deps.clock.now().toISOString()) return failure("code_expired", { field: "code" });
   const account = row.account_id ? await findAccountById(deps.db, row.account_id) : undefined;
   const result = await deps.db.transaction().execute(async (trx) => {
     const issued = await issueCode(
