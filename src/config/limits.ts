@@ -1,7 +1,6 @@
-/**
- * Every lifetime, limit and cooldown, with its default, its bounds, and the narrower bounds
- * production holds to (a test's 2-second code lifetime would be a hole there).
- */
+// Every lifetime, limit and cooldown, with its default, its bounds, and the narrower bounds
+// production holds to (a test's 2-second code lifetime would be a hole there).
+
 /** Every lifetime, limit and cooldown: configurable so black-box tests can run with tiny lifetimes. */
 export type Limits = {
   emailCodeLifetimeSeconds: number;
