@@ -10,6 +10,7 @@ export type MessageTemplate =
   | { kind: "account_created"; name: string; securityUrl: string }
   | { kind: "password_reset_code"; name: string; code: string; lifetimeMinutes: number }
   | { kind: "password_changed"; name: string; how: "reset" | "change"; resetUrl: string }
+  | { kind: "sign_in_paused"; name: string; minutes: number; resetUrl: string }
   | {
       kind: "two_step_changed";
       name: string;
@@ -144,6 +145,26 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
       return statusChangedCopy(template.status, ja);
     case "two_step_changed":
       return twoStepCopy(template.change, locale);
+    case "sign_in_paused":
+      return ja
+        ? {
+            subject: "【Mamori】パスワードの入力が続けて間違っていました",
+            lines: [
+              "{name} 様",
+              "お客様のアカウントへのサインインで、間違ったパスワードが続けて入力されました。安全のため、パスワードでのサインインを{minutes}分間停止しています。",
+              "ご本人の場合は、しばらく待ってからもう一度お試しください。信頼済みのブラウザからはいつも通りサインインできます。",
+              "お心当たりがない場合は、パスワードを知られている可能性があります。パスワードを再設定してください: {resetUrl}",
+            ],
+          }
+        : {
+            subject: "Mamori: someone tried your password",
+            lines: [
+              "Hello {name},",
+              "Wrong passwords were entered again and again for your account, so password sign-in is paused for {minutes} minutes.",
+              "If it was you, wait a little and try again. Your trusted browsers can still sign in.",
+              "If it wasn't you, someone may know your email address and be guessing. Reset your password: {resetUrl}",
+            ],
+          };
   }
 }
 
@@ -207,28 +228,14 @@ function statusChangedCopy(status: "suspended" | "closed" | "active", ja: boolea
       };
 }
 
+/** A template's fields as placeholder values (`{name}`, `{code}`, `{minutes}` for a code's lifetime…). */
 function valuesOf(template: MessageTemplate): Record<string, string | number> {
-  switch (template.kind) {
-    case "registration_code":
-      return { name: template.name, code: template.code, minutes: template.lifetimeMinutes };
-    case "registration_existing_account":
-      return { name: template.name, signInUrl: template.signInUrl, resetUrl: template.resetUrl };
-    case "account_created":
-      return { name: template.name, securityUrl: template.securityUrl };
-    case "password_reset_code":
-      return { name: template.name, code: template.code, minutes: template.lifetimeMinutes };
-    case "password_changed":
-      return { name: template.name, resetUrl: template.resetUrl };
-    case "account_status_changed":
-      return { name: template.name, reason: template.reason };
-    case "two_step_changed":
-      return {
-        name: template.name,
-        method: template.method,
-        left: template.left,
-        securityUrl: template.securityUrl,
-      };
+  const values: Record<string, string | number> = {};
+  for (const [key, value] of Object.entries(template)) {
+    if (typeof value === "string" || typeof value === "number") values[key] = value;
   }
+  if ("lifetimeMinutes" in template) values.minutes = template.lifetimeMinutes;
+  return values;
 }
 
 /** Renders a message as a subject, a plain-text body and an escaped HTML body, in the person's language. */

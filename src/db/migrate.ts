@@ -6,6 +6,7 @@ import * as initial from "./migrations/001-initial.ts";
 import * as passwordReset from "./migrations/002-password-reset.ts";
 import * as emailReminder from "./migrations/003-email-reminder.ts";
 import * as twoStep from "./migrations/004-two-step.ts";
+import * as signInLockout from "./migrations/005-sign-in-lockout.ts";
 
 type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
 
@@ -15,6 +16,7 @@ const migrations: readonly Migration[] = [
   { id: "002-password-reset", ...passwordReset },
   { id: "003-email-reminder", ...emailReminder },
   { id: "004-two-step", ...twoStep },
+  { id: "005-sign-in-lockout", ...signInLockout },
 ];
 
 // A migrating process may hold the SQLite write lock for a while; others wait this long at most.

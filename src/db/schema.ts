@@ -187,6 +187,16 @@ export type TrustedDeviceTable = {
   revoked_at: string | null;
 };
 
+/** Password failures in a row for one sign-in identifier (known or not), and the pause they caused. */
+export type SignInLockoutTable = {
+  key: string;
+  failures: number;
+  /** 0 before any pause; 1, 2, 3, 4 for pauses of 1, 5, 15 and 60 minutes. */
+  level: number;
+  paused_until: string | null;
+  updated_at: string;
+};
+
 export type OutboxState = "pending" | "sending" | "sent" | "failed";
 export type Channel = "email" | "sms" | "voice";
 
@@ -251,6 +261,7 @@ export type Schema = {
   two_step_method: TwoStepMethodTable;
   recovery_code: RecoveryCodeTable;
   trusted_device: TrustedDeviceTable;
+  sign_in_lockout: SignInLockoutTable;
   session: SessionTable;
   outbox_message: OutboxMessageTable;
   audit_event: AuditEventTable;

@@ -89,10 +89,8 @@ test("a suspended or closed account is named only after the correct password", a
   );
 });
 
-test("repeated failures for one identifier are throttled with 429 and Retry-After", async (t) => {
-  const s = await buildTestApp(t, {
-    env: { MAMORI_SIGN_IN_FAILURES_PER_IDENTIFIER: "3", MAMORI_SIGN_IN_FAILURE_WINDOW_SECONDS: "600" },
-  });
+test("after repeated password failures sign-in pauses for a minute, even for the right password", async (t) => {
+  const s = await buildTestApp(t, { env: { MAMORI_SIGN_IN_FAILURES_PER_IDENTIFIER: "3" } });
   const account = await s.registerAccount({ email: "hanako@example.jp" });
   for (let i = 0; i < 3; i++) {
     assertApiError(
@@ -101,27 +99,59 @@ test("repeated failures for one identifier are throttled with 429 and Retry-Afte
       "invalid_credentials",
     );
   }
-  // Even the right password waits: the throttle is checked before the password.
+  // Even the right password waits: the pause is checked before the password.
   const blocked = await s.signIn({ identifier: account.email, password: account.password });
   assertApiError(blocked, 429, "too_many_attempts");
-  assert.equal(blocked.headers["retry-after"], "600");
+  assert.equal(blocked.headers["retry-after"], "60");
   assert.equal(blocked.headers["set-cookie"], undefined);
-  // An unknown identifier is throttled the same way, so the throttle reveals nothing either.
+  // An unknown identifier pauses the same way, so the pause reveals nothing either.
   for (let i = 0; i < 3; i++) await s.signIn({ identifier: "nobody@example.jp", password: `wrong-${i}` });
-  assertApiError(
-    await s.signIn({ identifier: "nobody@example.jp", password: "x" }),
-    429,
-    "too_many_attempts",
-  );
-  // Another identifier from the same place is not blocked by this one's failures.
+  const unknown = await s.signIn({ identifier: "nobody@example.jp", password: "x" });
+  assertApiError(unknown, 429, "too_many_attempts");
+  assert.equal(unknown.headers["retry-after"], "60");
+  // Another identifier from the same place is not paused by this one's failures.
   const other = await s.registerAccount({ email: "taro@example.jp" });
   assert.equal((await s.signIn({ identifier: other.email, password: other.password })).statusCode, 200);
 
-  s.clock.advance(599);
+  s.clock.advance(59);
   const stillBlocked = await s.signIn({ identifier: account.email, password: account.password });
   assert.equal(stillBlocked.headers["retry-after"], "1");
   s.clock.advance(1);
   assert.equal((await s.signIn({ identifier: account.email, password: account.password })).statusCode, 200);
+});
+
+test("each failure after a pause pauses longer: 1, 5, 15, then 60 minutes at most", async (t) => {
+  const s = await buildTestApp(t, { env: { MAMORI_SIGN_IN_FAILURES_PER_IDENTIFIER: "3" } });
+  const account = await s.registerAccount();
+  for (let i = 0; i < 3; i++) await s.signIn({ identifier: account.email, password: "wrong-password" });
+  const waits: string[] = [];
+  for (const minutes of [1, 5, 15, 60, 60]) {
+    waits.push(String((await s.signIn({ identifier: account.email, password: "x" })).headers["retry-after"]));
+    s.clock.advance(minutes * 60);
+    // One more failure right after the pause starts the next, longer one.
+    assert.equal((await s.signIn({ identifier: account.email, password: "wrong-again" })).statusCode, 401);
+  }
+  assert.deepEqual(waits, ["60", "300", "900", "3600", "3600"]);
+});
+
+test("the owner is mailed once when password sign-in pauses, with a way to reset the password", async (t) => {
+  const s = await buildTestApp(t, { env: { MAMORI_SIGN_IN_FAILURES_PER_IDENTIFIER: "3" } });
+  const account = await s.registerAccount({ locale: "en" });
+  for (let i = 0; i < 3; i++) await s.signIn({ identifier: account.email, password: "wrong-password" });
+  s.clock.advance(60);
+  await s.signIn({ identifier: account.email, password: "wrong-password" });
+  const mails = (await s.messagesTo(account.email)).filter((m) => m.template === "sign_in_paused");
+  assert.equal(mails.length, 1);
+  assert.match(mails[0]?.text_body ?? "", /\/password-reset/);
+});
+
+test("a right password ends the count of failures", async (t) => {
+  const s = await buildTestApp(t, { env: { MAMORI_SIGN_IN_FAILURES_PER_IDENTIFIER: "3" } });
+  const account = await s.registerAccount();
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 2; i++) await s.signIn({ identifier: account.email, password: "wrong-password" });
+    assert.equal((await s.signIn({ identifier: account.email, password: account.password })).statusCode, 200);
+  }
 });
 
 test("a token sign-in returns the token in the body, sets no cookie, and the token works as a Bearer", async (t) => {

@@ -223,6 +223,31 @@ for (const dialect of dialects) {
       );
     });
 
+    test("during a pause caused by someone else's guesses, the owner's trusted browser still signs in", async (t) => {
+      const app = await buildTestApp(t, { dialect, env: { MAMORI_SIGN_IN_FAILURES_PER_IDENTIFIER: "3" } });
+      const owner = await accountWithApp(app);
+      const challenge = await challengeFor(app, owner.email, owner.password);
+      const trusted = await verifyChallenge(app, challenge, {
+        code: oathtoolCode(owner.secret, app.clock.now()),
+        trustDevice: true,
+      });
+      const raw = trusted.headers["set-cookie"];
+      const cookie =
+        (Array.isArray(raw) ? raw : [String(raw)])
+          .find((c) => c.startsWith("mamori_trusted="))
+          ?.split(";")[0] ?? "";
+      // Attack: guesses from elsewhere pause password sign-in for the account...
+      for (let i = 0; i < 3; i++) await app.signIn({ identifier: owner.email, password: `guess-${i}` });
+      assert.equal((await app.signIn({ identifier: owner.email, password: owner.password })).statusCode, 429);
+      // ...but not for the owner's own trusted browser, which still needs the right password.
+      assert.equal(
+        (await app.signIn({ identifier: owner.email, password: "guess-9" }, { cookie })).statusCode,
+        401,
+      );
+      const own = await app.signIn({ identifier: owner.email, password: owner.password }, { cookie });
+      assert.equal(own.json<{ status: string }>().status, "signed_in");
+    });
+
     test("an emailed reset code never replaces the second factor", async (t) => {
       const app = await buildTestApp(t, { dialect });
       const owner = await accountWithApp(app);

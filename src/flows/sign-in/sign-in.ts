@@ -1,12 +1,14 @@
 import { recordAuditEvent } from "../../audit/audit.ts";
+import { queueMessage } from "../../courier/outbox.ts";
 import { newId } from "../../crypto/secrets.ts";
 import type { Deps } from "../../deps.ts";
 import { type AccountRow, findAccountByIdentifier, updatePasswordHash } from "../../identity/accounts.ts";
-import { parseIdentifier } from "../../identity/identifiers.ts";
+import { type Identifier, parseIdentifier } from "../../identity/identifiers.ts";
 import { createDummyHash, hashPassword, needsRehash, verifyPassword } from "../../passwords/hashing.ts";
 import type { Factor, SessionRow, SessionType } from "../../session/sessions.ts";
 import { isTrustedDevice } from "../../session/trusted-devices.ts";
-import { clearThrottle, hitThrottle, peekThrottle, type ThrottleRule } from "../../throttle/throttle.ts";
+import { clearLockout, readLockout, recordFailure } from "../../throttle/lockout.ts";
+import { hitThrottle, peekThrottle, type ThrottleRule } from "../../throttle/throttle.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 import { mintSignInSession } from "./mint-session.ts";
 import { startSecondFactor, type TwoStepRequired } from "./second-factor.ts";
@@ -34,8 +36,14 @@ function hashingParameters(deps: Deps) {
   return { memoryKib: deps.config.limits.argon2MemoryKib, iterations: deps.config.limits.argon2Iterations };
 }
 
-function identifierKey(identifier: string): string {
-  return `sign_in:identifier:${identifier.trim().normalize("NFKC").toLowerCase()}`;
+/** One counter per account identifier however it is written ("090-1234-5678" = "09012345678"). */
+function identifierKey(input: string, identifier: Identifier | undefined): string {
+  const canonical = identifier
+    ? identifier.kind === "email"
+      ? identifier.email
+      : identifier.phone
+    : input.trim().normalize("NFKC").toLowerCase();
+  return `sign_in:identifier:${canonical}`;
 }
 
 function ipKey(ip: string | null): string {
@@ -54,26 +62,26 @@ export async function signInWithPassword(
 ): Promise<SignedIn | TwoStepRequired | FlowFailure> {
   const limits = deps.config.limits;
   const now = deps.clock.now();
-  const perIdentifier: ThrottleRule = {
-    limit: limits.signInFailuresPerIdentifier,
-    windowSeconds: limits.signInFailureWindowSeconds,
-  };
   const perIp: ThrottleRule = {
     limit: limits.signInFailuresPerIp,
     windowSeconds: limits.signInFailureWindowSeconds,
   };
-  // Counters exist for unknown identifiers too, so throttling reveals nothing about who has an account.
-  for (const [key, rule] of [
-    [identifierKey(input.identifier), perIdentifier],
-    [ipKey(meta.ip), perIp],
-  ] as const) {
-    const verdict = await peekThrottle(deps.db, key, rule, now);
-    if (!verdict.allowed)
-      return failure("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
-  }
+  // Stuffing from one place across many accounts: that place waits, the accounts' owners do not.
+  const ipVerdict = await peekThrottle(deps.db, ipKey(meta.ip), perIp, now);
+  if (!ipVerdict.allowed)
+    return failure("too_many_attempts", { retryAfterSeconds: ipVerdict.retryAfterSeconds });
 
   const identifier = parseIdentifier(input.identifier);
   const account = identifier ? await findAccountByIdentifier(deps.db, identifier) : undefined;
+  const lockoutKey = identifierKey(input.identifier, identifier);
+  const lockout = await readLockout(deps.db, lockoutKey, now);
+  if (lockout.paused) {
+    // The owner's trusted browser is not paused: the attacker's guesses must not lock the owner out.
+    const trusted =
+      account && (await isTrustedDevice(deps.db, deps.clock, account.id, input.trustedDeviceToken));
+    if (!trusted) return failure("too_many_attempts", { retryAfterSeconds: lockout.retryAfterSeconds });
+  }
+
   const password = input.password.normalize("NFC");
   let passwordMatches: boolean;
   if (account?.password_hash) {
@@ -85,8 +93,8 @@ export async function signInWithPassword(
   }
 
   if (!account || !passwordMatches) {
-    await hitThrottle(deps.db, identifierKey(input.identifier), perIdentifier, now);
     await hitThrottle(deps.db, ipKey(meta.ip), perIp, now);
+    const outcome = await recordFailure(deps.db, lockoutKey, limits.signInFailuresPerIdentifier, now);
     if (account) {
       await recordAuditEvent(deps.db, deps, {
         type: "sign_in.failed",
@@ -94,8 +102,9 @@ export async function signInWithPassword(
         actor: "account",
         ip: meta.ip,
         userAgent: meta.userAgent,
-        detail: { reason: "wrong_password" },
+        detail: { reason: "wrong_password", pausedForSeconds: outcome.pausedForSeconds },
       });
+      if (outcome.pauseStarted) await tellOwnerOfPause(deps, account, outcome.pausedForSeconds ?? 60);
     }
     return failure("invalid_credentials");
   }
@@ -110,7 +119,7 @@ export async function signInWithPassword(
       actor: "system",
     });
   }
-  await clearThrottle(deps.db, identifierKey(input.identifier));
+  await clearLockout(deps.db, lockoutKey);
   if (account.two_step_enabled_at) {
     // A trusted browser skips the second factor only: the password was checked above.
     if (await isTrustedDevice(deps.db, deps.clock, account.id, input.trustedDeviceToken)) {
@@ -119,6 +128,17 @@ export async function signInWithPassword(
     return startSecondFactor(deps, account, input, meta);
   }
   return completeSignIn(deps, account, ["password"], input, meta);
+}
+
+/** "Someone tried your password": once per series of pauses, with the way to reset it. */
+async function tellOwnerOfPause(deps: Deps, account: AccountRow, pausedForSeconds: number): Promise<void> {
+  await queueMessage(deps.db, deps, "email", account.email, account.locale, {
+    kind: "sign_in_paused",
+    name: account.name,
+    minutes: Math.ceil(pausedForSeconds / 60),
+    resetUrl: new URL("/password-reset", deps.config.publicUrl).href,
+  });
+  deps.courier.wake();
 }
 
 /** A sign-in that needs nothing more than what was proven: recorded as a completed flow, then a session. */
