@@ -162,6 +162,24 @@ describe("mamori maintenance", () => {
   });
 });
 
+describe("mamori audit", () => {
+  test("audit --account lists the account's security events, newest first, without secrets", async () => {
+    const id = await createAccount("audit@example.jp");
+    await mamori("accounts", "suspend", id, "--reason", "調査中");
+    const run = await mamori("audit", "--account", "audit@example.jp");
+    assert.equal(run.status, 0, run.err);
+    const events = run.out.split("\n").map((line) => JSON.parse(line) as { type: string; actor: string });
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ["account.suspended", "account.created"],
+    );
+    assert.equal(events[0]?.actor, "operator");
+    assert.doesNotMatch(run.out, /argon2|password_hash/);
+    assert.equal((await mamori("audit", "--account", "nobody@example.jp")).status, 1);
+    assert.equal((await mamori("audit")).status, 2);
+  });
+});
+
 describe("mamori usage", () => {
   test("an unknown command or option prints the usage and exits 2", async () => {
     for (const argv of [["frobnicate"], ["accounts", "explode", "x@example.jp"], ["migrate", "--bogus"]]) {

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { recordAuditEvent } from "../audit/audit.ts";
+import { listAuditEvents, recordAuditEvent } from "../audit/audit.ts";
 import { type Config, ConfigError, loadConfig, readConfigSource } from "../config/config.ts";
 import { newSecret } from "../crypto/secrets.ts";
 import type { AccountStatus } from "../db/schema.ts";
@@ -30,6 +30,7 @@ const usage = `Usage: mamori <command>
   maintenance on --message M [--retry-after SECONDS]
                                            sign-in, registration and reset answer 503
   maintenance off | status
+  audit --account <id|email> [--limit N]   the account's security events, newest first (JSON lines)
 
 Configuration comes from the environment (DATABASE_URL, …), as for serve.
 `;
@@ -51,6 +52,8 @@ const options = {
   message: { type: "string" },
   "retry-after": { type: "string" },
   "password-stdin": { type: "boolean" },
+  account: { type: "string" },
+  limit: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -92,6 +95,7 @@ export async function runCli(argv: readonly string[], output: Output = processOu
     }
     if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(" ")}`);
     if (command === "accounts") return await runAccounts(deps, sub, target, parsed.values, output);
+    if (command === "audit" && sub === undefined) return await runAudit(deps, parsed.values, output);
     if (command === "maintenance" && target === undefined) {
       return await runMaintenance(deps, sub, parsed.values, output);
     }
@@ -115,6 +119,8 @@ type Values = {
   message?: string | undefined;
   "retry-after"?: string | undefined;
   "password-stdin"?: boolean | undefined;
+  account?: string | undefined;
+  limit?: string | undefined;
 };
 
 const statusForVerb: Record<string, AccountStatus> = {
@@ -197,6 +203,20 @@ async function runMaintenance(deps: Deps, verb: string | undefined, values: Valu
     return 0;
   }
   throw new UsageError("maintenance needs on, off or status");
+}
+
+async function runAudit(deps: Deps, values: Values, output: Output): Promise<number> {
+  if (!values.account) throw new UsageError("audit needs --account <id|email>");
+  const limitText = values.limit ?? "50";
+  const limit = Number(limitText);
+  if (!/^\d+$/.test(limitText) || limit < 1 || limit > 10_000) {
+    throw new UsageError("--limit must be a number from 1 to 10000");
+  }
+  const account = await findAccountForOperator(deps, values.account);
+  if (!account) return refused({ ok: false, reason: "not_found" }, output);
+  // One JSON object per line: readable, and `jq`/`grep` work on it.
+  for (const event of await listAuditEvents(deps.db, account.id, limit)) output.out(JSON.stringify(event));
+  return 0;
 }
 
 function refused(failure: AdminFailure, output: Output): number {

@@ -22,6 +22,7 @@ export type Limits = {
   signInFailuresPerIp: number;
   signInFailureWindowSeconds: number;
   passwordHistoryCount: number;
+  registrationsPerIpPerHour: number;
   passwordResetRequestsPerIdentifier: number;
   passwordResetRequestsPerIp: number;
   passwordResetWindowSeconds: number;
@@ -190,6 +191,14 @@ const limitRules: readonly LimitRule[] = [
     min: 0,
     max: 24,
     production: { min: 1 },
+  },
+  // Each registration hashes a password and sends a mail: both cost, both can be abused in bulk.
+  {
+    key: "registrationsPerIpPerHour",
+    env: "MAMORI_REGISTRATIONS_PER_IP_PER_HOUR",
+    fallback: 20,
+    min: 1,
+    max: 100_000,
   },
   {
     key: "passwordResetRequestsPerIdentifier",

@@ -272,3 +272,21 @@ test("registration answers 503 with the operator's message during maintenance", 
   await setMaintenanceMode(s.db, { on: false }, s.clock.now());
   assert.equal((await s.inject({ method: "POST", ...start })).statusCode, 201);
 });
+
+test("registrations from one IP are limited per hour, before any password is hashed or mail sent", async (t) => {
+  const s = await buildTestApp(t, { env: { MAMORI_REGISTRATIONS_PER_IP_PER_HOUR: "2" } });
+  const start = (email: string) =>
+    s.inject({
+      method: "POST",
+      url: "/api/v1/registrations",
+      payload: { name: "山田 花子", email, password: strongPassword },
+    });
+  assert.equal((await start("a@example.jp")).statusCode, 201);
+  assert.equal((await start("b@example.jp")).statusCode, 201);
+  const third = await start("c@example.jp");
+  assertApiError(third, 429, "too_many_attempts");
+  assert.ok(Number(third.headers["retry-after"]) > 0);
+  assert.deepEqual(await s.messagesTo("c@example.jp"), []);
+  s.clock.advance(3600);
+  assert.equal((await start("c@example.jp")).statusCode, 201);
+});

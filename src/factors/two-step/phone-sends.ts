@@ -3,6 +3,7 @@ import type { Limits, Locale } from "../../config/config.ts";
 import { queuePhoneMessage } from "../../courier/outbox.ts";
 import type { Schema } from "../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
+import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
 import { hitThrottle } from "../../throttle/throttle.ts";
 import { issueCode } from "../one-time-code/one-time-code.ts";
 
@@ -32,7 +33,7 @@ function budgetRules(limits: Limits, send: PhoneSend): [string, number][] {
   return [
     [`phone_send:number:${send.phone}`, limits.phoneSendsPerNumberPerHour],
     [`phone_send:account:${send.accountId}`, limits.phoneSendsPerAccountPerHour],
-    [`phone_send:ip:${send.ip ?? "unknown"}`, limits.phoneSendsPerIpPerHour],
+    [`phone_send:ip:${ipThrottleSubject(send.ip)}`, limits.phoneSendsPerIpPerHour],
     ["phone_send:global", limits.phoneSendsGlobalPerHour],
   ];
 }

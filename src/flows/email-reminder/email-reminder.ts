@@ -6,6 +6,7 @@ import type { Deps } from "../../deps.ts";
 import { issueCode, verifyCode } from "../../factors/one-time-code/one-time-code.ts";
 import { findAccountById, findAccountByIdentifier } from "../../identity/accounts.ts";
 import { maskEmail, normalizePhone } from "../../identity/identifiers.ts";
+import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
 import { hitThrottle } from "../../throttle/throttle.ts";
 import { codeDepsFor, codeRefusal, codeRulesFor, resendRefusal, secondsUntil } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
@@ -35,7 +36,7 @@ export async function requestEmailReminder(
   const windowSeconds = limits.passwordResetWindowSeconds;
   for (const [key, limit] of [
     [`email_reminder:phone:${phone}`, limits.emailReminderRequestsPerPhone],
-    [`email_reminder:ip:${meta.ip ?? "unknown"}`, limits.passwordResetRequestsPerIp],
+    [`email_reminder:ip:${ipThrottleSubject(meta.ip)}`, limits.passwordResetRequestsPerIp],
   ] as const) {
     const verdict = await hitThrottle(deps.db, key, { limit, windowSeconds }, now);
     if (!verdict.allowed)

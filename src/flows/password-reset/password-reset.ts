@@ -11,6 +11,7 @@ import { parseIdentifier } from "../../identity/identifiers.ts";
 import { hashNewPassword } from "../../passwords/new-password.ts";
 import { revokeAccountSessions } from "../../session/sessions.ts";
 import { forgetTrustedDevices } from "../../session/trusted-devices.ts";
+import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
 import { hitThrottle } from "../../throttle/throttle.ts";
 import { codeDepsFor, codeRefusal, codeRulesFor, resendRefusal, secondsUntil } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
@@ -50,7 +51,7 @@ export async function requestPasswordReset(
   const identifierKey = `password_reset:identifier:${canonical}`;
   for (const [key, limit] of [
     [identifierKey, limits.passwordResetRequestsPerIdentifier],
-    [`password_reset:ip:${meta.ip ?? "unknown"}`, limits.passwordResetRequestsPerIp],
+    [`password_reset:ip:${ipThrottleSubject(meta.ip)}`, limits.passwordResetRequestsPerIp],
   ] as const) {
     const verdict = await hitThrottle(deps.db, key, rule(limit), now);
     if (!verdict.allowed)

@@ -15,6 +15,8 @@ import { normalizeEmail } from "../../identity/identifiers.ts";
 import { hashPassword } from "../../passwords/hashing.ts";
 import { checkPasswordPolicy } from "../../passwords/policy.ts";
 import { createSession, type SessionRow } from "../../session/sessions.ts";
+import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
+import { hitThrottle } from "../../throttle/throttle.ts";
 import { codeDepsFor, codeRefusal, codeRulesFor, resendRefusal, secondsUntil } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 
@@ -46,6 +48,15 @@ export async function startRegistration(
   input: RegistrationInput,
   meta: RequestMeta,
 ): Promise<StartedRegistration | FlowFailure> {
+  // Before any work: a bulk sign-up from one place must not cost a hash and a mail each time.
+  const perIp = { limit: deps.config.limits.registrationsPerIpPerHour, windowSeconds: 3600 };
+  const verdict = await hitThrottle(
+    deps.db,
+    `registration:ip:${ipThrottleSubject(meta.ip)}`,
+    perIp,
+    deps.clock.now(),
+  );
+  if (!verdict.allowed) return failure("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
   const name = normalizeName(input.name);
   if (!name) return failure("name_invalid", { field: "name" });
   const email = normalizeEmail(input.email);

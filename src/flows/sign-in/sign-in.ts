@@ -7,6 +7,7 @@ import { type Identifier, parseIdentifier } from "../../identity/identifiers.ts"
 import { createDummyHash, hashPassword, needsRehash, verifyPassword } from "../../passwords/hashing.ts";
 import type { Factor, SessionRow, SessionType } from "../../session/sessions.ts";
 import { isTrustedDevice } from "../../session/trusted-devices.ts";
+import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
 import { clearLockout, readLockout, recordFailure } from "../../throttle/lockout.ts";
 import { hitThrottle, peekThrottle, type ThrottleRule } from "../../throttle/throttle.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
@@ -47,7 +48,7 @@ function identifierKey(input: string, identifier: Identifier | undefined): strin
 }
 
 function ipKey(ip: string | null): string {
-  return `sign_in:ip:${ip ?? "unknown"}`;
+  return `sign_in:ip:${ipThrottleSubject(ip)}`;
 }
 
 /**
