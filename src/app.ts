@@ -45,7 +45,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const app = Fastify({
     // pino's Logger is Fastify's logger; the cast only drops pino-specific members from the type.
     loggerInstance: deps.log as FastifyBaseLogger,
-    trustProxy: deps.config.trustProxy,
+    trustProxy:
+      typeof deps.config.trustProxy === "boolean" ? deps.config.trustProxy : [...deps.config.trustProxy],
     bodyLimit: bodyLimitBytes,
     ajv: {
       // Unknown fields are an error, not silently dropped; types are never coerced.

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { isIPv4, isIPv6 } from "node:net";
 import { type Limits, parseInteger, parseLimits } from "./limits.ts";
 import { parseTwilioConfig, type TwilioConfig } from "./twilio-config.ts";
 
@@ -16,7 +17,11 @@ export type Config = {
   publicUrl: URL;
   /** Origins allowed to make cookie-authenticated state changes (the public URL's origin, plus MAMORI_ORIGINS). */
   allowedOrigins: ReadonlySet<string>;
-  trustProxy: boolean;
+  /**
+   * Whose X-Forwarded-For to believe: false (no proxy), true (any: only when nothing but the proxy
+   * can reach Mamori), or the proxies' addresses/CIDRs (`127.0.0.1,10.0.0.0/8`), which is safest.
+   */
+  trustProxy: boolean | readonly string[];
   smtpUrl: string | undefined;
   mailFrom: string;
   devOutbox: boolean;
@@ -30,6 +35,8 @@ export type Config = {
   limits: Limits;
   /** Countries besides Japan whose phone numbers may take codes (MAMORI_PHONE_COUNTRIES=US,KR). */
   phoneCountries: ReadonlySet<string>;
+  /** Countries sign-in is allowed from (MAMORI_ALLOWED_COUNTRIES=JP); empty: everywhere. */
+  allowedCountries: ReadonlySet<string>;
 };
 
 /** A configuration problem: the process prints every one of them and refuses to start. */
@@ -100,7 +107,7 @@ export function loadConfig(source: ConfigSource): Config {
     }
   }
 
-  const trustProxy = parseBoolean("MAMORI_TRUST_PROXY", source.MAMORI_TRUST_PROXY, false, problems);
+  const trustProxy = parseTrustProxy(source.MAMORI_TRUST_PROXY, problems);
   const smtpUrl = source.SMTP_URL?.trim() || undefined;
   const devOutbox = parseBoolean(
     "MAMORI_DEV_OUTBOX",
@@ -122,20 +129,18 @@ export function loadConfig(source: ConfigSource): Config {
     if (publicUrl.protocol !== "https:") {
       problems.push("MAMORI_PUBLIC_URL must be https:// in production (cookies are Secure and __Host-)");
     }
-    if (!trustProxy) {
+    if (trustProxy === false) {
       problems.push(
         "MAMORI_TRUST_PROXY=true is required in production: Mamori serves plain HTTP behind a TLS proxy",
       );
     }
   }
-  const phoneCountries = new Set<string>();
-  for (const code of (source.MAMORI_PHONE_COUNTRIES ?? "")
-    .split(",")
-    .map((c) => c.trim().toUpperCase())
-    .filter(Boolean)) {
-    if (/^[A-Z]{2}$/.test(code)) phoneCountries.add(code);
-    else problems.push(`MAMORI_PHONE_COUNTRIES: not a two-letter country code: ${code}`);
-  }
+  const phoneCountries = parseCountries("MAMORI_PHONE_COUNTRIES", source.MAMORI_PHONE_COUNTRIES, problems);
+  const allowedCountries = parseCountries(
+    "MAMORI_ALLOWED_COUNTRIES",
+    source.MAMORI_ALLOWED_COUNTRIES,
+    problems,
+  );
   if (problems.length > 0) throw new ConfigError(problems);
 
   const cookieSecure = production || publicUrl.protocol === "https:";
@@ -157,6 +162,7 @@ export function loadConfig(source: ConfigSource): Config {
     logLevel: source.LOG_LEVEL?.trim() || (environment === "test" ? "silent" : "info"),
     limits,
     phoneCountries,
+    allowedCountries,
   };
 }
 
@@ -205,4 +211,36 @@ function parseSecretKeys(value: string | undefined, production: boolean, problem
     }
   }
   return keys;
+}
+
+/** A comma-separated list of ISO 3166 two-letter country codes (`JP,KR`). */
+function parseCountries(name: string, value: string | undefined, problems: string[]): ReadonlySet<string> {
+  const countries = new Set<string>();
+  for (const code of (value ?? "")
+    .split(",")
+    .map((c) => c.trim().toUpperCase())
+    .filter(Boolean)) {
+    if (/^[A-Z]{2}$/.test(code)) countries.add(code);
+    else problems.push(`${name}: not a two-letter country code: ${code}`);
+  }
+  return countries;
+}
+
+/** `true`/`false`, or a comma-separated list of proxy addresses or CIDR ranges. */
+function parseTrustProxy(value: string | undefined, problems: string[]): boolean | readonly string[] {
+  const text = value?.trim() ?? "";
+  if (!/[.:/]/.test(text)) return parseBoolean("MAMORI_TRUST_PROXY", value, false, problems);
+  const entries = text
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  for (const entry of entries) {
+    const [address = "", bits] = entry.split("/");
+    const maxBits = isIPv6(address) ? 128 : 32;
+    const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+    if (!(isIPv4(address) || isIPv6(address)) || !validBits) {
+      problems.push(`MAMORI_TRUST_PROXY: not an address or CIDR range: ${entry}`);
+    }
+  }
+  return entries;
 }

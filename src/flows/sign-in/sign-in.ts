@@ -2,6 +2,7 @@ import { recordAuditEvent } from "../../audit/audit.ts";
 import { queueMessage } from "../../courier/outbox.ts";
 import { newId } from "../../crypto/secrets.ts";
 import type { Deps } from "../../deps.ts";
+import { isCountryAllowed } from "../../geo/country.ts";
 import { type AccountRow, findAccountByIdentifier, updatePasswordHash } from "../../identity/accounts.ts";
 import { type Identifier, parseIdentifier } from "../../identity/identifiers.ts";
 import { createDummyHash, hashPassword, needsRehash, verifyPassword } from "../../passwords/hashing.ts";
@@ -71,6 +72,9 @@ export async function signInWithPassword(
   const ipVerdict = await peekThrottle(deps.db, ipKey(meta.ip), perIp, now);
   if (!ipVerdict.allowed)
     return failure("too_many_attempts", { retryAfterSeconds: ipVerdict.retryAfterSeconds });
+
+  // The shop's country policy comes first: it says nothing about any account.
+  if (!(await isCountryAllowed(deps.config.allowedCountries, meta.ip))) return failure("country_not_allowed");
 
   const identifier = parseIdentifier(input.identifier);
   const account = identifier ? await findAccountByIdentifier(deps.db, identifier) : undefined;
