@@ -11,6 +11,7 @@ export type MessageTemplate =
   | { kind: "password_reset_code"; name: string; code: string; lifetimeMinutes: number }
   | { kind: "password_changed"; name: string; how: "reset" | "change"; resetUrl: string }
   | { kind: "sign_in_paused"; name: string; minutes: number; resetUrl: string }
+  | { kind: "new_sign_in"; name: string; browser: string; place: string; time: string; securityUrl: string }
   | {
       kind: "two_step_changed";
       name: string;
@@ -145,6 +146,28 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
       return statusChangedCopy(template.status, ja);
     case "two_step_changed":
       return twoStepCopy(template.change, locale);
+    case "new_sign_in":
+      return ja
+        ? {
+            subject: "【Mamori】新しい環境からのサインインがありました",
+            lines: [
+              "{name} 様",
+              "お客様のアカウントに、これまでと違う環境からサインインがありました。",
+              "日時: {time}\nブラウザ: {browser}\n場所: {place}",
+              "ご本人の場合、このメールは無視してください。",
+              "お心当たりがない場合は、すぐにパスワードを再設定し、サインイン中のデバイスを確認してください: {securityUrl}",
+            ],
+          }
+        : {
+            subject: "Mamori: new sign-in to your account",
+            lines: [
+              "Hello {name},",
+              "Your account was signed in to from a browser or place it has not used before.",
+              "When: {time}\nBrowser: {browser}\nWhere: {place}",
+              "If this was you, you can ignore this email.",
+              "If it wasn't you, reset your password now and check your signed-in devices: {securityUrl}",
+            ],
+          };
     case "sign_in_paused":
       return ja
         ? {

@@ -7,6 +7,7 @@ import * as passwordReset from "./migrations/002-password-reset.ts";
 import * as emailReminder from "./migrations/003-email-reminder.ts";
 import * as twoStep from "./migrations/004-two-step.ts";
 import * as signInLockout from "./migrations/005-sign-in-lockout.ts";
+import * as signInContext from "./migrations/006-sign-in-context.ts";
 
 type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
 
@@ -17,6 +18,7 @@ const migrations: readonly Migration[] = [
   { id: "003-email-reminder", ...emailReminder },
   { id: "004-two-step", ...twoStep },
   { id: "005-sign-in-lockout", ...signInLockout },
+  { id: "006-sign-in-context", ...signInContext },
 ];
 
 // A migrating process may hold the SQLite write lock for a while; others wait this long at most.

@@ -197,6 +197,16 @@ export type SignInLockoutTable = {
   updated_at: string;
 };
 
+/** A browser (as its owner would name it) and a country an account has signed in from. */
+export type SignInContextTable = {
+  account_id: string;
+  browser: string;
+  /** ISO 3166 code, or "private" (the shop's own network) or "unknown". */
+  country: string;
+  first_seen_at: string;
+  last_seen_at: string;
+};
+
 export type OutboxState = "pending" | "sending" | "sent" | "failed";
 export type Channel = "email" | "sms" | "voice";
 
@@ -262,6 +272,7 @@ export type Schema = {
   recovery_code: RecoveryCodeTable;
   trusted_device: TrustedDeviceTable;
   sign_in_lockout: SignInLockoutTable;
+  sign_in_context: SignInContextTable;
   session: SessionTable;
   outbox_message: OutboxMessageTable;
   audit_event: AuditEventTable;

@@ -34,6 +34,7 @@ const allMigrations = [
   "003-email-reminder",
   "004-two-step",
   "005-sign-in-lockout",
+  "006-sign-in-context",
 ];
 
 for (const dialect of dialects) {

@@ -12,6 +12,7 @@ import {
   insertAccount,
 } from "../../identity/accounts.ts";
 import { normalizeEmail } from "../../identity/identifiers.ts";
+import { isNewSignInContext, signInContextOf } from "../../identity/sign-in-context.ts";
 import { hashPassword } from "../../passwords/hashing.ts";
 import { checkPasswordPolicy } from "../../passwords/policy.ts";
 import { createSession, type SessionRow } from "../../session/sessions.ts";
@@ -206,6 +207,8 @@ export async function verifyRegistration(
         userAgent: meta.userAgent,
       },
     );
+    // The browser and place of the registration are the account's first known ones.
+    await isNewSignInContext(trx, accountId, await signInContextOf(meta.ip, meta.userAgent), now);
     await recordAuditEvent(trx, deps, {
       type: "account.created",
       accountId,

@@ -1,8 +1,11 @@
 import type { Kysely } from "kysely";
 import { recordAuditEvent } from "../../audit/audit.ts";
+import { queueMessage } from "../../courier/outbox.ts";
 import type { Schema } from "../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
+import { formatDateTime } from "../../i18n/page-text.ts";
 import type { AccountRow } from "../../identity/accounts.ts";
+import { countryName, isNewSignInContext, signInContextOf } from "../../identity/sign-in-context.ts";
 import { createSession, type Factor, type SessionRow, type SessionType } from "../../session/sessions.ts";
 import type { RequestMeta } from "../flow-result.ts";
 
@@ -35,13 +38,27 @@ export async function mintSignInSession(
       userAgent: meta.userAgent,
     },
   );
+  const context = await signInContextOf(meta.ip, meta.userAgent);
   await recordAuditEvent(trx, deps, {
     type: "sign_in.succeeded",
     accountId: account.id,
     actor: "account",
     ip: meta.ip,
     userAgent: meta.userAgent,
-    detail: { factors: factors.join(","), sessionId: session.session.id },
+    detail: { factors: factors.join(","), sessionId: session.session.id, ...context },
   });
+  if (await isNewSignInContext(trx, account.id, context, deps.clock.now())) {
+    await queueMessage(trx, deps, "email", account.email, account.locale, {
+      kind: "new_sign_in",
+      name: account.name,
+      browser:
+        context.browser === "unknown" ? (account.locale === "ja" ? "不明" : "unknown") : context.browser,
+      place:
+        countryName(context.country, account.locale) ??
+        (account.locale === "ja" ? "不明(社内ネットワークなど)" : "unknown (a private network)"),
+      time: formatDateTime(deps.clock.now().toISOString(), account.locale),
+      securityUrl: new URL("/account/security", deps.config.publicUrl).href,
+    });
+  }
   return session;
 }
