@@ -4,10 +4,12 @@ import { Type } from "typebox";
 import type { Deps } from "../deps.ts";
 import { TwoStepStatusSchema } from "../flows/two-step-settings/routes.ts";
 import { twoStepStatus } from "../flows/two-step-settings/two-step-settings.ts";
+import { ApiError } from "../http/errors.ts";
 import { toApiError } from "../http/flow-errors.ts";
-import { authOf, requestMeta, requireSession } from "../http/request-context.ts";
+import { authOf, clearSessionCookie, requestMeta, requireSession } from "../http/request-context.ts";
 import { errorResponses } from "../http/schemas.ts";
 import { maskPhone } from "../identity/identifiers.ts";
+import { listActivity, reportNotMe } from "./activity.ts";
 import { changePassword } from "./password-change.ts";
 
 /** Login & security settings (shared/API.md): what is set, and changing the password. */
@@ -68,6 +70,64 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: Deps): void {
       const result = await changePassword(deps, authOf(request), request.body, requestMeta(request));
       if (!result.ok) throw toApiError(result);
       return { status: "password_changed" as const, sessionsRevoked: result.sessionsRevoked };
+    },
+  );
+
+  api.get(
+    "/api/v1/security/activity",
+    {
+      preHandler: signedIn,
+      schema: {
+        tags: ["security settings"],
+        summary: "Sign-in activity: recent sign-ins and security changes, newest first",
+        response: {
+          200: Type.Object({
+            activity: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                type: Type.String(),
+                at: Type.String({ format: "date-time" }),
+                browser: Type.Union([Type.String(), Type.Null()]),
+                place: Type.Union([Type.String(), Type.Null()]),
+                ip: Type.Union([Type.String(), Type.Null()]),
+              }),
+            ),
+          }),
+          ...errorResponses(401),
+        },
+      },
+    },
+    async (request) => {
+      const account = authOf(request).account;
+      return { activity: await listActivity(deps, account.id, request.locale) };
+    },
+  );
+
+  api.post(
+    "/api/v1/security/not-me",
+    {
+      preHandler: signedIn,
+      schema: {
+        tags: ["security settings"],
+        summary:
+          "This wasn't me: sign out everywhere (this session too), forget trusted browsers, and start a password reset by email",
+        response: {
+          200: Type.Object({
+            passwordReset: Type.Object({
+              id: Type.String(),
+              expiresAt: Type.String({ format: "date-time" }),
+            }),
+          }),
+          ...errorResponses(401, 403, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await reportNotMe(deps, authOf(request), requestMeta(request));
+      clearSessionCookie(reply, deps.config);
+      if (!result.ok)
+        throw new ApiError("too_many_attempts", { retryAfterSeconds: result.retryAfterSeconds });
+      return { passwordReset: result.passwordReset };
     },
   );
 }

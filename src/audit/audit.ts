@@ -31,6 +31,7 @@ export type AuditEventType =
   | "session.stepped_up"
   | "trusted_device.added"
   | "trusted_device.revoked"
+  | "security.not_me"
   | "maintenance.on"
   | "maintenance.off";
 
