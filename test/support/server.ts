@@ -22,6 +22,8 @@ export type MamoriServer = {
   /** Everything the server has printed so far (stdout and stderr), for failure messages. */
   output(): string;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash or an out-of-memory kill would: no clean shutdown. Keeps the database. */
+  kill(): Promise<void>;
 };
 
 export type OutboxMessage = {
@@ -173,6 +175,13 @@ function track(
         removeDirectory();
       })();
       return stopping;
+    },
+    async kill(): Promise<void> {
+      process.removeListener("exit", onExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill("SIGKILL");
+      await Promise.race([exited, sleep(stopLimitMs)]);
     },
   };
 }
