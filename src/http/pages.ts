@@ -44,6 +44,29 @@ export function safeReturnPath(value: unknown, fallback = "/account"): string {
   return value;
 }
 
+/**
+ * Where to go after sign-in when a shop sent the person here: a path on this site, or an absolute
+ * URL on one of the configured origins (MAMORI_ORIGINS, e.g. the shop's own site). Anything else
+ * falls back, so `return_to` cannot send someone to a look-alike site.
+ */
+export function safeReturnTarget(
+  value: unknown,
+  allowedOrigins: ReadonlySet<string>,
+  fallback = "/account",
+): string {
+  if (typeof value !== "string" || value.length > 500) return fallback;
+  if (value.startsWith("/")) return safeReturnPath(value, fallback);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fallback;
+  }
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.username || url.password)
+    return fallback;
+  return allowedOrigins.has(url.origin) ? url.href : fallback;
+}
+
 /** The page answer to a form whose CSRF token is missing or wrong: 403, with a way back. */
 export function sendFormExpired(reply: FastifyReply, locale: Locale, path: string): FastifyReply {
   const text = pageText(locale);

@@ -7,7 +7,7 @@ import {
   answeredWithMaintenance,
   checkFormToken,
   formField,
-  safeReturnPath,
+  safeReturnTarget,
   sendFormExpired,
   sendPage,
 } from "../../http/pages.ts";
@@ -75,7 +75,7 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
       const query = request.query;
       return renderSignIn(reply, request.locale, token, 200, {
         identifier: "",
-        returnTo: safeReturnPath(query.return_to),
+        returnTo: safeReturnTarget(query.return_to, deps.config.allowedOrigins),
         ...(query.signed_out ? { notice: pageText(request.locale).signedOut } : {}),
         ...(query.reset ? { notice: pageText(request.locale).passwordReset.done } : {}),
       });
@@ -88,7 +88,7 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
     if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
     const token = ensureCsrfToken(request, reply, deps.config, deps.random);
     const identifier = formField(request, "identifier").slice(0, 320);
-    const returnTo = safeReturnPath(formField(request, "return_to"));
+    const returnTo = safeReturnTarget(formField(request, "return_to"), deps.config.allowedOrigins);
     const result = await signInWithPassword(
       deps,
       {
