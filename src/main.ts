@@ -66,7 +66,7 @@ export async function createDeps(config: Config): Promise<Deps> {
 }
 
 /** `mamori serve`: the HTTP server and the outbox dispatcher, stopped cleanly on SIGINT/SIGTERM. */
-export async function serve(config: Config): Promise<void> {
+export async function serve(config: Config, options: { banner?: boolean } = {}): Promise<void> {
   const deps = await createDeps(config);
   const app = await buildApp(deps);
   const dispatcher = startDispatcher(deps);
@@ -75,7 +75,8 @@ export async function serve(config: Config): Promise<void> {
   const mail = config.smtpUrl
     ? `mail goes out through SMTP (${new URL(config.smtpUrl).host})`
     : `mail goes to the development outbox: ${url}/dev/outbox`;
-  process.stdout.write(`Mamori is serving ${url} (${config.environment}); ${mail}\n`);
+  if (options.banner ?? true)
+    process.stdout.write(`Mamori is serving ${url} (${config.environment}); ${mail}\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {

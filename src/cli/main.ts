@@ -13,12 +13,14 @@ import {
   describeAccount,
   findAccountForOperator,
 } from "../operations/account-admin.ts";
+import { serveWithWorkers } from "../operations/cluster.ts";
 import { readMaintenanceMode, setMaintenanceMode } from "../operations/maintenance.ts";
 
 /** `mamori <command>`: the operator's tool. Exit 0 done, 1 refused (not found, invalid), 2 usage. */
 const usage = `Usage: mamori <command>
 
-  serve                                    serve HTTP and deliver mail (as npm start)
+  serve [--workers N]                      serve HTTP and deliver mail (as npm start); N processes
+                                           on this machine share the port (default 1)
   migrate                                  apply database migrations, then exit
   accounts create --email E --name N [--locale ja|en] [--password-stdin]
                                            create a verified account (a strong password is
@@ -53,6 +55,7 @@ const options = {
   "retry-after": { type: "string" },
   "password-stdin": { type: "boolean" },
   account: { type: "string" },
+  workers: { type: "string" },
   limit: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -84,7 +87,14 @@ export async function runCli(argv: readonly string[], output: Output = processOu
     throw error;
   }
   if (command === "serve") {
-    await serve(config);
+    const workersText = parsed.values.workers ?? "1";
+    const workers = Number(workersText);
+    if (!/^\d+$/.test(workersText) || workers < 1 || workers > 64) {
+      output.err(`--workers must be a number from 1 to 64\n\n${usage}`);
+      return 2;
+    }
+    if (workers === 1) await serve(config);
+    else await serveWithWorkers(config, workers);
     return 0;
   }
   const deps = await createDeps(config);
