@@ -5,10 +5,13 @@ import { checkFormToken, formField, sendFormExpired, sendPage, signedInPage } fr
 import { clearSessionCookie, loadSession, requestMeta } from "../http/request-context.ts";
 import { format } from "../i18n/locale.ts";
 import { formatDateTime, pageText } from "../i18n/page-text.ts";
-import { maskPhone } from "../identity/identifiers.ts";
+import { twoStepText } from "../i18n/two-step-text.ts";
 import { listLiveSessions, revokeAccountSessions, revokeSession } from "../session/sessions.ts";
+import { listTrustedDevices } from "../session/trusted-devices.ts";
 import { csrfField } from "../views/forms.ts";
 import { html } from "../views/html.ts";
+import { maskedPhone } from "../views/phone-number.ts";
+import { trustedDeviceIdOf, trustedDevicesCard } from "./trusted-devices-page.ts";
 
 /** "Your account", "Login & security", the signed-in devices, and sign out. */
 export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
@@ -43,25 +46,33 @@ export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
     const locale = request.locale;
     const text = pageText(locale).security;
     const account = page.auth.account;
+    const devices = await listTrustedDevices(deps.db, account.id, deps.clock.now());
     const body = html`<h1>${text.title}</h1>
 <div class="card">
 <dl class="settings">
   <div><dt>${text.name}</dt><dd>${account.name}</dd></div>
   <div><dt>${text.email}</dt><dd>${account.email}</dd></div>
-  <div><dt>${text.phone}</dt><dd>${account.phone && account.phone_verified_at ? maskPhone(account.phone) : text.phoneNone}</dd></div>
+  <div><dt>${text.phone}</dt><dd>${account.phone && account.phone_verified_at ? maskedPhone(account.phone) : text.phoneNone}</dd></div>
   <div><dt>${text.password}</dt><dd>${account.password_changed_at ? format(text.passwordChangedAt, { time: formatDateTime(account.password_changed_at, locale) }) : "—"} <a class="edit" href="/account/security/password" aria-label="${text.editPassword}">${text.edit}</a></dd></div>
-  <div><dt>${text.twoStep}</dt><dd>${text.twoStepOff}</dd></div>
+  <div><dt>${text.twoStep}</dt><dd>${account.two_step_enabled_at ? text.twoStepOn : text.twoStepOff} <a class="edit" href="/account/security/two-step">${text.twoStepSettings}</a></dd></div>
   <div><dt>${text.sessions}</dt><dd><a href="/account/sessions">${text.manage}</a></dd></div>
 </dl>
 </div>
+${devices.length > 0 || account.two_step_enabled_at ? trustedDevicesCard(locale, page.csrfToken, devices, trustedDeviceIdOf(request)) : null}
 <p><a href="/account">${text.back}</a></p>`;
+    const notice =
+      request.query.done === "password"
+        ? pageText(locale).changePassword.done
+        : request.query.done === "device"
+          ? twoStepText(locale).devices.forgotten
+          : undefined;
     return sendPage(reply, 200, {
       locale,
       title: text.title,
       path: "/account/security",
       body,
       signedIn: { name: account.name, csrfToken: page.csrfToken },
-      ...(request.query.done === "password" ? { notice: pageText(locale).changePassword.done } : {}),
+      ...(notice ? { notice } : {}),
     });
   });
 

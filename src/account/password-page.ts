@@ -72,10 +72,11 @@ export function registerPasswordChangePage(app: FastifyInstance, deps: Deps): vo
   });
 
   app.post(path, async (request, reply) => {
-    const locale = request.locale;
-    if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, path);
+    if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, request.locale, path);
     const page = await signedInPage(deps, request, reply);
     if (!page) return reply;
+    // The account's language, now that the session is loaded.
+    const locale = request.locale;
     const result = await changePassword(
       deps,
       page.auth,

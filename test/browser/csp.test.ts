@@ -11,6 +11,7 @@ import {
 } from "../support/browser.ts";
 import { latestCode, type MamoriServer, startMamori } from "../support/server.ts";
 import { giveVerifiedPhone, randomMobileNumber } from "../support/server-accounts.ts";
+import { authenticatorApp } from "../support/two-step-browser.ts";
 
 // Every page must load under the strict CSP (no inline script or style, nothing from elsewhere)
 // without a single console error, warning or uncaught exception, in both languages.
@@ -198,12 +199,72 @@ async function visitEveryPage(watched: Watched): Promise<void> {
   await page.locator("form[action='/sign-in'] button").click();
   await page.waitForURL((url) => url.pathname === "/account");
   await checkCurrentPage(watched);
+  await visitTwoStepPages(watched, email, password);
+}
+
+/** Two-step verification: set-up (an error, the app's QR code), turning on, settings, the challenge. */
+async function visitTwoStepPages(watched: Watched, email: string, password: string): Promise<void> {
+  const { page } = watched;
+  const two = "/account/security/two-step";
+  await visit(watched, two);
+  await page.locator(`a[href='${two}/setup']`).click();
+  await page.waitForURL((url) => url.pathname === `${two}/setup`);
+  await checkCurrentPage(watched);
+  await page.locator("#method-sms").check();
+  await page.locator("#phone").fill("050-3123-4567");
+  await page.locator(`form[action='${two}/setup'] button`).click();
+  await page.locator("#error-summary").waitFor();
+  await checkCurrentPage(watched);
+  await page.locator("#method-totp").check();
+  await page.locator(`form[action='${two}/setup'] button`).click();
+  await page.locator(".qr img").waitFor();
+  await checkCurrentPage(watched);
+  const key = (await page.locator("#totp-key").textContent()) ?? "";
+  await page.locator("#code").fill(await authenticatorApp(key.replace(/ /g, "")).code());
+  await page.locator("form[action^='/account/security/two-step/methods/'] button").click();
+  await page.waitForURL((url) => url.pathname === `${two}/enable`);
+  await checkCurrentPage(watched);
+  await page.locator(`form[action='${two}/enable'] button`).click();
+  await page.locator("ol.recovery-codes").waitFor();
+  await checkCurrentPage(watched);
+  const recoveryCode = ((await page.locator("ol.recovery-codes li").first().textContent()) ?? "").trim();
+  for (const path of [
+    two,
+    `${two}/backup`,
+    `${two}/recovery-codes`,
+    `${two}/disable`,
+    `/account/security/reauthenticate?return_to=${encodeURIComponent(two)}`,
+    `/account/security/step-up?return_to=${encodeURIComponent(two)}`,
+    "/account/security",
+  ]) {
+    await visit(watched, path);
+  }
+
+  // Signing in now asks for the second step: a wrong code (the error summary), then a recovery code.
+  await page.locator("form[action='/sign-out'] button").click();
+  await page.waitForURL((url) => url.pathname === "/sign-in");
+  await page.locator("#identifier").fill(email);
+  await page.locator("#password").fill(password);
+  await page.locator("form[action='/sign-in'] button").click();
+  await page.waitForURL((url) => url.pathname.startsWith("/sign-in/two-step/"));
+  await checkCurrentPage(watched);
+  await page.locator("#code").fill("000000");
+  await page.locator("main form button[type=submit]").first().click();
+  await page.locator("#error-summary").waitFor();
+  await checkCurrentPage(watched);
+  await page.locator("a[href*='use=recovery']").click();
+  await page.waitForURL((url) => url.searchParams.get("use") === "recovery");
+  await checkCurrentPage(watched);
+  await page.locator("#code").fill(recoveryCode);
+  await page.locator("main form button[type=submit]").first().click();
+  await page.waitForURL((url) => url.pathname === "/account");
+  await checkCurrentPage(watched);
 }
 
 describe("content security policy in a real browser", () => {
   for (const locale of ["ja-JP", "en-US"]) {
     test(`no CSP violation, console error or inline script on any page (${locale})`, {
-      timeout: 90_000,
+      timeout: 120_000,
     }, async () => {
       const watched = await openWatchedPage(locale);
       try {
@@ -217,6 +278,9 @@ describe("content security policy in a real browser", () => {
           "/sign-up/verify",
           "/password-reset/pwr_",
           "/email-reminder/emr_",
+          "/account/security/reauthenticate?return_to=",
+          "/account/security/step-up?return_to=",
+          "/sign-in/two-step/sif_",
         ]) {
           assert.ok(
             paths.some((p) => p.startsWith(path)),
@@ -230,6 +294,12 @@ describe("content security policy in a real browser", () => {
           "/account/sessions",
           "/password-reset",
           "/email-reminder",
+          "/account/security/two-step",
+          "/account/security/two-step/setup",
+          "/account/security/two-step/enable",
+          "/account/security/two-step/backup",
+          "/account/security/two-step/recovery-codes",
+          "/account/security/two-step/disable",
         ]) {
           assert.ok(paths.includes(path), `${path} was not visited: ${paths.join(", ")}`);
         }
