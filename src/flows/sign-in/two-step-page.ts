@@ -8,7 +8,7 @@ import {
   answeredWithMaintenance,
   checkFormToken,
   formField,
-  safeReturnPath,
+  safeReturnTarget,
   sendFormExpired,
   sendPage,
 } from "../../http/pages.ts";
@@ -176,11 +176,12 @@ function wrongCode(locale: Locale, f: FlowFailure, useRecovery: boolean): FieldE
 export function registerTwoStepSignInPage(app: FastifyInstance, deps: Deps): void {
   const token = (request: FastifyRequest, reply: FastifyReply): string =>
     ensureCsrfToken(request, reply, deps.config, deps.random);
-  const returnOf = (request: FastifyRequest): string => safeReturnPath(formField(request, "return_to"));
+  const returnOf = (request: FastifyRequest): string =>
+    safeReturnTarget(formField(request, "return_to"), deps.config.allowedOrigins);
 
   app.get("/sign-in/two-step/:id", async (request: ChallengeRequest, reply) => {
     const locale = request.locale;
-    const returnTo = safeReturnPath(request.query.return_to);
+    const returnTo = safeReturnTarget(request.query.return_to, deps.config.allowedOrigins);
     if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
     const view = await findChallenge(deps, request.params.id);
     if ("ok" in view) return sendEnded(reply, locale, view, returnTo);
