@@ -11,7 +11,7 @@ import {
   sendPage,
   signedInPage,
 } from "../http/pages.ts";
-import { requestMeta } from "../http/request-context.ts";
+import { renewCookieSession, requestMeta } from "../http/request-context.ts";
 import { format } from "../i18n/locale.ts";
 import { pageText } from "../i18n/page-text.ts";
 import { csrfField, errorSummary, type FieldErrors, field } from "../views/forms.ts";
@@ -86,7 +86,10 @@ export function registerPasswordChangePage(app: FastifyInstance, deps: Deps): vo
       },
       requestMeta(request),
     );
-    if (result.ok) return reply.redirect("/account/security?done=password", 303);
+    if (result.ok) {
+      await renewCookieSession(request, reply, deps);
+      return reply.redirect("/account/security?done=password", 303);
+    }
     if (result.retryAfterSeconds !== undefined) reply.header("retry-after", String(result.retryAfterSeconds));
     return renderChangePassword(reply, locale, page, errorStatuses[result.code], {
       ...passwordForm(locale, result),

@@ -6,7 +6,13 @@ import { TwoStepStatusSchema } from "../flows/two-step-settings/routes.ts";
 import { twoStepStatus } from "../flows/two-step-settings/two-step-settings.ts";
 import { ApiError } from "../http/errors.ts";
 import { toApiError } from "../http/flow-errors.ts";
-import { authOf, clearSessionCookie, requestMeta, requireSession } from "../http/request-context.ts";
+import {
+  authOf,
+  clearSessionCookie,
+  renewCookieSession,
+  requestMeta,
+  requireSession,
+} from "../http/request-context.ts";
 import { errorResponses } from "../http/schemas.ts";
 import { maskPhone } from "../identity/identifiers.ts";
 import { listActivity, reportNotMe } from "./activity.ts";
@@ -66,9 +72,10 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: Deps): void {
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const result = await changePassword(deps, authOf(request), request.body, requestMeta(request));
       if (!result.ok) throw toApiError(result);
+      await renewCookieSession(request, reply, deps);
       return { status: "password_changed" as const, sessionsRevoked: result.sessionsRevoked };
     },
   );

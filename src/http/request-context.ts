@@ -3,7 +3,12 @@ import type { Config, Locale } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import type { RequestMeta } from "../flows/flow-result.ts";
 import { isLocale, negotiateLocale } from "../i18n/locale.ts";
-import { type AuthenticatedSession, authenticateSessionToken, type SessionRow } from "../session/sessions.ts";
+import {
+  type AuthenticatedSession,
+  authenticateSessionToken,
+  rotateSessionSecret,
+  type SessionRow,
+} from "../session/sessions.ts";
 import { ApiError } from "./errors.ts";
 
 declare module "fastify" {
@@ -88,4 +93,20 @@ export function clearSessionCookie(reply: FastifyReply, config: Config): void {
     sameSite: "lax",
     secure: config.cookieSecure,
   });
+}
+
+/**
+ * After a privilege change in a browser session: a new cookie value (same session). Bearer tokens
+ * are left alone — a header cannot be planted by another site, and API clients keep their token.
+ */
+export async function renewCookieSession(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: Deps,
+): Promise<void> {
+  const auth = request.auth;
+  if (!auth || auth.session.session_type !== "cookie" || typeof request.headers.authorization === "string")
+    return;
+  const token = await rotateSessionSecret(deps.db, deps.random, auth.session.id);
+  setSessionCookie(reply, deps.config, token, auth.session);
 }

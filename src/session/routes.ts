@@ -7,7 +7,13 @@ import { reauthenticateWithPassword } from "../flows/reauthentication/reauthenti
 import { completeStepUp, startStepUp } from "../flows/reauthentication/step-up.ts";
 import { ApiError } from "../http/errors.ts";
 import { toApiError } from "../http/flow-errors.ts";
-import { authOf, clearSessionCookie, requestMeta, requireSession } from "../http/request-context.ts";
+import {
+  authOf,
+  clearSessionCookie,
+  renewCookieSession,
+  requestMeta,
+  requireSession,
+} from "../http/request-context.ts";
 import {
   AccountResponse,
   errorResponses,
@@ -178,13 +184,14 @@ export function registerSessionRoutes(app: FastifyInstance, deps: Deps): void {
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const body = request.body;
       const result =
         "password" in body
           ? await reauthenticateWithPassword(deps, authOf(request), body.password, requestMeta(request))
           : await completeStepUp(deps, authOf(request), body, requestMeta(request));
       if (!result.ok) throw toApiError(result);
+      await renewCookieSession(request, reply, deps);
       return { authenticatedAt: result.authenticatedAt };
     },
   );

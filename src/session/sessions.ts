@@ -293,3 +293,22 @@ export async function revokeAccountSessions(
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
+
+/**
+ * A new secret for a live session, same id: after a privilege change (password proven again, a
+ * second factor, a new password) the old cookie value stops working, so a value planted in the
+ * browser before (session fixation) never carries the new privileges.
+ */
+export async function rotateSessionSecret(
+  db: Kysely<Schema>,
+  random: Random,
+  sessionId: string,
+): Promise<string> {
+  const secret = newSecret(random);
+  await db
+    .updateTable("session")
+    .set({ secret_hash: sha256Hex(secret) })
+    .where("id", "=", sessionId)
+    .execute();
+  return `${sessionId}.${secret}`;
+}

@@ -290,3 +290,28 @@ test("a session left idle past its idle lifetime is refused; use keeps it alive 
   // The browser session (5000 s here) is long gone too.
   assertApiError(await me(s, account.cookie), 401, "unauthenticated");
 });
+
+test("session fixation: after a privilege change the old cookie value is dead and a new one is set", async (t) => {
+  // Attack: a session cookie value planted in the victim's browser (or read before) keeps working
+  // after the victim proves their password again, and carries the new privileges.
+  const s = await buildTestApp(t);
+  const account = await s.registerAccount();
+  const reauth = await s.app.inject({
+    method: "POST",
+    url: "/api/v1/session/reauthenticate",
+    headers: { cookie: account.cookie, ...sameOrigin(s.config) },
+    payload: { password: account.password },
+  });
+  assert.equal(reauth.statusCode, 200);
+  const renewed = sessionCookieHeader(reauth, s.config);
+  assert.notEqual(renewed, account.cookie);
+  assert.equal(renewed.split(".")[0], account.cookie.split(".")[0], "the same session, listed once");
+  const old = await s.app.inject({
+    method: "GET",
+    url: "/api/v1/session",
+    headers: { cookie: account.cookie },
+  });
+  assert.equal(old.statusCode, 401);
+  const fresh = await s.app.inject({ method: "GET", url: "/api/v1/session", headers: { cookie: renewed } });
+  assert.equal(fresh.statusCode, 200);
+});

@@ -158,7 +158,37 @@ export async function buildTestApp(t: TestContext, options: TestAppOptions = {})
     return row.dev_code ?? /\b(\d{6})\b/.exec(row.text_body)?.[1];
   }
 
-  const inject = (request: InjectOptions) => app.inject(request);
+  // Like a browser's cookie jar: when Mamori renews a session cookie (after a privilege change),
+  // later requests that carry the old value carry the new one. Only a value Mamori itself
+  // replaced is swapped, so a test can still send any cookie it makes up.
+  const latestById = new Map<string, string>();
+  const replacedBy = new Map<string, string>();
+  const cookieName = config.sessionCookieName;
+  const inject = async (request: InjectOptions): Promise<LightMyRequestResponse> => {
+    const headers = { ...(request.headers ?? {}) } as Record<string, string>;
+    if (typeof headers.cookie === "string") {
+      headers.cookie = headers.cookie
+        .split(/;\s*/)
+        .map((pair) => {
+          if (!pair.startsWith(`${cookieName}=`)) return pair;
+          let value = pair.slice(cookieName.length + 1);
+          for (let next = replacedBy.get(value); next; next = replacedBy.get(value)) value = next;
+          return `${cookieName}=${value}`;
+        })
+        .join("; ");
+    }
+    const response = await app.inject({ ...request, headers });
+    const value = setSessionCookieHeader(response, config)
+      ?.split(";")[0]
+      ?.slice(cookieName.length + 1);
+    if (value) {
+      const id = value.split(".")[0] ?? "";
+      const previous = latestById.get(id);
+      if (previous && previous !== value) replacedBy.set(previous, value);
+      latestById.set(id, value);
+    }
+    return response;
+  };
 
   async function registerAccount(input: Partial<AccountInput> = {}): Promise<RegisteredAccount> {
     const account: AccountInput = {

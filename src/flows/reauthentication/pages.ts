@@ -11,7 +11,7 @@ import {
   sendFormExpired,
   signedInPage,
 } from "../../http/pages.ts";
-import { requestMeta } from "../../http/request-context.ts";
+import { renewCookieSession, requestMeta } from "../../http/request-context.ts";
 import { format } from "../../i18n/locale.ts";
 import { twoStepText } from "../../i18n/two-step-text.ts";
 import { csrfField, errorSummary, field } from "../../views/forms.ts";
@@ -169,7 +169,10 @@ export function registerReauthenticationPages(app: FastifyInstance, deps: Deps):
       formField(request, "password").slice(0, 4096),
       requestMeta(request),
     );
-    if (result.ok) return reply.redirect(returnTo, 303);
+    if (result.ok) {
+      await renewCookieSession(request, reply, deps);
+      return reply.redirect(returnTo, 303);
+    }
     const form: FormState =
       result.code === "invalid_credentials"
         ? { errors: { password: twoStepText(locale).reauth.wrong } }
@@ -251,7 +254,10 @@ export function registerReauthenticationPages(app: FastifyInstance, deps: Deps):
       },
       requestMeta(request),
     );
-    if (result.ok) return reply.redirect(returnTo, 303);
+    if (result.ok) {
+      await renewCookieSession(request, reply, deps);
+      return reply.redirect(returnTo, 303);
+    }
     return renderStepUp(withRetryAfter(reply, result), locale, page, errorStatuses[result.code], {
       returnTo,
       ...chosen,

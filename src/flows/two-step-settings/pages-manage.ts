@@ -4,6 +4,7 @@ import type { Deps } from "../../deps.ts";
 import { findMethod, type MethodRow } from "../../factors/two-step/methods.ts";
 import { errorMessage, errorStatuses } from "../../http/errors.ts";
 import { checkFormToken, formField, sendFormExpired } from "../../http/pages.ts";
+import { renewCookieSession } from "../../http/request-context.ts";
 import { format } from "../../i18n/locale.ts";
 import { twoStepText } from "../../i18n/two-step-text.ts";
 import { isRecentlyAuthenticated } from "../../session/sessions.ts";
@@ -153,6 +154,7 @@ export function registerTwoStepManagePages(app: FastifyInstance, deps: Deps): vo
       const password = formField(request, "password").slice(0, 4096);
       if (!password) return show(400, { errors: { password: t.passwordMissing } });
       const proven = await reauthenticateWithPassword(deps, page.auth, password, page.ctx.meta);
+      if (proven.ok) await renewCookieSession(request, reply, deps);
       if (!proven.ok) {
         withRetryAfter(reply, proven);
         if (proven.code === "invalid_credentials")

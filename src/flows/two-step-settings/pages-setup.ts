@@ -5,6 +5,7 @@ import type { Deps } from "../../deps.ts";
 import { findMethod, listActiveMethods, type MethodRow } from "../../factors/two-step/methods.ts";
 import { errorMessage, errorStatuses } from "../../http/errors.ts";
 import { checkFormToken, formField, sendFormExpired } from "../../http/pages.ts";
+import { renewCookieSession } from "../../http/request-context.ts";
 import { format } from "../../i18n/locale.ts";
 import { twoStepText } from "../../i18n/two-step-text.ts";
 import { csrfField, errorSummary, type FieldErrors, field } from "../../views/forms.ts";
@@ -299,6 +300,7 @@ export function registerTwoStepSetupPages(app: FastifyInstance, deps: Deps): voi
       return renderSetupEnded(reply, locale, page, { ok: false, code: "enrollment_not_found" }, "primary");
     const result = await verifyEnrollment(page.ctx, method.id, formField(request, "code").slice(0, 32));
     if (result.ok) {
+      await renewCookieSession(request, reply, deps);
       if (method.role === "backup") return reply.redirect(`${twoStepPath}?done=backup`, 303);
       if (page.auth.account.two_step_enabled_at) return reply.redirect(`${twoStepPath}?done=primary`, 303);
       return reply.redirect(`${twoStepPath}/enable`, 303);

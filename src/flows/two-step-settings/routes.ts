@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { Deps } from "../../deps.ts";
 import { toApiError } from "../../http/flow-errors.ts";
-import { authOf, requestMeta, requireSession } from "../../http/request-context.ts";
+import { authOf, renewCookieSession, requestMeta, requireSession } from "../../http/request-context.ts";
 import { errorResponses, IdParams } from "../../http/schemas.ts";
 import { startEnrollment, verifyEnrollment } from "./enrollment.ts";
 import type { SettingsContext } from "./guards.ts";
@@ -86,9 +86,10 @@ export function registerTwoStepSettingsRoutes(app: FastifyInstance, deps: Deps):
         response: { 200: Type.Object({ method: PublicMethodSchema }), ...errorResponses(...guarded, 410) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const result = await verifyEnrollment(context(request), request.params.id, request.body.code);
       if (!result.ok) throw toApiError(result);
+      await renewCookieSession(request, reply, deps);
       return { method: result.method };
     },
   );
