@@ -29,6 +29,8 @@ export type Config = {
   twilio: TwilioConfig | undefined;
   /** AES/HMAC keys, newest first: the first signs and encrypts, all verify and decrypt (rotation). */
   secretKeys: readonly Buffer[];
+  /** The first of `secretKeys`: what signs and encrypts today. */
+  signingKey: Buffer;
   cookieSecure: boolean;
   sessionCookieName: string;
   logLevel: string;
@@ -157,6 +159,8 @@ export function loadConfig(source: ConfigSource): Config {
     devOutbox,
     twilio,
     secretKeys,
+    // loadConfig refuses an empty key list (a problem above), so the first key exists here.
+    signingKey: secretKeys[0] ?? developmentKey,
     cookieSecure,
     sessionCookieName: cookieSecure ? "__Host-mamori_session" : "mamori_session",
     logLevel: source.LOG_LEVEL?.trim() || (environment === "test" ? "silent" : "info"),

@@ -24,7 +24,7 @@ export function codeRulesFor(deps: Deps, channel: "email" | "sms" | "voice"): Co
 
 export function codeDepsFor(deps: Deps): CodeDeps {
   // The first key signs; codes live minutes, so a rotation only voids codes in flight.
-  return { clock: deps.clock, random: deps.random, secretKey: deps.config.secretKeys[0] as Buffer };
+  return { clock: deps.clock, random: deps.random, secretKey: deps.config.signingKey };
 }
 
 export function secondsUntil(deps: Deps, time: string): number {

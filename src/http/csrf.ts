@@ -36,7 +36,7 @@ export function ensureCsrfToken(
   const existing = request.cookies[csrfCookieName];
   if (existing && isValidCsrfToken(existing, config)) return existing;
   const value = newSecret(random);
-  const token = `${value}.${hmacHex(config.secretKeys[0] as Buffer, "csrf", value)}`;
+  const token = `${value}.${hmacHex(config.signingKey, "csrf", value)}`;
   reply.setCookie(csrfCookieName, token, {
     path: "/",
     httpOnly: true,

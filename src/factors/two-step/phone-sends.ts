@@ -57,7 +57,7 @@ export async function sendPhoneCode(
   }
   const issued = await issueCode(
     db,
-    { clock: deps.clock, random: deps.random, secretKey: deps.config.secretKeys[0] as Buffer },
+    { clock: deps.clock, random: deps.random, secretKey: deps.config.signingKey },
     { flowId: send.flowId, purpose: send.purpose, channel: send.channel, destination: send.phone },
     {
       lifetimeSeconds: limits.phoneCodeLifetimeSeconds,

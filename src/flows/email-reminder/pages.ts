@@ -43,7 +43,7 @@ function codePath(id: string): string {
 const browserCookieName = "mamori_email_reminder";
 
 function browserMark(deps: Deps, id: string): string {
-  return hmacHex(deps.config.secretKeys[0] as Buffer, "email-reminder-browser", id);
+  return hmacHex(deps.config.signingKey, "email-reminder-browser", id);
 }
 
 /**

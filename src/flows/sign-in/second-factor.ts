@@ -172,7 +172,7 @@ async function checkCode(
   if (input.method === "recovery_code") {
     const used = await useRecoveryCode(
       deps.db,
-      { clock: deps.clock, random: deps.random, secretKey: deps.config.secretKeys[0] as Buffer },
+      { clock: deps.clock, random: deps.random, secretKey: deps.config.signingKey },
       accountId,
       input.code,
     );

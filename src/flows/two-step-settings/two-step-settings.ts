@@ -38,7 +38,7 @@ export async function twoStepStatus(db: Kysely<Schema>, account: AccountRow): Pr
 }
 
 function recoveryDeps(deps: Deps) {
-  return { clock: deps.clock, random: deps.random, secretKey: deps.config.secretKeys[0] as Buffer };
+  return { clock: deps.clock, random: deps.random, secretKey: deps.config.signingKey };
 }
 
 /**
