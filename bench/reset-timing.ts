@@ -11,6 +11,7 @@ import { openDatabase } from "../src/db/database.ts";
 import { migrateToLatest } from "../src/db/migrate.ts";
 import { secureRandom, systemClock } from "../src/deps.ts";
 import { insertAccount } from "../src/identity/accounts.ts";
+import { databaseThrottleStore } from "../src/throttle/throttle.ts";
 
 /**
  * Does "forgot password" reveal who has an account through its timing? 200 requests for existing
@@ -72,6 +73,7 @@ export async function measureResetTiming(samples = 200): Promise<ResetTiming> {
         sms: devOutboxTransport,
         voice: devOutboxTransport,
       }),
+      throttle: databaseThrottleStore(db),
       log: pino({ level: "silent" }),
     });
     const time = async (identifier: string): Promise<number> => {

@@ -1,0 +1,203 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+
+/** A server under test, running in its own process. */
+export type ServerProcess = {
+  name: string;
+  pid: number;
+  url: string;
+  /** The last few kilobytes the process wrote, for error messages. */
+  output(): string;
+  stop(): Promise<void>;
+};
+
+export type StartOptions = {
+  name: string;
+  command: string;
+  args: readonly string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  host: string;
+  port: number;
+  /** A line on stdout that says the server is listening. */
+  ready: RegExp;
+  timeoutMs?: number;
+};
+
+/** A TCP port nobody listens on right now (the OS picks it; the race until the server binds is harmless here). */
+export async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, host, () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      probe.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port"))));
+    });
+  });
+}
+
+/** Starts a server process and resolves once it prints its ready line. */
+export async function startServer(options: StartOptions): Promise<ServerProcess> {
+  const child = spawn(options.command, [...options.args], {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  const keep = (chunk: Buffer): void => {
+    log = (log + chunk.toString("utf8")).slice(-8192);
+  };
+  child.stderr?.on("data", keep);
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${options.name}: could not start ${options.command}`);
+
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${options.name} did not become ready in time:\n${log}`));
+    }, options.timeoutMs ?? 30_000);
+    const onData = (chunk: Buffer): void => {
+      keep(chunk);
+      if (options.ready.test(log)) {
+        clearTimeout(timer);
+        child.stdout?.off("data", onData);
+        child.stdout?.on("data", keep);
+        resolve();
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${options.name} exited early (${code ?? signal}):\n${log}`));
+    });
+  });
+
+  return {
+    name: options.name,
+    pid,
+    url: `http://${options.host}:${options.port}`,
+    output: () => log,
+    stop: () => stopProcess(child),
+  };
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+export type Memory = { rssMiB: number; peakRssMiB: number };
+
+/** Resident set size now (VmRSS) and at its peak (VmHWM), from /proc/<pid>/status. */
+export function readMemory(pid: number): Memory {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = (field: string): number => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
+    if (!match?.[1]) throw new Error(`no ${field} in /proc/${pid}/status`);
+    return Number(match[1]);
+  };
+  return { rssMiB: kib("VmRSS") / 1024, peakRssMiB: kib("VmHWM") / 1024 };
+}
+
+/** CPU time of one process (all its threads), in clock ticks, from /proc/<pid>/stat. */
+export function processTicks(pid: number | "self"): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name may hold spaces and parentheses: fields are counted after the last ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of the line, i.e. 12 and 13 after the name.
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** Busy and total clock ticks of the whole machine, from /proc/stat. */
+export function machineTicks(): { busy: number; total: number } {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+  const values = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = values.reduce((sum, v) => sum + v, 0);
+  const idle = (values[3] ?? 0) + (values[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * Measures how much CPU went where during a phase, in cores: the server under test, this load
+ * generator, and everything else on the machine (other work that makes the figures noisy).
+ */
+export class CpuMeter {
+  readonly #cores: number;
+  readonly #serverPid: number;
+  #start = { machine: machineTicks(), server: 0, bench: 0 };
+
+  constructor(cores: number, serverPid: number) {
+    this.#cores = cores;
+    this.#serverPid = serverPid;
+    this.reset();
+  }
+
+  reset(): void {
+    this.#start = {
+      machine: machineTicks(),
+      server: processTicks(this.#serverPid),
+      bench: processTicks("self"),
+    };
+  }
+
+  read(): { serverCores: number; benchCores: number; otherCores: number } {
+    const machine = machineTicks();
+    const total = machine.total - this.#start.machine.total;
+    const busy = machine.busy - this.#start.machine.busy;
+    const server = processTicks(this.#serverPid) - this.#start.server;
+    const bench = processTicks("self") - this.#start.bench;
+    const toCores = (ticks: number): number => (total > 0 ? (ticks / total) * this.#cores : 0);
+    return {
+      serverCores: toCores(server),
+      benchCores: toCores(bench),
+      otherCores: Math.max(0, toCores(busy - server - bench)),
+    };
+  }
+}
+
+/** CPU used by everything but the given processes over `ms` milliseconds, in cores. */
+export async function backgroundCores(
+  cores: number,
+  ownPids: readonly number[],
+  ms: number,
+): Promise<number> {
+  const own = (): number => processTicks("self") + ownPids.reduce((sum, pid) => sum + processTicks(pid), 0);
+  const machineBefore = machineTicks();
+  const ownBefore = own();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const machineAfter = machineTicks();
+  const total = machineAfter.total - machineBefore.total;
+  const busy = machineAfter.busy - machineBefore.busy - (own() - ownBefore);
+  return total > 0 ? Math.max(0, (busy / total) * cores) : 0;
+}
+
+/**
+ * Waits (at most `maxSeconds`) until the rest of the machine has been nearly idle for two seconds
+ * running: other work on a shared machine takes cores from the servers and the load generator.
+ * Returns the seconds waited and the background load last seen.
+ */
+export async function waitForQuiet(
+  cores: number,
+  ownPids: readonly number[],
+  maxSeconds: number,
+  thresholdCores = 0.2,
+): Promise<{ waitedSeconds: number; backgroundCores: number }> {
+  const start = performance.now();
+  let quietSamples = 0;
+  let last = 0;
+  while ((performance.now() - start) / 1000 < maxSeconds) {
+    last = await backgroundCores(cores, ownPids, 1000);
+    quietSamples = last < thresholdCores ? quietSamples + 1 : 0;
+    if (quietSamples >= 2) break;
+  }
+  return { waitedSeconds: (performance.now() - start) / 1000, backgroundCores: last };
+}

@@ -1,0 +1,176 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+
+export type Verdict = "PASS" | "FAIL" | "";
+
+/** One line of the summary: a figure, its target, how far from it, and the verdict. */
+export type SummaryRow = {
+  figure: string;
+  measured: string;
+  target: string;
+  versus: string;
+  verdict: Verdict;
+};
+
+/** One measured phase in detail: the load and where the CPU went. */
+export type PhaseRow = {
+  phase: string;
+  load: string;
+  seconds: number;
+  okPerSecond: number;
+  p50: number;
+  p99: number;
+  max: number;
+  serverCores: number;
+  benchCores: number;
+  otherCores: number;
+};
+
+export type Report = {
+  startedAt: Date;
+  machine: string[];
+  summary: SummaryRow[];
+  phases: PhaseRow[];
+  notes: string[];
+  command: string;
+};
+
+const summaryHeader = ["Figure", "Measured", "Target", "Measured vs target", "Result"];
+const phaseHeader = [
+  "Phase",
+  "Load",
+  "s",
+  "2xx/s",
+  "p50 ms",
+  "p99 ms",
+  "max ms",
+  "server CPU",
+  "load-gen CPU",
+  "other CPU",
+];
+
+function summaryCells(row: SummaryRow): string[] {
+  return [row.figure, row.measured, row.target, row.versus, row.verdict];
+}
+
+function phaseCells(row: PhaseRow): string[] {
+  const cores = (v: number): string => `${v.toFixed(2)} cores`;
+  return [
+    row.phase,
+    row.load,
+    row.seconds.toFixed(1),
+    formatNumber(row.okPerSecond),
+    String(row.p50),
+    String(row.p99),
+    String(row.max),
+    cores(row.serverCores),
+    cores(row.benchCores),
+    cores(row.otherCores),
+  ];
+}
+
+export function formatNumber(value: number): string {
+  return value >= 100 ? Math.round(value).toLocaleString("en-US") : value.toFixed(1);
+}
+
+function textTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+function markdownTable(header: string[], rows: string[][]): string {
+  const escapeCell = (cell: string): string => cell.replaceAll("|", "\\|");
+  const line = (cells: string[]): string => `| ${cells.map(escapeCell).join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+/** The report for the terminal. */
+export function renderText(report: Report): string {
+  return [
+    "",
+    ...report.machine,
+    "",
+    textTable(summaryHeader, report.summary.map(summaryCells)),
+    "",
+    textTable(phaseHeader, report.phases.map(phaseCells)),
+    "",
+    ...report.notes.map((n) => `- ${n}`),
+    "",
+  ].join("\n");
+}
+
+function dayOf(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+
+function sectionMarkers(day: string): { open: string; close: string } {
+  return { open: `<!-- bench-run ${day} -->`, close: `<!-- /bench-run ${day} -->` };
+}
+
+/** The dated section of docs/benchmarks.md for this run. */
+export function renderMarkdown(report: Report): string {
+  const day = dayOf(report.startedAt);
+  const { open, close } = sectionMarkers(day);
+  const time = report.startedAt.toISOString().slice(11, 16);
+  return [
+    open,
+    `## ${day} (run at ${time} UTC)`,
+    "",
+    `Command: \`${report.command}\``,
+    "",
+    ...report.machine.map((m) => `- ${m}`),
+    "",
+    markdownTable(summaryHeader, report.summary.map(summaryCells)),
+    "",
+    markdownTable(phaseHeader, report.phases.map(phaseCells)),
+    "",
+    ...report.notes.map((n) => `- ${n}`),
+    close,
+  ].join("\n");
+}
+
+const preamble = `# Benchmarks
+
+Measured by \`npm run bench\` (\`bench/run.ts\`, about a minute and a half), never in timed tests.
+Each run adds a dated section below, or replaces the section of the same day; this introduction is
+rewritten by every run.
+
+How a run works:
+
+- Each server runs in its own process; the load generator (autocannon, programmatic) runs in the
+  bench process, on loopback. The machine's cores are shared by all three, so the figures are
+  what one small box does with the load generator on it, not the server alone.
+- The baseline is a bare \`node:http\` server answering a fixed JSON body of the size of a
+  \`GET /api/v1/session\` answer (\`bench/baseline-server.ts\`).
+- Mamori runs as \`node src/main.ts\` with \`NODE_ENV=development\`, \`LOG_LEVEL=warn\`, a fresh
+  SQLite file (WAL) and the production argon2id parameters (m=19456 KiB, t=2, p=1, the defaults).
+  Accounts are seeded into the file with the project's own \`insertAccount\` and \`hashPassword\`
+  before the server starts; the session cookies come from real sign-ins through the API.
+- Each measured run follows a warm-up of the same load. Sign-ins use the right password, round-robin
+  over the seeded accounts (the sign-in limits count failures only).
+- The password-hash limit is cores / the median time of one argon2id verify, measured in the
+  bench process while the server is idle, in the same run. The "side by side" figure is what
+  \`cores\` verifies running at once actually give on the machine.
+- The mixed run paces session checks at a fixed rate while sign-ins keep every core busy.
+- RSS is the server's VmRSS (/proc/<pid>/status) a couple of seconds after the last run.
+- "other CPU" is what processes outside the bench used during a phase: when it is not near zero,
+  something else was running on the machine and the figures are low. Before each measurement the
+  bench waits (a bounded time) for the rest of the machine to go quiet.
+`;
+
+/** Adds the run's section to docs/benchmarks.md, replacing a section of the same day. */
+export function writeMarkdown(path: string, report: Report): void {
+  const section = renderMarkdown(report);
+  const { open, close } = sectionMarkers(dayOf(report.startedAt));
+  const previous = existsSync(path) ? readFileSync(path, "utf8") : "";
+  // Everything from the first run section on is kept; the introduction before it is this bench's.
+  const firstRun = previous.indexOf("<!-- bench-run ");
+  const existing = `${preamble}\n${firstRun >= 0 ? previous.slice(firstRun) : ""}`;
+  const start = existing.indexOf(open);
+  const end = existing.indexOf(close);
+  const next =
+    start >= 0 && end > start
+      ? `${existing.slice(0, start)}${section}${existing.slice(end + close.length)}`
+      : `${existing.trimEnd()}\n\n${section}\n`;
+  writeFileSync(path, next);
+}
