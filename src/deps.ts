@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Config } from "./config/config.ts";
 import type { Courier } from "./courier/courier.ts";
 import type { Database } from "./db/database.ts";
+import type { ThrottleStore } from "./throttle/throttle.ts";
 
 /** The current time, passed in so tests can freeze and move it. */
 export type Clock = { now(): Date };
@@ -17,6 +18,8 @@ export type Deps = {
   clock: Clock;
   random: Random;
   courier: Courier;
+  /** Throttle counters: the database's, or Redis/Valkey's when REDIS_URL is set. */
+  throttle: ThrottleStore;
   log: Logger;
 };
 

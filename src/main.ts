@@ -15,6 +15,8 @@ import { createTwilioTransports } from "./courier/twilio-transport.ts";
 import { openDatabase } from "./db/database.ts";
 import { migrateToLatest } from "./db/migrate.ts";
 import { type Deps, secureRandom, systemClock } from "./deps.ts";
+import { redisThrottleStore } from "./throttle/redis-store.ts";
+import { databaseThrottleStore } from "./throttle/throttle.ts";
 
 export function createLogger(config: Pick<Config, "logLevel">): Logger {
   return pino({
@@ -61,6 +63,7 @@ export async function createDeps(config: Config): Promise<Deps> {
     clock: systemClock,
     random: secureRandom,
     courier: createConfiguredCourier(config),
+    throttle: config.redisUrl ? redisThrottleStore(config.redisUrl) : databaseThrottleStore(db),
     log,
   };
 }
@@ -85,6 +88,7 @@ export async function serve(config: Config, options: { banner?: boolean } = {}):
     deps.log.info({ signal }, "stopping");
     await app.close();
     await dispatcher.stop();
+    await deps.throttle.close();
     await deps.db.destroy();
     process.exit(0);
   };

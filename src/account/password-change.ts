@@ -11,7 +11,6 @@ import {
   revokeAccountSessions,
 } from "../session/sessions.ts";
 import { forgetTrustedDevices } from "../session/trusted-devices.ts";
-import { hitThrottle, peekThrottle } from "../throttle/throttle.ts";
 
 /**
  * Login & security -> Password: the current password proves it is the owner (a stolen, unlocked
@@ -33,13 +32,13 @@ export async function changePassword(
     limit: limits.signInFailuresPerIdentifier,
     windowSeconds: limits.signInFailureWindowSeconds,
   };
-  const verdict = await peekThrottle(deps.db, throttleKey, rule, now);
+  const verdict = await deps.throttle.peek(throttleKey, rule, now);
   if (!verdict.allowed) return failure("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
   const currentOk = account.password_hash
     ? await verifyPassword(account.password_hash, input.currentPassword.normalize("NFC"))
     : false;
   if (!currentOk) {
-    await hitThrottle(deps.db, throttleKey, rule, now);
+    await deps.throttle.hit(throttleKey, rule, now);
     return failure("invalid_credentials", { field: "currentPassword" });
   }
 

@@ -23,6 +23,8 @@ export type Config = {
    */
   trustProxy: boolean | readonly string[];
   smtpUrl: string | undefined;
+  /** Redis or Valkey for throttle counters shared by many processes (`redis://host:6379/0`). */
+  redisUrl: string | undefined;
   mailFrom: string;
   devOutbox: boolean;
   /** SMS and voice through Twilio; undefined when no TWILIO_* variable is set (see src/config/twilio-config.ts). */
@@ -111,6 +113,9 @@ export function loadConfig(source: ConfigSource): Config {
 
   const trustProxy = parseTrustProxy(source.MAMORI_TRUST_PROXY, problems);
   const smtpUrl = source.SMTP_URL?.trim() || undefined;
+  const redisUrl = source.REDIS_URL?.trim() || undefined;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
+    problems.push("REDIS_URL must start with redis:// or rediss://");
   const devOutbox = parseBoolean(
     "MAMORI_DEV_OUTBOX",
     source.MAMORI_DEV_OUTBOX,
@@ -155,6 +160,7 @@ export function loadConfig(source: ConfigSource): Config {
     allowedOrigins,
     trustProxy,
     smtpUrl,
+    redisUrl,
     mailFrom: source.MAIL_FROM?.trim() || `Mamori <no-reply@${publicUrl.hostname}>`,
     devOutbox,
     twilio,

@@ -8,6 +8,7 @@ import { openDatabase } from "../db/database.ts";
 import { migrateToLatest } from "../db/migrate.ts";
 import { type Deps, secureRandom } from "../deps.ts";
 import { createConfiguredCourier } from "../main.ts";
+import { databaseThrottleStore } from "../throttle/throttle.ts";
 import { createCourier, type OutboundMessage, unconfiguredTransport } from "./courier.ts";
 import { dispatchDueMessages } from "./dispatcher.ts";
 import { queuePhoneMessage } from "./outbox.ts";
@@ -282,6 +283,7 @@ async function outboxDeps(t: TestContext, fake: FakeTwilio): Promise<Deps> {
     clock: { now: () => new Date("2031-04-01T09:00:00.000Z") },
     random: secureRandom,
     courier: createCourier({ email: unconfiguredTransport("email"), sms: twilio.sms, voice: twilio.voice }),
+    throttle: databaseThrottleStore(db),
     log: pino({ level: "silent" }),
   };
 }

@@ -7,6 +7,27 @@ export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSe
 export type ThrottleRule = { limit: number; windowSeconds: number };
 
 /**
+ * Where the counters live: the database by default, Redis/Valkey when REDIS_URL is set (then
+ * many processes and machines share them without writing to the database on every request).
+ * Passed in as `deps.throttle`; never a counter in one process's memory.
+ */
+export type ThrottleStore = {
+  hit(key: string, rule: ThrottleRule, now: Date): Promise<ThrottleVerdict>;
+  peek(key: string, rule: ThrottleRule, now: Date): Promise<ThrottleVerdict>;
+  clear(key: string): Promise<void>;
+  close(): Promise<void>;
+};
+
+export function databaseThrottleStore(db: Kysely<Schema>): ThrottleStore {
+  return {
+    hit: (key, rule, now) => hitThrottle(db, key, rule, now),
+    peek: (key, rule, now) => peekThrottle(db, key, rule, now),
+    clear: (key) => clearThrottle(db, key),
+    close: async () => {},
+  };
+}
+
+/**
  * Fixed-window counters in the database, shared by every process (never process-local).
  * `hit` counts one event and says whether the key is still under its limit; `peek` only reads.
  */
@@ -53,7 +74,7 @@ export async function clearThrottle(db: Kysely<Schema>, key: string): Promise<vo
   await db.deleteFrom("throttle_counter").where("key", "=", key).execute();
 }
 
-function verdict(
+export function verdict(
   hits: number,
   limit: number,
   expiresAt: string,

@@ -15,6 +15,8 @@ import type { Database } from "../../src/db/database.ts";
 import type { Clock, Deps } from "../../src/deps.ts";
 import { secureRandom } from "../../src/deps.ts";
 import { createConfiguredCourier } from "../../src/main.ts";
+import { redisThrottleStore } from "../../src/throttle/redis-store.ts";
+import { databaseThrottleStore } from "../../src/throttle/throttle.ts";
 import { openTestDatabase, type TestDialect } from "./databases.ts";
 
 /**
@@ -125,10 +127,12 @@ export async function buildTestApp(t: TestContext, options: TestAppOptions = {})
     clock,
     random: secureRandom,
     courier,
+    // Redis counts in real time (its own expiry), not the fake clock: tests that move the clock use the database.
+    throttle: config.redisUrl ? redisThrottleStore(config.redisUrl) : databaseThrottleStore(database.db),
     log: pino({ level: "silent" }),
   };
   // Closed last-opened first, also when building the app fails half-way.
-  const closers: (() => Promise<unknown>)[] = [() => database.close()];
+  const closers: (() => Promise<unknown>)[] = [() => database.close(), () => deps.throttle.close()];
   t.after(async () => {
     for (const close of closers.reverse()) await close();
   });

@@ -11,6 +11,7 @@ import type { Database } from "../../src/db/database.ts";
 import { type Clock, type Deps, secureRandom } from "../../src/deps.ts";
 import type { CodeDeps, CodeRules } from "../../src/factors/one-time-code/one-time-code.ts";
 import { insertAccount } from "../../src/identity/accounts.ts";
+import { databaseThrottleStore } from "../../src/throttle/throttle.ts";
 import { openTestDatabase, type TestDialect } from "./databases.ts";
 
 // The same rules, checked on SQLite and on a real PostgreSQL 15 server (test/support/postgres.ts).
@@ -105,6 +106,7 @@ export function outboxDeps(
     clock,
     random: secureRandom,
     courier,
+    throttle: databaseThrottleStore(db),
     log: pino({ level: "silent" }),
     email,
   };

@@ -1,17 +1,14 @@
-import type { Kysely } from "kysely";
 import type { Limits, Locale } from "../../config/config.ts";
 import { queuePhoneMessage } from "../../courier/outbox.ts";
-import type { Schema } from "../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
-import { hitThrottle } from "../../throttle/throttle.ts";
 import { issueCode } from "../one-time-code/one-time-code.ts";
 
 /**
  * Every SMS or voice call with a code goes through here: the per-number, per-account and per-IP
  * caps and the service's hourly budget are checked first (SMS pumping costs the shop money: an
  * attacker makes a form text premium numbers they are paid for), then the code is issued and the
- * message queued in the caller's transaction.
+ * message queued, in one transaction.
  */
 export type PhoneSend = {
   flowId: string;
@@ -38,15 +35,11 @@ function budgetRules(limits: Limits, send: PhoneSend): [string, number][] {
   ];
 }
 
-export async function sendPhoneCode(
-  db: Kysely<Schema>,
-  deps: Deps,
-  send: PhoneSend,
-): Promise<PhoneSendResult> {
+export async function sendPhoneCode(deps: Deps, send: PhoneSend): Promise<PhoneSendResult> {
   const limits = deps.config.limits;
   const now = deps.clock.now();
   for (const [key, limit] of budgetRules(limits, send)) {
-    const verdict = await hitThrottle(db, key, { limit, windowSeconds: hourSeconds }, now);
+    const verdict = await deps.throttle.hit(key, { limit, windowSeconds: hourSeconds }, now);
     if (!verdict.allowed) {
       if (key === "phone_send:global") {
         // The operator must hear of this at once: either a real surge or an attack in progress.
@@ -55,29 +48,32 @@ export async function sendPhoneCode(
       return { ok: false, reason: "budget", retryAfterSeconds: verdict.retryAfterSeconds };
     }
   }
-  const issued = await issueCode(
-    db,
-    { clock: deps.clock, random: deps.random, secretKey: deps.config.signingKey },
-    { flowId: send.flowId, purpose: send.purpose, channel: send.channel, destination: send.phone },
-    {
-      lifetimeSeconds: limits.phoneCodeLifetimeSeconds,
-      maxAttempts: limits.codeMaxAttempts,
-      resendCooldownSeconds: limits.codeResendCooldownSeconds,
-      maxSends: limits.codeMaxSends,
-    },
-  );
-  if (!issued.ok) {
-    return {
-      ok: false,
-      reason: issued.reason,
-      retryAfterSeconds:
-        issued.reason === "cooldown" ? issued.retryAfterSeconds : limits.phoneCodeLifetimeSeconds,
-    };
-  }
-  await queuePhoneMessage(db, deps, send.channel, send.phone, send.locale, {
-    kind: "phone_code",
-    code: issued.code,
-    lifetimeMinutes: Math.ceil(limits.phoneCodeLifetimeSeconds / 60),
+  // The code and its message are written together: a code exists exactly when its message does.
+  return deps.db.transaction().execute(async (trx): Promise<PhoneSendResult> => {
+    const issued = await issueCode(
+      trx,
+      { clock: deps.clock, random: deps.random, secretKey: deps.config.signingKey },
+      { flowId: send.flowId, purpose: send.purpose, channel: send.channel, destination: send.phone },
+      {
+        lifetimeSeconds: limits.phoneCodeLifetimeSeconds,
+        maxAttempts: limits.codeMaxAttempts,
+        resendCooldownSeconds: limits.codeResendCooldownSeconds,
+        maxSends: limits.codeMaxSends,
+      },
+    );
+    if (!issued.ok) {
+      return {
+        ok: false,
+        reason: issued.reason,
+        retryAfterSeconds:
+          issued.reason === "cooldown" ? issued.retryAfterSeconds : limits.phoneCodeLifetimeSeconds,
+      };
+    }
+    await queuePhoneMessage(trx, deps, send.channel, send.phone, send.locale, {
+      kind: "phone_code",
+      code: issued.code,
+      lifetimeMinutes: Math.ceil(limits.phoneCodeLifetimeSeconds / 60),
+    });
+    return { ok: true, expiresAt: issued.expiresAt };
   });
-  return { ok: true, expiresAt: issued.expiresAt };
 }

@@ -7,7 +7,6 @@ import { issueCode, verifyCode } from "../../factors/one-time-code/one-time-code
 import { findAccountById, findAccountByIdentifier } from "../../identity/accounts.ts";
 import { maskEmail, normalizePhone } from "../../identity/identifiers.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
-import { hitThrottle } from "../../throttle/throttle.ts";
 import { codeDepsFor, codeRefusal, codeRulesFor, resendRefusal, secondsUntil } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 
@@ -38,7 +37,7 @@ export async function requestEmailReminder(
     [`email_reminder:phone:${phone}`, limits.emailReminderRequestsPerPhone],
     [`email_reminder:ip:${ipThrottleSubject(meta.ip)}`, limits.passwordResetRequestsPerIp],
   ] as const) {
-    const verdict = await hitThrottle(deps.db, key, { limit, windowSeconds }, now);
+    const verdict = await deps.throttle.hit(key, { limit, windowSeconds }, now);
     if (!verdict.allowed)
       return failure("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
   }

@@ -12,7 +12,6 @@ import { hashNewPassword } from "../../passwords/new-password.ts";
 import { revokeAccountSessions } from "../../session/sessions.ts";
 import { forgetTrustedDevices } from "../../session/trusted-devices.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
-import { hitThrottle } from "../../throttle/throttle.ts";
 import { codeDepsFor, codeRefusal, codeRulesFor, resendRefusal, secondsUntil } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 
@@ -53,7 +52,7 @@ export async function requestPasswordReset(
     [identifierKey, limits.passwordResetRequestsPerIdentifier],
     [`password_reset:ip:${ipThrottleSubject(meta.ip)}`, limits.passwordResetRequestsPerIp],
   ] as const) {
-    const verdict = await hitThrottle(deps.db, key, rule(limit), now);
+    const verdict = await deps.throttle.hit(key, rule(limit), now);
     if (!verdict.allowed)
       return failure("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
   }

@@ -2,7 +2,6 @@ import { recordAuditEvent } from "../../audit/audit.ts";
 import type { Deps } from "../../deps.ts";
 import { verifyPassword } from "../../passwords/hashing.ts";
 import { type AuthenticatedSession, markReauthenticated } from "../../session/sessions.ts";
-import { hitThrottle, peekThrottle } from "../../throttle/throttle.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 
 /**
@@ -22,13 +21,13 @@ export async function reauthenticateWithPassword(
     limit: deps.config.limits.signInFailuresPerIdentifier,
     windowSeconds: deps.config.limits.signInFailureWindowSeconds,
   };
-  const verdict = await peekThrottle(deps.db, key, rule, now);
+  const verdict = await deps.throttle.peek(key, rule, now);
   if (!verdict.allowed) return failure("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
   const ok = auth.account.password_hash
     ? await verifyPassword(auth.account.password_hash, password.normalize("NFC"))
     : false;
   if (!ok) {
-    await hitThrottle(deps.db, key, rule, now);
+    await deps.throttle.hit(key, rule, now);
     return failure("invalid_credentials", { field: "password" });
   }
   await markReauthenticated(deps.db, auth.session.id, now);

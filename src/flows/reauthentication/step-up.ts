@@ -9,7 +9,6 @@ import {
 } from "../../factors/two-step/methods.ts";
 import { sendPhoneCode } from "../../factors/two-step/phone-sends.ts";
 import type { AuthenticatedSession } from "../../session/sessions.ts";
-import { hitThrottle, peekThrottle } from "../../throttle/throttle.ts";
 import { codeDepsFor, codeRulesFor } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 
@@ -48,17 +47,15 @@ export async function startStepUp(
     return { ok: true, method: toPublicMethod(method), expiresAt: null };
   const channel = method.method;
   const phone = method.phone;
-  const sent = await deps.db.transaction().execute((trx) =>
-    sendPhoneCode(trx, deps, {
-      flowId: stepUpFlowId(auth.session.id, method.id),
-      purpose: "sign_in",
-      channel,
-      phone,
-      accountId: auth.account.id,
-      locale: auth.account.locale,
-      ip: meta.ip,
-    }),
-  );
+  const sent = await sendPhoneCode(deps, {
+    flowId: stepUpFlowId(auth.session.id, method.id),
+    purpose: "sign_in",
+    channel,
+    phone,
+    accountId: auth.account.id,
+    locale: auth.account.locale,
+    ip: meta.ip,
+  });
   if (!sent.ok) return failure("too_many_attempts", { retryAfterSeconds: sent.retryAfterSeconds });
   deps.courier.wake();
   return { ok: true, method: toPublicMethod(method), expiresAt: sent.expiresAt.toISOString() };
@@ -87,11 +84,11 @@ export async function completeStepUp(
     limit: deps.config.limits.twoStepFailuresPerAccount,
     windowSeconds: deps.config.limits.signInFailureWindowSeconds,
   };
-  const locked = await peekThrottle(deps.db, lockKey, rule, now);
+  const locked = await deps.throttle.peek(lockKey, rule, now);
   if (!locked.allowed) return failure("too_many_attempts", { retryAfterSeconds: locked.retryAfterSeconds });
   const method = await pickMethod(deps, auth, input.methodId, input.method);
   if (!method || !(await checkStepUpCode(deps, auth, method, input.code))) {
-    await hitThrottle(deps.db, lockKey, rule, now);
+    await deps.throttle.hit(lockKey, rule, now);
     return failure("invalid_code", { field: "code" });
   }
   await deps.db

@@ -17,7 +17,6 @@ import { hashPassword } from "../../passwords/hashing.ts";
 import { checkPasswordPolicy } from "../../passwords/policy.ts";
 import { createSession, type SessionRow } from "../../session/sessions.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
-import { hitThrottle } from "../../throttle/throttle.ts";
 import { codeDepsFor, codeRefusal, codeRulesFor, resendRefusal, secondsUntil } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 
@@ -51,8 +50,7 @@ export async function startRegistration(
 ): Promise<StartedRegistration | FlowFailure> {
   // Before any work: a bulk sign-up from one place must not cost a hash and a mail each time.
   const perIp = { limit: deps.config.limits.registrationsPerIpPerHour, windowSeconds: 3600 };
-  const verdict = await hitThrottle(
-    deps.db,
+  const verdict = await deps.throttle.hit(
     `registration:ip:${ipThrottleSubject(meta.ip)}`,
     perIp,
     deps.clock.now(),

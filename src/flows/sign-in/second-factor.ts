@@ -17,7 +17,6 @@ import { sendPhoneCode } from "../../factors/two-step/phone-sends.ts";
 import { type AccountRow, findAccountById } from "../../identity/accounts.ts";
 import type { Factor, SessionRow } from "../../session/sessions.ts";
 import { trustDevice } from "../../session/trusted-devices.ts";
-import { hitThrottle, peekThrottle } from "../../throttle/throttle.ts";
 import { codeDepsFor, codeRulesFor } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 import { recordTwoStepChange } from "../two-step-settings/notify.ts";
@@ -76,17 +75,15 @@ async function sendIfPhone(
   if (method.method === "totp" || !method.phone) return { ok: true as const };
   const channel = method.method;
   const phone = method.phone;
-  const result = await deps.db.transaction().execute((trx) =>
-    sendPhoneCode(trx, deps, {
-      flowId: codeFlowId(flowId, method.id),
-      purpose: "sign_in",
-      channel,
-      phone,
-      accountId: account.id,
-      locale: account.locale,
-      ip: meta.ip,
-    }),
-  );
+  const result = await sendPhoneCode(deps, {
+    flowId: codeFlowId(flowId, method.id),
+    purpose: "sign_in",
+    channel,
+    phone,
+    accountId: account.id,
+    locale: account.locale,
+    ip: meta.ip,
+  });
   if (result.ok) deps.courier.wake();
   return result;
 }
@@ -213,7 +210,7 @@ export async function verifySecondFactor(
   const { flow, account } = challenge;
   const now = deps.clock.now();
   const lockKey = `two_step:account:${account.id}`;
-  const locked = await peekThrottle(deps.db, lockKey, lockRule(deps), now);
+  const locked = await deps.throttle.peek(lockKey, lockRule(deps), now);
   if (!locked.allowed) return failure("too_many_attempts", { retryAfterSeconds: locked.retryAfterSeconds });
   const maxAttempts = deps.config.limits.codeMaxAttempts;
   // Claim an attempt first (guarded), so parallel guesses cannot exceed the cap.
@@ -230,10 +227,10 @@ export async function verifySecondFactor(
 
   const checked = await checkCode(deps, challenge, input);
   if (!checked.ok) {
-    await hitThrottle(deps.db, lockKey, lockRule(deps), now);
+    await deps.throttle.hit(lockKey, lockRule(deps), now);
     // This failure reached the limit: from now on every code is refused until the window ends.
     // Later tries stop at the peek above, so the owner gets one mail per lock.
-    const lock = await peekThrottle(deps.db, lockKey, lockRule(deps), now);
+    const lock = await deps.throttle.peek(lockKey, lockRule(deps), now);
     await recordAuditEvent(deps.db, deps, {
       type: "sign_in.second_factor_failed",
       accountId: account.id,

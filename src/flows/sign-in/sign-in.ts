@@ -10,7 +10,7 @@ import type { Factor, SessionRow, SessionType } from "../../session/sessions.ts"
 import { isTrustedDevice } from "../../session/trusted-devices.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
 import { clearLockout, readLockout, recordFailure } from "../../throttle/lockout.ts";
-import { hitThrottle, peekThrottle, type ThrottleRule } from "../../throttle/throttle.ts";
+import type { ThrottleRule } from "../../throttle/throttle.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 import { mintSignInSession } from "./mint-session.ts";
 import { startSecondFactor, type TwoStepRequired } from "./second-factor.ts";
@@ -69,7 +69,7 @@ export async function signInWithPassword(
     windowSeconds: limits.signInFailureWindowSeconds,
   };
   // Stuffing from one place across many accounts: that place waits, the accounts' owners do not.
-  const ipVerdict = await peekThrottle(deps.db, ipKey(meta.ip), perIp, now);
+  const ipVerdict = await deps.throttle.peek(ipKey(meta.ip), perIp, now);
   if (!ipVerdict.allowed)
     return failure("too_many_attempts", { retryAfterSeconds: ipVerdict.retryAfterSeconds });
 
@@ -98,7 +98,7 @@ export async function signInWithPassword(
   }
 
   if (!account || !passwordMatches) {
-    await hitThrottle(deps.db, ipKey(meta.ip), perIp, now);
+    await deps.throttle.hit(ipKey(meta.ip), perIp, now);
     const outcome = await recordFailure(deps.db, lockoutKey, limits.signInFailuresPerIdentifier, now);
     if (account) {
       await recordAuditEvent(deps.db, deps, {

@@ -15,7 +15,6 @@ import {
   toPublicMethod,
 } from "../../factors/two-step/methods.ts";
 import { sendPhoneCode } from "../../factors/two-step/phone-sends.ts";
-import { hitThrottle } from "../../throttle/throttle.ts";
 import { codeDepsFor, codeRulesFor } from "../code-step.ts";
 import { type FlowFailure, failure } from "../flow-result.ts";
 import { requireRecentAuthentication, requireStepUp, type SettingsContext } from "./guards.ts";
@@ -122,19 +121,19 @@ async function startPhoneEnrollment(
   phone: string,
 ): Promise<{ ok: true; enrollment: Enrollment } | FlowFailure> {
   const { deps, auth } = ctx;
-  const sent = await deps.db.transaction().execute(async (trx) => {
-    const row = await insertPendingMethod(trx, methodDeps(ctx), auth.account.id, { role, method, phone });
-    const result = await sendPhoneCode(trx, deps, {
-      flowId: row.id,
-      purpose: "phone_verification",
-      channel: method,
-      phone,
-      accountId: auth.account.id,
-      locale: auth.account.locale,
-      ip: ctx.meta.ip,
-    });
-    return { row, result };
+  // The pending method first: its id is the code's flow. Should the send be refused (budgets),
+  // the pending row is harmless and the next set-up replaces it.
+  const row = await insertPendingMethod(deps.db, methodDeps(ctx), auth.account.id, { role, method, phone });
+  const result = await sendPhoneCode(deps, {
+    flowId: row.id,
+    purpose: "phone_verification",
+    channel: method,
+    phone,
+    accountId: auth.account.id,
+    locale: auth.account.locale,
+    ip: ctx.meta.ip,
   });
+  const sent = { row, result };
   if (!sent.result.ok)
     return failure("too_many_attempts", { retryAfterSeconds: sent.result.retryAfterSeconds });
   deps.courier.wake();
@@ -159,17 +158,15 @@ export async function resendEnrollmentCode(
   if (pending.method === "totp" || !pending.phone) return failure("enrollment_not_found");
   const phone = pending.phone;
   const channel = pending.method;
-  const result = await ctx.deps.db.transaction().execute((trx) =>
-    sendPhoneCode(trx, ctx.deps, {
-      flowId: pending.id,
-      purpose: "phone_verification",
-      channel,
-      phone,
-      accountId: ctx.auth.account.id,
-      locale: ctx.auth.account.locale,
-      ip: ctx.meta.ip,
-    }),
-  );
+  const result = await sendPhoneCode(ctx.deps, {
+    flowId: pending.id,
+    purpose: "phone_verification",
+    channel,
+    phone,
+    accountId: ctx.auth.account.id,
+    locale: ctx.auth.account.locale,
+    ip: ctx.meta.ip,
+  });
   if (!result.ok) return failure("too_many_attempts", { retryAfterSeconds: result.retryAfterSeconds });
   ctx.deps.courier.wake();
   return { ok: true };
@@ -202,8 +199,7 @@ export async function verifyEnrollment(
   const now = deps.clock.now();
 
   if (pending.method === "totp") {
-    const tries = await hitThrottle(
-      deps.db,
+    const tries = await deps.throttle.hit(
       `enroll:${pending.id}`,
       { limit: deps.config.limits.codeMaxAttempts + 1, windowSeconds: totpSetupSeconds },
       now,
