@@ -105,8 +105,7 @@ export async function renewCookieSession(
   deps: Deps,
 ): Promise<void> {
   const auth = request.auth;
-  if (!auth || auth.session.session_type !== "cookie" || typeof request.headers.authorization === "string")
-    return;
+  if (auth?.session.session_type !== "cookie" || typeof request.headers.authorization === "string") return;
   const token = await rotateSessionSecret(deps.db, deps.random, auth.session.id);
   setSessionCookie(reply, deps.config, token, auth.session);
 }
