@@ -108,9 +108,18 @@ export function sameOrigin(config: Config): Record<string, string> {
   return { origin: config.publicUrl.origin };
 }
 
+/**
+ * The database a test app uses when the test does not name one: SQLite, or PostgreSQL when the
+ * suite runs as `MAMORI_TEST_DATABASE=postgres` (`npm run test:http:postgres`), so the whole
+ * HTTP suite is proven on both.
+ */
+function defaultDialect(): TestDialect {
+  return process.env.MAMORI_TEST_DATABASE === "postgres" ? "postgres" : "sqlite";
+}
+
 export async function buildTestApp(t: TestContext, options: TestAppOptions = {}): Promise<TestApp> {
   const config = loadConfig({ ...testEnv, ...options.env });
-  const database = await openTestDatabase(options.dialect ?? "sqlite");
+  const database = await openTestDatabase(options.dialect ?? defaultDialect());
   const clock = fakeClock();
   const email = capturingTransport("capture-email");
   const courier: Courier =
