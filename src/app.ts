@@ -10,6 +10,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from "fastify";
+import { registerActivityPages } from "./account/activity-page.ts";
 import { registerAccountPages } from "./account/pages.ts";
 import { registerPasswordChangePage } from "./account/password-page.ts";
 import { registerSecurityRoutes } from "./account/security-routes.ts";
@@ -130,6 +131,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerAccountPages(app, deps);
   registerPasswordChangePage(app, deps);
   registerTrustedDevicePages(app, deps);
+  registerActivityPages(app, deps);
   registerReauthenticationPages(app, deps);
   registerTwoStepSettingsPages(app, deps);
   registerTwoStepSetupPages(app, deps);

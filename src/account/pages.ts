@@ -56,6 +56,7 @@ export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
   <div><dt>${text.password}</dt><dd>${account.password_changed_at ? format(text.passwordChangedAt, { time: formatDateTime(account.password_changed_at, locale) }) : "—"} <a class="edit" href="/account/security/password" aria-label="${text.editPassword}">${text.edit}</a></dd></div>
   <div><dt>${text.twoStep}</dt><dd>${account.two_step_enabled_at ? text.twoStepOn : text.twoStepOff} <a class="edit" href="/account/security/two-step">${text.twoStepSettings}</a></dd></div>
   <div><dt>${text.sessions}</dt><dd><a href="/account/sessions">${text.manage}</a></dd></div>
+  <div><dt>${text.activity}</dt><dd>${text.activityHint} <a class="edit" href="/account/security/activity" aria-label="${text.viewActivity}">${text.view}</a></dd></div>
 </dl>
 </div>
 ${devices.length > 0 || account.two_step_enabled_at ? trustedDevicesCard(locale, page.csrfToken, devices, trustedDeviceIdOf(request)) : null}

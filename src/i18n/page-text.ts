@@ -77,6 +77,8 @@ const ja = {
     newSubmit: "パスワードを変更",
     signOutNote: "パスワードを変更すると、すべての端末でサインアウトされます。",
     done: "パスワードを変更しました。新しいパスワードでサインインしてください。",
+    notMe:
+      "すべての端末からサインアウトしました。パスワードを再設定するためのセキュリティコードを、ご登録のEメールアドレスに送信しました。",
   },
   emailReminder: {
     title: "Eメールアドレスをお忘れですか?",
@@ -124,6 +126,10 @@ const ja = {
     twoStepSettings: "高度なセキュリティ設定",
     sessions: "サインイン中の端末",
     manage: "管理",
+    activity: "サインイン履歴",
+    activityHint: "最近のサインインと設定の変更",
+    viewActivity: "サインイン履歴を確認",
+    view: "確認",
     edit: "編集",
     editPassword: "パスワードを編集",
     back: "アカウントサービスへ戻る",
@@ -255,6 +261,8 @@ const en: PageText = {
     newSubmit: "Change password",
     signOutNote: "Changing your password signs you out on every device.",
     done: "Your password was changed. Sign in with the new password.",
+    notMe:
+      "You were signed out on every device. We sent a security code for choosing a new password to your account's email address.",
   },
   emailReminder: {
     title: "Forgot your email address?",
@@ -301,6 +309,10 @@ const en: PageText = {
     twoStepSettings: "Advanced security settings",
     sessions: "Signed-in devices",
     manage: "Manage",
+    activity: "Sign-in activity",
+    activityHint: "Recent sign-ins and changes",
+    viewActivity: "View sign-in activity",
+    view: "View",
     edit: "Edit",
     editPassword: "Edit password",
     back: "Back to your account",

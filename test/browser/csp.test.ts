@@ -145,6 +145,13 @@ async function visitEveryPage(watched: Watched): Promise<void> {
   await visit(watched, "/account/security");
   await visit(watched, "/account/security/password");
   await visit(watched, "/account/sessions");
+  // Sign-in activity, and the question "this wasn't me" asks first; cancelled, so still signed in.
+  await visit(watched, "/account/security/activity");
+  await page.locator("main form[action='/account/security/not-me'] button").last().click();
+  await page.waitForURL((url) => url.pathname === "/account/security/not-me");
+  await checkCurrentPage(watched);
+  await page.locator("main a[href='/account/security/activity']").click();
+  await page.waitForURL((url) => url.pathname === "/account/security/activity");
   await page.locator("form[action='/sign-out'] button").click();
   await page.waitForURL((url) => url.pathname === "/sign-in" && url.search === "?signed_out=1");
   await checkCurrentPage(watched);
@@ -292,6 +299,8 @@ describe("content security policy in a real browser", () => {
           "/account/security",
           "/account/security/password",
           "/account/sessions",
+          "/account/security/activity",
+          "/account/security/not-me",
           "/password-reset",
           "/email-reminder",
           "/account/security/two-step",

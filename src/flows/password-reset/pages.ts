@@ -50,7 +50,7 @@ function newPasswordPath(id: string): string {
 const browserCookieName = "mamori_reset";
 
 function browserMark(deps: Deps, id: string): string {
-  return hmacHex(deps.config.secretKeys[0] as Buffer, "password-reset-browser", id);
+  return hmacHex(deps.config.signingKey, "password-reset-browser", id);
 }
 
 /**
@@ -66,6 +66,21 @@ function bindResetToBrowser(deps: Deps, reply: FastifyReply, id: string): void {
     secure: deps.config.cookieSecure,
     maxAge: 3600,
   });
+}
+
+/**
+ * Hands a reset to this browser and opens its code page: the cookie that binds the reset's pages,
+ * then a redirect. Used by "forgot password" and by "this wasn't me" (`from: "not_me"` adds a
+ * notice saying every session ended).
+ */
+export function redirectToResetCode(
+  deps: Deps,
+  reply: FastifyReply,
+  id: string,
+  from?: "not_me",
+): FastifyReply {
+  bindResetToBrowser(deps, reply, id);
+  return reply.redirect(from ? `${codePath(id)}?from=${from}` : codePath(id), 303);
 }
 
 function isResetOfThisBrowser(deps: Deps, request: FastifyRequest, id: string): boolean {
@@ -237,13 +252,15 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
         ...formState(locale, result),
       });
     }
-    bindResetToBrowser(deps, reply, result.passwordReset.id);
-    return reply.redirect(codePath(result.passwordReset.id), 303);
+    return redirectToResetCode(deps, reply, result.passwordReset.id);
   });
 
   app.get(
     "/password-reset/:id",
-    async (request: FastifyRequest<{ Params: { id: string }; Querystring: { resent?: string } }>, reply) => {
+    async (
+      request: FastifyRequest<{ Params: { id: string }; Querystring: { resent?: string; from?: string } }>,
+      reply,
+    ) => {
       const locale = request.locale;
       if (await answeredWithMaintenance(deps, request, reply, codePath(request.params.id))) return reply;
       if (!isResetOfThisBrowser(deps, request, request.params.id)) {
@@ -252,10 +269,16 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
       const reset = await findResetForPage(deps, request.params.id);
       if ("ok" in reset) return sendEnded(reply, locale, reset);
       if (reset.state === "code_verified") return reply.redirect(newPasswordPath(reset.id), 303);
+      const text = pageText(locale).passwordReset;
+      const notice = request.query.resent
+        ? text.resent
+        : request.query.from === "not_me"
+          ? text.notMe
+          : undefined;
       return renderCode(reply, locale, token(request, reply), 200, {
         reset,
         errors: {},
-        ...(request.query.resent ? { notice: pageText(locale).passwordReset.resent } : {}),
+        ...(notice ? { notice } : {}),
       });
     },
   );
