@@ -14,7 +14,8 @@ import {
 } from "../../http/pages.ts";
 import { requestMeta } from "../../http/request-context.ts";
 import { format } from "../../i18n/locale.ts";
-import { formatDateTime, pageText } from "../../i18n/page-text.ts";
+import { pageText } from "../../i18n/page-text.ts";
+import { codeEntryCard } from "../../views/code-entry.ts";
 import { csrfField, errorSummary, type FieldErrors, field } from "../../views/forms.ts";
 import { html } from "../../views/html.ts";
 import { type FlowFailure, failure } from "../flow-result.ts";
@@ -120,22 +121,17 @@ function renderCode(
   const text = pageText(locale).emailReminder;
   const shared = pageText(locale).passwordReset;
   const action = codePath(form.reminder.id);
-  const body = html`<div class="card">
-<h1>${shared.codeTitle}</h1>
-${errorSummary(locale, form.errors, form.general)}
-<p>${text.codeSent}${locale === "en" ? " " : ""}${text.codeIntro}</p>
-<form method="post" action="${action}" novalidate>
-  ${csrfField(csrfToken)}
-  ${field({ name: "code", label: shared.code, hint: format(shared.codeHint, { time: formatDateTime(form.reminder.expiresAt, locale) }), autocomplete: "one-time-code", inputmode: "numeric", required: true, autofocus: true, maxlength: 12, errors: form.errors })}
-  <button type="submit" class="wide">${shared.codeSubmit}</button>
-</form>
-<form method="post" action="${action}/resend" class="links">
-  ${csrfField(csrfToken)}
-  <p class="hint">${text.noSms}</p>
-  <button type="submit" class="secondary">${shared.resend}</button>
-</form>
-<div class="links"><p><a href="${startPath}">${shared.startAgain}</a></p></div>
-</div>`;
+  const body = codeEntryCard({
+    locale,
+    csrfToken,
+    action,
+    expiresAt: form.reminder.expiresAt,
+    intro: `${text.codeSent}${locale === "en" ? " " : ""}${text.codeIntro}`,
+    resendHint: text.noSms,
+    startAgainPath: startPath,
+    errors: form.errors,
+    general: form.general,
+  });
   return sendPage(reply, status, {
     locale,
     title: shared.codeTitle,

@@ -13,8 +13,9 @@ import {
 } from "../../http/pages.ts";
 import { requestMeta } from "../../http/request-context.ts";
 import { format } from "../../i18n/locale.ts";
-import { formatDateTime, pageText } from "../../i18n/page-text.ts";
+import { pageText } from "../../i18n/page-text.ts";
 import { parseIdentifier } from "../../identity/identifiers.ts";
+import { codeEntryCard } from "../../views/code-entry.ts";
 import { csrfField, errorSummary, type FieldErrors, field } from "../../views/forms.ts";
 import { html } from "../../views/html.ts";
 import { type FlowFailure, failure } from "../flow-result.ts";
@@ -132,22 +133,17 @@ function renderCode(
 ): FastifyReply {
   const text = pageText(locale).passwordReset;
   const action = codePath(form.reset.id);
-  const body = html`<div class="card">
-<h1>${text.codeTitle}</h1>
-${errorSummary(locale, form.errors, form.general)}
-<p>${text.codeSent}${locale === "en" ? " " : ""}${text.codeIntro}</p>
-<form method="post" action="${action}" novalidate>
-  ${csrfField(csrfToken)}
-  ${field({ name: "code", label: text.code, hint: format(text.codeHint, { time: formatDateTime(form.reset.expiresAt, locale) }), autocomplete: "one-time-code", inputmode: "numeric", required: true, autofocus: true, maxlength: 12, errors: form.errors })}
-  <button type="submit" class="wide">${text.codeSubmit}</button>
-</form>
-<form method="post" action="${action}/resend" class="links">
-  ${csrfField(csrfToken)}
-  <p class="hint">${text.noMail}</p>
-  <button type="submit" class="secondary">${text.resend}</button>
-</form>
-<div class="links"><p><a href="/password-reset">${text.startAgain}</a></p></div>
-</div>`;
+  const body = codeEntryCard({
+    locale,
+    csrfToken,
+    action,
+    expiresAt: form.reset.expiresAt,
+    intro: `${text.codeSent}${locale === "en" ? " " : ""}${text.codeIntro}`,
+    resendHint: text.noMail,
+    startAgainPath: "/password-reset",
+    errors: form.errors,
+    general: form.general,
+  });
   return sendPage(reply, status, {
     locale,
     title: text.codeTitle,
