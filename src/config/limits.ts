@@ -31,6 +31,7 @@ export type Limits = {
   phoneSendsPerNumberPerHour: number;
   phoneSendsPerAccountPerHour: number;
   phoneSendsPerIpPerHour: number;
+  phoneSendsPerForeignCountryPerHour: number;
   phoneSendsGlobalPerHour: number;
   outboxMaxAttempts: number;
   outboxLeaseSeconds: number;
@@ -262,6 +263,15 @@ const limitRules: readonly LimitRule[] = [
     fallback: 30,
     min: 1,
     max: 100_000,
+  },
+  // Pumping schemes favour foreign premium ranges: texts to each allowed foreign country (never
+  // Japan, the shop's own) have a budget of their own, far below the global one.
+  {
+    key: "phoneSendsPerForeignCountryPerHour",
+    env: "MAMORI_PHONE_SENDS_PER_FOREIGN_COUNTRY_PER_HOUR",
+    fallback: 50,
+    min: 1,
+    max: 1_000_000,
   },
   {
     key: "phoneSendsGlobalPerHour",

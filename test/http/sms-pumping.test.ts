@@ -60,3 +60,31 @@ test("one account or one address cannot spend the whole budget", async (t) => {
   const texts = await s.db.selectFrom("outbox_message").select("id").where("channel", "=", "sms").execute();
   assert.equal(texts.length, 5);
 });
+
+test("texts to a foreign country the shop allows have an hourly budget of their own", async (t) => {
+  const s = await buildTestApp(t, {
+    env: {
+      MAMORI_PHONE_COUNTRIES: "US",
+      MAMORI_PHONE_SENDS_PER_FOREIGN_COUNTRY_PER_HOUR: "3",
+      MAMORI_PHONE_SENDS_PER_ACCOUNT_PER_HOUR: "1000",
+    },
+  });
+  const account = await s.registerAccount();
+  const abroad: number[] = [];
+  for (let n = 0; n < 6; n++) {
+    const response = await call(s, "POST", "/api/v1/security/two-step/methods", account.cookie, {
+      role: "primary",
+      method: "sms",
+      phone: `+1 415 555 ${String(2600 + n)}`,
+    });
+    abroad.push(response.statusCode);
+  }
+  assert.deepEqual(abroad, [201, 201, 201, 429, 429, 429]);
+  // Japanese mobiles are not held back by the foreign budget.
+  const home = await call(s, "POST", "/api/v1/security/two-step/methods", account.cookie, {
+    role: "primary",
+    method: "sms",
+    phone: "090-4444-5555",
+  });
+  assert.equal(home.statusCode, 201);
+});

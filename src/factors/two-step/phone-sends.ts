@@ -1,3 +1,4 @@
+import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 import type { Limits, Locale } from "../../config/config.ts";
 import { queuePhoneMessage } from "../../courier/outbox.ts";
 import type { Deps } from "../../deps.ts";
@@ -27,10 +28,17 @@ export type PhoneSendResult =
 const hourSeconds = 3600;
 
 function budgetRules(limits: Limits, send: PhoneSend): [string, number][] {
+  const country = parsePhoneNumberFromString(send.phone)?.country ?? "unknown";
   return [
     [`phone_send:number:${send.phone}`, limits.phoneSendsPerNumberPerHour],
     [`phone_send:account:${send.accountId}`, limits.phoneSendsPerAccountPerHour],
     [`phone_send:ip:${ipThrottleSubject(send.ip)}`, limits.phoneSendsPerIpPerHour],
+    ...(country === "JP"
+      ? []
+      : ([[`phone_send:country:${country}`, limits.phoneSendsPerForeignCountryPerHour]] as [
+          string,
+          number,
+        ][])),
     ["phone_send:global", limits.phoneSendsGlobalPerHour],
   ];
 }
