@@ -26,28 +26,27 @@ export async function isNewSignInContext(
   now: Date,
 ): Promise<boolean> {
   const nowText = now.toISOString();
-  const known = await db
-    .selectFrom("sign_in_context")
-    .select(["browser", "country"])
+  // The usual case, a known browser and place, is one statement.
+  const touched = await db
+    .updateTable("sign_in_context")
+    .set({ last_seen_at: nowText })
     .where("account_id", "=", accountId)
-    .execute();
-  const seen = known.some((row) => row.browser === context.browser && row.country === context.country);
-  if (seen) {
-    await db
-      .updateTable("sign_in_context")
-      .set({ last_seen_at: nowText })
-      .where("account_id", "=", accountId)
-      .where("browser", "=", context.browser)
-      .where("country", "=", context.country)
-      .execute();
-    return false;
-  }
+    .where("browser", "=", context.browser)
+    .where("country", "=", context.country)
+    .executeTakeFirst();
+  if (touched.numUpdatedRows > 0n) return false;
+  const earlier = await db
+    .selectFrom("sign_in_context")
+    .select("browser")
+    .where("account_id", "=", accountId)
+    .limit(1)
+    .executeTakeFirst();
   await db
     .insertInto("sign_in_context")
     .values({ account_id: accountId, ...context, first_seen_at: nowText, last_seen_at: nowText })
     .onConflict((oc) => oc.columns(["account_id", "browser", "country"]).doNothing())
     .execute();
-  return known.length > 0;
+  return earlier !== undefined;
 }
 
 /** The place as the owner reads it: "日本" / "Japan", or nothing for the shop's own network. */

@@ -11,7 +11,8 @@ import type { Schema } from "../db/schema.ts";
  */
 export const pauseMinutes = [1, 5, 15, 60] as const;
 
-export type LockoutState = { paused: false } | { paused: true; retryAfterSeconds: number };
+/** `counting`: failures are on record (a right password should clear them). */
+export type LockoutState = { paused: false; counting: boolean } | { paused: true; retryAfterSeconds: number };
 
 export async function readLockout(db: Kysely<Schema>, key: string, now: Date): Promise<LockoutState> {
   const row = await db
@@ -19,7 +20,8 @@ export async function readLockout(db: Kysely<Schema>, key: string, now: Date): P
     .select("paused_until")
     .where("key", "=", key)
     .executeTakeFirst();
-  if (!row?.paused_until || row.paused_until <= now.toISOString()) return { paused: false };
+  if (!row?.paused_until || row.paused_until <= now.toISOString())
+    return { paused: false, counting: row !== undefined };
   return {
     paused: true,
     retryAfterSeconds: Math.max(1, Math.ceil((Date.parse(row.paused_until) - now.getTime()) / 1000)),

@@ -124,7 +124,8 @@ export async function signInWithPassword(
       actor: "system",
     });
   }
-  await clearLockout(deps.db, lockoutKey);
+  // Most sign-ins have no failures on record: no statement is spent clearing nothing.
+  if (lockout.paused || lockout.counting) await clearLockout(deps.db, lockoutKey);
   if (account.two_step_enabled_at) {
     // A trusted browser skips the second factor only: the password was checked above.
     if (await isTrustedDevice(deps.db, deps.clock, account.id, input.trustedDeviceToken)) {
