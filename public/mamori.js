@@ -1,6 +1,100 @@
 // Progressive enhancement only: every page works without this file.
+
 // Moves focus to the error summary so screen-reader and keyboard users hear what went wrong.
-document.addEventListener("DOMContentLoaded", () => {
+function focusErrorSummary() {
   const summary = document.getElementById("error-summary");
   if (summary) summary.focus();
+}
+
+// A pause in typing this long asks the server once (it limits how often an address may ask).
+const strengthDelayMs = 300;
+
+/**
+ * The live strength meter of a new-password field (marked data-strength by the server): after a
+ * pause in typing, POST /api/v1/passwords/strength with the person's name and email as userInputs,
+ * then show the bar, the label, the crack time and one piece of advice. The words come from the
+ * meter's data attributes and the server's answer, in the page's language. Any failure (offline,
+ * 429) leaves the meter as it was: the server still checks the password on submit.
+ */
+function setUpStrengthMeter(input) {
+  const meter = document.getElementById(input.dataset.strength);
+  if (!meter) return;
+  const bar = meter.querySelector(".strength-bar");
+  const text = meter.querySelector(".strength-text");
+  const labels = JSON.parse(meter.dataset.labels || "[]");
+  const known = JSON.parse(input.dataset.strengthInputs || "[]");
+  const fields = (input.dataset.strengthFields || "")
+    .split(" ")
+    .filter(Boolean)
+    .map((name) => input.form?.elements.namedItem(name))
+    .filter((field) => field instanceof HTMLInputElement);
+  let timer;
+  let controller;
+
+  function clear() {
+    controller?.abort();
+    bar.hidden = true;
+    text.replaceChildren();
+  }
+
+  function line(className, words) {
+    const p = document.createElement("p");
+    p.className = className;
+    p.textContent = words;
+    return p;
+  }
+
+  function show(answer) {
+    bar.className = `strength-bar strength-${answer.score}`;
+    bar.hidden = false;
+    const lines = [
+      line("strength-label", labels[answer.score] || ""),
+      line(
+        "strength-time",
+        (meter.dataset.crackTime || "{time}").replace("{time}", answer.crackTime.display),
+      ),
+    ];
+    // What the server would refuse comes first; otherwise zxcvbn's warning, then its first suggestion.
+    const advice = answer.policy.ok ? answer.feedback.warning : answer.policy.message;
+    if (advice) lines.push(line("strength-advice", advice));
+    if (answer.feedback.suggestions[0]) lines.push(line("strength-advice", answer.feedback.suggestions[0]));
+    text.replaceChildren(...lines);
+  }
+
+  async function check() {
+    const password = input.value;
+    const userInputs = [...known, ...fields.map((field) => field.value.trim()).filter(Boolean)]
+      .map((value) => value.slice(0, 320))
+      .slice(0, 10);
+    controller?.abort();
+    controller = new AbortController();
+    try {
+      const response = await fetch("/api/v1/passwords/strength", {
+        method: "POST",
+        headers: { "content-type": "application/json", "accept-language": document.documentElement.lang },
+        body: JSON.stringify({ password: password.slice(0, 4096), userInputs }),
+        credentials: "same-origin",
+        signal: controller.signal,
+      });
+      if (!response.ok || input.value !== password) return;
+      show(await response.json());
+    } catch {
+      // Aborted by newer typing, or offline: the next pause asks again.
+    }
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    // Emptied: nothing to ask, and nothing left to show.
+    if (input.value === "") return clear();
+    timer = setTimeout(check, strengthDelayMs);
+  }
+
+  input.addEventListener("input", schedule);
+  for (const field of fields) field.addEventListener("input", () => input.value && schedule());
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  focusErrorSummary();
+  for (const input of document.querySelectorAll("input[data-strength]")) setUpStrengthMeter(input);
 });

@@ -23,6 +23,7 @@ export type Limits = {
   signInFailureWindowSeconds: number;
   passwordHistoryCount: number;
   registrationsPerIpPerHour: number;
+  passwordStrengthChecksPerIpPerMinute: number;
   passwordResetRequestsPerIdentifier: number;
   passwordResetRequestsPerIp: number;
   passwordResetWindowSeconds: number;
@@ -198,6 +199,15 @@ const limitRules: readonly LimitRule[] = [
     key: "registrationsPerIpPerHour",
     env: "MAMORI_REGISTRATIONS_PER_IP_PER_HOUR",
     fallback: 20,
+    min: 1,
+    max: 100_000,
+  },
+  // The strength meter asks on every pause in typing; each answer is 5–40 ms of zxcvbn on the
+  // event loop, so one address gets a person's worth (two a second) and no more.
+  {
+    key: "passwordStrengthChecksPerIpPerMinute",
+    env: "MAMORI_PASSWORD_STRENGTH_CHECKS_PER_IP_PER_MINUTE",
+    fallback: 120,
     min: 1,
     max: 100_000,
   },

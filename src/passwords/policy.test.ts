@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkPasswordPolicy } from "./policy.ts";
+import { assessPassword, checkPasswordPolicy } from "./policy.ts";
 
 const limits = { passwordMinLength: 8, passwordMaxLength: 256, passwordMinScore: 3 };
 const owner = { email: "hanako.yamada@example.jp", name: "Hanako Yamada" };
@@ -39,4 +39,18 @@ test("a long passphrase passes without composition rules, normalised to NFC", ()
   const result = checkPasswordPolicy(decomposed, owner, limits);
   assert.equal(result.ok, true);
   assert.equal(result.ok && result.password, "caf\u00e9 orbit lantern velvet");
+});
+
+test("assessing a password for the strength meter gives the verdict the policy gives, from one zxcvbn run", () => {
+  for (const password of [
+    "Xq7!kd9",
+    "password1",
+    "hanako.yamada-2025!",
+    "aaaaaaaaaaaa",
+    "cafe orbit lantern velvet",
+  ]) {
+    const { check, estimate } = assessPassword(password, owner, limits);
+    assert.deepEqual(check, checkPasswordPolicy(password, owner, limits), password);
+    assert.ok(estimate.score >= 0 && estimate.score <= 4);
+  }
 });

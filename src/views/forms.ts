@@ -1,5 +1,6 @@
 import type { Locale } from "../config/config.ts";
 import { pageText } from "../i18n/page-text.ts";
+import { strengthText } from "../i18n/strength-text.ts";
 import { html, type SafeHtml } from "./html.ts";
 
 /** A field's error, as shown beside it and in the summary at the top of the form. */
@@ -18,6 +19,16 @@ export type FieldOptions = {
   maxlength?: number;
   pattern?: string;
   errors: FieldErrors;
+  /** A new password: mamori.js adds a live strength meter (the server's policy still decides). */
+  strength?: StrengthMeterOptions;
+};
+
+export type StrengthMeterOptions = {
+  locale: Locale;
+  /** Other fields of the form whose values count as the person's words (name, email). */
+  fields?: readonly string[];
+  /** The person's words the page already knows (a signed-in person's name and email). */
+  userInputs?: readonly string[];
 };
 
 /** A labelled input with its hint and error tied to it by aria-describedby. */
@@ -30,8 +41,27 @@ export function field(o: FieldOptions): SafeHtml {
   <label for="${o.name}">${o.label}</label>
   ${o.hint ? html`<p class="hint" id="${hintId}">${o.hint}</p>` : null}
   ${error ? html`<p class="error" id="${errorId}">${error}</p>` : null}
-  <input id="${o.name}" name="${o.name}" type="${o.type ?? "text"}"${o.value !== undefined && o.type !== "password" ? html` value="${o.value}"` : null}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : null}${o.inputmode ? html` inputmode="${o.inputmode}"` : null}${o.required ? html` required` : null}${o.autofocus && !error ? html` autofocus` : null}${o.maxlength ? html` maxlength="${o.maxlength}"` : null}${o.pattern ? html` pattern="${o.pattern}"` : null}${describedBy ? html` aria-describedby="${describedBy}"` : null}${error ? html` aria-invalid="true"` : null}>
+  <input id="${o.name}" name="${o.name}" type="${o.type ?? "text"}"${o.value !== undefined && o.type !== "password" ? html` value="${o.value}"` : null}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : null}${o.inputmode ? html` inputmode="${o.inputmode}"` : null}${o.required ? html` required` : null}${o.autofocus && !error ? html` autofocus` : null}${o.maxlength ? html` maxlength="${o.maxlength}"` : null}${o.pattern ? html` pattern="${o.pattern}"` : null}${describedBy ? html` aria-describedby="${describedBy}"` : null}${error ? html` aria-invalid="true"` : null}${o.strength ? strengthAttributes(o.name, o.strength) : null}>
+  ${o.strength ? strengthMeter(o.name, o.strength.locale) : null}
 </div>`;
+}
+
+function strengthAttributes(name: string, options: StrengthMeterOptions): SafeHtml {
+  return html` data-strength="${name}-strength"${options.fields?.length ? html` data-strength-fields="${options.fields.join(" ")}"` : null}${options.userInputs?.length ? html` data-strength-inputs="${JSON.stringify(options.userInputs)}"` : null}`;
+}
+
+/**
+ * Where mamori.js shows a password's strength: a bar (its width and colour are the classes
+ * .strength-0 … .strength-4, never an inline style) and one polite live region with the label,
+ * the crack time and the first advice. Empty without JavaScript; the words come from here, so
+ * the script holds no language of its own.
+ */
+function strengthMeter(name: string, locale: Locale): SafeHtml {
+  const text = strengthText(locale);
+  return html`<div class="strength" id="${name}-strength" data-labels="${JSON.stringify(text.labels)}" data-crack-time="${text.crackTime}">
+    <div class="strength-bar" hidden><span></span></div>
+    <div class="strength-text" aria-live="polite" aria-atomic="true"></div>
+  </div>`;
 }
 
 /**
