@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 /** A server under test, running in its own process. */
@@ -164,19 +164,67 @@ export class CpuMeter {
   }
 }
 
+/** Pids given outright, or read afresh at each sample (a process tree whose members come and go). */
+export type OwnPids = readonly number[] | (() => readonly number[]);
+
+/** CPU ticks of each process; one that has ended meanwhile is left out. */
+export function ticksByPid(pids: readonly number[]): Map<number, number> {
+  const ticks = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      ticks.set(pid, processTicks(pid));
+    } catch {
+      // Gone (a database backend closed, a worker restarted).
+    }
+  }
+  return ticks;
+}
+
+/** Ticks the processes used between two `ticksByPid` readings; a process born in between counts whole. */
+export function ticksBetween(
+  before: ReadonlyMap<number, number>,
+  after: ReadonlyMap<number, number>,
+): number {
+  let sum = 0;
+  for (const [pid, ticks] of after) sum += ticks - (before.get(pid) ?? 0);
+  return sum;
+}
+
+/** A process and all its descendants, from /proc/<pid>/task/<tid>/children. */
+export function processTree(root: number): number[] {
+  const tree: number[] = [];
+  const pending = [root];
+  for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
+    tree.push(pid);
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const task of tasks) {
+      try {
+        const children = readFileSync(`/proc/${pid}/task/${task}/children`, "utf8").trim();
+        if (children) pending.push(...children.split(/\s+/).map(Number));
+      } catch {
+        // The thread ended.
+      }
+    }
+  }
+  return tree;
+}
+
 /** CPU used by everything but the given processes over `ms` milliseconds, in cores. */
-export async function backgroundCores(
-  cores: number,
-  ownPids: readonly number[],
-  ms: number,
-): Promise<number> {
-  const own = (): number => processTicks("self") + ownPids.reduce((sum, pid) => sum + processTicks(pid), 0);
+export async function backgroundCores(cores: number, ownPids: OwnPids, ms: number): Promise<number> {
+  const pids = (): readonly number[] => (typeof ownPids === "function" ? ownPids() : ownPids);
   const machineBefore = machineTicks();
-  const ownBefore = own();
+  const selfBefore = processTicks("self");
+  const ownBefore = ticksByPid(pids());
   await new Promise((resolve) => setTimeout(resolve, ms));
   const machineAfter = machineTicks();
+  const own = processTicks("self") - selfBefore + ticksBetween(ownBefore, ticksByPid(pids()));
   const total = machineAfter.total - machineBefore.total;
-  const busy = machineAfter.busy - machineBefore.busy - (own() - ownBefore);
+  const busy = machineAfter.busy - machineBefore.busy - own;
   return total > 0 ? Math.max(0, (busy / total) * cores) : 0;
 }
 
@@ -187,7 +235,7 @@ export async function backgroundCores(
  */
 export async function waitForQuiet(
   cores: number,
-  ownPids: readonly number[],
+  ownPids: OwnPids,
   maxSeconds: number,
   thresholdCores = 0.2,
 ): Promise<{ waitedSeconds: number; backgroundCores: number }> {

@@ -131,9 +131,11 @@ export function renderMarkdown(report: Report): string {
 
 const preamble = `# Benchmarks
 
-Measured by \`npm run bench\` (\`bench/run.ts\`, about a minute and a half), never in timed tests.
-Each run adds a dated section below, or replaces the section of the same day; this introduction is
-rewritten by every run.
+Measured by \`npm run bench\` (\`bench/run.ts\`), never in timed tests: first the phases below (about a
+minute and a half), then the scale part (\`bench/scale.ts\`, about six minutes more).
+\`npm run bench -- --scale-only\` runs the scale part alone. Each run adds a dated section below, or
+replaces the section of the same day (a scale-only run replaces only the day's scale results); this
+introduction is rewritten by every run.
 
 How a run works:
 
@@ -156,21 +158,117 @@ How a run works:
 - "other CPU" is what processes outside the bench used during a phase: when it is not near zero,
   something else was running on the machine and the figures are low. Before each measurement the
   bench waits (a bounded time) for the rest of the machine to go quiet.
+
+How the scale part works (the issue "Beyond one machine"):
+
+- 1,000 and 1,000,000 accounts are seeded in SQL (\`bench/scale-seed.ts\`: a recursive CTE on
+  SQLite, INSERT … SELECT from generate_series on PostgreSQL), with the rows \`insertAccount\`
+  writes (account and password_history) and one precomputed argon2id hash (production parameters).
+  PostgreSQL 15 is a throwaway server on loopback (\`test/support/postgres.ts\`).
+- A Mamori process (\`node src/main.ts\`) serves each database; the 1k and 1M servers are measured
+  in turns (1k, 1M, 1M, 1k halves, pooled): session checks over 10 connections, and sign-ins one at
+  a time at most 50/s (latency, not queueing). A figure at 1M may be at most 20% worse than at 1k.
+  Latencies are kept per answer, to the hundredth of a millisecond.
+- Database size per account: the SQLite file and WAL after a checkpoint, or pg_database_size,
+  divided by the accounts.
+- The mixed load (90% session checks, 8% sign-ins, 2% password resets, a closed loop over 10
+  connections, 60 s) runs against \`mamori serve --workers 2\` on PostgreSQL and one process on
+  SQLite, both with 1M accounts; every answer must have the expected status. The reset and
+  sign-in-failure limits are raised for it (the notes say which), or one address asking thousands
+  of times a minute would get 429s.
 `;
+
+/** The file with this bench's introduction and every run section kept (the introduction is rewritten). */
+function withPreamble(path: string): string {
+  const previous = existsSync(path) ? readFileSync(path, "utf8") : "";
+  // Everything from the first run section on is kept; the introduction before it is this bench's.
+  const firstRun = previous.indexOf("<!-- bench-run ");
+  return `${preamble}\n${firstRun >= 0 ? previous.slice(firstRun) : ""}`;
+}
 
 /** Adds the run's section to docs/benchmarks.md, replacing a section of the same day. */
 export function writeMarkdown(path: string, report: Report): void {
   const section = renderMarkdown(report);
   const { open, close } = sectionMarkers(dayOf(report.startedAt));
-  const previous = existsSync(path) ? readFileSync(path, "utf8") : "";
-  // Everything from the first run section on is kept; the introduction before it is this bench's.
-  const firstRun = previous.indexOf("<!-- bench-run ");
-  const existing = `${preamble}\n${firstRun >= 0 ? previous.slice(firstRun) : ""}`;
+  const existing = withPreamble(path);
   const start = existing.indexOf(open);
   const end = existing.indexOf(close);
   const next =
     start >= 0 && end > start
       ? `${existing.slice(0, start)}${section}${existing.slice(end + close.length)}`
       : `${existing.trimEnd()}\n\n${section}\n`;
+  writeFileSync(path, next);
+}
+
+/** A table of the scale bench (bench/scale.ts). */
+export type ExtraTable = { title: string; header: string[]; rows: string[][] };
+
+export type ScaleReport = {
+  startedAt: Date;
+  command: string;
+  machine: string[];
+  tables: ExtraTable[];
+  notes: string[];
+};
+
+export function renderScaleText(report: ScaleReport): string {
+  return [
+    "",
+    ...report.machine,
+    ...report.tables.flatMap((table) => ["", table.title, "", textTable(table.header, table.rows)]),
+    "",
+    ...report.notes.map((n) => `- ${n}`),
+    "",
+  ].join("\n");
+}
+
+function scaleMarkers(day: string): { open: string; close: string } {
+  return { open: `<!-- bench-scale ${day} -->`, close: `<!-- /bench-scale ${day} -->` };
+}
+
+function renderScaleMarkdown(report: ScaleReport): string {
+  const { open, close } = scaleMarkers(dayOf(report.startedAt));
+  const time = report.startedAt.toISOString().slice(11, 16);
+  return [
+    open,
+    `### Scale: 1,000 vs 1,000,000 accounts, and the mixed load (run at ${time} UTC)`,
+    "",
+    `Command: \`${report.command}\``,
+    "",
+    ...report.machine.map((m) => `- ${m}`),
+    ...report.tables.flatMap((table) => [
+      "",
+      `**${table.title}**`,
+      "",
+      markdownTable(table.header, table.rows),
+    ]),
+    "",
+    ...report.notes.map((n) => `- ${n}`),
+    close,
+  ].join("\n");
+}
+
+/**
+ * Puts the scale results into the day's section of docs/benchmarks.md: replacing the day's earlier
+ * scale results, else at the end of the day's section, else in a new section for the day.
+ */
+export function writeScaleMarkdown(path: string, report: ScaleReport): void {
+  const day = dayOf(report.startedAt);
+  const block = renderScaleMarkdown(report);
+  const scale = scaleMarkers(day);
+  const section = sectionMarkers(day);
+  const existing = withPreamble(path);
+  const scaleStart = existing.indexOf(scale.open);
+  const scaleEnd = existing.indexOf(scale.close);
+  const sectionEnd = existing.indexOf(section.close);
+  let next: string;
+  if (scaleStart >= 0 && scaleEnd > scaleStart) {
+    next = `${existing.slice(0, scaleStart)}${block}${existing.slice(scaleEnd + scale.close.length)}`;
+  } else if (sectionEnd >= 0) {
+    next = `${existing.slice(0, sectionEnd)}\n${block}\n${existing.slice(sectionEnd)}`;
+  } else {
+    const heading = `## ${day} (run at ${report.startedAt.toISOString().slice(11, 16)} UTC)`;
+    next = `${existing.trimEnd()}\n\n${section.open}\n${heading}\n\n${block}\n${section.close}\n`;
+  }
   writeFileSync(path, next);
 }

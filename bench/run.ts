@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: measures Mamori against the project's performance targets and writes the results
- * to docs/benchmarks.md. About two minutes; see the preamble of that file for the method.
+ * to docs/benchmarks.md. About two minutes, then the scale part (bench/scale.ts, about six more;
+ * `npm run bench -- --scale-only` runs only that). See the preamble of that file for the method.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, release, tmpdir, totalmem } from "node:os";
@@ -27,6 +28,7 @@ import {
   writeMarkdown,
 } from "./report.ts";
 import { measureResetTiming } from "./reset-timing.ts";
+import { runScaleBench } from "./scale.ts";
 import { benchEmail, benchPassword, seedAccounts } from "./seed.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -449,4 +451,7 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+// The scale part (bench/scale.ts) runs after the phases above, or alone with `--scale-only`.
+const scaleOnly = process.argv.includes("--scale-only");
+if (!scaleOnly) await main();
+await runScaleBench(scaleOnly ? "npm run bench -- --scale-only" : "npm run bench");
