@@ -1,9 +1,11 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Config, Locale } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
+import type { FlowFailure } from "../flows/flow-result.ts";
 import { pageText } from "../i18n/page-text.ts";
 import { type MaintenanceMode, readMaintenanceMode } from "../operations/maintenance.ts";
 import type { AuthenticatedSession } from "../session/sessions.ts";
+import type { FieldErrors } from "../views/forms.ts";
 import { html } from "../views/html.ts";
 import { type LayoutOptions, renderLayout } from "../views/layout.ts";
 import { ensureCsrfToken, isValidFormToken } from "./csrf.ts";
@@ -125,4 +127,18 @@ export async function signedInPage(
     return undefined;
   }
   return { auth, csrfToken: ensureCsrfToken(request, reply, deps.config, deps.random) };
+}
+
+/** What a form shows after a failure: beside its field when it has one, else at the top. */
+export type FormState = { errors: FieldErrors; general?: string };
+
+export function formState(locale: Locale, f: FlowFailure): FormState {
+  const message = errorMessage(f.code, locale, f);
+  return f.field ? { errors: { [f.field]: message } } : { errors: {}, general: message };
+}
+
+/** 429 and 503 pages carry Retry-After, as the JSON answers do. */
+export function withRetryAfter(reply: FastifyReply, f: FlowFailure): FastifyReply {
+  if (f.retryAfterSeconds !== undefined) reply.header("retry-after", String(f.retryAfterSeconds));
+  return reply;
 }

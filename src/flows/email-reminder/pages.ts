@@ -8,15 +8,18 @@ import { errorMessage, errorStatuses } from "../../http/errors.ts";
 import {
   answeredWithMaintenance,
   checkFormToken,
+  type FormState,
   formField,
+  formState,
   sendFormExpired,
   sendPage,
+  withRetryAfter,
 } from "../../http/pages.ts";
 import { requestMeta } from "../../http/request-context.ts";
 import { format } from "../../i18n/locale.ts";
 import { pageText } from "../../i18n/page-text.ts";
 import { codeEntryCard } from "../../views/code-entry.ts";
-import { csrfField, errorSummary, type FieldErrors, field } from "../../views/forms.ts";
+import { csrfField, errorSummary, field } from "../../views/forms.ts";
 import { html } from "../../views/html.ts";
 import { type FlowFailure, failure } from "../flow-result.ts";
 import { requestEmailReminder, resendEmailReminder, verifyEmailReminder } from "./email-reminder.ts";
@@ -32,8 +35,6 @@ type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 /** A flow that can still take a code. */
 type LiveReminder = { id: string; phone: string; expiresAt: string };
-
-type FormState = { errors: FieldErrors; general?: string };
 
 const startPath = "/email-reminder";
 
@@ -182,16 +183,6 @@ function sendEnded(reply: FastifyReply, locale: Locale, ended: FlowFailure): Fas
     path: startPath,
     body,
   });
-}
-
-function formState(locale: Locale, f: FlowFailure): FormState {
-  const message = errorMessage(f.code, locale, f);
-  return f.field ? { errors: { [f.field]: message } } : { errors: {}, general: message };
-}
-
-function withRetryAfter(reply: FastifyReply, f: FlowFailure): FastifyReply {
-  if (f.retryAfterSeconds !== undefined) reply.header("retry-after", String(f.retryAfterSeconds));
-  return reply;
 }
 
 export function registerEmailReminderPages(app: FastifyInstance, deps: Deps): void {

@@ -7,16 +7,19 @@ import { errorMessage, errorStatuses } from "../../http/errors.ts";
 import {
   answeredWithMaintenance,
   checkFormToken,
+  type FormState,
   formField,
+  formState,
   sendFormExpired,
   sendPage,
+  withRetryAfter,
 } from "../../http/pages.ts";
 import { requestMeta } from "../../http/request-context.ts";
 import { format } from "../../i18n/locale.ts";
 import { pageText } from "../../i18n/page-text.ts";
 import { parseIdentifier } from "../../identity/identifiers.ts";
 import { codeEntryCard } from "../../views/code-entry.ts";
-import { csrfField, errorSummary, type FieldErrors, field } from "../../views/forms.ts";
+import { csrfField, errorSummary, field } from "../../views/forms.ts";
 import { html } from "../../views/html.ts";
 import { type FlowFailure, failure } from "../flow-result.ts";
 import {
@@ -37,8 +40,6 @@ type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 /** A reset that can still move, at the step it has reached. */
 type LiveReset = { id: string; state: "code_sent" | "code_verified"; expiresAt: string };
-
-type FormState = { errors: FieldErrors; general?: string };
 
 function codePath(id: string): string {
   return `/password-reset/${encodeURIComponent(id)}`;
@@ -196,16 +197,6 @@ function sendEnded(reply: FastifyReply, locale: Locale, ended: FlowFailure): Fas
     path: "/password-reset",
     body,
   });
-}
-
-function formState(locale: Locale, f: FlowFailure): FormState {
-  const message = errorMessage(f.code, locale, f);
-  return f.field ? { errors: { [f.field]: message } } : { errors: {}, general: message };
-}
-
-function withRetryAfter(reply: FastifyReply, f: FlowFailure): FastifyReply {
-  if (f.retryAfterSeconds !== undefined) reply.header("retry-after", String(f.retryAfterSeconds));
-  return reply;
 }
 
 export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): void {

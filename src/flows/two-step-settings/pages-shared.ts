@@ -2,11 +2,9 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Locale } from "../../config/config.ts";
 import type { Deps } from "../../deps.ts";
 import type { MethodRow } from "../../factors/two-step/methods.ts";
-import { errorMessage } from "../../http/errors.ts";
 import { type PageContext, sendPage, signedInPage } from "../../http/pages.ts";
 import { requestMeta } from "../../http/request-context.ts";
 import { twoStepText } from "../../i18n/two-step-text.ts";
-import type { FieldErrors } from "../../views/forms.ts";
 import type { SafeHtml } from "../../views/html.ts";
 import { maskedPhone } from "../../views/phone-number.ts";
 import type { FlowFailure } from "../flow-result.ts";
@@ -64,18 +62,7 @@ export function methodName(locale: Locale, method: Pick<MethodRow, "method" | "p
   return locale === "ja" ? `${name}(${maskedPhone(method.phone)})` : `${name} (${maskedPhone(method.phone)})`;
 }
 
-export type FormState = { errors: FieldErrors; general?: string };
-
-/** A failure shown beside its field when it has one, else at the top of the form. */
-export function formState(locale: Locale, f: FlowFailure): FormState {
-  const message = errorMessage(f.code, locale, f);
-  return f.field ? { errors: { [f.field]: message } } : { errors: {}, general: message };
-}
-
-export function withRetryAfter(reply: FastifyReply, f: FlowFailure): FastifyReply {
-  if (f.retryAfterSeconds !== undefined) reply.header("retry-after", String(f.retryAfterSeconds));
-  return reply;
-}
+export { type FormState, formState, withRetryAfter } from "../../http/pages.ts";
 
 /** "Wait about N minutes": a resend refused by the cooldown or the sending budgets. */
 export function minutesToWait(f: FlowFailure): number {
