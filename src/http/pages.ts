@@ -9,7 +9,7 @@ import type { FieldErrors } from "../views/forms.ts";
 import { html } from "../views/html.ts";
 import { type LayoutOptions, renderLayout } from "../views/layout.ts";
 import { ensureCsrfToken, isValidFormToken } from "./csrf.ts";
-import { errorMessage } from "./errors.ts";
+import { errorMessage, errorStatuses } from "./errors.ts";
 import { loadSession } from "./request-context.ts";
 
 /** Sends a full HTML page; pages with personal data or codes are never cached. */
@@ -141,4 +141,33 @@ export function formState(locale: Locale, f: FlowFailure): FormState {
 export function withRetryAfter(reply: FastifyReply, f: FlowFailure): FastifyReply {
   if (f.retryAfterSeconds !== undefined) reply.header("retry-after", String(f.retryAfterSeconds));
   return reply;
+}
+
+/**
+ * The page for a recovery flow that ended (expired, out of tries, finished, unknown, or another
+ * browser's): why, and a way to start again. A flow whose code was refused too often ends with
+ * `invalid_code` or `too_many_attempts`; those read as `exhaustedMessage`.
+ */
+export function sendFlowEnded(
+  reply: FastifyReply,
+  page: { locale: Locale; title: string; exhaustedMessage: string; startPath: string },
+  ended: FlowFailure,
+): FastifyReply {
+  const text = pageText(page.locale).passwordReset;
+  const message =
+    ended.code === "invalid_code" || ended.code === "too_many_attempts"
+      ? page.exhaustedMessage
+      : errorMessage(ended.code, page.locale, ended);
+  const body = html`<div class="card">
+<h1>${page.title}</h1>
+<div class="error-summary" role="alert" tabindex="-1" id="error-summary"><p>${message}</p></div>
+<a class="button wide" href="${page.startPath}">${text.startAgain}</a>
+<div class="links"><p><a href="/sign-in">${text.backToSignIn}</a></p></div>
+</div>`;
+  return sendPage(reply, errorStatuses[ended.code], {
+    locale: page.locale,
+    title: page.title,
+    path: page.startPath,
+    body,
+  });
 }

@@ -4,13 +4,14 @@ import type { Locale } from "../../config/config.ts";
 import { constantTimeEqual, hmacHex } from "../../crypto/secrets.ts";
 import type { Deps } from "../../deps.ts";
 import { ensureCsrfToken } from "../../http/csrf.ts";
-import { errorMessage, errorStatuses } from "../../http/errors.ts";
+import { errorStatuses } from "../../http/errors.ts";
 import {
   answeredWithMaintenance,
   checkFormToken,
   type FormState,
   formField,
   formState,
+  sendFlowEnded,
   sendFormExpired,
   sendPage,
   withRetryAfter,
@@ -165,24 +166,11 @@ function renderResult(reply: FastifyReply, locale: Locale, maskedEmail: string, 
 /** A flow that ended (expired, exhausted, finished, unknown, another browser's): say why, offer a new one. */
 function sendEnded(reply: FastifyReply, locale: Locale, ended: FlowFailure): FastifyReply {
   const text = pageText(locale).emailReminder;
-  const shared = pageText(locale).passwordReset;
-  // Only a flow whose code was refused too often ends with these two codes.
-  const message =
-    ended.code === "invalid_code" || ended.code === "too_many_attempts"
-      ? text.codeExhausted
-      : errorMessage(ended.code, locale, ended);
-  const body = html`<div class="card">
-<h1>${text.endedTitle}</h1>
-<div class="error-summary" role="alert" tabindex="-1" id="error-summary"><p>${message}</p></div>
-<a class="button wide" href="${startPath}">${shared.startAgain}</a>
-<div class="links"><p><a href="/sign-in">${shared.backToSignIn}</a></p></div>
-</div>`;
-  return sendPage(reply, errorStatuses[ended.code], {
-    locale,
-    title: text.endedTitle,
-    path: startPath,
-    body,
-  });
+  return sendFlowEnded(
+    reply,
+    { locale, title: text.endedTitle, exhaustedMessage: text.codeExhausted, startPath: startPath },
+    ended,
+  );
 }
 
 export function registerEmailReminderPages(app: FastifyInstance, deps: Deps): void {

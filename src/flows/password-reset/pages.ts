@@ -10,6 +10,7 @@ import {
   type FormState,
   formField,
   formState,
+  sendFlowEnded,
   sendFormExpired,
   sendPage,
   withRetryAfter,
@@ -180,23 +181,11 @@ ${errorSummary(locale, form.errors, form.general)}
 /** A reset that ended (expired, exhausted, finished or unknown): say why, and offer a new one. */
 function sendEnded(reply: FastifyReply, locale: Locale, ended: FlowFailure): FastifyReply {
   const text = pageText(locale).passwordReset;
-  // Only a flow whose code was refused too often ends with these two codes.
-  const message =
-    ended.code === "invalid_code" || ended.code === "too_many_attempts"
-      ? text.codeExhausted
-      : errorMessage(ended.code, locale, ended);
-  const body = html`<div class="card">
-<h1>${text.endedTitle}</h1>
-<div class="error-summary" role="alert" tabindex="-1" id="error-summary"><p>${message}</p></div>
-<a class="button wide" href="/password-reset">${text.startAgain}</a>
-<div class="links"><p><a href="/sign-in">${text.backToSignIn}</a></p></div>
-</div>`;
-  return sendPage(reply, errorStatuses[ended.code], {
-    locale,
-    title: text.endedTitle,
-    path: "/password-reset",
-    body,
-  });
+  return sendFlowEnded(
+    reply,
+    { locale, title: text.endedTitle, exhaustedMessage: text.codeExhausted, startPath: "/password-reset" },
+    ended,
+  );
 }
 
 export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): void {
