@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import type { Browser, Locator, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import {
   actionTimeoutMs,
   desktop,
@@ -9,9 +9,11 @@ import {
   horizontalOverflow,
   launchBrowser,
   newContext,
+  pagePath as path,
   phone,
   saveScreenshot,
   unlabelledControls,
+  visibleText,
 } from "../support/browser.ts";
 import { english, japanese, type Words } from "../support/page-words.ts";
 import { latestCode, type MamoriServer, outboxMessages, startMamori } from "../support/server.ts";
@@ -39,22 +41,12 @@ after(async () => {
 });
 
 /** What a shopper reads in an element: it must be visible; whitespace is collapsed. */
-async function visibleText(locator: Locator): Promise<string> {
-  assert.ok(await locator.isVisible(), `${locator} should be visible`);
-  return ((await locator.textContent()) ?? "").replace(/\s+/g, " ").trim();
-}
-
 async function heading(page: Page): Promise<string> {
   return visibleText(page.locator("h1"));
 }
 
 async function pageLanguage(page: Page): Promise<string | null> {
   return page.locator("html").getAttribute("lang");
-}
-
-function path(page: Page): string {
-  const url = new URL(page.url());
-  return `${url.pathname}${url.search}`;
 }
 
 /** The "Login & security" rows as label -> value. */

@@ -1,16 +1,18 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import type { Browser, Locator, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import {
+  mainButton as button,
+  checkPage,
   desktop,
   errorSummaryLinks,
-  horizontalOverflow,
   launchBrowser,
   newContext,
+  pagePath as path,
   phone,
   saveScreenshot,
-  unlabelledControls,
+  visibleText,
   watchPage,
 } from "../support/browser.ts";
 import { englishReminder, japanesePassword, japaneseReminder } from "../support/page-words.ts";
@@ -35,28 +37,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function visibleText(locator: Locator): Promise<string> {
-  assert.ok(await locator.isVisible(), `${locator} should be visible`);
-  return ((await locator.textContent()) ?? "").replace(/\s+/g, " ").trim();
-}
-
-function path(page: Page): string {
-  const url = new URL(page.url());
-  return `${url.pathname}${url.search}`;
-}
-
-/** The page's heading and language, every field labelled, nothing scrolling sideways. */
-async function checkPage(page: Page, lang: "ja" | "en", title: string): Promise<void> {
-  assert.equal(await visibleText(page.locator("h1")), title, `heading on ${path(page)}`);
-  assert.equal(await page.locator("html").getAttribute("lang"), lang, `<html lang> on ${path(page)}`);
-  assert.deepEqual(await unlabelledControls(page), [], `unlabelled fields on ${path(page)}`);
-  assert.equal(await horizontalOverflow(page), 0, `sideways scrolling on ${path(page)}`);
-}
-
-function button(page: Page, name: string): Locator {
-  return page.locator("main").getByRole("button", { name, exact: true });
-}
 
 /** Clicks a form's button and returns the status of the page it answers with. */
 async function submitForStatus(page: Page, name: string): Promise<number> {

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Locator, Page } from "playwright-core";
 import {
+  mainButton as button,
   desktop,
   errorSummaryLinks,
   horizontalOverflow,
@@ -12,6 +13,7 @@ import {
   phone,
   saveScreenshot,
   unlabelledControls,
+  visibleText,
   watchPage,
 } from "../support/browser.ts";
 import { english, japanese, type Words } from "../support/page-words.ts";
@@ -54,11 +56,6 @@ after(async () => {
   await server?.stop();
 });
 
-async function visibleText(locator: Locator): Promise<string> {
-  assert.ok(await locator.isVisible(), `${locator} should be visible`);
-  return ((await locator.textContent()) ?? "").replace(/\s+/g, " ").trim();
-}
-
 function assertIncludes(text: string, part: string): void {
   assert.ok(text.includes(part), `"${part}" should be in "${text}"`);
 }
@@ -89,10 +86,6 @@ async function checkPage(page: Page, s: Shopper, title: string, shot?: string): 
   }
   if (walking) await page.setViewportSize(walking);
   if (shot) await saveScreenshot(page, `two-step-${shot}-${s.lang}`);
-}
-
-function button(page: Page, name: string): Locator {
-  return page.locator("main").getByRole("button", { name, exact: true });
 }
 
 function link(page: Page, name: string): Locator {

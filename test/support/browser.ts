@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,6 +7,7 @@ import {
   type BrowserContext,
   type BrowserContextOptions,
   chromium,
+  type Locator,
   type Page,
 } from "playwright-core";
 
@@ -164,4 +166,30 @@ export async function errorSummaryLinks(page: Page): Promise<{ targets: string[]
 /** How many CSS pixels the page is wider than the viewport (0 when nothing scrolls sideways). */
 export async function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate(() => Math.max(0, document.documentElement.scrollWidth - window.innerWidth));
+}
+
+/** A visible element's text, whitespace collapsed (asserting it is visible). */
+export async function visibleText(locator: Locator): Promise<string> {
+  assert.ok(await locator.isVisible(), `${locator} should be visible`);
+  return ((await locator.textContent()) ?? "").replace(/\s+/g, " ").trim();
+}
+
+/** The page's path and query, for failure messages. */
+export function pagePath(page: Page): string {
+  const url = new URL(page.url());
+  return `${url.pathname}${url.search}`;
+}
+
+/** The page's heading and language, every field labelled, nothing scrolling sideways. */
+export async function checkPage(page: Page, lang: "ja" | "en", title: string): Promise<void> {
+  const where = pagePath(page);
+  assert.equal(await visibleText(page.locator("h1")), title, `heading on ${where}`);
+  assert.equal(await page.locator("html").getAttribute("lang"), lang, `<html lang> on ${where}`);
+  assert.deepEqual(await unlabelledControls(page), [], `unlabelled fields on ${where}`);
+  assert.equal(await horizontalOverflow(page), 0, `sideways scrolling on ${where}`);
+}
+
+/** A button in the page's main content, by its exact name. */
+export function mainButton(page: Page, name: string): Locator {
+  return page.locator("main").getByRole("button", { name, exact: true });
 }
