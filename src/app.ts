@@ -41,6 +41,7 @@ import { registerSiteRoutes } from "./http/site-routes.ts";
 import { negotiateLocale } from "./i18n/locale.ts";
 import { pageText } from "./i18n/page-text.ts";
 import { registerHealthRoutes } from "./operations/health-routes.ts";
+import { registerPasswordGeneratorRoutes } from "./passwords/generator-routes.ts";
 import { registerPasswordStrengthRoutes } from "./passwords/strength-routes.ts";
 import { registerSessionRoutes } from "./session/routes.ts";
 import { html } from "./views/html.ts";
@@ -124,6 +125,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerSecurityRoutes(app, deps);
   registerTwoStepSettingsRoutes(app, deps);
   registerPasswordStrengthRoutes(app, deps);
+  registerPasswordGeneratorRoutes(app, deps);
   registerSiteRoutes(app, deps);
   registerSignInPages(app, deps);
   registerTwoStepSignInPage(app, deps);

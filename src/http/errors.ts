@@ -43,6 +43,7 @@ export const errorStatuses = {
   confirmation_required: 400,
   challenge_not_found: 404,
   email_reminder_not_found: 404,
+  invalid_options: 400,
   internal_error: 500,
 } as const satisfies Record<string, number>;
 

@@ -5,6 +5,7 @@ import type { ErrorCode } from "../http/errors.ts";
 export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
   ja: {
     invalid_request: "入力内容を確認してください。",
+    invalid_options: "この設定ではパスワードを作れません。",
     payload_too_large: "送信されたデータが大きすぎます。",
     unsupported_media_type: "この形式のデータは受け付けられません。JSON で送信してください。",
     not_found: "ページが見つかりません。",
@@ -50,6 +51,7 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
   },
   en: {
     invalid_request: "Please check what you entered.",
+    invalid_options: "No password can be made with these options.",
     payload_too_large: "The request is too large.",
     unsupported_media_type: "This content type is not accepted. Send JSON.",
     not_found: "Page not found.",

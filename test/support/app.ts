@@ -60,6 +60,8 @@ export type TestAppOptions = {
   dialect?: TestDialect;
   /** "capture" (default): an in-memory transport; "configured": what main.ts would build (SMTP when SMTP_URL is set). */
   courier?: "capture" | "configured";
+  /** Where the app's log goes (default: nowhere); a test that reads the log passes its own. */
+  log?: Deps["log"];
 };
 
 export type TestApp = {
@@ -138,7 +140,7 @@ export async function buildTestApp(t: TestContext, options: TestAppOptions = {})
     courier,
     // Redis counts in real time (its own expiry), not the fake clock: tests that move the clock use the database.
     throttle: config.redisUrl ? redisThrottleStore(config.redisUrl) : databaseThrottleStore(database.db),
-    log: pino({ level: "silent" }),
+    log: options.log ?? pino({ level: "silent" }),
   };
   // Closed last-opened first, also when building the app fails half-way.
   const closers: (() => Promise<unknown>)[] = [() => database.close(), () => deps.throttle.close()];
