@@ -94,7 +94,26 @@ function setUpStrengthMeter(input) {
   for (const field of fields) field.addEventListener("input", () => input.value && schedule());
 }
 
+/**
+ * "Use this password" on the password generator (opened in another tab from the link under this
+ * field) sends the chosen password on a same-origin BroadcastChannel: it fills this new-password
+ * field and answers, so the generator can say it was filled. It never leaves the browser.
+ */
+function listenForGeneratedPassword(input) {
+  if (!("BroadcastChannel" in window)) return;
+  const channel = new BroadcastChannel("mamori-password-generator");
+  channel.addEventListener("message", (event) => {
+    if (event.data?.type !== "use-password" || typeof event.data.password !== "string") return;
+    input.value = event.data.password;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    channel.postMessage({ type: "password-filled" });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   focusErrorSummary();
-  for (const input of document.querySelectorAll("input[data-strength]")) setUpStrengthMeter(input);
+  for (const input of document.querySelectorAll("input[data-strength]")) {
+    setUpStrengthMeter(input);
+    listenForGeneratedPassword(input);
+  }
 });

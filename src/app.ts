@@ -41,6 +41,7 @@ import { registerSiteRoutes } from "./http/site-routes.ts";
 import { negotiateLocale } from "./i18n/locale.ts";
 import { pageText } from "./i18n/page-text.ts";
 import { registerHealthRoutes } from "./operations/health-routes.ts";
+import { registerPasswordGeneratorPage } from "./passwords/generator-page.ts";
 import { registerPasswordGeneratorRoutes } from "./passwords/generator-routes.ts";
 import { registerPasswordStrengthRoutes } from "./passwords/strength-routes.ts";
 import { registerSessionRoutes } from "./session/routes.ts";
@@ -126,6 +127,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerTwoStepSettingsRoutes(app, deps);
   registerPasswordStrengthRoutes(app, deps);
   registerPasswordGeneratorRoutes(app, deps);
+  registerPasswordGeneratorPage(app, deps);
   registerSiteRoutes(app, deps);
   registerSignInPages(app, deps);
   registerTwoStepSignInPage(app, deps);

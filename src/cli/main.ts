@@ -15,6 +15,7 @@ import {
 } from "../operations/account-admin.ts";
 import { serveWithWorkers } from "../operations/cluster.ts";
 import { readMaintenanceMode, setMaintenanceMode } from "../operations/maintenance.ts";
+import { runPasswordsCli } from "./passwords.ts";
 
 /** `mamori <command>`: the operator's tool. Exit 0 done, 1 refused (not found, invalid), 2 usage. */
 const usage = `Usage: mamori <command>
@@ -33,6 +34,8 @@ const usage = `Usage: mamori <command>
                                            sign-in, registration and reset answer 503
   maintenance off | status
   audit --account <id|email> [--limit N]   the account's security events, newest first (JSON lines)
+  passwords [--length N] [--count N] [--no-symbols] [--passphrase --words N] [--format txt|csv|json]
+                                           generate passwords (mamori passwords --help for all options)
 
 Configuration comes from the environment (DATABASE_URL, …), as for serve.
 `;
@@ -62,6 +65,8 @@ const options = {
 
 /** Runs one command; returns the exit status. `serve` never returns while the server runs. */
 export async function runCli(argv: readonly string[], output: Output = processOutput): Promise<number> {
+  // Its own options, and no database: generating passwords needs only the configured policy.
+  if (argv[0] === "passwords") return runPasswordsCli(argv.slice(1), output);
   let parsed: ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>;
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });

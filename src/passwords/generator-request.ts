@@ -134,5 +134,8 @@ export function optionsFromStrings(values: Record<string, string | undefined>, f
     const text = values[field];
     if (text !== undefined) options[field] = text;
   }
+  // A form always sends its minimum fields: a minimum of a class left unticked is moot there.
+  if (form && options.digits === false) options.minDigits = undefined;
+  if (form && options.symbols === false) options.minSymbols = undefined;
   return { ok: true, options };
 }

@@ -1,4 +1,5 @@
 import type { Locale } from "../config/config.ts";
+import { generatorText } from "../i18n/generator-text.ts";
 import { pageText } from "../i18n/page-text.ts";
 import { strengthText } from "../i18n/strength-text.ts";
 import { html, type SafeHtml } from "./html.ts";
@@ -43,6 +44,7 @@ export function field(o: FieldOptions): SafeHtml {
   ${error ? html`<p class="error" id="${errorId}">${error}</p>` : null}
   <input id="${o.name}" name="${o.name}" type="${o.type ?? "text"}"${o.value !== undefined && o.type !== "password" ? html` value="${o.value}"` : null}${o.autocomplete ? html` autocomplete="${o.autocomplete}"` : null}${o.inputmode ? html` inputmode="${o.inputmode}"` : null}${o.required ? html` required` : null}${o.autofocus && !error ? html` autofocus` : null}${o.maxlength ? html` maxlength="${o.maxlength}"` : null}${o.pattern ? html` pattern="${o.pattern}"` : null}${describedBy ? html` aria-describedby="${describedBy}"` : null}${error ? html` aria-invalid="true"` : null}${o.strength ? strengthAttributes(o.name, o.strength) : null}>
   ${o.strength ? strengthMeter(o.name, o.strength.locale) : null}
+  ${o.strength ? html`<p class="generator-link"><a href="/tools/password-generator?use=1" target="_blank">${generatorText(o.strength.locale).link}</a></p>` : null}
 </div>`;
 }
 
