@@ -222,16 +222,24 @@ export function renderScaleText(report: ScaleReport): string {
   ].join("\n");
 }
 
-function scaleMarkers(day: string): { open: string; close: string } {
-  return { open: `<!-- bench-scale ${day} -->`, close: `<!-- /bench-scale ${day} -->` };
+/** A part of the bench that writes its own block into the day's section (scale, generator). */
+export type BlockKind = { marker: string; heading: string };
+
+export const scaleBlock: BlockKind = {
+  marker: "bench-scale",
+  heading: "Scale: 1,000 vs 1,000,000 accounts, and the mixed load",
+};
+
+function blockMarkers(kind: BlockKind, day: string): { open: string; close: string } {
+  return { open: `<!-- ${kind.marker} ${day} -->`, close: `<!-- /${kind.marker} ${day} -->` };
 }
 
-function renderScaleMarkdown(report: ScaleReport): string {
-  const { open, close } = scaleMarkers(dayOf(report.startedAt));
+function renderBlockMarkdown(report: ScaleReport, kind: BlockKind): string {
+  const { open, close } = blockMarkers(kind, dayOf(report.startedAt));
   const time = report.startedAt.toISOString().slice(11, 16);
   return [
     open,
-    `### Scale: 1,000 vs 1,000,000 accounts, and the mixed load (run at ${time} UTC)`,
+    `### ${kind.heading} (run at ${time} UTC)`,
     "",
     `Command: \`${report.command}\``,
     "",
@@ -249,21 +257,21 @@ function renderScaleMarkdown(report: ScaleReport): string {
 }
 
 /**
- * Puts the scale results into the day's section of docs/benchmarks.md: replacing the day's earlier
- * scale results, else at the end of the day's section, else in a new section for the day.
+ * Puts a block's results into the day's section of docs/benchmarks.md: replacing the day's earlier
+ * block of that kind, else at the end of the day's section, else in a new section for the day.
  */
-export function writeScaleMarkdown(path: string, report: ScaleReport): void {
+export function writeScaleMarkdown(path: string, report: ScaleReport, kind: BlockKind = scaleBlock): void {
   const day = dayOf(report.startedAt);
-  const block = renderScaleMarkdown(report);
-  const scale = scaleMarkers(day);
+  const block = renderBlockMarkdown(report, kind);
+  const markers = blockMarkers(kind, day);
   const section = sectionMarkers(day);
   const existing = withPreamble(path);
-  const scaleStart = existing.indexOf(scale.open);
-  const scaleEnd = existing.indexOf(scale.close);
+  const blockStart = existing.indexOf(markers.open);
+  const blockEnd = existing.indexOf(markers.close);
   const sectionEnd = existing.indexOf(section.close);
   let next: string;
-  if (scaleStart >= 0 && scaleEnd > scaleStart) {
-    next = `${existing.slice(0, scaleStart)}${block}${existing.slice(scaleEnd + scale.close.length)}`;
+  if (blockStart >= 0 && blockEnd > blockStart) {
+    next = `${existing.slice(0, blockStart)}${block}${existing.slice(blockEnd + markers.close.length)}`;
   } else if (sectionEnd >= 0) {
     next = `${existing.slice(0, sectionEnd)}\n${block}\n${existing.slice(sectionEnd)}`;
   } else {

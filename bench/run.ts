@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: measures Mamori against the project's performance targets and writes the results
- * to docs/benchmarks.md. About two minutes, then the scale part (bench/scale.ts, about six more;
- * `npm run bench -- --scale-only` runs only that). See the preamble of that file for the method.
+ * to docs/benchmarks.md. About two minutes, then the password generator's part (bench/generator.ts,
+ * under a minute; `npm run bench -- --generator-only`) and the scale part (bench/scale.ts, about six
+ * more; `npm run bench -- --scale-only` runs only that). See the preamble of that file for the method.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, release, tmpdir, totalmem } from "node:os";
@@ -10,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { loadConfig } from "../src/config/config.ts";
 import type { HashingParameters } from "../src/passwords/hashing.ts";
 import { calibrateHashing, type HashCalibration } from "./argon2.ts";
+import { runGeneratorBench } from "./generator.ts";
 import { assertAllOk, type LoadOptions, type LoadResult, runLoad } from "./load.ts";
 import {
   CpuMeter,
@@ -451,7 +453,10 @@ async function main(): Promise<void> {
   }
 }
 
-// The scale part (bench/scale.ts) runs after the phases above, or alone with `--scale-only`.
+// The generator's part (bench/generator.ts, in this process) and the scale part (bench/scale.ts)
+// run after the phases above, or alone with `--generator-only` / `--scale-only`.
 const scaleOnly = process.argv.includes("--scale-only");
-if (!scaleOnly) await main();
-await runScaleBench(scaleOnly ? "npm run bench -- --scale-only" : "npm run bench");
+const generatorOnly = process.argv.includes("--generator-only");
+if (!scaleOnly && !generatorOnly) await main();
+if (!scaleOnly) runGeneratorBench(generatorOnly ? "npm run bench -- --generator-only" : "npm run bench");
+if (!generatorOnly) await runScaleBench(scaleOnly ? "npm run bench -- --scale-only" : "npm run bench");

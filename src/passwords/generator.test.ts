@@ -123,6 +123,20 @@ describe("password generator", () => {
     assert.equal(pool.below(94), 0);
   });
 
+  it("bytes a list leaves unread are handed back: the next list uses them once, none twice, none wasted", () => {
+    let fills = 0;
+    const seeded = seededFill(5);
+    const counting: RandomFill = (bytes) => {
+      fills++;
+      seeded(bytes);
+    };
+    const generator = new CharacterGenerator(plan({ ...all, length: 8 }), new RandomPool(counting, 4096));
+    const passwords = Array.from({ length: 20 }, () => generator.next());
+    assert.equal(fills, 1, "twenty short passwords fit in one block");
+    // Bytes used twice would make a password twice (the same bytes give the same password).
+    assert.equal(new Set(passwords).size, 20, "no byte was used twice");
+  });
+
   it("honours every minimum and class, and never uses an excluded character (property)", () => {
     fc.assert(
       fc.property(

@@ -221,6 +221,11 @@ export class RandomPool {
     return rest;
   }
 
+  /** Hands back the last `unread` bytes of what `take` gave: never used, so still secret and fresh. */
+  putBack(unread: number): void {
+    this.#offset -= unread;
+  }
+
   byte(): number {
     if (this.#offset === this.#buffer.length) {
       this.#fill(this.#buffer);
@@ -356,6 +361,7 @@ export class CharacterGenerator {
       }
       written++;
     }
+    this.#pool.putBack(block.length - at);
     return out;
   }
 
