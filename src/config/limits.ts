@@ -24,6 +24,7 @@ export type Limits = {
   passwordHistoryCount: number;
   registrationsPerIpPerHour: number;
   passwordStrengthChecksPerIpPerMinute: number;
+  passwordGenerationsPerIpPerMinute: number;
   passwordResetRequestsPerIdentifier: number;
   passwordResetRequestsPerIp: number;
   passwordResetWindowSeconds: number;
@@ -207,6 +208,13 @@ const limitRules: readonly LimitRule[] = [
   {
     key: "passwordStrengthChecksPerIpPerMinute",
     env: "MAMORI_PASSWORD_STRENGTH_CHECKS_PER_IP_PER_MINUTE",
+    fallback: 120,
+    min: 1,
+    max: 100_000,
+  },
+  {
+    key: "passwordGenerationsPerIpPerMinute",
+    env: "MAMORI_PASSWORD_GENERATIONS_PER_IP_PER_MINUTE",
     fallback: 120,
     min: 1,
     max: 100_000,

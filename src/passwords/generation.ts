@@ -1,5 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { Limits } from "../config/config.ts";
+import type { Deps } from "../deps.ts";
+import { ApiError } from "../http/errors.ts";
+import { ipThrottleSubject } from "../throttle/ip-subject.ts";
 import {
   CharacterGenerator,
   type CharacterOptions,
@@ -46,6 +49,25 @@ export const defaultPassphraseRequest = {
   capitalize: false,
   includeNumber: false,
 } as const satisfies GenerationRequest;
+
+/**
+ * Counts one generation against the address's minute: a list costs at most ~30 ms of event loop
+ * (128 characters under tight minimums), so the server's generator cannot become a way to stall it.
+ * The page in the browser never asks.
+ */
+export async function allowGeneration(
+  deps: Pick<Deps, "throttle" | "clock" | "config">,
+  ip: string,
+): Promise<ApiError | null> {
+  const verdict = await deps.throttle.hit(
+    `password-generation:ip:${ipThrottleSubject(ip)}`,
+    { limit: deps.config.limits.passwordGenerationsPerIpPerMinute, windowSeconds: 60 },
+    deps.clock.now(),
+  );
+  return verdict.allowed
+    ? null
+    : new ApiError("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
+}
 
 let words: readonly string[] | undefined;
 

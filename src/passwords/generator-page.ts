@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Locale } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import { ensureCsrfToken } from "../http/csrf.ts";
+import { errorMessage } from "../http/errors.ts";
 import { checkFormToken, sendFormExpired, sendPage } from "../http/pages.ts";
 import {
   type GeneratorText,
@@ -13,7 +14,13 @@ import {
 import { format } from "../i18n/locale.ts";
 import { csrfField } from "../views/forms.ts";
 import { html, type SafeHtml } from "../views/html.ts";
-import { defaultCharacterRequest, defaultPassphraseRequest, type Generated, generate } from "./generation.ts";
+import {
+  allowGeneration,
+  defaultCharacterRequest,
+  defaultPassphraseRequest,
+  type Generated,
+  generate,
+} from "./generation.ts";
 import { formatPasswordList, generatorLimits } from "./generator.ts";
 import { type GenerationOptions, optionsFromStrings, withDefaults } from "./generator-request.ts";
 
@@ -166,6 +173,12 @@ export function registerPasswordGeneratorPage(app: FastifyInstance, deps: Deps):
     const values = Object.fromEntries(
       Object.entries(body).filter((entry): entry is [string, string] => typeof entry[1] === "string"),
     );
+    const refused = await allowGeneration(deps, request.ip);
+    if (refused) {
+      const error = errorMessage(refused.code, request.locale, refused.details);
+      reply.header("retry-after", String(refused.details.retryAfterSeconds ?? 60));
+      return sendGeneratorPage(request, reply, deps, 429, { options: {}, error, forForm });
+    }
     const parsed = optionsFromStrings(values, true);
     if (!parsed.ok) {
       const error = problemMessage(parsed.problem, request.locale);

@@ -8,7 +8,7 @@ import type { Deps } from "../deps.ts";
 import { ApiError } from "../http/errors.ts";
 import { errorResponses } from "../http/schemas.ts";
 import { policyMessage, problemMessage } from "../i18n/generator-text.ts";
-import { type Generated, generate, wordListPath } from "./generation.ts";
+import { allowGeneration, type Generated, generate, wordListPath } from "./generation.ts";
 import { formatPasswordList, type OptionsProblem } from "./generator.ts";
 import { GenerationBody, optionsFromStrings, withDefaults } from "./generator-request.ts";
 
@@ -73,12 +73,15 @@ export function registerPasswordGeneratorRoutes(app: FastifyInstance, deps: Deps
     {
       schema: {
         tags: ["passwords"],
-        summary: "Generate passwords or passphrases (unbiased, from a CSPRNG); no sign-in needed",
+        summary:
+          "Generate passwords or passphrases (unbiased, from a CSPRNG); no sign-in needed, limited per address",
         body: GenerationBody,
-        response: { 200: GenerationResponse, ...errorResponses(400, 413, 415) },
+        response: { 200: GenerationResponse, ...errorResponses(400, 413, 415, 429) },
       },
     },
     async (request) => {
+      const refused = await allowGeneration(deps, request.ip);
+      if (refused) throw refused;
       const result = generate(withDefaults(request.body), limits);
       if (!result.ok) throw invalidOptions(result.problem, request.locale);
       return answer(result.generated, request.locale);
@@ -114,6 +117,8 @@ export function registerPasswordGeneratorRoutes(app: FastifyInstance, deps: Deps
       },
     },
     async (request, reply) => {
+      const refused = await allowGeneration(deps, request.ip);
+      if (refused) throw refused;
       const { format = "json", ...values } = request.query as Record<string, string | undefined>;
       const parsed = optionsFromStrings(values);
       if (!parsed.ok) throw invalidOptions(parsed.problem, request.locale);

@@ -131,9 +131,16 @@ export function planCharacters(options: CharacterOptions): PlanResult<CharacterP
   if (classes.length === 0) return { ok: false, problem: { reason: "no_character_class" } };
   const minimums = classes.reduce((sum, c) => sum + c.minimum, 0);
   if (minimums > length) return { ok: false, problem: { reason: "minimums_over_length", minimums, length } };
-  const entropyBits = log2(countPasswords(classes, length));
-  return { ok: true, plan: { kind: "characters", length, classes, entropyBits } };
+  const table = waysTable(classes, length);
+  const entropyBits = log2(table[classes.length]?.[length] ?? 0n);
+  const plan: CharacterPlan = { kind: "characters", length, classes, entropyBits };
+  tables.set(plan, table);
+  return { ok: true, plan };
 }
+
+// The counting table of a plan, made once when the plan is (it is the costly part: up to ~30 ms
+// of BigInt work for 128 characters), kept for the generator that draws from it.
+const tables = new WeakMap<CharacterPlan, bigint[][]>();
 
 /**
  * waysTable[c][n]: how many strings of n characters use only the first c classes with each at
@@ -145,11 +152,13 @@ function waysTable(classes: readonly CharacterClass[], length: number): bigint[]
   for (const characterClass of classes) {
     const previous = table[table.length - 1] as bigint[];
     const size = BigInt(characterClass.characters.length);
+    const powers = [1n];
+    for (let k = 1; k <= length; k++) powers.push((powers[k - 1] as bigint) * size);
     const row: bigint[] = [];
     for (let n = 0; n <= length; n++) {
       let ways = 0n;
       for (let k = characterClass.minimum; k <= n; k++) {
-        ways += (binomial[n]?.[k] ?? 0n) * size ** BigInt(k) * (previous[n - k] ?? 0n);
+        ways += (binomial[n]?.[k] ?? 0n) * (powers[k] as bigint) * (previous[n - k] ?? 0n);
       }
       row.push(ways);
     }
@@ -194,6 +203,8 @@ export function planPassphrase(options: PassphraseOptions, wordCount: number): P
   const entropyBits = options.words * Math.log2(wordCount) + numberBits;
   return { ok: true, plan: { kind: "passphrase", options, entropyBits } };
 }
+
+const hexOfByte = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 
 /**
  * Random bytes drawn in 64 KiB blocks (the most `getRandomValues` gives at once), handed out one
@@ -258,8 +269,10 @@ export class RandomPool {
     const range = 1n << BigInt(bytes * 8);
     const limit = range - (range % n);
     for (;;) {
-      let value = 0n;
-      for (let i = 0; i < bytes; i++) value = (value << 8n) | BigInt(this.byte());
+      // One BigInt from hex, not one shift per byte: this is most of a tight-minimums draw.
+      let hex = "0x";
+      for (let i = 0; i < bytes; i++) hex += hexOfByte[this.byte()];
+      const value = BigInt(hex);
       if (value < limit) return value % n;
     }
   }
@@ -278,6 +291,8 @@ export class CharacterGenerator {
   #alphabet: string;
   #classOf: Uint8Array;
   #table: bigint[][];
+  /** powers[c][k]: class c's size to the k. */
+  #powers: bigint[][];
   #byRejection: boolean;
   #codeOfByte = new Uint8Array(256);
   #classOfCode = new Uint8Array(128);
@@ -288,7 +303,13 @@ export class CharacterGenerator {
     this.#pool = pool;
     this.#alphabet = plan.classes.map((c) => c.characters).join("");
     this.#classOf = Uint8Array.from(plan.classes.flatMap((c, index) => [...c.characters].map(() => index)));
-    this.#table = waysTable(plan.classes, plan.length);
+    this.#table = tables.get(plan) ?? waysTable(plan.classes, plan.length);
+    this.#powers = plan.classes.map((c) => {
+      const powers = [1n];
+      for (let k = 1; k <= plan.length; k++)
+        powers.push((powers[k - 1] as bigint) * BigInt(c.characters.length));
+      return powers;
+    });
     const all = BigInt(this.#alphabet.length) ** BigInt(plan.length);
     // A draw over the whole alphabet is kept at least one time in 16.
     this.#byRejection = (this.#table[plan.classes.length]?.[plan.length] ?? 0n) * 16n >= all;
@@ -374,14 +395,14 @@ export class CharacterGenerator {
     for (let c = classes.length; c >= 1; c--) {
       const characterClass = classes[c - 1] as CharacterClass;
       const previous = this.#table[c - 1] as bigint[];
-      const size = BigInt(characterClass.characters.length);
+      const powers = this.#powers[c - 1] as bigint[];
       const total = this.#table[c]?.[remaining] ?? 0n;
       let pick = this.#pool.bigBelow(total);
       let binomial = 1n;
       for (let k = 0; k <= remaining; k++) {
         if (k > 0) binomial = (binomial * BigInt(remaining - k + 1)) / BigInt(k);
         if (k < characterClass.minimum) continue;
-        const ways = binomial * size ** BigInt(k) * (previous[remaining - k] ?? 0n);
+        const ways = binomial * (powers[k] as bigint) * (previous[remaining - k] ?? 0n);
         if (pick < ways) {
           counts[c - 1] = k;
           break;

@@ -217,3 +217,22 @@ test("the browser gets this same generator with its types stripped, and the word
   assert.equal(words.statusCode, 200);
   assert.equal(words.body.trim().split("\n").length, 7776);
 });
+
+test("generation on the server is limited per address (the page in the browser never asks)", async (t) => {
+  const s = await buildTestApp(t, { env: { MAMORI_PASSWORD_GENERATIONS_PER_IP_PER_MINUTE: "3" } });
+  const ask = (remoteAddress: string) =>
+    s.inject({ method: "POST", url: "/api/v1/passwords", payload: {}, remoteAddress });
+  for (let i = 0; i < 3; i++) assert.equal((await ask("203.0.113.7")).statusCode, 200);
+  const refused = await ask("203.0.113.7");
+  assertApiError(refused, 429, "too_many_attempts");
+  assert.ok(Number(refused.headers["retry-after"]) > 0);
+  const download = await s.inject({
+    method: "GET",
+    url: "/api/v1/passwords?format=txt",
+    remoteAddress: "203.0.113.7",
+  });
+  assertApiError(download, 429, "too_many_attempts");
+  assert.equal((await ask("198.51.100.9")).statusCode, 200, "another address is not held back");
+  s.clock.advance(61);
+  assert.equal((await ask("203.0.113.7")).statusCode, 200, "the next minute");
+});
