@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
+import { type HibpConfig, parseHibpConfig } from "./hibp-config.ts";
 import { type Limits, parseInteger, parseLimits } from "./limits.ts";
 import { parseTwilioConfig, type TwilioConfig } from "./twilio-config.ts";
 
@@ -41,6 +42,8 @@ export type Config = {
   phoneCountries: ReadonlySet<string>;
   /** Countries sign-in is allowed from (MAMORI_ALLOWED_COUNTRIES=JP); empty: everywhere. */
   allowedCountries: ReadonlySet<string>;
+  /** The breached-password range API (MAMORI_HIBP_URL), or null: the offline list only. */
+  hibp: HibpConfig;
 };
 
 /** A configuration problem: the process prints every one of them and refuses to start. */
@@ -148,6 +151,7 @@ export function loadConfig(source: ConfigSource): Config {
     source.MAMORI_ALLOWED_COUNTRIES,
     problems,
   );
+  const hibp = parseHibpConfig(source.MAMORI_HIBP_URL, source.MAMORI_HIBP_TIMEOUT_MS, production, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const cookieSecure = production || publicUrl.protocol === "https:";
@@ -173,6 +177,7 @@ export function loadConfig(source: ConfigSource): Config {
     limits,
     phoneCountries,
     allowedCountries,
+    hibp,
   };
 }
 

@@ -13,6 +13,7 @@ import {
   setAccountStatus,
 } from "../identity/accounts.ts";
 import { normalizeEmail } from "../identity/identifiers.ts";
+import { checkBreached } from "../passwords/breach-check.ts";
 import { hashPassword } from "../passwords/hashing.ts";
 import { checkPasswordPolicy, type PasswordProblem } from "../passwords/policy.ts";
 import { listLiveSessions, revokeAccountSessions } from "../session/sessions.ts";
@@ -21,7 +22,7 @@ import { listLiveSessions, revokeAccountSessions } from "../session/sessions.ts"
  * What an operator does to accounts from the `mamori` CLI. Every change is audited with the
  * operator as actor and mailed to the owner, like any other security change.
  */
-export type OperatorDeps = Pick<Deps, "db" | "clock" | "random" | "config" | "courier">;
+export type OperatorDeps = Pick<Deps, "db" | "clock" | "random" | "config" | "courier" | "log">;
 
 export type AdminFailure =
   | { ok: false; reason: "not_found" }
@@ -56,6 +57,9 @@ export async function createAccountAsOperator(
   if (!name) return { ok: false, reason: "name_invalid" };
   const policy = checkPasswordPolicy(input.password, { email, name }, deps.config.limits);
   if (!policy.ok) return { ok: false, reason: "password_rejected", problem: policy.problem };
+  if ((await checkBreached(deps, policy.password)).breached) {
+    return { ok: false, reason: "password_rejected", problem: { code: "password_too_common" } };
+  }
   const passwordHash = await hashPassword(policy.password, {
     memoryKib: deps.config.limits.argon2MemoryKib,
     iterations: deps.config.limits.argon2Iterations,

@@ -1,6 +1,7 @@
 import type { Deps } from "../deps.ts";
 import { type FlowFailure, failure } from "../flows/flow-result.ts";
 import type { AccountRow } from "../identity/accounts.ts";
+import { checkBreached } from "./breach-check.ts";
 import { hashPassword } from "./hashing.ts";
 import { isRecentPassword } from "./history.ts";
 import { checkPasswordPolicy } from "./policy.ts";
@@ -10,7 +11,7 @@ import { checkPasswordPolicy } from "./policy.ts";
  * the current nor one of the recent passwords, then its argon2id hash. Errors name `field`.
  */
 export async function hashNewPassword(
-  deps: Pick<Deps, "db" | "config">,
+  deps: Pick<Deps, "db" | "config" | "log">,
   account: AccountRow,
   newPassword: string,
   field: string,
@@ -23,6 +24,7 @@ export async function hashNewPassword(
       ...("values" in policy.problem ? { values: policy.problem.values } : {}),
     });
   }
+  if ((await checkBreached(deps, policy.password)).breached) return failure("password_too_common", { field });
   const reused = await isRecentPassword(
     deps.db,
     account.id,

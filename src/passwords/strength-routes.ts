@@ -7,6 +7,7 @@ import { ApiError, errorMessage } from "../http/errors.ts";
 import { errorResponses } from "../http/schemas.ts";
 import { crackTimeDisplay, strengthSuggestions, strengthWarning } from "../i18n/strength-text.ts";
 import { ipThrottleSubject } from "../throttle/ip-subject.ts";
+import { checkBreached } from "./breach-check.ts";
 import { assessPassword, type PasswordCheck, type PasswordOwner } from "./policy.ts";
 import { isCommonPassword } from "./strength.ts";
 
@@ -37,7 +38,10 @@ const StrengthResponse = Type.Object({
     warning: Type.Union([Type.String(), Type.Null()]),
     suggestions: Type.Array(Type.String(), { description: "The most useful first" }),
   }),
-  breached: Type.Boolean({ description: "On the offline list of the most used leaked passwords" }),
+  breached: Type.Boolean({
+    description:
+      "On the offline list of the most used leaked passwords, or (when MAMORI_HIBP_URL is set) known to the range API",
+  }),
   policy: Type.Object(
     {
       ok: Type.Boolean(),
@@ -131,12 +135,25 @@ export function registerPasswordStrengthRoutes(app: FastifyInstance, deps: Deps)
       );
       if (!verdict.allowed)
         throw new ApiError("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
-      return strengthAnswer(
+      const answer = strengthAnswer(
         request.body.password,
         request.body.userInputs ?? [],
         deps.config.limits,
         request.locale,
       );
+      if (answer.breached || !deps.config.hibp) return answer;
+      // Only what the offline list did not know is asked of the range API.
+      const known = await checkBreached(deps, request.body.password.normalize("NFC"));
+      if (!known.breached || !answer.policy.ok) return { ...answer, breached: known.breached };
+      return {
+        ...answer,
+        breached: true,
+        policy: {
+          ok: false,
+          code: "password_too_common",
+          message: errorMessage("password_too_common", request.locale),
+        },
+      };
     },
   );
 }

@@ -13,6 +13,7 @@ import {
 } from "../../identity/accounts.ts";
 import { normalizeEmail } from "../../identity/identifiers.ts";
 import { isNewSignInContext, signInContextOf } from "../../identity/sign-in-context.ts";
+import { checkBreached } from "../../passwords/breach-check.ts";
 import { hashPassword } from "../../passwords/hashing.ts";
 import { checkPasswordPolicy } from "../../passwords/policy.ts";
 import { createSession, type SessionRow } from "../../session/sessions.ts";
@@ -66,6 +67,9 @@ export async function startRegistration(
       field: "password",
       ...("values" in policy.problem ? { values: policy.problem.values } : {}),
     });
+  }
+  if ((await checkBreached(deps, policy.password)).breached) {
+    return failure("password_too_common", { field: "password" });
   }
   const passwordHash = await hashPassword(policy.password, {
     memoryKib: deps.config.limits.argon2MemoryKib,
