@@ -19,6 +19,9 @@ import { registerDevOutboxRoutes } from "./courier/dev-outbox-routes.ts";
 import type { Deps } from "./deps.ts";
 import { registerEmailReminderPages } from "./flows/email-reminder/pages.ts";
 import { registerEmailReminderRoutes } from "./flows/email-reminder/routes.ts";
+import { registerPasskeyScript } from "./flows/passkeys/browser-script.ts";
+import { registerPasskeyPages } from "./flows/passkeys/pages.ts";
+import { registerPasskeyRoutes } from "./flows/passkeys/routes.ts";
 import { registerPasswordResetPages } from "./flows/password-reset/pages.ts";
 import { registerPasswordResetRoutes } from "./flows/password-reset/routes.ts";
 import { registerReauthenticationPages } from "./flows/reauthentication/pages.ts";
@@ -125,6 +128,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerSessionRoutes(app, deps);
   registerSecurityRoutes(app, deps);
   registerTwoStepSettingsRoutes(app, deps);
+  registerPasskeyRoutes(app, deps);
+  registerPasskeyScript(app);
   registerPasswordStrengthRoutes(app, deps);
   registerPasswordGeneratorRoutes(app, deps);
   registerPasswordGeneratorPage(app, deps);
@@ -142,6 +147,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerTwoStepSettingsPages(app, deps);
   registerTwoStepSetupPages(app, deps);
   registerTwoStepManagePages(app, deps);
+  registerPasskeyPages(app, deps);
   if (deps.config.devOutbox) registerDevOutboxRoutes(app, deps);
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 

@@ -41,6 +41,9 @@ const shownTypes = [
   "account.suspended",
   "account.reopened",
   "security.not_me",
+  "passkey.added",
+  "passkey.removed",
+  "passkey.clone_signal",
 ] as const;
 
 export async function listActivity(

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { recordAuditEvent } from "../audit/audit.ts";
 import type { Deps } from "../deps.ts";
+import { passkeySummaryRow } from "../flows/passkeys/pages.ts";
 import { checkFormToken, formField, sendFormExpired, sendPage, signedInPage } from "../http/pages.ts";
 import { clearSessionCookie, loadSession, requestMeta } from "../http/request-context.ts";
 import { format } from "../i18n/locale.ts";
@@ -47,6 +48,7 @@ export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
     const text = pageText(locale).security;
     const account = page.auth.account;
     const devices = await listTrustedDevices(deps.db, account.id, deps.clock.now());
+    const passkeys = await passkeySummaryRow(deps.db, account.id, locale);
     const body = html`<h1>${text.title}</h1>
 <div class="card">
 <dl class="settings">
@@ -55,6 +57,7 @@ export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
   <div><dt>${text.phone}</dt><dd>${account.phone && account.phone_verified_at ? maskedPhone(account.phone) : text.phoneNone}</dd></div>
   <div><dt>${text.password}</dt><dd>${account.password_changed_at ? format(text.passwordChangedAt, { time: formatDateTime(account.password_changed_at, locale) }) : "—"} <a class="edit" href="/account/security/password" aria-label="${text.editPassword}">${text.edit}</a></dd></div>
   <div><dt>${text.twoStep}</dt><dd>${account.two_step_enabled_at ? text.twoStepOn : text.twoStepOff} <a class="edit" href="/account/security/two-step">${text.twoStepSettings}</a></dd></div>
+  ${passkeys}
   <div><dt>${text.sessions}</dt><dd><a href="/account/sessions">${text.manage}</a></dd></div>
   <div><dt>${text.activity}</dt><dd>${text.activityHint} <a class="edit" href="/account/security/activity" aria-label="${text.viewActivity}">${text.view}</a></dd></div>
 </dl>

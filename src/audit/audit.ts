@@ -32,6 +32,11 @@ export type AuditEventType =
   | "trusted_device.added"
   | "trusted_device.revoked"
   | "security.not_me"
+  | "passkey.added"
+  | "passkey.renamed"
+  | "passkey.removed"
+  | "passkey.used"
+  | "passkey.clone_signal"
   | "maintenance.on"
   | "maintenance.off";
 

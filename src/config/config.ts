@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
 import { type HibpConfig, parseHibpConfig } from "./hibp-config.ts";
 import { type Limits, parseInteger, parseLimits } from "./limits.ts";
+import { type PasskeyConfig, parsePasskeyConfig } from "./passkey-config.ts";
 import { parseTwilioConfig, type TwilioConfig } from "./twilio-config.ts";
 
 export type { Limits } from "./limits.ts";
@@ -44,6 +45,8 @@ export type Config = {
   allowedCountries: ReadonlySet<string>;
   /** The breached-password range API (MAMORI_HIBP_URL), or null: the offline list only. */
   hibp: HibpConfig;
+  /** Passkeys: relying-party ID (MAMORI_RP_ID) and origins (see src/config/passkey-config.ts). */
+  passkeys: PasskeyConfig;
 };
 
 /** A configuration problem: the process prints every one of them and refuses to start. */
@@ -151,6 +154,7 @@ export function loadConfig(source: ConfigSource): Config {
     source.MAMORI_ALLOWED_COUNTRIES,
     problems,
   );
+  const passkeys = parsePasskeyConfig(source, publicUrl, allowedOrigins, problems);
   const hibp = parseHibpConfig(source.MAMORI_HIBP_URL, source.MAMORI_HIBP_TIMEOUT_MS, production, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -178,6 +182,7 @@ export function loadConfig(source: ConfigSource): Config {
     phoneCountries,
     allowedCountries,
     hibp,
+    passkeys,
   };
 }
 

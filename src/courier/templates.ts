@@ -1,6 +1,7 @@
 import type { Locale } from "../config/config.ts";
 import { format } from "../i18n/locale.ts";
 import { html } from "../views/html.ts";
+import { type PasskeyChange, passkeyCopy } from "./passkey-templates.ts";
 import { type TwoStepChange, twoStepCopy } from "./two-step-templates.ts";
 
 /** Every message Mamori sends, with the data it needs. `code` marks messages that carry a security code. */
@@ -19,6 +20,14 @@ export type MessageTemplate =
       /** The method concerned, as the owner knows it ("SMS ***-****-5678", "authenticator app"). */
       method: string;
       left: number;
+      securityUrl: string;
+    }
+  | {
+      kind: "passkey_changed";
+      name: string;
+      change: PasskeyChange;
+      /** The passkey's name, as its owner sees it in Login & security. */
+      passkey: string;
       securityUrl: string;
     }
   | {
@@ -146,6 +155,8 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
       return statusChangedCopy(template.status, ja);
     case "two_step_changed":
       return twoStepCopy(template.change, locale);
+    case "passkey_changed":
+      return passkeyCopy(template.change, locale);
     case "new_sign_in":
       return ja
         ? {

@@ -8,6 +8,7 @@ import * as emailReminder from "./migrations/003-email-reminder.ts";
 import * as twoStep from "./migrations/004-two-step.ts";
 import * as signInLockout from "./migrations/005-sign-in-lockout.ts";
 import * as signInContext from "./migrations/006-sign-in-context.ts";
+import * as passkeys from "./migrations/007-passkeys.ts";
 
 type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
 
@@ -19,6 +20,7 @@ const migrations: readonly Migration[] = [
   { id: "004-two-step", ...twoStep },
   { id: "005-sign-in-lockout", ...signInLockout },
   { id: "006-sign-in-context", ...signInContext },
+  { id: "007-passkeys", ...passkeys },
 ];
 
 // A migrating process may hold the SQLite write lock for a while; others wait this long at most.

@@ -207,6 +207,44 @@ export type SignInContextTable = {
   last_seen_at: string;
 };
 
+/** A passkey (WebAuthn credential, attestation "none"). Only its public key is stored. */
+export type PasskeyTable = {
+  id: string;
+  account_id: string;
+  /** base64url, as the browser names the credential. */
+  credential_id: string;
+  /** base64url of the COSE public key. */
+  public_key: string;
+  /** The authenticator's signature counter (bigint: PostgreSQL hands it back as a string). */
+  sign_count: number | string;
+  /** JSON array of transports ("internal", "hybrid", "usb", …). */
+  transports: string;
+  aaguid: string;
+  /** 1 when the passkey may be synced to other devices (BE flag), and whether it is (BS flag). */
+  backup_eligible: number;
+  backed_up: number;
+  /** 1 when the authenticator verified the person (PIN, fingerprint) at registration. */
+  user_verified: number;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+};
+
+export type PasskeyChallengePurpose = "registration" | "authentication";
+
+/** A WebAuthn challenge: random, single use, short-lived; tied to an account or a waiting sign-in. */
+export type PasskeyChallengeTable = {
+  id: string;
+  purpose: PasskeyChallengePurpose;
+  /** base64url of 32 random bytes. */
+  challenge: string;
+  account_id: string | null;
+  sign_in_flow_id: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+};
+
 export type OutboxState = "pending" | "sending" | "sent" | "failed";
 export type Channel = "email" | "sms" | "voice";
 
@@ -273,6 +311,8 @@ export type Schema = {
   trusted_device: TrustedDeviceTable;
   sign_in_lockout: SignInLockoutTable;
   sign_in_context: SignInContextTable;
+  passkey: PasskeyTable;
+  passkey_challenge: PasskeyChallengeTable;
   session: SessionTable;
   outbox_message: OutboxMessageTable;
   audit_event: AuditEventTable;

@@ -43,6 +43,10 @@ export const errorStatuses = {
   confirmation_required: 400,
   challenge_not_found: 404,
   email_reminder_not_found: 404,
+  passkey_not_found: 404,
+  passkey_invalid: 400,
+  passkey_clone_suspected: 403,
+  passkey_last_sign_in_method: 409,
   invalid_options: 400,
   internal_error: 500,
 } as const satisfies Record<string, number>;

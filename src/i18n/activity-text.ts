@@ -47,6 +47,11 @@ const ja = {
     "trusted_device.added": "コードを要求しないブラウザを登録",
     "trusted_device.revoked": "コードを要求しないブラウザの登録を解除",
     "security.not_me": "心当たりのないサインインを報告",
+    "passkey.added": "パスキーを追加",
+    "passkey.renamed": "パスキーの名前を変更",
+    "passkey.removed": "パスキーを削除",
+    "passkey.used": "パスキーを使用",
+    "passkey.clone_signal": "複製の疑いがあるパスキーを拒否",
   } satisfies Record<AccountEventType, string>,
   otherEvent: "セキュリティに関する操作",
   confirm: {
@@ -109,6 +114,11 @@ const en: ActivityText = {
     "trusted_device.added": "Browser set not to ask for codes",
     "trusted_device.revoked": "Browser set to ask for codes again",
     "security.not_me": "Sign-in reported as not you",
+    "passkey.added": "Passkey added",
+    "passkey.renamed": "Passkey renamed",
+    "passkey.removed": "Passkey removed",
+    "passkey.used": "Passkey used",
+    "passkey.clone_signal": "Possibly copied passkey refused",
   },
   otherEvent: "Security activity",
   confirm: {

@@ -47,6 +47,12 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     confirmation_required: "無効にするには、もう一度確認してください。",
     challenge_not_found: "この確認手続きは見つかりません。もう一度サインインしてください。",
     email_reminder_not_found: "この手続きは見つからないか、終了しています。最初からやり直してください。",
+    passkey_not_found: "このパスキーは見つかりません。別のパスキーか、パスワードでサインインしてください。",
+    passkey_invalid: "パスキーを確認できませんでした。もう一度お試しください。",
+    passkey_clone_suspected:
+      "このパスキーは複製された可能性があるため、使えません。パスワードでサインインし、ログインとセキュリティでパスキーを確認してください。",
+    passkey_last_sign_in_method:
+      "このパスキーを削除すると、サインインする方法がなくなります。先にパスワードを設定するか、別のパスキーを追加してください。",
     internal_error: "エラーが発生しました。しばらくしてからもう一度お試しください。",
   },
   en: {
@@ -91,6 +97,12 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     confirmation_required: "Confirm once more to turn it off.",
     challenge_not_found: "This verification was not found. Please sign in again.",
     email_reminder_not_found: "This request was not found or has ended. Please start again.",
+    passkey_not_found: "This passkey was not found. Use another passkey or your password.",
+    passkey_invalid: "The passkey could not be verified. Please try again.",
+    passkey_clone_suspected:
+      "This passkey can't be used: it may have been copied. Sign in with your password and check your passkeys in Login & security.",
+    passkey_last_sign_in_method:
+      "Removing this passkey would leave no way to sign in. Set a password or add another passkey first.",
     internal_error: "Something went wrong. Please try again later.",
   },
 };

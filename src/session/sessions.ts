@@ -14,7 +14,9 @@ export type Factor =
   | "totp"
   | "recovery_code"
   | "trusted_device"
-  | "passkey";
+  | "passkey"
+  /** A passkey whose authenticator verified the person (PIN, biometrics): two factors in one. */
+  | "passkey_verified";
 
 export type SessionDeps = { clock: Clock; random: Random; limits: Limits };
 
@@ -61,9 +63,13 @@ const possessionFactors: ReadonlySet<Factor> = new Set([
   "totp",
   "recovery_code",
   "passkey",
+  "passkey_verified",
 ]);
 
 export function assuranceLevel(factors: readonly Factor[]): 1 | 2 {
+  // A passkey with user verification is a multi-factor cryptographic authenticator on its own:
+  // the device (possession) unlocked by a PIN or biometrics (NIST SP 800-63B-4, 5.1.9; AAL2).
+  if (factors.includes("passkey_verified")) return 2;
   return factors.some((f) => possessionFactors.has(f)) && factors.length >= 2 ? 2 : 1;
 }
 

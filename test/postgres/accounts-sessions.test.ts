@@ -35,6 +35,7 @@ const allMigrations = [
   "004-two-step",
   "005-sign-in-lockout",
   "006-sign-in-context",
+  "007-passkeys",
 ];
 
 for (const dialect of dialects) {

@@ -16,6 +16,7 @@ import { pageText } from "../../i18n/page-text.ts";
 import { trustedDeviceCookieName } from "../../session/trusted-devices.ts";
 import { csrfField, errorSummary, field } from "../../views/forms.ts";
 import { html } from "../../views/html.ts";
+import { passkeySignInBlock } from "../passkeys/ui.ts";
 import { signInWithPassword } from "./sign-in.ts";
 
 type SignInForm = {
@@ -42,11 +43,12 @@ ${errorSummary(locale, errors, form.error, form.errorField)}
 <form method="post" action="/sign-in" novalidate>
   ${csrfField(csrfToken)}
   <input type="hidden" name="return_to" value="${form.returnTo}">
-  ${field({ name: "identifier", label: text.identifier, hint: text.identifierHint, type: "text", value: form.identifier, autocomplete: "username", required: true, autofocus: true, maxlength: 320, errors })}
+  ${field({ name: "identifier", label: text.identifier, hint: text.identifierHint, type: "text", value: form.identifier, autocomplete: "username webauthn", required: true, autofocus: true, maxlength: 320, errors })}
   ${field({ name: "password", label: text.password, type: "password", autocomplete: "current-password", required: true, maxlength: 4096, errors })}
   <div class="checkbox"><input type="checkbox" id="keep_signed_in" name="keep_signed_in" value="1" aria-describedby="keep-hint"><label for="keep_signed_in">${text.keepSignedIn}<br><span class="hint" id="keep-hint">${text.keepSignedInHint}</span></label></div>
   <button type="submit" class="wide">${text.submit}</button>
 </form>
+${passkeySignInBlock(locale, form.returnTo)}
 <div class="links">
   <p><a href="/password-reset">${text.forgotPassword}</a></p>
   <p><a href="/email-reminder">${text.forgotEmail}</a></p>

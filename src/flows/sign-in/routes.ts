@@ -24,14 +24,14 @@ const PublicMethodSchema = Type.Object({
   method: MethodKind,
   destination: Type.Union([Type.String(), Type.Null()]),
 });
-const ChallengeSchema = Type.Object({
+export const ChallengeSchema = Type.Object({
   id: Type.String(),
   method: MethodKind,
   destination: Type.Union([Type.String(), Type.Null()]),
   expiresAt: Type.String({ format: "date-time" }),
   alternatives: Type.Array(PublicMethodSchema),
 });
-const SignedInSchema = Type.Object({
+export const SignedInSchema = Type.Object({
   status: Type.Literal("signed_in"),
   account: AccountResponse,
   session: SessionResponse,
@@ -48,7 +48,7 @@ export function setTrustedDeviceCookie(reply: FastifyReply, config: Config, toke
   });
 }
 
-function signedInBody(
+export function signedInBody(
   reply: FastifyReply,
   config: Config,
   result: { account: AccountRow; token: string; session: SessionRow },

@@ -88,12 +88,16 @@ async function sendIfPhone(
   return result;
 }
 
-/** After a right password on an account with two-step on: the challenge, the primary's code sent. */
+/**
+ * After a right password on an account with two-step on (or a passkey without user verification,
+ * `proven` = ["passkey"]): the challenge, the primary's code sent.
+ */
 export async function startSecondFactor(
   deps: Deps,
   account: AccountRow,
   input: SessionChoice,
   meta: RequestMeta,
+  proven: readonly Factor[] = ["password"],
 ): Promise<TwoStepRequired | FlowFailure> {
   const methods = await listActiveMethods(deps.db, account.id);
   const primary = methods[0];
@@ -104,7 +108,7 @@ export async function startSecondFactor(
     id: newId(deps.random, "sif"),
     account_id: account.id,
     state: "second_factor_required",
-    factors: JSON.stringify(["password"]),
+    factors: JSON.stringify(proven),
     persistent: input.keepSignedIn ? 1 : 0,
     session_type: input.sessionType,
     attempts: 0,
@@ -251,7 +255,8 @@ export async function verifySecondFactor(
     });
   }
 
-  const factors: Factor[] = ["password", checked.factor];
+  // What the flow proved first (a password, or a passkey without user verification), then the code.
+  const factors: Factor[] = [...(JSON.parse(flow.factors) as Factor[]), checked.factor];
   const outcome = await deps.db.transaction().execute(async (trx) => {
     const moved = await trx
       .updateTable("sign_in_flow")

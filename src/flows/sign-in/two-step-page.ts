@@ -19,6 +19,8 @@ import { csrfField, errorSummary, type FieldErrors, field } from "../../views/fo
 import { html, type SafeHtml } from "../../views/html.ts";
 import { maskedPhone } from "../../views/phone-number.ts";
 import { type FlowFailure, failure } from "../flow-result.ts";
+import { isPasskeyOfferedAt } from "../passkeys/sign-in.ts";
+import { passkeySecondStepBlock } from "../passkeys/ui.ts";
 import {
   type FormState,
   methodName,
@@ -39,7 +41,7 @@ type ChallengeRequest = FastifyRequest<{
 }>;
 
 /** A challenge that can still take a code: the method it waits for, and the others. */
-type ChallengeView = { id: string; current: MethodRow; others: MethodRow[] };
+type ChallengeView = { id: string; current: MethodRow; others: MethodRow[]; passkey: boolean };
 
 function challengePath(id: string): string {
   return `/sign-in/two-step/${encodeURIComponent(id)}`;
@@ -64,7 +66,8 @@ async function findChallenge(deps: Deps, rawId: string): Promise<ChallengeView |
   const methods = await listActiveMethods(deps.db, flow.account_id);
   const current = methods.find((m) => m.id === flow.method_id);
   if (!current) return failure("challenge_not_found");
-  return { id, current, others: methods.filter((m) => m.id !== current.id) };
+  const passkey = await isPasskeyOfferedAt(deps, id);
+  return { id, current, others: methods.filter((m) => m.id !== current.id), passkey };
 }
 
 type ChallengeForm = FormState & { useRecovery: boolean; returnTo: string; notice?: string };
@@ -131,6 +134,7 @@ ${errorSummary(locale, form.errors, form.general)}
   <div class="checkbox"><input type="checkbox" id="trust_device" name="trust_device" value="1" aria-describedby="trust-hint"><label for="trust_device">${t.trust}<br><span class="hint" id="trust-hint">${t.trustHint}</span></label></div>
   <button type="submit" class="wide">${t.submit}</button>
 </form>
+${view.passkey ? passkeySecondStepBlock(locale, view.id, form.returnTo) : null}
 <div class="links">
   <h2>${form.useRecovery ? t.other : isPhone ? t.noCode : t.noApp}</h2>
   ${

@@ -1,0 +1,158 @@
+// Passkeys in the browser: "Sign in with a passkey", passkey autofill on the sign-in page, a
+// passkey as the second step, and "Create a passkey". The WebAuthn calls go through
+// @simplewebauthn/browser (served as /passkeys/webauthn-browser.js, the global
+// SimpleWebAuthnBrowser); the server checks everything. Without JavaScript the buttons stay
+// hidden and the page says passkeys need it; every other form works as it is.
+
+const webauthn = window.SimpleWebAuthnBrowser;
+
+/** POSTs JSON (or nothing) to the API from this origin; returns the status and the parsed body. */
+async function post(url, body) {
+  const init = { method: "POST", credentials: "same-origin", headers: { accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["content-type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, init);
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : {} };
+}
+
+/** Shows a message in the button's status region (role=alert), in the page's language. */
+function showError(button, message) {
+  const region = document.getElementById(button.dataset.status);
+  if (!region) return;
+  region.textContent = message;
+  region.hidden = false;
+}
+
+function clearError(button) {
+  const region = document.getElementById(button.dataset.status);
+  if (region) region.hidden = true;
+}
+
+/** The API's own message when it sent one, else the button's words for a cancelled or failed ceremony. */
+function messageFor(button, failure) {
+  if (failure?.body?.error?.message) return failure.body.error.message;
+  if (failure instanceof Error && (failure.name === "NotAllowedError" || failure.name === "AbortError"))
+    return button.dataset.cancelled;
+  return button.dataset.failed;
+}
+
+/** Where a sign-in goes next: the return address, or the two-step page of a passkey that was one factor. */
+function afterSignIn(result, returnTo) {
+  if (result.body.status === "two_step_required") {
+    const id = encodeURIComponent(result.body.challenge.id);
+    window.location.assign(`/sign-in/two-step/${id}?return_to=${encodeURIComponent(returnTo)}`);
+    return;
+  }
+  window.location.assign(returnTo);
+}
+
+async function finishSignIn(button, started, credential, extra) {
+  const result = await post("/api/v1/passkeys/authentication/verify", {
+    challengeId: started.body.challengeId,
+    credential,
+    ...extra,
+  });
+  if (result.status !== 200) throw result;
+  afterSignIn(result, button.dataset.returnTo || "/account");
+}
+
+function keepSignedIn() {
+  const box = document.getElementById("keep_signed_in");
+  return box instanceof HTMLInputElement && box.checked;
+}
+
+/** "Sign in with a passkey": the browser asks which passkey (none named: any of this site's). */
+async function signIn(button) {
+  clearError(button);
+  try {
+    const started = await post("/api/v1/passkeys/authentication/options", {});
+    if (started.status !== 200) throw started;
+    const credential = await webauthn.startAuthentication({ optionsJSON: started.body.options });
+    await finishSignIn(button, started, credential, { keepSignedIn: keepSignedIn() });
+  } catch (failure) {
+    showError(button, messageFor(button, failure));
+  }
+}
+
+/**
+ * Autofill (conditional mediation): the identifier field lists this site's passkeys beside saved
+ * usernames; picking one signs in. A button press cancels it (the library aborts the pending call).
+ */
+async function offerAutofill(button) {
+  if (!(await webauthn.browserSupportsWebAuthnAutofill())) return;
+  try {
+    const started = await post("/api/v1/passkeys/authentication/options", {});
+    if (started.status !== 200) return;
+    const credential = await webauthn.startAuthentication({
+      optionsJSON: started.body.options,
+      useBrowserAutofill: true,
+    });
+    await finishSignIn(button, started, credential, { keepSignedIn: keepSignedIn() });
+  } catch (failure) {
+    // Cancelled by the button or by leaving the page: nothing to say.
+    if (failure instanceof Error && failure.name === "AbortError") return;
+    showError(button, messageFor(button, failure));
+  }
+}
+
+/** "Use a passkey" at the two-step challenge: one of the account's passkeys completes the sign-in. */
+async function secondStep(button) {
+  clearError(button);
+  try {
+    const started = await post("/api/v1/passkeys/authentication/options", {
+      signInChallengeId: button.dataset.challengeId,
+    });
+    if (started.status !== 200) throw started;
+    const credential = await webauthn.startAuthentication({ optionsJSON: started.body.options });
+    const trust = document.getElementById(button.dataset.trust);
+    await finishSignIn(button, started, credential, {
+      trustDevice: trust instanceof HTMLInputElement && trust.checked,
+    });
+  } catch (failure) {
+    showError(button, messageFor(button, failure));
+  }
+}
+
+/** "Create a passkey": options (the server checks the recent sign-in), the browser's ceremony, verify. */
+async function register(button) {
+  clearError(button);
+  button.disabled = true;
+  try {
+    const started = await post("/api/v1/passkeys/registration/options");
+    if (started.status !== 200) throw started;
+    const credential = await webauthn.startRegistration({ optionsJSON: started.body.options });
+    const nameField = document.getElementById(button.dataset.name);
+    const name = nameField instanceof HTMLInputElement ? nameField.value.trim() : "";
+    const result = await post("/api/v1/passkeys/registration/verify", {
+      challengeId: started.body.challengeId,
+      credential,
+      ...(name ? { name } : {}),
+    });
+    if (result.status !== 201) throw result;
+    window.location.assign(button.dataset.doneUrl);
+  } catch (failure) {
+    showError(button, messageFor(button, failure));
+    button.disabled = false;
+  }
+}
+
+function setUp() {
+  if (!webauthn?.browserSupportsWebAuthn()) return;
+  for (const block of document.querySelectorAll("[data-passkey-block]")) block.hidden = false;
+  for (const note of document.querySelectorAll("[data-passkey-nojs]")) note.hidden = true;
+  for (const button of document.querySelectorAll("[data-passkey-sign-in]")) {
+    button.addEventListener("click", () => signIn(button));
+    if (document.querySelector("input[autocomplete~='webauthn']")) offerAutofill(button);
+  }
+  for (const button of document.querySelectorAll("[data-passkey-second-step]")) {
+    button.addEventListener("click", () => secondStep(button));
+  }
+  for (const button of document.querySelectorAll("[data-passkey-register]")) {
+    button.addEventListener("click", () => register(button));
+  }
+}
+
+setUp();

@@ -1,0 +1,303 @@
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+} from "@simplewebauthn/server";
+import { recordAuditEvent } from "../../audit/audit.ts";
+import { newId } from "../../crypto/secrets.ts";
+import type { Deps } from "../../deps.ts";
+import { consumePasskeyChallenge, createPasskeyChallenge } from "../../factors/passkey/challenges.ts";
+import {
+  findPasskeyByCredentialId,
+  listPasskeys,
+  type PasskeyRow,
+  recordPasskeyUse,
+  signCountOf,
+} from "../../factors/passkey/passkeys.ts";
+import {
+  authenticationOptions,
+  isCounterGoingBackwards,
+  verifyAssertion,
+} from "../../factors/passkey/webauthn.ts";
+import { isCountryAllowed } from "../../geo/country.ts";
+import { type AccountRow, findAccountById } from "../../identity/accounts.ts";
+import type { Factor, SessionType } from "../../session/sessions.ts";
+import { trustDevice } from "../../session/trusted-devices.ts";
+import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
+import type { ThrottleRule } from "../../throttle/throttle.ts";
+import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
+import { mintSignInSession, type SessionChoice } from "../sign-in/mint-session.ts";
+import {
+  type SecondFactorSignedIn,
+  startSecondFactor,
+  type TwoStepRequired,
+} from "../sign-in/second-factor.ts";
+import { recordPasskeyChange } from "./notify.ts";
+
+/**
+ * Sign-in with a passkey, two ways:
+ * - first factor ("Sign in with a passkey", autofill): the browser picks a discoverable passkey.
+ *   With user verification it is both factors (AAL2: no code is asked); without, it is one, and an
+ *   account with two-step on still needs its second factor.
+ * - second factor: a sign-in waiting in `second_factor_required` (after the password) completes
+ *   with one of the account's passkeys, beside SMS, voice and the app.
+ * Each challenge is single use, so a replayed assertion finds nothing to sign against; a counter
+ * that does not go up refuses the sign-in and mails the owner (a possible clone).
+ */
+export type AuthenticationStarted = {
+  ok: true;
+  challengeId: string;
+  options: PublicKeyCredentialRequestOptionsJSON;
+};
+
+// Each request stores a challenge row, and every sign-in page asks once for autofill: 120 a minute
+// from one address (an office or a shop behind one NAT) is more than its people need.
+const optionsPerIp: ThrottleRule = { limit: 120, windowSeconds: 60 };
+
+export async function startPasskeyAuthentication(
+  deps: Deps,
+  input: { signInChallengeId?: string | undefined },
+  meta: RequestMeta,
+): Promise<AuthenticationStarted | FlowFailure> {
+  const allowed = await deps.throttle.hit(
+    `passkey_options:ip:${ipThrottleSubject(meta.ip)}`,
+    optionsPerIp,
+    deps.clock.now(),
+  );
+  if (!allowed.allowed) return failure("too_many_attempts", { retryAfterSeconds: allowed.retryAfterSeconds });
+  let accountId: string | null = null;
+  let allow: PasskeyRow[] = [];
+  if (input.signInChallengeId) {
+    const flow = await waitingFlow(deps, input.signInChallengeId);
+    if (!flow.ok) return flow;
+    accountId = flow.accountId;
+    allow = await listPasskeys(deps.db, accountId);
+    if (allow.length === 0) return failure("passkey_not_found");
+  }
+  const challenge = await createPasskeyChallenge(deps.db, deps, {
+    purpose: "authentication",
+    accountId,
+    signInFlowId: input.signInChallengeId ?? null,
+  });
+  const options = await authenticationOptions(deps.config.passkeys, {
+    challenge: challenge.challenge,
+    allow,
+  });
+  return { ok: true, challengeId: challenge.id, options };
+}
+
+/** A sign-in waiting for its second factor whose first factor was not a passkey already. */
+async function waitingFlow(
+  deps: Deps,
+  id: string,
+): Promise<{ ok: true; accountId: string; factors: Factor[] } | FlowFailure> {
+  const flow = await deps.db.selectFrom("sign_in_flow").selectAll().where("id", "=", id).executeTakeFirst();
+  if (!flow || flow.state === "completed") return failure("challenge_not_found");
+  if (flow.state === "expired" || flow.expires_at <= deps.clock.now().toISOString())
+    return failure("challenge_expired");
+  const factors = JSON.parse(flow.factors) as Factor[];
+  // Two factors of one passkey are one factor: a passkey without verification needs a code.
+  if (factors.includes("passkey")) return failure("passkey_not_found");
+  return { ok: true, accountId: flow.account_id, factors };
+}
+
+export type PasskeySignInInput = {
+  challengeId: string;
+  credential: AuthenticationResponseJSON;
+  sessionType: SessionType;
+  keepSignedIn: boolean;
+  trustDevice: boolean;
+};
+
+function ipKey(ip: string | null): string {
+  return `sign_in:ip:${ipThrottleSubject(ip)}`;
+}
+
+export async function finishPasskeyAuthentication(
+  deps: Deps,
+  input: PasskeySignInInput,
+  meta: RequestMeta,
+): Promise<SecondFactorSignedIn | TwoStepRequired | FlowFailure> {
+  const limits = deps.config.limits;
+  const now = deps.clock.now();
+  // Failed passkeys count with failed passwords from the same place.
+  const perIp: ThrottleRule = {
+    limit: limits.signInFailuresPerIp,
+    windowSeconds: limits.signInFailureWindowSeconds,
+  };
+  const ipVerdict = await deps.throttle.peek(ipKey(meta.ip), perIp, now);
+  if (!ipVerdict.allowed)
+    return failure("too_many_attempts", { retryAfterSeconds: ipVerdict.retryAfterSeconds });
+  if (!(await isCountryAllowed(deps.config.allowedCountries, meta.ip))) return failure("country_not_allowed");
+
+  const consumed = await consumePasskeyChallenge(deps.db, deps.clock, input.challengeId, "authentication");
+  if (!consumed.ok)
+    return failure(consumed.reason === "expired" ? "challenge_expired" : "challenge_not_found");
+  const challenge = consumed.challenge;
+  const refuse = async (
+    code: "passkey_not_found" | "passkey_invalid",
+    detail: string,
+    accountId?: string,
+  ) => {
+    await deps.throttle.hit(ipKey(meta.ip), perIp, now);
+    deps.log.info({ accountId, detail }, "passkey sign-in refused");
+    if (accountId) {
+      await recordAuditEvent(deps.db, deps, {
+        type: "sign_in.failed",
+        accountId,
+        actor: "account",
+        ip: meta.ip,
+        userAgent: meta.userAgent,
+        detail: { reason: code },
+      });
+    }
+    return failure(code);
+  };
+
+  const passkey = await findPasskeyByCredentialId(deps.db, input.credential.id.slice(0, 1024));
+  if (!passkey) return refuse("passkey_not_found", "unknown credential");
+  // A second factor must come from the account that gave the password.
+  if (challenge.account_id !== null && challenge.account_id !== passkey.account_id)
+    return refuse("passkey_not_found", "credential of another account");
+  const verified = await verifyAssertion(deps.config.passkeys, {
+    challenge: challenge.challenge,
+    response: input.credential,
+    passkey,
+  });
+  if (!verified.ok) return refuse("passkey_invalid", verified.detail, passkey.account_id);
+  const assertion = verified.assertion;
+
+  const account = await findAccountById(deps.db, passkey.account_id);
+  if (!account) return refuse("passkey_not_found", "account gone");
+  if (isCounterGoingBackwards(signCountOf(passkey), assertion.signCount)) {
+    await recordPasskeyChange(deps.db, deps, account, "clone_signal", passkey, meta);
+    deps.courier.wake();
+    return failure("passkey_clone_suspected");
+  }
+  if (account.status === "suspended") return failure("account_suspended");
+  if (account.status === "closed") return failure("account_closed");
+  // Two assertions racing with one counter: only one moves it.
+  const used = await recordPasskeyUse(deps.db, passkey, {
+    signCount: assertion.signCount,
+    backedUp: assertion.backedUp,
+    now,
+  });
+  if (!used) return refuse("passkey_invalid", "counter moved concurrently", account.id);
+  await recordAuditEvent(deps.db, deps, {
+    type: "passkey.used",
+    accountId: account.id,
+    actor: "account",
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    detail: { passkeyId: passkey.id, userVerified: assertion.userVerified },
+  });
+
+  if (challenge.sign_in_flow_id)
+    return completeWaitingSignIn(deps, account, challenge.sign_in_flow_id, input, meta);
+  const choice: SessionChoice = { sessionType: input.sessionType, keepSignedIn: input.keepSignedIn };
+  if (!assertion.userVerified && account.two_step_enabled_at) {
+    // One factor where two are required: the account's second factor, as after a password.
+    return startSecondFactor(deps, account, choice, meta, ["passkey"]);
+  }
+  return completeFirstFactorSignIn(
+    deps,
+    account,
+    [assertion.userVerified ? "passkey_verified" : "passkey"],
+    choice,
+    meta,
+  );
+}
+
+async function completeFirstFactorSignIn(
+  deps: Deps,
+  account: AccountRow,
+  factors: Factor[],
+  choice: SessionChoice,
+  meta: RequestMeta,
+): Promise<SecondFactorSignedIn> {
+  const now = deps.clock.now().toISOString();
+  const minted = await deps.db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto("sign_in_flow")
+      .values({
+        id: newId(deps.random, "sif"),
+        account_id: account.id,
+        state: "completed",
+        factors: JSON.stringify(factors),
+        persistent: choice.keepSignedIn ? 1 : 0,
+        session_type: choice.sessionType,
+        attempts: 0,
+        ip: meta.ip,
+        user_agent: meta.userAgent?.slice(0, 300) ?? null,
+        expires_at: now,
+        created_at: now,
+        method_id: null,
+      })
+      .execute();
+    return mintSignInSession(trx, deps, account, factors, choice, meta);
+  });
+  deps.courier.wake();
+  return { ok: true, status: "signed_in", account, token: minted.token, session: minted.session };
+}
+
+/** The passkey as the second factor: the waiting flow moves to `completed` in one guarded statement. */
+async function completeWaitingSignIn(
+  deps: Deps,
+  account: AccountRow,
+  flowId: string,
+  input: PasskeySignInInput,
+  meta: RequestMeta,
+): Promise<SecondFactorSignedIn | FlowFailure> {
+  const flow = await waitingFlow(deps, flowId);
+  if (!flow.ok) return flow;
+  const factors: Factor[] = [...flow.factors, "passkey"];
+  const nowText = deps.clock.now().toISOString();
+  const outcome = await deps.db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom("sign_in_flow").selectAll().where("id", "=", flowId).executeTakeFirst();
+    const moved = await trx
+      .updateTable("sign_in_flow")
+      .set({ state: "completed", factors: JSON.stringify(factors) })
+      .where("id", "=", flowId)
+      .where("state", "=", "second_factor_required")
+      .where("expires_at", ">", nowText)
+      .executeTakeFirst();
+    if (!row || moved.numUpdatedRows === 0n) return undefined;
+    const choice: SessionChoice = { sessionType: row.session_type, keepSignedIn: row.persistent === 1 };
+    const minted = await mintSignInSession(trx, deps, account, factors, choice, meta);
+    let trusted: string | undefined;
+    if (input.trustDevice) {
+      const device = await trustDevice(
+        trx,
+        { clock: deps.clock, random: deps.random, lifetimeSeconds: deps.config.limits.trustedDeviceSeconds },
+        account.id,
+        meta,
+      );
+      await recordAuditEvent(trx, deps, {
+        type: "trusted_device.added",
+        accountId: account.id,
+        actor: "account",
+        ip: meta.ip,
+        userAgent: meta.userAgent,
+        detail: { deviceId: device.device.id },
+      });
+      trusted = device.token;
+    }
+    return { minted, trusted };
+  });
+  if (!outcome) return failure("challenge_not_found");
+  deps.courier.wake();
+  return {
+    ok: true,
+    status: "signed_in",
+    account,
+    token: outcome.minted.token,
+    session: outcome.minted.session,
+    ...(outcome.trusted ? { trustedDeviceToken: outcome.trusted } : {}),
+  };
+}
+
+/** True when a waiting sign-in can take a passkey as its second factor (the account has one). */
+export async function isPasskeyOfferedAt(deps: Deps, signInChallengeId: string): Promise<boolean> {
+  const flow = await waitingFlow(deps, signInChallengeId);
+  if (!flow.ok) return false;
+  return (await listPasskeys(deps.db, flow.accountId)).length > 0;
+}
