@@ -43,6 +43,9 @@ import { registerSecurityHeaders } from "./http/security-headers.ts";
 import { registerSiteRoutes } from "./http/site-routes.ts";
 import { negotiateLocale } from "./i18n/locale.ts";
 import { pageText } from "./i18n/page-text.ts";
+import { registerSessionCheckRoutes } from "./integration/session-check-routes.ts";
+import { createOidcService } from "./oidc/provider.ts";
+import { registerOidcRoutes } from "./oidc/routes.ts";
 import { registerHealthRoutes } from "./operations/health-routes.ts";
 import { registerPasswordGeneratorPage } from "./passwords/generator-page.ts";
 import { registerPasswordGeneratorRoutes } from "./passwords/generator-routes.ts";
@@ -126,6 +129,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerPasswordResetRoutes(app, deps);
   registerEmailReminderRoutes(app, deps);
   registerSessionRoutes(app, deps);
+  registerSessionCheckRoutes(app, deps);
+  registerOidcRoutes(app, deps, createOidcService(deps));
   registerSecurityRoutes(app, deps);
   registerTwoStepSettingsRoutes(app, deps);
   registerPasskeyRoutes(app, deps);

@@ -15,6 +15,7 @@ import {
 } from "../operations/account-admin.ts";
 import { serveWithWorkers } from "../operations/cluster.ts";
 import { readMaintenanceMode, setMaintenanceMode } from "../operations/maintenance.ts";
+import { oidcUsage, runClients, runOidc } from "./oidc-commands.ts";
 import { runPasswordsCli } from "./passwords.ts";
 
 /** `mamori <command>`: the operator's tool. Exit 0 done, 1 refused (not found, invalid), 2 usage. */
@@ -36,6 +37,7 @@ const usage = `Usage: mamori <command>
   audit --account <id|email> [--limit N]   the account's security events, newest first (JSON lines)
   passwords [--length N] [--count N] [--no-symbols] [--passphrase --words N] [--format txt|csv|json]
                                            generate passwords (mamori passwords --help for all options)
+${oidcUsage}
 
 Configuration comes from the environment (DATABASE_URL, …), as for serve.
 `;
@@ -60,6 +62,9 @@ const options = {
   account: { type: "string" },
   workers: { type: "string" },
   limit: { type: "string" },
+  "redirect-uri": { type: "string", multiple: true },
+  "post-logout-redirect-uri": { type: "string", multiple: true },
+  "require-two-step": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -110,6 +115,8 @@ export async function runCli(argv: readonly string[], output: Output = processOu
     }
     if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(" ")}`);
     if (command === "accounts") return await runAccounts(deps, sub, target, parsed.values, output);
+    if (command === "clients") return await runClients(deps, sub, target, parsed.values, output);
+    if (command === "oidc") return await runOidc(deps, sub, target, output);
     if (command === "audit" && sub === undefined) return await runAudit(deps, parsed.values, output);
     if (command === "maintenance" && target === undefined) {
       return await runMaintenance(deps, sub, parsed.values, output);

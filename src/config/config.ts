@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
 import { type HibpConfig, parseHibpConfig } from "./hibp-config.ts";
 import { type Limits, parseInteger, parseLimits } from "./limits.ts";
+import { parseIssuer } from "./oidc-config.ts";
 import { type PasskeyConfig, parsePasskeyConfig } from "./passkey-config.ts";
 import { parseTwilioConfig, type TwilioConfig } from "./twilio-config.ts";
 
@@ -47,6 +48,8 @@ export type Config = {
   hibp: HibpConfig;
   /** Passkeys: relying-party ID (MAMORI_RP_ID) and origins (see src/config/passkey-config.ts). */
   passkeys: PasskeyConfig;
+  /** The OpenID Connect issuer: the public URL's origin + /oidc (MAMORI_ISSUER, src/config/oidc-config.ts). */
+  issuer: URL;
 };
 
 /** A configuration problem: the process prints every one of them and refuses to start. */
@@ -155,6 +158,7 @@ export function loadConfig(source: ConfigSource): Config {
     problems,
   );
   const passkeys = parsePasskeyConfig(source, publicUrl, allowedOrigins, problems);
+  const issuer = parseIssuer(source.MAMORI_ISSUER, publicUrl, problems);
   const hibp = parseHibpConfig(source.MAMORI_HIBP_URL, source.MAMORI_HIBP_TIMEOUT_MS, production, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -183,6 +187,7 @@ export function loadConfig(source: ConfigSource): Config {
     allowedCountries,
     hibp,
     passkeys,
+    issuer,
   };
 }
 

@@ -9,6 +9,7 @@ import * as twoStep from "./migrations/004-two-step.ts";
 import * as signInLockout from "./migrations/005-sign-in-lockout.ts";
 import * as signInContext from "./migrations/006-sign-in-context.ts";
 import * as passkeys from "./migrations/007-passkeys.ts";
+import * as oidc from "./migrations/008-oidc.ts";
 
 type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
 
@@ -21,6 +22,7 @@ const migrations: readonly Migration[] = [
   { id: "005-sign-in-lockout", ...signInLockout },
   { id: "006-sign-in-context", ...signInContext },
   { id: "007-passkeys", ...passkeys },
+  { id: "008-oidc", ...oidc },
 ];
 
 // A migrating process may hold the SQLite write lock for a while; others wait this long at most.

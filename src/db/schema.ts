@@ -298,6 +298,46 @@ export type MigrationTable = {
   applied_at: string;
 };
 
+/** One artefact of the OpenID Connect provider (code, token, grant, interaction, its session…), as JSON. */
+export type OidcModelTable = {
+  /** oidc-provider's model name: AuthorizationCode, AccessToken, RefreshToken, Grant, Session, … */
+  model: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  /** The client it was issued to, when it names one. */
+  client_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  expires_at: string | null;
+  consumed_at: string | null;
+};
+
+/** A shop's site or app registered with `mamori clients create`. */
+export type OidcClientTable = {
+  id: string;
+  name: string;
+  /** The client secret, AES-256-GCM under MAMORI_SECRET_KEYS (oidc-provider compares it in plain). */
+  secret_encrypted: string;
+  /** JSON arrays of absolute URLs. */
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  /** 1: every sign-in for this client needs two-step verification (acr urn:mamori:aal2). */
+  require_two_step: number;
+  created_at: string;
+};
+
+export type OidcSigningKeyState = "current" | "previous" | "retired";
+
+/** A key that signs ID tokens: the current one signs, the previous one is still published. */
+export type OidcSigningKeyTable = {
+  id: string;
+  private_jwk_encrypted: string;
+  state: OidcSigningKeyState;
+  created_at: string;
+  retired_at: string | null;
+};
+
 export type Schema = {
   account: AccountTable;
   registration: RegistrationTable;
@@ -319,6 +359,9 @@ export type Schema = {
   setting: SettingTable;
   throttle_counter: ThrottleCounterTable;
   mamori_migration: MigrationTable;
+  oidc_model: OidcModelTable;
+  oidc_client: OidcClientTable;
+  oidc_signing_key: OidcSigningKeyTable;
 };
 
 export type { Generated };

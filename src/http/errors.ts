@@ -38,6 +38,7 @@ export const errorStatuses = {
   phone_not_allowed: 400,
   method_conflict: 409,
   step_up_required: 403,
+  insufficient_assurance: 403,
   two_step_not_enabled: 409,
   enrollment_not_found: 404,
   confirmation_required: 400,

@@ -36,6 +36,7 @@ const allMigrations = [
   "005-sign-in-lockout",
   "006-sign-in-context",
   "007-passkeys",
+  "008-oidc",
 ];
 
 for (const dialect of dialects) {

@@ -8,6 +8,7 @@ import {
   toPublicMethod,
 } from "../../factors/two-step/methods.ts";
 import { sendPhoneCode } from "../../factors/two-step/phone-sends.ts";
+import { factorsAfterStepUp } from "../../integration/assurance.ts";
 import type { AuthenticatedSession } from "../../session/sessions.ts";
 import { codeDepsFor, codeRulesFor } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
@@ -91,9 +92,16 @@ export async function completeStepUp(
     await deps.throttle.hit(lockKey, rule, now);
     return failure("invalid_code", { field: "code" });
   }
+  // The session records the factor it has now passed (its assurance level too): shops read it.
+  const stepped = factorsAfterStepUp(auth.session, method.method);
   await deps.db
     .updateTable("session")
-    .set({ second_factor_at: now.toISOString(), authenticated_at: now.toISOString() })
+    .set({
+      second_factor_at: now.toISOString(),
+      authenticated_at: now.toISOString(),
+      aal: stepped.aal,
+      factors: JSON.stringify(stepped.factors),
+    })
     .where("id", "=", auth.session.id)
     .execute();
   await recordAuditEvent(deps.db, deps, {

@@ -1,0 +1,226 @@
+import { randomBytes } from "node:crypto";
+import cookie from "@fastify/cookie";
+import formbody from "@fastify/formbody";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import * as oidc from "openid-client";
+
+/**
+ * A tiny shop with "Sign in with Mamori" (docs/integration.md): OpenID Connect through the
+ * `openid-client` package, authorization code flow with PKCE. It shows the customer's name and
+ * how they signed in (the ID token's `acr`/`amr`), links to Mamori's "Login & security", renews
+ * its tokens with the refresh token and signs out through Mamori (RP-initiated logout).
+ *
+ * The shop's own sessions live in process memory to keep the example short; a real shop keeps
+ * them in its database or a signed cookie.
+ */
+export type ShopOptions = {
+  /** Mamori's issuer, e.g. https://login.example.jp/oidc (`mamori clients create` prints it). */
+  issuer: URL;
+  clientId: string;
+  clientSecret: string;
+  /** Where this shop is reached, e.g. https://shop.example.jp (its /callback is the redirect URI). */
+  baseUrl: URL;
+  /** Ask for two-step verification at every sign-in (acr_values=urn:mamori:aal2). */
+  requireTwoStep?: boolean;
+  /** Plain http to Mamori: only for development and tests on loopback. */
+  allowHttp?: boolean;
+};
+
+type Customer = {
+  sub: string;
+  name: string;
+  email: string;
+  acr: string;
+  amr: string[];
+  idToken: string;
+  refreshToken: string | undefined;
+  refreshedAt: string | undefined;
+};
+
+type PendingSignIn = { verifier: string; state: string; nonce: string };
+
+type ShopSession = { customer?: Customer; pending?: PendingSignIn };
+
+const sessionCookie = "shop_session";
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="ja">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} | やまだ商店</title></head>
+<body>
+<header><a href="/">やまだ商店</a></header>
+<main>
+${body}
+</main>
+</body>
+</html>`;
+}
+
+export async function buildShop(options: ShopOptions): Promise<FastifyInstance> {
+  const config = await oidc.discovery(
+    options.issuer,
+    options.clientId,
+    undefined,
+    oidc.ClientSecretBasic(options.clientSecret),
+    options.allowHttp ? { execute: [oidc.allowInsecureRequests] } : undefined,
+  );
+  const sessions = new Map<string, ShopSession>();
+  const redirectUri = new URL("/callback", options.baseUrl).href;
+  const mamoriOrigin = options.issuer.origin;
+
+  const app = Fastify();
+  await app.register(cookie);
+  await app.register(formbody);
+
+  function sessionOf(request: FastifyRequest, reply: FastifyReply): ShopSession {
+    const id = request.cookies[sessionCookie];
+    const existing = id ? sessions.get(id) : undefined;
+    if (existing) return existing;
+    const fresh: ShopSession = {};
+    const newId = randomBytes(32).toString("base64url");
+    sessions.set(newId, fresh);
+    reply.setCookie(sessionCookie, newId, {
+      path: "/",
+      httpOnly: true,
+      sameSite: "lax",
+      secure: options.baseUrl.protocol === "https:",
+    });
+    return fresh;
+  }
+
+  app.get("/", async (request, reply) => {
+    const { customer } = sessionOf(request, reply);
+    reply.type("text/html; charset=utf-8");
+    if (!customer) {
+      return page(
+        "ようこそ",
+        `<h1>やまだ商店へようこそ</h1>
+<p><a id="sign-in" href="/login">Mamoriでサインイン (Sign in with Mamori)</a></p>`,
+      );
+    }
+    return page(
+      "マイページ",
+      `<h1 id="greeting">${escapeHtml(customer.name)} さん、こんにちは</h1>
+<dl>
+<dt>会員ID (sub)</dt><dd id="sub">${escapeHtml(customer.sub)}</dd>
+<dt>Eメール</dt><dd id="email">${escapeHtml(customer.email)}</dd>
+<dt>acr</dt><dd id="acr">${escapeHtml(customer.acr)}</dd>
+<dt>amr</dt><dd id="amr">${escapeHtml(customer.amr.join(" "))}</dd>
+<dt>更新</dt><dd id="refreshed">${escapeHtml(customer.refreshedAt ?? "-")}</dd>
+</dl>
+<p><a id="security" href="${escapeHtml(`${mamoriOrigin}/account/security`)}">ログインとセキュリティ (Login &amp; security)</a></p>
+<form method="post" action="/refresh"><button id="refresh" type="submit">トークンを更新</button></form>
+<form method="post" action="/logout"><button id="sign-out" type="submit">サインアウト</button></form>`,
+    );
+  });
+
+  app.get("/login", async (request, reply) => {
+    const session = sessionOf(request, reply);
+    const pending: PendingSignIn = {
+      verifier: oidc.randomPKCECodeVerifier(),
+      state: oidc.randomState(),
+      nonce: oidc.randomNonce(),
+    };
+    session.pending = pending;
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: redirectUri,
+      scope: "openid email profile offline_access",
+      prompt: "consent",
+      code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier),
+      code_challenge_method: "S256",
+      state: pending.state,
+      nonce: pending.nonce,
+      ...(options.requireTwoStep ? { acr_values: "urn:mamori:aal2" } : {}),
+    });
+    return reply.redirect(url.href, 303);
+  });
+
+  app.get("/callback", async (request, reply) => {
+    const session = sessionOf(request, reply);
+    const pending = session.pending;
+    session.pending = undefined;
+    if (!pending)
+      return reply
+        .code(400)
+        .type("text/html; charset=utf-8")
+        .send(page("エラー", "<h1>もう一度サインインしてください</h1>"));
+    const currentUrl = new URL(request.url, options.baseUrl);
+    let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+    try {
+      tokens = await oidc.authorizationCodeGrant(config, currentUrl, {
+        pkceCodeVerifier: pending.verifier,
+        expectedState: pending.state,
+        expectedNonce: pending.nonce,
+        idTokenExpected: true,
+      });
+    } catch (error) {
+      request.log.warn({ err: error }, "sign-in with Mamori failed");
+      return reply
+        .code(400)
+        .type("text/html; charset=utf-8")
+        .send(
+          page(
+            "エラー",
+            `<h1 id="sign-in-failed">サインインできませんでした</h1><p><a href="/">戻る</a></p>`,
+          ),
+        );
+    }
+    const claims = tokens.claims();
+    if (!claims || !tokens.id_token) return reply.code(400).send("no ID token");
+    if (options.requireTwoStep && claims.acr !== "urn:mamori:aal2") {
+      return reply.code(403).send("two-step verification was required");
+    }
+    session.customer = {
+      sub: claims.sub,
+      name: typeof claims.name === "string" ? claims.name : claims.sub,
+      email: typeof claims.email === "string" ? claims.email : "",
+      acr: typeof claims.acr === "string" ? claims.acr : "",
+      amr: Array.isArray(claims.amr) ? claims.amr.filter((m): m is string => typeof m === "string") : [],
+      idToken: tokens.id_token,
+      refreshToken: tokens.refresh_token,
+      refreshedAt: undefined,
+    };
+    return reply.redirect("/", 303);
+  });
+
+  app.post("/refresh", async (request, reply) => {
+    const session = sessionOf(request, reply);
+    const customer = session.customer;
+    if (!customer?.refreshToken) return reply.redirect("/", 303);
+    try {
+      const tokens = await oidc.refreshTokenGrant(config, customer.refreshToken);
+      const claims = tokens.claims();
+      session.customer = {
+        ...customer,
+        idToken: tokens.id_token ?? customer.idToken,
+        refreshToken: tokens.refresh_token ?? customer.refreshToken,
+        name: typeof claims?.name === "string" ? claims.name : customer.name,
+        refreshedAt: new Date().toISOString(),
+      };
+    } catch (error) {
+      // The refresh token was revoked (signed out at Mamori, account suspended): signed out here too.
+      request.log.info({ err: error }, "refresh refused");
+      session.customer = undefined;
+    }
+    return reply.redirect("/", 303);
+  });
+
+  app.post("/logout", async (request, reply) => {
+    const session = sessionOf(request, reply);
+    const idToken = session.customer?.idToken;
+    session.customer = undefined;
+    if (!idToken) return reply.redirect("/", 303);
+    const url = oidc.buildEndSessionUrl(config, {
+      id_token_hint: idToken,
+      post_logout_redirect_uri: new URL("/", options.baseUrl).href,
+    });
+    return reply.redirect(url.href, 303);
+  });
+
+  return app;
+}

@@ -1,0 +1,113 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { loadConfig } from "../config/config.ts";
+import { decryptSecret } from "../crypto/encryption.ts";
+import { type Database, openDatabase } from "../db/database.ts";
+import { runCli } from "./main.ts";
+
+// `mamori clients …` and `mamori oidc rotate-keys`, with the configuration from the environment.
+const directory = mkdtempSync(join(tmpdir(), "mamori-cli-oidc-"));
+process.env.DATABASE_URL = `sqlite:${join(directory, "mamori.db")}`;
+process.env.NODE_ENV = "test";
+
+type Run = { status: number; out: string; err: string };
+
+async function mamori(...argv: string[]): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const status = await runCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { status, out: out.join("\n"), err: err.join("\n") };
+}
+
+let db: Database;
+before(async () => {
+  assert.equal((await mamori("migrate")).status, 0);
+  db = openDatabase(process.env.DATABASE_URL ?? "");
+});
+after(async () => {
+  await db.destroy();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+test("clients create prints the client id and secret once, and keeps the secret only encrypted", async () => {
+  const run = await mamori(
+    "clients",
+    "create",
+    "--name",
+    "山田商店",
+    "--redirect-uri",
+    "https://shop.example.jp/callback",
+    "--redirect-uri",
+    "http://127.0.0.1:8080/callback",
+    "--post-logout-redirect-uri",
+    "https://shop.example.jp/",
+    "--require-two-step",
+  );
+  assert.equal(run.status, 0, run.err);
+  const clientId = /client_id: (\S+)/.exec(run.out)?.[1];
+  const secret = /client_secret: (\S+)/.exec(run.out)?.[1];
+  assert.ok(clientId && secret);
+  assert.match(run.out, /issuer: http:\/\/localhost:3000\/oidc/);
+  const row = await db
+    .selectFrom("oidc_client")
+    .selectAll()
+    .where("id", "=", clientId)
+    .executeTakeFirstOrThrow();
+  assert.equal(row.name, "山田商店");
+  assert.equal(row.require_two_step, 1);
+  assert.deepEqual(JSON.parse(row.redirect_uris), [
+    "https://shop.example.jp/callback",
+    "http://127.0.0.1:8080/callback",
+  ]);
+  assert.ok(!row.secret_encrypted.includes(secret), "the secret is not stored in plain");
+  const keys = loadConfig({ NODE_ENV: "test" }).secretKeys;
+  assert.equal(
+    decryptSecret(keys, row.secret_encrypted, `oidc client secret ${clientId}`)?.toString(),
+    secret,
+  );
+
+  const listed = await mamori("clients", "list");
+  assert.equal(listed.status, 0);
+  assert.ok(!listed.out.includes(secret), "list never prints a secret");
+  const clients = JSON.parse(listed.out) as { clientId: string; requireTwoStep: boolean }[];
+  assert.ok(clients.some((c) => c.clientId === clientId && c.requireTwoStep));
+
+  assert.equal((await mamori("clients", "delete", clientId)).status, 0);
+  assert.equal((await mamori("clients", "delete", clientId)).status, 1, "already gone");
+  assert.equal(
+    await db.selectFrom("oidc_client").select("id").where("id", "=", clientId).executeTakeFirst(),
+    undefined,
+  );
+});
+
+test("clients create refuses a redirect URI that is not https, has a fragment, or is not a URL", async () => {
+  for (const uri of ["ftp://shop.example.jp/cb", "https://shop.example.jp/cb#x", "callback"]) {
+    const run = await mamori("clients", "create", "--name", "Shop", "--redirect-uri", uri);
+    assert.equal(run.status, 1, `${uri}: ${run.out}`);
+    assert.ok(run.err.length > 0);
+  }
+  const missing = await mamori("clients", "create", "--name", "Shop");
+  assert.equal(missing.status, 2);
+  assert.match(missing.err, /--redirect-uri/);
+  assert.equal((await db.selectFrom("oidc_client").select("id").execute()).length, 0);
+});
+
+test("oidc rotate-keys makes a new signing key and keeps the previous one published", async () => {
+  const first = await mamori("oidc", "rotate-keys");
+  assert.equal(first.status, 0, first.err);
+  const firstKid = /new signing key: (\S+)/.exec(first.out)?.[1];
+  const second = await mamori("oidc", "rotate-keys");
+  assert.match(second.out, new RegExp(`still published until the next rotation: ${firstKid}`));
+  const states = await db
+    .selectFrom("oidc_signing_key")
+    .select(["id", "state"])
+    .orderBy("created_at")
+    .execute();
+  assert.deepEqual(
+    states.map((k) => k.state),
+    ["previous", "current"],
+  );
+});

@@ -1,0 +1,99 @@
+import type { Deps } from "../deps.ts";
+import { checkRedirectUri, createClient, deleteClient, listClients } from "../oidc/clients.ts";
+import { rotateSigningKeys } from "../oidc/signing-keys.ts";
+
+/**
+ * `mamori clients …` and `mamori oidc …`: the shops that may use "Sign in with Mamori", and the
+ * keys that sign their ID tokens. Exit 0 done, 1 refused (not found, invalid), 2 usage.
+ */
+export const oidcUsage = `  clients create --name N --redirect-uri URL [--redirect-uri URL …]
+                 [--post-logout-redirect-uri URL …] [--require-two-step]
+                                           register a shop's site for OpenID Connect; prints the
+                                           client id and secret (shown once)
+  clients list                             the registered clients as JSON (never their secrets)
+  clients delete <client id>               remove a client and every token issued to it
+  oidc rotate-keys                         a new ID-token signing key; the old one stays published
+                                           until the next rotation`;
+
+type Output = { out(text: string): void; err(text: string): void };
+
+export type OidcCommandValues = {
+  name?: string | undefined;
+  "redirect-uri"?: string[] | undefined;
+  "post-logout-redirect-uri"?: string[] | undefined;
+  "require-two-step"?: boolean | undefined;
+};
+
+function usageError(output: Output, message: string): number {
+  output.err(`${message}\n\nUsage:\n${oidcUsage}`);
+  return 2;
+}
+
+export async function runClients(
+  deps: Deps,
+  verb: string | undefined,
+  target: string | undefined,
+  values: OidcCommandValues,
+  output: Output,
+): Promise<number> {
+  if (verb === "create") {
+    if (target !== undefined) return usageError(output, "clients create takes options, no argument");
+    const name = values.name?.trim() ?? "";
+    const redirectUris = values["redirect-uri"] ?? [];
+    const postLogoutRedirectUris = values["post-logout-redirect-uri"] ?? [];
+    if (!name || name.length > 100)
+      return usageError(output, "clients create needs --name (1–100 characters)");
+    if (redirectUris.length === 0)
+      return usageError(output, "clients create needs at least one --redirect-uri");
+    const allowHttp = deps.config.environment !== "production";
+    const problems = [...redirectUris, ...postLogoutRedirectUris]
+      .map((uri) => checkRedirectUri(uri, allowHttp))
+      .filter((problem): problem is string => problem !== undefined);
+    if (problems.length > 0) {
+      output.err(problems.join("\n"));
+      return 1;
+    }
+    const created = await createClient(
+      deps.db,
+      { clock: deps.clock, random: deps.random, secretKeys: deps.config.secretKeys },
+      { name, redirectUris, postLogoutRedirectUris, requireTwoStep: values["require-two-step"] === true },
+    );
+    output.out(`client_id: ${created.clientId}`);
+    output.out(`client_secret: ${created.clientSecret}`);
+    output.out(`issuer: ${deps.config.issuer.href}`);
+    output.out("\nThe secret is shown once: put it in the shop's configuration now.");
+    return 0;
+  }
+  if (verb === "list" && target === undefined) {
+    output.out(JSON.stringify(await listClients(deps.db), null, 2));
+    return 0;
+  }
+  if (verb === "delete" && target !== undefined) {
+    if (!(await deleteClient(deps.db, target))) {
+      output.err(`no client ${target}`);
+      return 1;
+    }
+    output.out(`client ${target} deleted; its tokens no longer work`);
+    return 0;
+  }
+  return usageError(output, `unknown clients command: ${[verb, target].filter(Boolean).join(" ")}`);
+}
+
+export async function runOidc(
+  deps: Deps,
+  verb: string | undefined,
+  target: string | undefined,
+  output: Output,
+): Promise<number> {
+  if (verb === "rotate-keys" && target === undefined) {
+    const rotated = await rotateSigningKeys(deps.db, {
+      clock: deps.clock,
+      random: deps.random,
+      secretKeys: deps.config.secretKeys,
+    });
+    output.out(`new signing key: ${rotated.current}`);
+    if (rotated.previous) output.out(`still published until the next rotation: ${rotated.previous}`);
+    return 0;
+  }
+  return usageError(output, `unknown oidc command: ${[verb, target].filter(Boolean).join(" ")}`);
+}

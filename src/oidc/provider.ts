@@ -1,0 +1,318 @@
+import { createHmac } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import Provider, {
+  type Account,
+  type Configuration,
+  interactionPolicy,
+  type KoaContext,
+} from "oidc-provider";
+import { readCookie } from "../client/mamori-client.ts";
+import type { Deps } from "../deps.ts";
+import { localeCookieName } from "../http/request-context.ts";
+import { negotiateLocale } from "../i18n/locale.ts";
+import { findAccountById } from "../identity/accounts.ts";
+import { type AssuranceLevel, aalOfAcr, acrValues } from "../integration/assurance.ts";
+import { type AuthenticatedSession, authenticateSessionToken, revokeSession } from "../session/sessions.ts";
+import { renderLayout } from "../views/layout.ts";
+import { createAdapterFactory } from "./adapter.ts";
+import { findClient } from "./clients.ts";
+import { providerErrorPage, signedOutPage, signOutPage } from "./pages.ts";
+import { loadSigningKeys, signingKeySetVersion } from "./signing-keys.ts";
+
+/**
+ * Mamori's OpenID Connect provider: panva's oidc-provider, configured for shops. Authorization
+ * code flow only, PKCE (S256) always, confidential clients registered by the operator, refresh
+ * tokens, RP-initiated logout, discovery and JWKS. Who is signed in is Mamori's session: the
+ * provider's own session follows it (a check below sends the person back through Mamori's
+ * sign-in when Mamori's session ended or changed), and `acr`/`amr` come from its factors.
+ */
+export type OidcService = {
+  /** The provider, rebuilt when the published signing keys change (a rotation on any process). */
+  provider(): Promise<Provider>;
+  /** The assurance level a request to the provider demands: from the client's setting and `acr_values`. */
+  demandedAal(clientId: string, params: Record<string, unknown>): Promise<AssuranceLevel>;
+};
+
+const ttlSeconds = {
+  AccessToken: 10 * 60,
+  AuthorizationCode: 60,
+  IdToken: 60 * 60,
+  Interaction: 30 * 60,
+  // The provider's session and grants: a shop's refresh token lives as long as "keep me signed in".
+  Session: 14 * 86_400,
+  Grant: 90 * 86_400,
+  RefreshToken: 14 * 86_400,
+};
+
+/**
+ * Scopes and the claims each releases (OpenID Connect Core 1.0, section 5.4). Every ID token says
+ * how the person signed in (`acr`, `amr`, `auth_time`), asked for or not: a shop must be able to
+ * tell a two-step sign-in from a password alone without knowing to request it.
+ */
+const claimsByScope = {
+  openid: ["sub", "acr", "amr", "auth_time"],
+  email: ["email", "email_verified"],
+  profile: ["name"],
+  phone: ["phone_number", "phone_number_verified"],
+  acr: null,
+  amr: null,
+  auth_time: null,
+  sid: null,
+  iss: null,
+};
+
+/** Cookie-signing keys for the provider, derived from MAMORI_SECRET_KEYS (newest first, as they rotate). */
+function cookieKeys(secretKeys: readonly Buffer[]): string[] {
+  return secretKeys.map((key) => createHmac("sha256", key).update("mamori oidc cookies").digest("base64url"));
+}
+
+function localeOf(req: IncomingMessage): "ja" | "en" {
+  const cookie = readCookie(req.headers.cookie, localeCookieName);
+  return negotiateLocale(cookie, req.headers["accept-language"]);
+}
+
+function sendProviderPage(ctx: KoaContext, status: number, page: ReturnType<typeof signedOutPage>): void {
+  ctx.status = status;
+  ctx.type = "html";
+  ctx.set("cache-control", "no-store");
+  ctx.body = renderLayout(page);
+}
+
+/** Mamori's live session of a request to the provider (the browser's cookie), if any. */
+export async function mamoriSessionOf(
+  deps: Deps,
+  req: IncomingMessage,
+): Promise<AuthenticatedSession | undefined> {
+  const token = readCookie(req.headers.cookie, deps.config.sessionCookieName);
+  if (!token) return undefined;
+  return authenticateSessionToken(deps.db, { ...deps, limits: deps.config.limits }, token);
+}
+
+/**
+ * The level a sign-in for this client must reach. `acr_values` is a list of acceptable levels:
+ * only when every value Mamori knows is aal2 is two-step demanded. A client registered with
+ * `--require-two-step` demands it always, whatever the request says.
+ */
+export async function demandedAal(
+  deps: Deps,
+  clientId: string,
+  params: Record<string, unknown>,
+): Promise<AssuranceLevel> {
+  const client = await findClient(deps.db, clientId);
+  if (client?.require_two_step === 1) return 2;
+  const requested = typeof params.acr_values === "string" ? params.acr_values.split(" ") : [];
+  const levels = requested.map(aalOfAcr).filter((level): level is AssuranceLevel => level !== undefined);
+  return levels.length > 0 && levels.every((level) => level === 2) ? 2 : 1;
+}
+
+function buildPolicy(deps: Deps) {
+  const { Check, base } = interactionPolicy;
+  const policy = base();
+  const login = policy.get("login");
+  if (!login) throw new Error("oidc-provider's base policy has no login prompt");
+  // The provider's session must be Mamori's current one: signed out of Mamori, signed in as someone
+  // else, or signed in again since (a new session) -> through Mamori's sign-in (the interaction).
+  login.checks.add(
+    new Check("mamori_session", "Mamori's session ended or changed", async (ctx) => {
+      const mamori = await mamoriSessionOf(deps, ctx.req);
+      const session = ctx.oidc.session;
+      if (!mamori || !session.accountId || mamori.account.id !== session.accountId)
+        return Check.REQUEST_PROMPT;
+      const createdAt = Math.floor(Date.parse(mamori.session.created_at) / 1000);
+      // A new password since the provider's login also means a new login (tokens from the old one
+      // are refused by findAccount): invisible to the person, whose Mamori session is live.
+      return session.loginTs === undefined ||
+        createdAt > session.loginTs ||
+        passwordChangedAfter(mamori.account.password_changed_at, session.loginTs)
+        ? Check.REQUEST_PROMPT
+        : Check.NO_NEED_TO_PROMPT;
+    }),
+  );
+  // A client that demands two-step verification never gets a sign-in without it.
+  login.checks.add(
+    new Check("mamori_assurance", "the client demands two-step verification", async (ctx) => {
+      const clientId = ctx.oidc.client?.clientId;
+      if (!clientId) return Check.REQUEST_PROMPT;
+      const demanded = await demandedAal(deps, clientId, ctx.oidc.params);
+      return demanded === 2 && ctx.oidc.session.acr !== acrValues[2]
+        ? Check.REQUEST_PROMPT
+        : Check.NO_NEED_TO_PROMPT;
+    }),
+  );
+  return policy;
+}
+
+/** True when the password changed after `epochSeconds` (an auth_time), compared in whole seconds. */
+function passwordChangedAfter(passwordChangedAt: string | null, epochSeconds: number): boolean {
+  return passwordChangedAt !== null && Math.floor(Date.parse(passwordChangedAt) / 1000) > epochSeconds;
+}
+
+/**
+ * The account behind a sign-in or token. `token` is the code or refresh token being used, when
+ * there is one: a password changed or reset after that sign-in ends it, as it ends the account's
+ * other Mamori sessions (a thief's refresh token must not outlive the owner's new password).
+ */
+async function findAccount(deps: Deps, sub: string, token: unknown): Promise<Account | undefined> {
+  const account = await findAccountById(deps.db, sub);
+  // A suspended or closed account gets no new tokens, and its refresh tokens stop working.
+  if (account?.status !== "active") return undefined;
+  const authTime =
+    typeof token === "object" && token !== null && "authTime" in token && typeof token.authTime === "number"
+      ? token.authTime
+      : undefined;
+  if (authTime !== undefined && passwordChangedAfter(account.password_changed_at, authTime)) return undefined;
+  return {
+    accountId: account.id,
+    async claims() {
+      const phoneVerified = account.phone !== null && account.phone_verified_at !== null;
+      return {
+        sub: account.id,
+        email: account.email,
+        email_verified: account.email_verified_at !== null,
+        name: account.name,
+        ...(phoneVerified ? { phone_number: account.phone, phone_number_verified: true } : {}),
+      };
+    },
+  };
+}
+
+/** The logout page oidc-provider asks for: its form's action and token, in Mamori's page. */
+function logoutForm(form: string): { action: string; xsrf: string } | undefined {
+  const action = /action="([^"]+)"/.exec(form)?.[1];
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(form)?.[1];
+  return action && xsrf ? { action, xsrf } : undefined;
+}
+
+function providerConfiguration(deps: Deps, keys: readonly object[]): Configuration {
+  const secure = deps.config.cookieSecure;
+  return {
+    adapter: createAdapterFactory({ db: deps.db, clock: deps.clock, secretKeys: deps.config.secretKeys }),
+    findAccount: (_ctx: KoaContext, sub: string, token: unknown) => findAccount(deps, sub, token),
+    jwks: { keys },
+    claims: claimsByScope,
+    scopes: ["openid", "offline_access", "email", "profile", "phone"],
+    acrValues: [acrValues[1], acrValues[2]],
+    responseTypes: ["code"],
+    // Plain "code" flow: the ID token carries the claims of the scopes granted, so a shop needs no
+    // second request to show the person's name.
+    conformIdTokenClaims: false,
+    // PKCE with S256 for every client (RFC 9700, section 2.1.1), confidential ones included.
+    pkce: { required: () => true },
+    clientDefaults: {
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "client_secret_basic",
+      id_token_signed_response_alg: "RS256",
+    },
+    // Refresh tokens for every client allowed the grant; they end with the provider's session unless
+    // offline_access was granted.
+    issueRefreshToken: async (_ctx: KoaContext, client: { grantTypeAllowed(grant: string): boolean }) =>
+      client.grantTypeAllowed("refresh_token"),
+    ttl: ttlSeconds,
+    cookies: {
+      keys: cookieKeys(deps.config.secretKeys),
+      names: {
+        session: "mamori_oidc_session",
+        interaction: "mamori_oidc_interaction",
+        resume: "mamori_oidc_resume",
+      },
+      long: { httpOnly: true, sameSite: "lax", secure, signed: true },
+      short: { httpOnly: true, sameSite: "lax", secure, signed: true },
+    },
+    interactions: {
+      policy: buildPolicy(deps),
+      url: (_ctx: KoaContext, interaction: { uid: string }) => `/oidc/interaction/${interaction.uid}`,
+    },
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx: KoaContext, form: string) => {
+          const parsed = logoutForm(form);
+          if (!parsed) throw new Error("oidc-provider's logout form changed shape");
+          sendProviderPage(
+            ctx,
+            200,
+            signOutPage({ locale: localeOf(ctx.req), clientName: ctx.oidc.client?.clientName, ...parsed }),
+          );
+        },
+        postLogoutSuccessSource: async (ctx: KoaContext) => {
+          sendProviderPage(ctx, 200, signedOutPage(localeOf(ctx.req)));
+        },
+      },
+    },
+    // What the person sees: a plain page with the error code; the description goes to the log.
+    renderError: async (ctx: KoaContext, out: Record<string, unknown>, error: unknown) => {
+      const code = typeof out.error === "string" ? out.error : "server_error";
+      // A shop's mistake or a stale link, not Mamori's: logged without a stack.
+      const detail =
+        error instanceof Error && "error_detail" in error ? String(error.error_detail) : undefined;
+      deps.log.info({ oidcError: out, detail }, "oidc request refused");
+      sendProviderPage(ctx, Math.max(ctx.status, 400), providerErrorPage(localeOf(ctx.req), code));
+    },
+  };
+}
+
+/**
+ * After the provider's logout form is confirmed: with "sign out of Mamori too", Mamori's own session
+ * ends as well (revoked, cookie cleared) before the answer leaves. The provider then sends the
+ * browser back to the shop; not with a redirect, which CSP `form-action 'self'` would block after a
+ * form, but a `Refresh` header (a new navigation) and a link.
+ */
+function finishLogout(deps: Deps, provider: Provider): void {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route !== "end_session_confirm" || ctx.status !== 303) return;
+    if (ctx.oidc.params.logout === "yes") {
+      const mamori = await mamoriSessionOf(deps, ctx.req);
+      if (mamori) await revokeSession(deps.db, mamori.account.id, mamori.session.id, deps.clock.now());
+      const name = deps.config.sessionCookieName;
+      ctx.append(
+        "set-cookie",
+        `${name}=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax${deps.config.cookieSecure ? "; Secure" : ""}`,
+      );
+    }
+    const location = ctx.res.getHeader("location");
+    if (typeof location !== "string") return;
+    ctx.res.removeHeader("location");
+    ctx.set("refresh", `0;url=${location}`);
+    sendProviderPage(ctx, 200, signedOutPage(localeOf(ctx.req), location));
+  });
+}
+
+async function buildProvider(deps: Deps): Promise<Provider> {
+  const keys = await loadSigningKeys(deps.db, {
+    clock: deps.clock,
+    random: deps.random,
+    secretKeys: deps.config.secretKeys,
+  });
+  const provider = new Provider(deps.config.issuer.href, providerConfiguration(deps, keys));
+  // Behind the TLS proxy, the proxy's X-Forwarded-Proto/Host are the truth (as MAMORI_TRUST_PROXY says).
+  provider.proxy = deps.config.trustProxy !== false;
+  finishLogout(deps, provider);
+  provider.on("server_error", (_ctx, error) => deps.log.error({ err: error }, "oidc provider error"));
+  return provider;
+}
+
+export function createOidcService(deps: Deps): OidcService {
+  let current: { version: string; provider: Promise<Provider> } | undefined;
+  return {
+    async provider() {
+      // One indexed read per provider request: a rotation made by the CLI or another process is
+      // picked up at once, and nothing about the keys lives only in this process.
+      const version = await signingKeySetVersion(deps.db);
+      if (!current || current.version !== version) {
+        const provider = buildProvider(deps);
+        // buildProvider may create the first key: read the version it published.
+        current = { version, provider };
+        await provider;
+        current = { version: await signingKeySetVersion(deps.db), provider };
+      }
+      return current.provider;
+    },
+    demandedAal: (clientId, params) => demandedAal(deps, clientId, params),
+  };
+}
