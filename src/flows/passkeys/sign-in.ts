@@ -18,10 +18,8 @@ import {
   isCounterGoingBackwards,
   verifyAssertion,
 } from "../../factors/passkey/webauthn.ts";
-import { isCountryAllowed } from "../../geo/country.ts";
 import { type AccountRow, findAccountById } from "../../identity/accounts.ts";
 import type { Factor, SessionType } from "../../session/sessions.ts";
-import { trustDevice } from "../../session/trusted-devices.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
 import type { ThrottleRule } from "../../throttle/throttle.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
@@ -30,7 +28,9 @@ import {
   type SecondFactorSignedIn,
   startSecondFactor,
   type TwoStepRequired,
+  trustBrowser,
 } from "../sign-in/second-factor.ts";
+import { countFailedSignInFrom, signInGate } from "../sign-in/sign-in.ts";
 import { recordPasskeyChange } from "./notify.ts";
 
 /**
@@ -108,26 +108,15 @@ export type PasskeySignInInput = {
   trustDevice: boolean;
 };
 
-function ipKey(ip: string | null): string {
-  return `sign_in:ip:${ipThrottleSubject(ip)}`;
-}
-
 export async function finishPasskeyAuthentication(
   deps: Deps,
   input: PasskeySignInInput,
   meta: RequestMeta,
 ): Promise<SecondFactorSignedIn | TwoStepRequired | FlowFailure> {
-  const limits = deps.config.limits;
   const now = deps.clock.now();
   // Failed passkeys count with failed passwords from the same place.
-  const perIp: ThrottleRule = {
-    limit: limits.signInFailuresPerIp,
-    windowSeconds: limits.signInFailureWindowSeconds,
-  };
-  const ipVerdict = await deps.throttle.peek(ipKey(meta.ip), perIp, now);
-  if (!ipVerdict.allowed)
-    return failure("too_many_attempts", { retryAfterSeconds: ipVerdict.retryAfterSeconds });
-  if (!(await isCountryAllowed(deps.config.allowedCountries, meta.ip))) return failure("country_not_allowed");
+  const refused = await signInGate(deps, meta, now);
+  if (refused) return refused;
 
   const consumed = await consumePasskeyChallenge(deps.db, deps.clock, input.challengeId, "authentication");
   if (!consumed.ok)
@@ -138,7 +127,7 @@ export async function finishPasskeyAuthentication(
     detail: string,
     accountId?: string,
   ) => {
-    await deps.throttle.hit(ipKey(meta.ip), perIp, now);
+    await countFailedSignInFrom(deps, meta, now);
     deps.log.info({ accountId, detail }, "passkey sign-in refused");
     if (accountId) {
       await recordAuditEvent(deps.db, deps, {
@@ -263,24 +252,7 @@ async function completeWaitingSignIn(
     if (!row || moved.numUpdatedRows === 0n) return undefined;
     const choice: SessionChoice = { sessionType: row.session_type, keepSignedIn: row.persistent === 1 };
     const minted = await mintSignInSession(trx, deps, account, factors, choice, meta);
-    let trusted: string | undefined;
-    if (input.trustDevice) {
-      const device = await trustDevice(
-        trx,
-        { clock: deps.clock, random: deps.random, lifetimeSeconds: deps.config.limits.trustedDeviceSeconds },
-        account.id,
-        meta,
-      );
-      await recordAuditEvent(trx, deps, {
-        type: "trusted_device.added",
-        accountId: account.id,
-        actor: "account",
-        ip: meta.ip,
-        userAgent: meta.userAgent,
-        detail: { deviceId: device.device.id },
-      });
-      trusted = device.token;
-    }
+    const trusted = input.trustDevice ? await trustBrowser(trx, deps, account, meta) : undefined;
     return { minted, trusted };
   });
   if (!outcome) return failure("challenge_not_found");

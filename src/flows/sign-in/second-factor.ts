@@ -290,7 +290,8 @@ function sessionChoiceOf(flow: FlowRow): SessionChoice {
   return { sessionType: flow.session_type, keepSignedIn: flow.persistent === 1 };
 }
 
-async function trustBrowser(
+/** "Don't ask again on this browser": a trusted-device cookie's token, recorded in the audit. */
+export async function trustBrowser(
   trx: Kysely<Schema>,
   deps: Deps,
   account: AccountRow,

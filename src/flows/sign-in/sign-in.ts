@@ -52,6 +52,30 @@ function ipKey(ip: string | null): string {
   return `sign_in:ip:${ipThrottleSubject(ip)}`;
 }
 
+function failuresPerIp(deps: Deps): ThrottleRule {
+  const limits = deps.config.limits;
+  return { limit: limits.signInFailuresPerIp, windowSeconds: limits.signInFailureWindowSeconds };
+}
+
+/**
+ * What every way of signing in (password, passkey) passes before a credential is looked at: the
+ * address's budget of failed sign-ins, then the shop's country policy (which says nothing about
+ * any account). Null when the sign-in may go on.
+ */
+export async function signInGate(deps: Deps, meta: RequestMeta, now: Date): Promise<FlowFailure | null> {
+  // Stuffing from one place across many accounts: that place waits, the accounts' owners do not.
+  const ipVerdict = await deps.throttle.peek(ipKey(meta.ip), failuresPerIp(deps), now);
+  if (!ipVerdict.allowed)
+    return failure("too_many_attempts", { retryAfterSeconds: ipVerdict.retryAfterSeconds });
+  if (!(await isCountryAllowed(deps.config.allowedCountries, meta.ip))) return failure("country_not_allowed");
+  return null;
+}
+
+/** A failed sign-in (wrong password, refused passkey) counts against its address. */
+export async function countFailedSignInFrom(deps: Deps, meta: RequestMeta, now: Date): Promise<void> {
+  await deps.throttle.hit(ipKey(meta.ip), failuresPerIp(deps), now);
+}
+
 /**
  * Sign-in with an email or a verified mobile number and a password. An unknown identifier and a
  * wrong password give the same `invalid_credentials` after the same argon2id work; a suspended or
@@ -64,17 +88,8 @@ export async function signInWithPassword(
 ): Promise<SignedIn | TwoStepRequired | FlowFailure> {
   const limits = deps.config.limits;
   const now = deps.clock.now();
-  const perIp: ThrottleRule = {
-    limit: limits.signInFailuresPerIp,
-    windowSeconds: limits.signInFailureWindowSeconds,
-  };
-  // Stuffing from one place across many accounts: that place waits, the accounts' owners do not.
-  const ipVerdict = await deps.throttle.peek(ipKey(meta.ip), perIp, now);
-  if (!ipVerdict.allowed)
-    return failure("too_many_attempts", { retryAfterSeconds: ipVerdict.retryAfterSeconds });
-
-  // The shop's country policy comes first: it says nothing about any account.
-  if (!(await isCountryAllowed(deps.config.allowedCountries, meta.ip))) return failure("country_not_allowed");
+  const refused = await signInGate(deps, meta, now);
+  if (refused) return refused;
 
   const identifier = parseIdentifier(input.identifier);
   const account = identifier ? await findAccountByIdentifier(deps.db, identifier) : undefined;
@@ -98,7 +113,7 @@ export async function signInWithPassword(
   }
 
   if (!account || !passwordMatches) {
-    await deps.throttle.hit(ipKey(meta.ip), perIp, now);
+    await countFailedSignInFrom(deps, meta, now);
     const outcome = await recordFailure(deps.db, lockoutKey, limits.signInFailuresPerIdentifier, now);
     if (account) {
       await recordAuditEvent(deps.db, deps, {
