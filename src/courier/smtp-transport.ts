@@ -1,4 +1,4 @@
-import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { OutboundMessage, Transport } from "./courier.ts";
 
 /** Email through an SMTP server (SMTP_URL, e.g. `smtps://user:pass@mail.example.jp:465`). */
@@ -7,11 +7,18 @@ export function createSmtpTransport(
   from: string,
   messageIdDomain: string,
 ): Transport & { close(): void } {
-  const transporter = nodemailer.createTransport(smtpUrl);
+  // nodemailer is loaded for the first mail, not at start.
+  let transporter: Promise<Transporter> | undefined;
+  const connect = (): Promise<Transporter> => {
+    transporter ??= import("nodemailer").then(({ default: nodemailer }) =>
+      nodemailer.createTransport(smtpUrl),
+    );
+    return transporter;
+  };
   return {
     name: "smtp",
     async send(message: OutboundMessage): Promise<void> {
-      await transporter.sendMail({
+      await (await connect()).sendMail({
         from,
         to: message.recipient,
         subject: message.subject ?? "",
@@ -21,6 +28,8 @@ export function createSmtpTransport(
         messageId: `<${message.id}@${messageIdDomain}>`,
       });
     },
-    close: () => transporter.close(),
+    close: () => {
+      void transporter?.then((connected) => connected.close());
+    },
   };
 }

@@ -1,7 +1,8 @@
 import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from "kysely";
-import pg from "pg";
+import type PgModule from "pg";
 import type { Schema } from "./schema.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 
@@ -15,6 +16,8 @@ export function openDatabase(url: string): Database {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     return new Kysely<Schema>({ dialect: new SqliteDialect({ database: openSqlite(path) }) });
   }
+  // The PostgreSQL driver is loaded only when it is the database (a SQLite process never holds it).
+  const pg = createRequire(import.meta.url)("pg") as typeof PgModule;
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   // A pool error on an idle client (the server restarted) must not crash the process.
   pool.on("error", () => {});

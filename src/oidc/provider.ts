@@ -1,11 +1,6 @@
 import { createHmac } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import Provider, {
-  type Account,
-  type Configuration,
-  interactionPolicy,
-  type KoaContext,
-} from "oidc-provider";
+import type { Account, Configuration, KoaContext, default as Provider } from "oidc-provider";
 import { readCookie } from "../client/mamori-client.ts";
 import type { Deps } from "../deps.ts";
 import { localeCookieName } from "../http/request-context.ts";
@@ -105,7 +100,17 @@ export async function demandedAal(
   return levels.length > 0 && levels.every((level) => level === 2) ? 2 : 1;
 }
 
-function buildPolicy(deps: Deps) {
+type OidcLibrary = typeof import("oidc-provider");
+
+// oidc-provider (with koa and jose) is loaded by the first request to /oidc, not at start: a
+// Mamori that no shop signs in through never holds it in memory.
+let library: Promise<OidcLibrary> | undefined;
+function oidcLibrary(): Promise<OidcLibrary> {
+  library ??= import("oidc-provider");
+  return library;
+}
+
+function buildPolicy(deps: Deps, { interactionPolicy }: OidcLibrary) {
   const { Check, base } = interactionPolicy;
   const policy = base();
   const login = policy.get("login");
@@ -183,7 +188,7 @@ function logoutForm(form: string): { action: string; xsrf: string } | undefined 
   return action && xsrf ? { action, xsrf } : undefined;
 }
 
-function providerConfiguration(deps: Deps, keys: readonly object[]): Configuration {
+function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLibrary): Configuration {
   const secure = deps.config.cookieSecure;
   return {
     adapter: createAdapterFactory({ db: deps.db, clock: deps.clock, secretKeys: deps.config.secretKeys }),
@@ -220,7 +225,7 @@ function providerConfiguration(deps: Deps, keys: readonly object[]): Configurati
       short: { httpOnly: true, sameSite: "lax", secure, signed: true },
     },
     interactions: {
-      policy: buildPolicy(deps),
+      policy: buildPolicy(deps, oidc),
       url: (_ctx: KoaContext, interaction: { uid: string }) => `/oidc/interaction/${interaction.uid}`,
     },
     features: {
@@ -289,7 +294,8 @@ async function buildProvider(deps: Deps): Promise<Provider> {
     random: deps.random,
     secretKeys: deps.config.secretKeys,
   });
-  const provider = new Provider(deps.config.issuer.href, providerConfiguration(deps, keys));
+  const oidc = await oidcLibrary();
+  const provider = new oidc.default(deps.config.issuer.href, providerConfiguration(deps, keys, oidc));
   // Behind the TLS proxy, the proxy's X-Forwarded-Proto/Host are the truth (as MAMORI_TRUST_PROXY says).
   provider.proxy = deps.config.trustProxy !== false;
   finishLogout(deps, provider);

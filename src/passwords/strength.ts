@@ -1,15 +1,26 @@
-import { ZxcvbnFactory, type ZxcvbnResult } from "@zxcvbn-ts/core";
-import * as common from "@zxcvbn-ts/language-common";
-import * as en from "@zxcvbn-ts/language-en";
-import * as ja from "@zxcvbn-ts/language-ja";
+import { createRequire } from "node:module";
+import type { ZxcvbnFactory, ZxcvbnResult } from "@zxcvbn-ts/core";
+import type * as Dictionary from "@zxcvbn-ts/language-common";
+
+// zxcvbn and its dictionaries (tens of MiB once ranked) are loaded synchronously on first use
+// (the policy's check is synchronous), not at start: a process that only checks sessions and
+// signs people in never holds them.
+const load = createRequire(import.meta.url);
+type Language = Pick<typeof Dictionary, "dictionary">;
+const languages = () => ({
+  common: load("@zxcvbn-ts/language-common") as typeof Dictionary,
+  en: load("@zxcvbn-ts/language-en") as Language,
+  ja: load("@zxcvbn-ts/language-ja") as Language,
+});
 
 let factory: ZxcvbnFactory | undefined;
 let commonPasswords: Set<string> | undefined;
 
-// The dictionaries take tens of MiB and a few hundred ms to rank, so they load on first use,
-// not at start-up: a process that only checks sessions never pays for them.
 function zxcvbn(): ZxcvbnFactory {
-  factory ??= new ZxcvbnFactory({
+  if (factory) return factory;
+  const { common, en, ja } = languages();
+  const { ZxcvbnFactory: Factory } = load("@zxcvbn-ts/core") as { ZxcvbnFactory: typeof ZxcvbnFactory };
+  factory = new Factory({
     // No translations: feedback and crack times come back as zxcvbn's keys (`topTen`, `useWords`),
     // which i18n/strength-text.ts words in Japanese and English (the bundled Japanese reads poorly).
     graphs: common.adjacencyGraphs,
@@ -32,7 +43,7 @@ function prefixKeys(prefix: string, dictionary: Record<string, string[]>): Recor
 
 /** The offline breached/common list: zxcvbn-ts's `passwords-common` (the most used leaked passwords). */
 export function isCommonPassword(password: string): boolean {
-  commonPasswords ??= new Set(common.dictionary["passwords-common"].map((p) => p.toLowerCase()));
+  commonPasswords ??= new Set(languages().common.dictionary["passwords-common"].map((p) => p.toLowerCase()));
   return commonPasswords.has(password.toLowerCase());
 }
 

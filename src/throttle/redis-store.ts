@@ -1,4 +1,5 @@
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis as RedisClient } from "ioredis";
 import type { ThrottleStore, ThrottleVerdict } from "./throttle.ts";
 
 /**
@@ -24,6 +25,8 @@ function verdictOf(hits: number, limit: number, millisecondsLeft: number, counte
 }
 
 export function redisThrottleStore(url: string): ThrottleStore {
+  // ioredis is loaded only when REDIS_URL is set.
+  const { Redis } = createRequire(import.meta.url)("ioredis") as { Redis: typeof RedisClient };
   const client = new Redis(url, {
     // Fail fast rather than queue: a throttle that cannot count must not stall sign-in for long.
     maxRetriesPerRequest: 2,

@@ -1,13 +1,9 @@
-import {
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransport,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransport,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from "@simplewebauthn/server";
 import type { PasskeyConfig } from "../../config/passkey-config.ts";
 import { passkeyChallengeLifetimeSeconds } from "./challenges.ts";
@@ -19,6 +15,14 @@ import { type PasskeyRow, transportsOf } from "./passkeys.ts";
  * Mamori trusts the person's choice of device, not a vendor's certificate.
  */
 const timeoutMs = passkeyChallengeLifetimeSeconds * 1000;
+
+// Loaded on the first passkey ceremony, not at start: a process that only checks sessions never
+// holds the library (and its CBOR and crypto dependencies) in memory.
+let library: Promise<typeof import("@simplewebauthn/server")> | undefined;
+function webauthn(): Promise<typeof import("@simplewebauthn/server")> {
+  library ??= import("@simplewebauthn/server");
+  return library;
+}
 
 // ES256, EdDSA, RS256: what passkey providers use. Post-quantum ML-DSA (-48/-49/-50) is left out
 // until the verifier can check it (@simplewebauthn/server 14 refuses its assertions).
@@ -37,7 +41,7 @@ export async function registrationOptions(
     existing: readonly PasskeyRow[];
   },
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
-  return generateRegistrationOptions({
+  return (await webauthn()).generateRegistrationOptions({
     rpName: config.rpName,
     rpID: config.rpId,
     userName: input.account.email,
@@ -71,7 +75,7 @@ export async function verifyRegistration(
   input: { challenge: string; response: RegistrationResponseJSON },
 ): Promise<{ ok: true; credential: VerifiedRegistration } | { ok: false; detail: string }> {
   try {
-    const verified = await verifyRegistrationResponse({
+    const verified = await (await webauthn()).verifyRegistrationResponse({
       response: input.response,
       expectedChallenge: input.challenge,
       expectedOrigin: [...config.origins],
@@ -104,7 +108,7 @@ export async function authenticationOptions(
   config: PasskeyConfig,
   input: { challenge: string; allow: readonly PasskeyRow[] },
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
-  return generateAuthenticationOptions({
+  return (await webauthn()).generateAuthenticationOptions({
     rpID: config.rpId,
     challenge: Buffer.from(input.challenge, "base64url"),
     timeout: timeoutMs,
@@ -129,7 +133,7 @@ export async function verifyAssertion(
     return { ok: false, detail: "user handle does not match the credential's account" };
   }
   try {
-    const verified = await verifyAuthenticationResponse({
+    const verified = await (await webauthn()).verifyAuthenticationResponse({
       response: input.response,
       expectedChallenge: input.challenge,
       expectedOrigin: [...config.origins],

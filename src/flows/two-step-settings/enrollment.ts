@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import QRCode from "qrcode";
 import type { TwoStepMethodKind } from "../../db/schema.ts";
 import { verifyCode } from "../../factors/one-time-code/one-time-code.ts";
 import { checkPhoneForChannel } from "../../factors/phone/phone-policy.ts";
@@ -107,6 +106,8 @@ async function startTotpEnrollment(
   });
   const uri = otpauthUri("Mamori", ctx.auth.account.email, secret);
   // Drawn here, as SVG: the key never goes to a third-party QR service.
+  // qrcode is loaded when someone first sets up an app, not at start.
+  const { default: QRCode } = await import("qrcode");
   const qrSvg = await QRCode.toString(uri, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
   return {
     ok: true,
