@@ -18,6 +18,7 @@ import {
   freePort,
   readMemory,
   type ServerProcess,
+  startFlags,
   startServer,
   waitForQuiet,
 } from "./processes.ts";
@@ -250,7 +251,7 @@ async function main(): Promise<void> {
     log("starting Mamori");
     const mamori = await start(
       "mamori",
-      [join(root, "src/main.ts")],
+      [...startFlags(), join(root, "src/main.ts")],
       {
         NODE_ENV: "development",
         LOG_LEVEL: "warn",

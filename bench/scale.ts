@@ -18,7 +18,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { hashPassword } from "../src/passwords/hashing.ts";
 import { createTestDatabase, type PostgresServer, startPostgres } from "../test/support/postgres.ts";
-import { freePort, processTree, type ServerProcess, startServer, waitForQuiet } from "./processes.ts";
+import {
+  freePort,
+  processTree,
+  type ServerProcess,
+  startFlags,
+  startServer,
+  waitForQuiet,
+} from "./processes.ts";
 import {
   type ExtraTable,
   formatNumber,
@@ -133,8 +140,8 @@ async function startMamori(name: string, databaseUrl: string, workers: number): 
   const port = await freePort(host);
   const args =
     workers > 1
-      ? [join(root, "bin/mamori.js"), "serve", "--workers", String(workers)]
-      : [join(root, "src/main.ts")];
+      ? [...startFlags(), join(root, "bin/mamori.js"), "serve", "--workers", String(workers)]
+      : [...startFlags(), join(root, "src/main.ts")];
   const server = await startServer({
     name,
     command: process.execPath,
