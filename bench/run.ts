@@ -417,7 +417,7 @@ async function main(): Promise<void> {
       .map((phase) => `${phase.phase} (${phase.otherCores.toFixed(2)})`);
     const report: Report = {
       startedAt,
-      command: "npm run bench",
+      command: process.argv.includes("--no-scale") ? "npm run bench -- --no-scale" : "npm run bench",
       machine: [
         `Machine: ${cores} cores (${cpuModel()}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}`,
         `Node ${process.version}; autocannon in the bench process; servers on ${host}`,
@@ -460,4 +460,7 @@ const scaleOnly = process.argv.includes("--scale-only");
 const generatorOnly = process.argv.includes("--generator-only");
 if (!scaleOnly && !generatorOnly) await main();
 if (!scaleOnly) runGeneratorBench(generatorOnly ? "npm run bench -- --generator-only" : "npm run bench");
-if (!generatorOnly) await runScaleBench(scaleOnly ? "npm run bench -- --scale-only" : "npm run bench");
+// `--no-scale`: the first two parts only (the scale part takes six minutes and a PostgreSQL).
+const noScale = process.argv.includes("--no-scale");
+if (!generatorOnly && !noScale)
+  await runScaleBench(scaleOnly ? "npm run bench -- --scale-only" : "npm run bench");
