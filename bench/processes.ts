@@ -40,15 +40,21 @@ export async function freePort(host: string): Promise<number> {
 
 /** Starts a server process and resolves once it prints its ready line. */
 /**
- * The Node flags of `npm start` (package.json): Mamori is measured as it is run. Today the young
- * generation's cap, --max-semi-space-size=4: without it V8 sizes the young generation from the
- * machine's memory (tens of MiB here) for a server whose live objects are a few MiB.
+ * How `npm start` (package.json) runs Mamori, so it is measured as it is run: its environment
+ * assignments (MALLOC_ARENA_MAX=2: two glibc malloc arenas, not eight a core for the libuv, V8 and
+ * argon2 threads, each keeping its freed memory) and its Node flags (--max-semi-space-size=4: V8
+ * would size the young generation from the machine's memory, tens of MiB here, for a server whose
+ * live objects are a few MiB).
  */
-export function startFlags(): string[] {
+export function startCommand(): { env: Record<string, string>; flags: string[] } {
   const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
     scripts: { start: string };
   };
-  return manifest.scripts.start.split(/\s+/).filter((word) => word.startsWith("--"));
+  const words = manifest.scripts.start.split(/\s+/);
+  const env = Object.fromEntries(
+    words.filter((word) => /^[A-Z_]+=/.test(word)).map((word) => word.split("=", 2) as [string, string]),
+  );
+  return { env, flags: words.filter((word) => word.startsWith("--")) };
 }
 
 export async function startServer(options: StartOptions): Promise<ServerProcess> {

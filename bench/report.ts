@@ -144,8 +144,8 @@ How a run works:
   what one small box does with the load generator on it, not the server alone.
 - The baseline is a bare \`node:http\` server answering a fixed JSON body of the size of a
   \`GET /api/v1/session\` answer (\`bench/baseline-server.ts\`).
-- Mamori runs as \`node src/main.ts\` with the Node flags of \`npm start\` (\`--max-semi-space-size=4\`
-  since 2026-11-25), \`NODE_ENV=development\`, \`LOG_LEVEL=warn\`, a fresh
+- Mamori runs as \`node src/main.ts\` with the environment and Node flags of \`npm start\`
+  (\`MALLOC_ARENA_MAX=2\`, \`--max-semi-space-size=4\`, since 2026-11-25), \`NODE_ENV=development\`, \`LOG_LEVEL=warn\`, a fresh
   SQLite file (WAL) and the production argon2id parameters (m=19456 KiB, t=2, p=1, the defaults).
   Accounts are seeded into the file with the project's own \`insertAccount\` and \`hashPassword\`
   before the server starts; the session cookies come from real sign-ins through the API.
@@ -187,13 +187,23 @@ function withPreamble(path: string): string {
   return `${preamble}\n${firstRun >= 0 ? previous.slice(firstRun) : ""}`;
 }
 
-/** Adds the run's section to docs/benchmarks.md, replacing a section of the same day. */
+/**
+ * Adds the run's section to docs/benchmarks.md, replacing a section of the same day; the day's
+ * blocks of the other parts (scale, generator) are kept, for a run may leave them out.
+ */
 export function writeMarkdown(path: string, report: Report): void {
-  const section = renderMarkdown(report);
+  let section = renderMarkdown(report);
   const { open, close } = sectionMarkers(dayOf(report.startedAt));
   const existing = withPreamble(path);
   const start = existing.indexOf(open);
   const end = existing.indexOf(close);
+  if (start >= 0 && end > start) {
+    const kept =
+      existing
+        .slice(start, end)
+        .match(/<!-- (bench-[a-z]+) \d{4}-\d\d-\d\d -->[\s\S]*?<!-- \/\1 \d{4}-\d\d-\d\d -->/g) ?? [];
+    if (kept.length > 0) section = section.replace(close, `${kept.join("\n\n")}\n${close}`);
+  }
   const next =
     start >= 0 && end > start
       ? `${existing.slice(0, start)}${section}${existing.slice(end + close.length)}`

@@ -18,7 +18,7 @@ import {
   freePort,
   readMemory,
   type ServerProcess,
-  startFlags,
+  startCommand,
   startServer,
   waitForQuiet,
 } from "./processes.ts";
@@ -251,8 +251,9 @@ async function main(): Promise<void> {
     log("starting Mamori");
     const mamori = await start(
       "mamori",
-      [...startFlags(), join(root, "src/main.ts")],
+      [...startCommand().flags, join(root, "src/main.ts")],
       {
+        ...startCommand().env,
         NODE_ENV: "development",
         LOG_LEVEL: "warn",
         DATABASE_URL: databaseUrl,

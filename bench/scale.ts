@@ -22,7 +22,7 @@ import {
   freePort,
   processTree,
   type ServerProcess,
-  startFlags,
+  startCommand,
   startServer,
   waitForQuiet,
 } from "./processes.ts";
@@ -140,8 +140,8 @@ async function startMamori(name: string, databaseUrl: string, workers: number): 
   const port = await freePort(host);
   const args =
     workers > 1
-      ? [...startFlags(), join(root, "bin/mamori.js"), "serve", "--workers", String(workers)]
-      : [...startFlags(), join(root, "src/main.ts")];
+      ? [...startCommand().flags, join(root, "bin/mamori.js"), "serve", "--workers", String(workers)]
+      : [...startCommand().flags, join(root, "src/main.ts")];
   const server = await startServer({
     name,
     command: process.execPath,
@@ -150,6 +150,7 @@ async function startMamori(name: string, databaseUrl: string, workers: number): 
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       LANG: "C.UTF-8",
+      ...startCommand().env,
       NODE_ENV: "development",
       LOG_LEVEL: "warn",
       DATABASE_URL: databaseUrl,
