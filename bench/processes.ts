@@ -42,7 +42,8 @@ export async function freePort(host: string): Promise<number> {
 /**
  * How `npm start` (package.json) runs Mamori, so it is measured as it is run: its environment
  * assignments (MALLOC_ARENA_MAX=2: two glibc malloc arenas, not eight a core for the libuv, V8 and
- * argon2 threads, each keeping its freed memory) and its Node flags (--max-semi-space-size=4: V8
+ * argon2 threads, each keeping its freed memory; NODE_COMPILE_CACHE: Node keeps what type
+ * stripping made of each file, so from the second start the stripper is never loaded) and its Node flags (--max-semi-space-size=4: V8
  * would size the young generation from the machine's memory, tens of MiB here, for a server whose
  * live objects are a few MiB).
  */

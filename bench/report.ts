@@ -145,7 +145,8 @@ How a run works:
 - The baseline is a bare \`node:http\` server answering a fixed JSON body of the size of a
   \`GET /api/v1/session\` answer (\`bench/baseline-server.ts\`).
 - Mamori runs as \`node src/main.ts\` with the environment and Node flags of \`npm start\`
-  (\`MALLOC_ARENA_MAX=2\`, \`--max-semi-space-size=4\`, since 2026-11-25), \`NODE_ENV=development\`, \`LOG_LEVEL=warn\`, a fresh
+  (\`MALLOC_ARENA_MAX=2\`, \`NODE_COMPILE_CACHE\`, \`--max-semi-space-size=4\`, since 2026-11-25;
+  one start and stop fills the compile cache first, as any start after the first finds it), \`NODE_ENV=development\`, \`LOG_LEVEL=warn\`, a fresh
   SQLite file (WAL) and the production argon2id parameters (m=19456 KiB, t=2, p=1, the defaults).
   Accounts are seeded into the file with the project's own \`insertAccount\` and \`hashPassword\`
   before the server starts; the session cookies come from real sign-ins through the API.

@@ -247,19 +247,31 @@ async function main(): Promise<void> {
     log(`seeding ${seededAccounts} accounts`);
     const databaseUrl = `sqlite:${join(directory, "bench.db")}`;
     await seedAccounts(databaseUrl, seededAccounts, productionHashing);
+    // npm start keeps Node's compile cache (what type stripping made of each file): a server is
+    // measured as it runs from its second start on, so one start fills the cache first.
+    const mamoriEnv = {
+      ...startCommand().env,
+      NODE_ENV: "development",
+      LOG_LEVEL: "warn",
+      DATABASE_URL: databaseUrl,
+      HOST: host,
+    };
+    log("filling Node's compile cache: one start and stop");
+    const warmPort = await freePort(host);
+    const warm = await start(
+      "mamori-warm",
+      [...startCommand().flags, join(root, "src/main.ts")],
+      { ...mamoriEnv, PORT: String(warmPort) },
+      warmPort,
+      /Mamori is serving/,
+    );
+    await stop(warm);
     const port = await freePort(host);
     log("starting Mamori");
     const mamori = await start(
       "mamori",
       [...startCommand().flags, join(root, "src/main.ts")],
-      {
-        ...startCommand().env,
-        NODE_ENV: "development",
-        LOG_LEVEL: "warn",
-        DATABASE_URL: databaseUrl,
-        HOST: host,
-        PORT: String(port),
-      },
+      { ...mamoriEnv, PORT: String(port) },
       port,
       /Mamori is serving/,
     );
