@@ -1,8 +1,9 @@
 // Passkeys in the browser: "Sign in with a passkey", passkey autofill on the sign-in page, a
-// passkey as the second step, and "Create a passkey". The WebAuthn calls go through
-// @simplewebauthn/browser (served as /passkeys/webauthn-browser.js, the global
-// SimpleWebAuthnBrowser); the server checks everything. Without JavaScript the buttons stay
-// hidden and the page says passkeys need it; every other form works as it is.
+// passkey as the second step, "Use a passkey instead" to confirm it's you again, and "Create a
+// passkey". The WebAuthn calls go through @simplewebauthn/browser (served as
+// /passkeys/webauthn-browser.js, the global SimpleWebAuthnBrowser); the server checks everything.
+// Without JavaScript the buttons stay hidden and the page says passkeys need it; every other form
+// works as it is.
 
 const webauthn = window.SimpleWebAuthnBrowser;
 
@@ -116,6 +117,32 @@ async function secondStep(button) {
   }
 }
 
+/**
+ * "Use a passkey instead" of the password (or of a step-up code): one of the signed-in account's
+ * passkeys, then back to the page that asked. On the step-up page a passkey that did not verify the
+ * person (no PIN or biometrics) is not enough, and the button says so rather than going back.
+ */
+async function reauthenticate(button) {
+  clearError(button);
+  try {
+    const started = await post("/api/v1/passkeys/reauthentication/options");
+    if (started.status !== 200) throw started;
+    const credential = await webauthn.startAuthentication({ optionsJSON: started.body.options });
+    const result = await post("/api/v1/passkeys/reauthentication/verify", {
+      challengeId: started.body.challengeId,
+      credential,
+    });
+    if (result.status !== 200) throw result;
+    if (button.dataset.stepUp && !result.body.steppedUp) {
+      showError(button, button.dataset.notVerified);
+      return;
+    }
+    window.location.assign(button.dataset.returnTo || "/account/security");
+  } catch (failure) {
+    showError(button, messageFor(button, failure));
+  }
+}
+
 /** "Create a passkey": options (the server checks the recent sign-in), the browser's ceremony, verify. */
 async function register(button) {
   clearError(button);
@@ -149,6 +176,9 @@ function setUp() {
   }
   for (const button of document.querySelectorAll("[data-passkey-second-step]")) {
     button.addEventListener("click", () => secondStep(button));
+  }
+  for (const button of document.querySelectorAll("[data-passkey-reauthenticate]")) {
+    button.addEventListener("click", () => reauthenticate(button));
   }
   for (const button of document.querySelectorAll("[data-passkey-register]")) {
     button.addEventListener("click", () => register(button));

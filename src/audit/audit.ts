@@ -29,6 +29,7 @@ export type AuditEventType =
   | "two_step.locked"
   | "sign_in.second_factor_failed"
   | "session.stepped_up"
+  | "session.reauthenticated_with_passkey"
   | "trusted_device.added"
   | "trusted_device.revoked"
   | "security.not_me"

@@ -10,6 +10,7 @@ import * as signInLockout from "./migrations/005-sign-in-lockout.ts";
 import * as signInContext from "./migrations/006-sign-in-context.ts";
 import * as passkeys from "./migrations/007-passkeys.ts";
 import * as oidc from "./migrations/008-oidc.ts";
+import * as passkeyReauthentication from "./migrations/009-passkey-reauthentication.ts";
 
 type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
 
@@ -23,6 +24,7 @@ const migrations: readonly Migration[] = [
   { id: "006-sign-in-context", ...signInContext },
   { id: "007-passkeys", ...passkeys },
   { id: "008-oidc", ...oidc },
+  { id: "009-passkey-reauthentication", ...passkeyReauthentication },
 ];
 
 // A migrating process may hold the SQLite write lock for a while; others wait this long at most.

@@ -230,9 +230,12 @@ export type PasskeyTable = {
   last_used_at: string | null;
 };
 
-export type PasskeyChallengePurpose = "registration" | "authentication";
+export type PasskeyChallengePurpose = "registration" | "authentication" | "reauthentication";
 
-/** A WebAuthn challenge: random, single use, short-lived; tied to an account or a waiting sign-in. */
+/**
+ * A WebAuthn challenge: random, single use, short-lived; tied to an account or a waiting sign-in,
+ * and a reauthentication's to the session that asked (migration 009).
+ */
 export type PasskeyChallengeTable = {
   id: string;
   purpose: PasskeyChallengePurpose;
@@ -240,6 +243,7 @@ export type PasskeyChallengeTable = {
   challenge: string;
   account_id: string | null;
   sign_in_flow_id: string | null;
+  session_id: string | null;
   created_at: string;
   expires_at: string;
   used_at: string | null;

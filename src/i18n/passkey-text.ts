@@ -40,6 +40,16 @@ const ja = {
   useForSecondStep: "パスキーを使う",
   secondStepHint: "登録済みのパスキーで本人確認をします。",
   nameMissing: "名前を入力してください。",
+  reauthenticate: "パスワードの代わりにパスキーを使う",
+  reauthenticateHint: "登録済みのパスキー(指紋認証・顔認証・画面ロック)で本人確認もできます。",
+  reauthenticateNeedsJavaScript:
+    "パスキーでの本人確認には JavaScript が必要です。JavaScript なしでも、パスワードで続けられます。",
+  stepUp: "パスキーを使う",
+  stepUpHint: "指紋認証・顔認証・画面ロックで確認するパスキーなら、セキュリティコードは不要です。",
+  stepUpNeedsJavaScript:
+    "パスキーでの本人確認には JavaScript が必要です。JavaScript なしでも、セキュリティコードで続けられます。",
+  notVerified:
+    "このパスキーでは指紋認証・顔認証・画面ロックの確認が行われなかったため、セキュリティコードが必要です。",
 };
 
 export type PasskeyText = typeof ja;
@@ -83,6 +93,17 @@ const en: PasskeyText = {
   useForSecondStep: "Use a passkey",
   secondStepHint: "Confirm it's you with one of your passkeys.",
   nameMissing: "Enter a name.",
+  reauthenticate: "Use a passkey instead",
+  reauthenticateHint:
+    "You can also confirm it's you with one of your passkeys (fingerprint, face or screen lock).",
+  reauthenticateNeedsJavaScript:
+    "Confirming with a passkey needs JavaScript. Without it, you can continue with your password.",
+  stepUp: "Use a passkey",
+  stepUpHint: "A passkey that checks your fingerprint, face or screen lock needs no security code.",
+  stepUpNeedsJavaScript:
+    "Confirming with a passkey needs JavaScript. Without it, you can continue with a security code.",
+  notVerified:
+    "This passkey did not check your fingerprint, face or screen lock, so a security code is still needed.",
 };
 
 export function passkeyText(locale: Locale): PasskeyText {

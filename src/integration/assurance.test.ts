@@ -38,3 +38,14 @@ test("a step-up adds the method's factor and raises a password session to level 
     aal: 2,
   });
 });
+
+test("a step-up with a user-verified passkey adds passkey_verified and reaches level 2, even after a passkey without UV", () => {
+  assert.deepEqual(factorsAfterStepUp({ factors: '["password"]' }, "passkey_verified"), {
+    factors: ["password", "passkey_verified"],
+    aal: 2,
+  });
+  assert.deepEqual(factorsAfterStepUp({ factors: '["passkey"]' }, "passkey_verified"), {
+    factors: ["passkey", "passkey_verified"],
+    aal: 2,
+  });
+});

@@ -66,20 +66,22 @@ export function amrOf(factors: readonly Factor[], aal: number): string[] {
   return [...values];
 }
 
-const factorOfMethod: Readonly<Record<"sms" | "voice" | "totp", Factor>> = {
+// A passkey steps up only when its device verified the person (reauthentication with a passkey).
+const factorOfMethod: Readonly<Record<"sms" | "voice" | "totp" | "passkey_verified", Factor>> = {
   sms: "sms_code",
   voice: "voice_code",
   totp: "totp",
+  passkey_verified: "passkey_verified",
 };
 
 /**
- * A session's factors after a step-up with a two-step method: the method's factor added, and the
- * assurance level they now reach. A password session that proved an app's code is level 2, and
- * says so to shops (`acr`, `amr`), not only to the settings' step-up guard.
+ * A session's factors after a step-up with a two-step method or a user-verified passkey: the
+ * method's factor added, and the assurance level they now reach. A password session that proved
+ * an app's code is level 2, and says so to shops (`acr`, `amr`), not only to the settings' step-up guard.
  */
 export function factorsAfterStepUp(
   session: Pick<SessionRow, "factors">,
-  method: "sms" | "voice" | "totp",
+  method: "sms" | "voice" | "totp" | "passkey_verified",
 ): { factors: Factor[]; aal: AssuranceLevel } {
   const factors = [...new Set([...factorsOf(session), factorOfMethod[method]])];
   return { factors, aal: assuranceLevel(factors) };

@@ -197,3 +197,62 @@ test("add a passkey, sign out, sign in with it alone, use it as the second facto
   assert.deepEqual(problems.list(), []);
   await context.close();
 });
+
+/** Makes the account's sessions look signed in long ago: past the reauthentication window. */
+async function ageSessions(email: string): Promise<void> {
+  const db = openDatabase(server.databaseUrl);
+  try {
+    const account = await db
+      .selectFrom("account")
+      .select("id")
+      .where("email", "=", email)
+      .executeTakeFirstOrThrow();
+    const longAgo = new Date(Date.now() - 3600_000).toISOString();
+    await db
+      .updateTable("session")
+      .set({ authenticated_at: longAgo, second_factor_at: null })
+      .where("account_id", "=", account.id)
+      .execute();
+  } finally {
+    await db.destroy();
+  }
+}
+
+test("signed in long ago: the reauthentication page's passkey leads back to the page that asked", async () => {
+  const account: ServerAccount = {
+    name: "高橋 花",
+    email: `passkey-reauth-${randomUUID().slice(0, 8)}@example.jp`,
+    password: "tsuki no hikari ni 9 hiki no neko ga odoru",
+    locale: "ja",
+  };
+  await registerOnServer(server, account);
+  const context = await newContext(browser);
+  const page = await context.newPage();
+  const problems = watchPage(page);
+  const authenticator = await addVirtualAuthenticator(page);
+  await signInWithPassword(page, account);
+  await page.waitForURL(`${base}/account`);
+  await page.goto(`${base}/account/security/passkeys/add`);
+  await mainButton(page, "パスキーを作成").click();
+  await page.waitForURL(`${base}/account/security/passkeys?done=added`);
+  assert.equal(await credentialCount(authenticator), 1);
+
+  // An hour later, adding another passkey asks for the person again: the password page, which
+  // offers the passkey instead (the no-JavaScript note hidden, the button shown).
+  await ageSessions(account.email);
+  await page.goto(`${base}/account/security/passkeys/add`);
+  await page.waitForURL((url) => url.pathname === "/account/security/reauthenticate");
+  await checkPage(page, "ja", "パスワードの再入力");
+  assert.equal(await page.locator("[data-passkey-nojs]").isVisible(), false, "the no-JavaScript note hides");
+  await saveScreenshot(page, "passkeys-reauthenticate-ja");
+  await mainButton(page, "パスワードの代わりにパスキーを使う").click();
+  await page.waitForURL(`${base}/account/security/passkeys/add`);
+  await checkPage(page, "ja", "パスキーを追加");
+  // A passkey with user verification: a recent sign-in and a step-up at once.
+  assert.deepEqual(await newestSession(account.email), {
+    factors: ["password", "passkey_verified"],
+    aal: 2,
+  });
+  assert.deepEqual(problems.list(), []);
+  await context.close();
+});

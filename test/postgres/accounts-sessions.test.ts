@@ -37,6 +37,7 @@ const allMigrations = [
   "006-sign-in-context",
   "007-passkeys",
   "008-oidc",
+  "009-passkey-reauthentication",
 ];
 
 for (const dialect of dialects) {

@@ -12,7 +12,13 @@ export const passkeyChallengeLifetimeSeconds = 300;
 export async function createPasskeyChallenge(
   db: Kysely<Schema>,
   deps: { clock: Clock; random: Random },
-  input: { purpose: PasskeyChallengePurpose; accountId: string | null; signInFlowId: string | null },
+  input: {
+    purpose: PasskeyChallengePurpose;
+    accountId: string | null;
+    signInFlowId: string | null;
+    /** The session a reauthentication belongs to: no other session may spend its challenge. */
+    sessionId?: string | null;
+  },
 ): Promise<PasskeyChallengeRow> {
   const now = deps.clock.now();
   const row: PasskeyChallengeRow = {
@@ -21,6 +27,7 @@ export async function createPasskeyChallenge(
     challenge: deps.random.bytes(32).toString("base64url"),
     account_id: input.accountId,
     sign_in_flow_id: input.signInFlowId,
+    session_id: input.sessionId ?? null,
     created_at: now.toISOString(),
     expires_at: new Date(now.getTime() + passkeyChallengeLifetimeSeconds * 1000).toISOString(),
     used_at: null,

@@ -5,8 +5,9 @@ import { Type } from "typebox";
 import type { Deps } from "../../deps.ts";
 import { passkeyNameMaxLength } from "../../factors/passkey/passkeys.ts";
 import { refuseDuringMaintenance, toApiError } from "../../http/flow-errors.ts";
-import { authOf, requestMeta, requireSession } from "../../http/request-context.ts";
+import { authOf, renewCookieSession, requestMeta, requireSession } from "../../http/request-context.ts";
 import { errorResponses, IdParams, SessionTypeSchema } from "../../http/schemas.ts";
+import { finishPasskeyReauthentication, startPasskeyReauthentication } from "../reauthentication/passkey.ts";
 import { ChallengeSchema, SignedInSchema, setTrustedDeviceCookie, signedInBody } from "../sign-in/routes.ts";
 import type { SettingsContext } from "../two-step-settings/guards.ts";
 import {
@@ -231,6 +232,70 @@ export function registerPasskeyRoutes(app: FastifyInstance, deps: Deps): void {
         return { status: result.status, challenge: result.challenge };
       if (result.trustedDeviceToken) setTrustedDeviceCookie(reply, deps.config, result.trustedDeviceToken);
       return signedInBody(reply, deps.config, result);
+    },
+  );
+
+  api.post(
+    "/api/v1/passkeys/reauthentication/options",
+    {
+      preHandler: signedIn,
+      schema: {
+        tags,
+        summary:
+          "Start proving it's you again with one of the signed-in account's passkeys (instead of the password)",
+        description:
+          "`allowCredentials` names the account's passkeys; 404 `passkey_not_found` when it has none. The challenge belongs to this session.",
+        response: {
+          200: Type.Object({ challengeId: Type.String(), options: Options }),
+          ...errorResponses(401, 403, 404, 429),
+        },
+      },
+    },
+    async (request) => {
+      const result = await startPasskeyReauthentication(deps, authOf(request), requestMeta(request));
+      if (!result.ok) throw toApiError(result);
+      return { challengeId: result.challengeId, options: result.options };
+    },
+  );
+
+  api.post(
+    "/api/v1/passkeys/reauthentication/verify",
+    {
+      preHandler: signedIn,
+      schema: {
+        tags,
+        summary:
+          "Finish a reauthentication with a passkey: a recent sign-in, as the password; with user verification also a step-up",
+        body: Type.Object(
+          { challengeId: ChallengeIdSchema, credential: AuthenticationCredential },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            authenticatedAt: Type.String({ format: "date-time" }),
+            steppedUp: Type.Boolean({
+              description:
+                "The device verified the person (UV): the passkey also counts as a step-up (second factor, AAL2)",
+            }),
+          }),
+          ...errorResponses(400, 401, 403, 404, 410, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await finishPasskeyReauthentication(
+        deps,
+        authOf(request),
+        {
+          challengeId: request.body.challengeId,
+          // The schema above checked the shape; the verifier checks every signed byte.
+          credential: request.body.credential as AuthenticationResponseJSON,
+        },
+        requestMeta(request),
+      );
+      if (!result.ok) throw toApiError(result);
+      await renewCookieSession(request, reply, deps);
+      return { authenticatedAt: result.authenticatedAt, steppedUp: result.steppedUp };
     },
   );
 

@@ -51,7 +51,7 @@ export type AuthenticationStarted = {
 
 // Each request stores a challenge row, and every sign-in page asks once for autofill: 120 a minute
 // from one address (an office or a shop behind one NAT) is more than its people need.
-const optionsPerIp: ThrottleRule = { limit: 120, windowSeconds: 60 };
+export const optionsPerIp: ThrottleRule = { limit: 120, windowSeconds: 60 };
 
 export async function startPasskeyAuthentication(
   deps: Deps,

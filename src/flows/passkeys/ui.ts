@@ -58,3 +58,26 @@ export function passkeyRegisterBlock(locale: Locale, doneUrl: string): SafeHtml 
 </div>
 ${passkeyScripts()}`;
 }
+
+/**
+ * "Use a passkey instead" on the reauthentication page (any of the account's passkeys) or "Use a
+ * passkey" on the step-up page (`stepUp`: a passkey that did not verify the person is not enough
+ * there, and the button says so instead of going back). The note shows until the script runs.
+ */
+export function passkeyReauthenticationBlock(
+  locale: Locale,
+  returnTo: string,
+  purpose: "reauthentication" | "step_up",
+): SafeHtml {
+  const t = passkeyText(locale);
+  const stepUp = purpose === "step_up";
+  return html`<div class="links">
+<p class="note" data-passkey-nojs>${stepUp ? t.stepUpNeedsJavaScript : t.reauthenticateNeedsJavaScript}</p>
+<div class="passkey" data-passkey-block hidden>
+  <p class="hint">${stepUp ? t.stepUpHint : t.reauthenticateHint}</p>
+  <button type="button" class="secondary wide" data-passkey-reauthenticate data-return-to="${returnTo}"${stepUp ? html` data-step-up="1" data-not-verified="${t.notVerified}"` : null} data-status="passkey-status"${messages(locale)}>${stepUp ? t.stepUp : t.reauthenticate}</button>
+  ${status("passkey-status")}
+</div>
+</div>
+${passkeyScripts()}`;
+}

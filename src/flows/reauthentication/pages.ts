@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Locale } from "../../config/config.ts";
 import type { Deps } from "../../deps.ts";
+import { listPasskeys } from "../../factors/passkey/passkeys.ts";
 import { listActiveMethods, type MethodRow } from "../../factors/two-step/methods.ts";
 import { errorMessage, errorStatuses } from "../../http/errors.ts";
 import {
@@ -18,6 +19,7 @@ import { csrfField, errorSummary, field } from "../../views/forms.ts";
 import { html, type SafeHtml } from "../../views/html.ts";
 import { maskedPhone } from "../../views/phone-number.ts";
 import type { FlowFailure } from "../flow-result.ts";
+import { passkeyReauthenticationBlock } from "../passkeys/ui.ts";
 import {
   type FormState,
   methodName,
@@ -33,7 +35,8 @@ import { completeStepUp, startStepUp } from "./step-up.ts";
 /**
  * "Enter your password" (a sign-in older than 10 minutes) and "Verify it's you" (a code from a
  * two-step method), each returning to the page that sent the person here (`return_to`, a path on
- * this site only).
+ * this site only). Both offer one of the account's passkeys instead (with JavaScript; see
+ * ./passkey.ts): the password page for any passkey, the step-up page for one that verifies the person.
  */
 type ReturnQuery = { return_to?: string; method?: string; sent?: string };
 
@@ -48,7 +51,7 @@ function renderReauthenticate(
   locale: Locale,
   page: PageContext,
   status: number,
-  view: { returnTo: string; form: FormState },
+  view: { returnTo: string; form: FormState; passkey: boolean },
 ): FastifyReply {
   const t = twoStepText(locale).reauth;
   const body = html`<div class="card">
@@ -62,6 +65,7 @@ ${errorSummary(locale, view.form.errors, view.form.general)}
   ${field({ name: "password", label: t.password, type: "password", autocomplete: "current-password", required: true, autofocus: true, maxlength: 4096, errors: view.form.errors })}
   <button type="submit" class="wide">${t.submit}</button>
 </form>
+${view.passkey ? passkeyReauthenticationBlock(locale, view.returnTo, "reauthentication") : null}
 <div class="links">
   <p><a href="/password-reset">${t.forgot}</a></p>
   <p><a href="${settingsHome}">${t.cancel}</a></p>
@@ -81,6 +85,8 @@ type StepUpView = {
   /** A phone's code was sent (or the person asks to type one): show the code field. */
   codeSent: boolean;
   form: FormState;
+  /** The account has a passkey: offer it (one that verifies the person is a step-up too). */
+  passkey: boolean;
 };
 
 function stepUpUrl(returnTo: string, method: MethodRow, sent = false): string {
@@ -130,6 +136,7 @@ ${errorSummary(locale, view.form.errors, view.form.general)}
 <p>${intro}</p>
 ${isApp || view.codeSent ? codeForm : null}
 ${isApp ? null : sendForm}
+${view.passkey ? passkeyReauthenticationBlock(locale, view.returnTo, "step_up") : null}
 ${
   view.others.length > 0
     ? html`<div class="links"><h2>${t.other}</h2><ul class="plain">${view.others.map(
@@ -148,11 +155,19 @@ ${
 }
 
 export function registerReauthenticationPages(app: FastifyInstance, deps: Deps): void {
+  async function hasPasskey(page: PageContext): Promise<boolean> {
+    return (await listPasskeys(deps.db, page.auth.account.id)).length > 0;
+  }
+
   app.get(reauthenticatePath, async (request: FastifyRequest<{ Querystring: ReturnQuery }>, reply) => {
     const page = await signedInPage(deps, request, reply);
     if (!page) return reply;
     const returnTo = safeReturnPath(request.query.return_to, settingsHome);
-    return renderReauthenticate(reply, request.locale, page, 200, { returnTo, form: { errors: {} } });
+    return renderReauthenticate(reply, request.locale, page, 200, {
+      returnTo,
+      form: { errors: {} },
+      passkey: await hasPasskey(page),
+    });
   });
 
   app.post(reauthenticatePath, async (request, reply) => {
@@ -180,6 +195,7 @@ export function registerReauthenticationPages(app: FastifyInstance, deps: Deps):
     return renderReauthenticate(withRetryAfter(reply, result), locale, page, errorStatuses[result.code], {
       returnTo,
       form,
+      passkey: await hasPasskey(page),
     });
   });
 
@@ -207,6 +223,7 @@ export function registerReauthenticationPages(app: FastifyInstance, deps: Deps):
       ...chosen,
       codeSent: request.query.sent === "1",
       form: { errors: {} },
+      passkey: await hasPasskey(page),
     });
   });
 
@@ -232,6 +249,7 @@ export function registerReauthenticationPages(app: FastifyInstance, deps: Deps):
         errors: {},
         general: sent.code === "too_many_attempts" ? wait : errorMessage(sent.code, locale, sent),
       },
+      passkey: await hasPasskey(page),
     });
   });
 
@@ -263,6 +281,7 @@ export function registerReauthenticationPages(app: FastifyInstance, deps: Deps):
       ...chosen,
       codeSent: true,
       form: stepUpFailure(locale, result),
+      passkey: await hasPasskey(page),
     });
   });
 }

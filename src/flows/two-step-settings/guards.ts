@@ -7,7 +7,7 @@ import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 export type SettingsContext = { deps: Deps; auth: AuthenticatedSession; meta: RequestMeta };
 
 /**
- * Sensitive settings need a password (or code) proven in the last 10 minutes: a browser left
+ * Sensitive settings need a password (or code, or passkey) proven in the last 10 minutes: a browser left
  * signed in at a shop counter must not be enough to turn protection off or add an attacker's phone.
  */
 export function requireRecentAuthentication(ctx: SettingsContext): FlowFailure | undefined {
@@ -18,7 +18,8 @@ export function requireRecentAuthentication(ctx: SettingsContext): FlowFailure |
 
 /**
  * While two-step verification is on, adding or removing a method also needs a code from a current
- * method within the window (step-up): a stolen password alone cannot add the thief's phone.
+ * method (or a passkey that verified the person) within the window (step-up): a stolen password
+ * alone cannot add the thief's phone.
  */
 export function requireStepUp(ctx: SettingsContext): FlowFailure | undefined {
   if (!ctx.auth.account.two_step_enabled_at) return undefined;

@@ -1,0 +1,162 @@
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+} from "@simplewebauthn/server";
+import { recordAuditEvent } from "../../audit/audit.ts";
+import type { Deps } from "../../deps.ts";
+import { consumePasskeyChallenge, createPasskeyChallenge } from "../../factors/passkey/challenges.ts";
+import {
+  findPasskeyByCredentialId,
+  listPasskeys,
+  recordPasskeyUse,
+  signCountOf,
+} from "../../factors/passkey/passkeys.ts";
+import {
+  authenticationOptions,
+  isCounterGoingBackwards,
+  verifyAssertion,
+} from "../../factors/passkey/webauthn.ts";
+import { factorsAfterStepUp } from "../../integration/assurance.ts";
+import { type AuthenticatedSession, markReauthenticated } from "../../session/sessions.ts";
+import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
+import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
+import { recordPasskeyChange } from "../passkeys/notify.ts";
+import { optionsPerIp } from "../passkeys/sign-in.ts";
+import { countFailedSignInFrom } from "../sign-in/sign-in.ts";
+
+/**
+ * "Use a passkey instead" of the password inside a live session (docs/decisions/0009): one of the
+ * signed-in account's own passkeys proves it's the person again.
+ * - Any passkey of the account sets the "recent sign-in" mark, as the password does.
+ * - A passkey whose device verified the person (UV: PIN or biometrics) is a phishing-resistant
+ *   possession factor unlocked by a second one (NIST SP 800-63B-4, AAL2): it also sets what a
+ *   step-up code sets (second_factor_at, aal, factors). Without UV it is one factor, never a step-up.
+ * The challenge belongs to the account and the session that asked, is spent by the first answer,
+ * and names only the account's passkeys; a counter that does not go up refuses and mails the owner.
+ */
+export type PasskeyReauthenticationStarted = {
+  ok: true;
+  challengeId: string;
+  options: PublicKeyCredentialRequestOptionsJSON;
+};
+
+export type PasskeyReauthenticated = { ok: true; authenticatedAt: string; steppedUp: boolean };
+
+export async function startPasskeyReauthentication(
+  deps: Deps,
+  auth: AuthenticatedSession,
+  meta: RequestMeta,
+): Promise<PasskeyReauthenticationStarted | FlowFailure> {
+  // The same per-address budget as the sign-in's options: each answer stores a challenge row.
+  const allowed = await deps.throttle.hit(
+    `passkey_options:ip:${ipThrottleSubject(meta.ip)}`,
+    optionsPerIp,
+    deps.clock.now(),
+  );
+  if (!allowed.allowed) return failure("too_many_attempts", { retryAfterSeconds: allowed.retryAfterSeconds });
+  const allow = await listPasskeys(deps.db, auth.account.id);
+  if (allow.length === 0) return failure("passkey_not_found");
+  const challenge = await createPasskeyChallenge(deps.db, deps, {
+    purpose: "reauthentication",
+    accountId: auth.account.id,
+    signInFlowId: null,
+    sessionId: auth.session.id,
+  });
+  const options = await authenticationOptions(deps.config.passkeys, {
+    challenge: challenge.challenge,
+    allow,
+  });
+  return { ok: true, challengeId: challenge.id, options };
+}
+
+export async function finishPasskeyReauthentication(
+  deps: Deps,
+  auth: AuthenticatedSession,
+  input: { challengeId: string; credential: AuthenticationResponseJSON },
+  meta: RequestMeta,
+): Promise<PasskeyReauthenticated | FlowFailure> {
+  const now = deps.clock.now();
+  const account = auth.account;
+  // Refused passkeys count with wrong passwords against the account (a stolen session cannot try
+  // freely) and with failed sign-ins against the address.
+  const key = `reauth:account:${account.id}`;
+  const rule = {
+    limit: deps.config.limits.signInFailuresPerIdentifier,
+    windowSeconds: deps.config.limits.signInFailureWindowSeconds,
+  };
+  const verdict = await deps.throttle.peek(key, rule, now);
+  if (!verdict.allowed) return failure("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
+
+  const consumed = await consumePasskeyChallenge(deps.db, deps.clock, input.challengeId, "reauthentication");
+  if (!consumed.ok)
+    return failure(consumed.reason === "expired" ? "challenge_expired" : "challenge_not_found");
+  const challenge = consumed.challenge;
+  // Another session's (or account's) challenge is no challenge at all for this one.
+  if (challenge.account_id !== account.id || challenge.session_id !== auth.session.id)
+    return failure("challenge_not_found");
+
+  const refuse = async (code: "passkey_not_found" | "passkey_invalid", detail: string) => {
+    await deps.throttle.hit(key, rule, now);
+    await countFailedSignInFrom(deps, meta, now);
+    deps.log.info({ accountId: account.id, detail }, "passkey reauthentication refused");
+    return failure(code);
+  };
+  const passkey = await findPasskeyByCredentialId(deps.db, input.credential.id.slice(0, 1024));
+  if (!passkey) return refuse("passkey_not_found", "unknown credential");
+  // Only the signed-in account's passkeys prove it's this person.
+  if (passkey.account_id !== account.id) return refuse("passkey_not_found", "credential of another account");
+  const verified = await verifyAssertion(deps.config.passkeys, {
+    challenge: challenge.challenge,
+    response: input.credential,
+    passkey,
+  });
+  if (!verified.ok) return refuse("passkey_invalid", verified.detail);
+  const assertion = verified.assertion;
+  if (isCounterGoingBackwards(signCountOf(passkey), assertion.signCount)) {
+    await recordPasskeyChange(deps.db, deps, account, "clone_signal", passkey, meta);
+    deps.courier.wake();
+    return failure("passkey_clone_suspected");
+  }
+  // Two assertions racing with one counter: only one moves it.
+  const used = await recordPasskeyUse(deps.db, passkey, {
+    signCount: assertion.signCount,
+    backedUp: assertion.backedUp,
+    now,
+  });
+  if (!used) return refuse("passkey_invalid", "counter moved concurrently");
+
+  const steppedUp = assertion.userVerified;
+  if (steppedUp) {
+    // What a step-up code sets (step-up.ts), with the passkey's own factor: shops read it too.
+    const stepped = factorsAfterStepUp(auth.session, "passkey_verified");
+    await deps.db
+      .updateTable("session")
+      .set({
+        second_factor_at: now.toISOString(),
+        authenticated_at: now.toISOString(),
+        aal: stepped.aal,
+        factors: JSON.stringify(stepped.factors),
+      })
+      .where("id", "=", auth.session.id)
+      .execute();
+  } else {
+    await markReauthenticated(deps.db, auth.session.id, now);
+  }
+  await recordAuditEvent(deps.db, deps, {
+    type: "passkey.used",
+    accountId: account.id,
+    actor: "account",
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    detail: { passkeyId: passkey.id, userVerified: assertion.userVerified },
+  });
+  await recordAuditEvent(deps.db, deps, {
+    type: "session.reauthenticated_with_passkey",
+    accountId: account.id,
+    actor: "account",
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    detail: { passkeyId: passkey.id, steppedUp },
+  });
+  return { ok: true, authenticatedAt: now.toISOString(), steppedUp };
+}
