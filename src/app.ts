@@ -11,6 +11,8 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import { registerActivityPages } from "./account/activity-page.ts";
+import { registerConnectedAppsPages } from "./account/connected-apps-page.ts";
+import { registerConnectedAppsRoutes } from "./account/connected-apps-routes.ts";
 import { registerAccountPages } from "./account/pages.ts";
 import { registerPasswordChangePage } from "./account/password-page.ts";
 import { registerSecurityRoutes } from "./account/security-routes.ts";
@@ -132,6 +134,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerSessionCheckRoutes(app, deps);
   registerOidcRoutes(app, deps, createOidcService(deps));
   registerSecurityRoutes(app, deps);
+  registerConnectedAppsRoutes(app, deps);
   registerTwoStepSettingsRoutes(app, deps);
   registerPasskeyRoutes(app, deps);
   registerPasskeyScript(app);
@@ -148,6 +151,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerPasswordChangePage(app, deps);
   registerTrustedDevicePages(app, deps);
   registerActivityPages(app, deps);
+  registerConnectedAppsPages(app, deps);
   registerReauthenticationPages(app, deps);
   registerTwoStepSettingsPages(app, deps);
   registerTwoStepSetupPages(app, deps);

@@ -7,11 +7,13 @@ import { clearSessionCookie, loadSession, requestMeta } from "../http/request-co
 import { format } from "../i18n/locale.ts";
 import { formatDateTime, pageText } from "../i18n/page-text.ts";
 import { twoStepText } from "../i18n/two-step-text.ts";
+import { listConnectedApps } from "../oidc/connected-apps.ts";
 import { listLiveSessions, revokeAccountSessions, revokeSession } from "../session/sessions.ts";
 import { listTrustedDevices } from "../session/trusted-devices.ts";
 import { csrfField } from "../views/forms.ts";
 import { html } from "../views/html.ts";
 import { maskedPhone } from "../views/phone-number.ts";
+import { connectedAppsRow } from "./connected-apps-page.ts";
 import { trustedDeviceIdOf, trustedDevicesCard } from "./trusted-devices-page.ts";
 
 /** "Your account", "Login & security", the signed-in devices, and sign out. */
@@ -49,6 +51,7 @@ export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
     const account = page.auth.account;
     const devices = await listTrustedDevices(deps.db, account.id, deps.clock.now());
     const passkeys = await passkeySummaryRow(deps.db, account.id, locale);
+    const apps = await listConnectedApps(deps.db, account.id, deps.clock.now());
     const body = html`<h1>${text.title}</h1>
 <div class="card">
 <dl class="settings">
@@ -59,6 +62,7 @@ export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
   <div><dt>${text.twoStep}</dt><dd>${account.two_step_enabled_at ? text.twoStepOn : text.twoStepOff} <a class="edit" href="/account/security/two-step">${text.twoStepSettings}</a></dd></div>
   ${passkeys}
   <div><dt>${text.sessions}</dt><dd><a href="/account/sessions">${text.manage}</a></dd></div>
+  ${connectedAppsRow(locale, apps.length)}
   <div><dt>${text.activity}</dt><dd>${text.activityHint} <a class="edit" href="/account/security/activity" aria-label="${text.viewActivity}">${text.view}</a></dd></div>
 </dl>
 </div>

@@ -38,6 +38,7 @@ export type AuditEventType =
   | "passkey.removed"
   | "passkey.used"
   | "passkey.clone_signal"
+  | "oidc.grant.revoked"
   | "maintenance.on"
   | "maintenance.off";
 

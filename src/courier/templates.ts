@@ -1,6 +1,7 @@
 import type { Locale } from "../config/config.ts";
 import { format } from "../i18n/locale.ts";
 import { html } from "../views/html.ts";
+import { connectedAppRemovedCopy } from "./connected-app-templates.ts";
 import { type PasskeyChange, passkeyCopy } from "./passkey-templates.ts";
 import { type TwoStepChange, twoStepCopy } from "./two-step-templates.ts";
 
@@ -28,6 +29,13 @@ export type MessageTemplate =
       change: PasskeyChange;
       /** The passkey's name, as its owner sees it in Login & security. */
       passkey: string;
+      securityUrl: string;
+    }
+  | {
+      kind: "connected_app_removed";
+      name: string;
+      /** The shop's name, as the operator registered it and the consent page showed it. */
+      app: string;
       securityUrl: string;
     }
   | {
@@ -157,6 +165,8 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
       return twoStepCopy(template.change, locale);
     case "passkey_changed":
       return passkeyCopy(template.change, locale);
+    case "connected_app_removed":
+      return connectedAppRemovedCopy(locale);
     case "new_sign_in":
       return ja
         ? {

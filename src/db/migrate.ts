@@ -11,6 +11,7 @@ import * as signInContext from "./migrations/006-sign-in-context.ts";
 import * as passkeys from "./migrations/007-passkeys.ts";
 import * as oidc from "./migrations/008-oidc.ts";
 import * as passkeyReauthentication from "./migrations/009-passkey-reauthentication.ts";
+import * as oidcAccount from "./migrations/010-oidc-account.ts";
 
 type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
 
@@ -25,6 +26,7 @@ const migrations: readonly Migration[] = [
   { id: "007-passkeys", ...passkeys },
   { id: "008-oidc", ...oidc },
   { id: "009-passkey-reauthentication", ...passkeyReauthentication },
+  { id: "010-oidc-account", ...oidcAccount },
 ];
 
 // A migrating process may hold the SQLite write lock for a while; others wait this long at most.

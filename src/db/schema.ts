@@ -315,6 +315,10 @@ export type OidcModelTable = {
   uid: string | null;
   expires_at: string | null;
   consumed_at: string | null;
+  /** The account a grant, code, token or provider session belongs to (migration 010). */
+  account_id: string | null;
+  /** On a grant: when a code or token was last issued under it (Mamori's clock; migration 010). */
+  used_at: string | null;
 };
 
 /** A shop's site or app registered with `mamori clients create`. */

@@ -48,6 +48,7 @@ export const errorStatuses = {
   passkey_invalid: 400,
   passkey_clone_suspected: 403,
   passkey_last_sign_in_method: 409,
+  app_not_found: 404,
   invalid_options: 400,
   internal_error: 500,
 } as const satisfies Record<string, number>;

@@ -53,6 +53,7 @@ const ja = {
     "passkey.removed": "パスキーを削除",
     "passkey.used": "パスキーを使用",
     "passkey.clone_signal": "複製の疑いがあるパスキーを拒否",
+    "oidc.grant.revoked": "お店・アプリのアクセスを削除",
   } satisfies Record<AccountEventType, string>,
   otherEvent: "セキュリティに関する操作",
   confirm: {
@@ -121,6 +122,7 @@ const en: ActivityText = {
     "passkey.removed": "Passkey removed",
     "passkey.used": "Passkey used",
     "passkey.clone_signal": "Possibly copied passkey refused",
+    "oidc.grant.revoked": "A shop's access removed",
   },
   otherEvent: "Security activity",
   confirm: {

@@ -54,6 +54,7 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
       "このパスキーは複製された可能性があるため、使えません。パスワードでサインインし、ログインとセキュリティでパスキーを確認してください。",
     passkey_last_sign_in_method:
       "このパスキーを削除すると、サインインする方法がなくなります。先にパスワードを設定するか、別のパスキーを追加してください。",
+    app_not_found: "このお店・アプリはあなたのアカウントへのアクセスを許可されていません。",
     internal_error: "エラーが発生しました。しばらくしてからもう一度お試しください。",
   },
   en: {
@@ -105,6 +106,7 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
       "This passkey can't be used: it may have been copied. Sign in with your password and check your passkeys in Login & security.",
     passkey_last_sign_in_method:
       "Removing this passkey would leave no way to sign in. Set a password or add another passkey first.",
+    app_not_found: "This shop or app does not have access to your account.",
     internal_error: "Something went wrong. Please try again later.",
   },
 };

@@ -17,6 +17,8 @@ type AdapterDeps = { db: Kysely<Schema>; clock: Clock; secretKeys: readonly Buff
 // a day after they expired.
 const sweepDelayMs = 86_400_000;
 
+const tokenModels = new Set(["AuthorizationCode", "AccessToken", "RefreshToken"]);
+
 function stringOrNull(value: unknown): string | null {
   return typeof value === "string" ? value : null;
 }
@@ -54,6 +56,7 @@ function modelAdapter(model: string, deps: AdapterDeps): Adapter {
         client_id: stringOrNull(payload.clientId),
         user_code: stringOrNull(payload.userCode),
         uid: stringOrNull(payload.uid),
+        account_id: stringOrNull(payload.accountId),
         expires_at:
           typeof expiresIn === "number" ? new Date(now.getTime() + expiresIn * 1000).toISOString() : null,
         consumed_at: null,
@@ -63,6 +66,18 @@ function modelAdapter(model: string, deps: AdapterDeps): Adapter {
         .values({ model, id, ...values })
         .onConflict((oc) => oc.columns(["model", "id"]).doUpdateSet(values))
         .execute();
+      // A code or token issued under a grant is the shop using it: "last used" on the account's
+      // "Apps and websites" page (src/oidc/connected-apps.ts), kept on the grant because token rows
+      // are short-lived and swept.
+      const grantId = stringOrNull(payload.grantId);
+      if (grantId !== null && tokenModels.has(model)) {
+        await db
+          .updateTable("oidc_model")
+          .set({ used_at: now.toISOString() })
+          .where("model", "=", "Grant")
+          .where("id", "=", grantId)
+          .execute();
+      }
       if (model === "AuthorizationCode") {
         await db
           .deleteFrom("oidc_model")

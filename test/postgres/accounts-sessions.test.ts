@@ -38,6 +38,7 @@ const allMigrations = [
   "007-passkeys",
   "008-oidc",
   "009-passkey-reauthentication",
+  "010-oidc-account",
 ];
 
 for (const dialect of dialects) {
