@@ -45,10 +45,13 @@ function setUpStrengthMeter(input) {
   }
 
   function show(answer) {
-    bar.className = `strength-bar strength-${answer.score}`;
+    // A password the policy refuses is never shown as strong (one with the person's email in it
+    // can score 4): the bar is empty and the label says it can't be used; the reason follows.
+    const refused = !answer.policy.ok;
+    bar.className = `strength-bar strength-${refused ? 0 : answer.score}`;
     bar.hidden = false;
     const lines = [
-      line("strength-label", labels[answer.score] || ""),
+      line("strength-label", refused ? meter.dataset.refused || "" : labels[answer.score] || ""),
       line(
         "strength-time",
         (meter.dataset.crackTime || "{time}").replace("{time}", answer.crackTime.display),

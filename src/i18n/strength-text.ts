@@ -41,6 +41,8 @@ export type StrengthSuggestionKey =
 type StrengthText = {
   /** By zxcvbn score, 0 to 4. */
   labels: readonly [string, string, string, string, string];
+  /** Instead of the score's label when the policy refuses the password (its reason follows). */
+  refused: string;
   /** Around the crack time on the page: `{time}` is `crackTime.display`. */
   crackTime: string;
   warnings: Record<StrengthWarningKey, string>;
@@ -59,6 +61,7 @@ type StrengthText = {
 
 const ja: StrengthText = {
   labels: ["とても弱い", "弱い", "普通", "強い", "とても強い"],
+  refused: "このパスワードは使えません",
   crackTime: "破られるまでの目安: {time}",
   warnings: {
     straightRow: "キーボードで一列に並んだキーは推測されやすいです。",
@@ -108,6 +111,7 @@ const ja: StrengthText = {
 
 const en: StrengthText = {
   labels: ["Very weak", "Weak", "Fair", "Strong", "Very strong"],
+  refused: "This password can't be used",
   crackTime: "Time to crack, roughly: {time}",
   warnings: {
     straightRow: "Straight rows of keys on your keyboard are easy to guess.",

@@ -60,7 +60,7 @@ function strengthAttributes(name: string, options: StrengthMeterOptions): SafeHt
  */
 function strengthMeter(name: string, locale: Locale): SafeHtml {
   const text = strengthText(locale);
-  return html`<div class="strength" id="${name}-strength" data-labels="${JSON.stringify(text.labels)}" data-crack-time="${text.crackTime}">
+  return html`<div class="strength" id="${name}-strength" data-labels="${JSON.stringify(text.labels)}" data-refused="${text.refused}" data-crack-time="${text.crackTime}">
     <div class="strength-bar" hidden><span></span></div>
     <div class="strength-text" aria-live="polite" aria-atomic="true"></div>
   </div>`;
