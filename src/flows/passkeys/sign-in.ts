@@ -3,7 +3,6 @@ import type {
   PublicKeyCredentialRequestOptionsJSON,
 } from "@simplewebauthn/server";
 import { recordAuditEvent } from "../../audit/audit.ts";
-import { newId } from "../../crypto/secrets.ts";
 import type { Deps } from "../../deps.ts";
 import { consumePasskeyChallenge, createPasskeyChallenge } from "../../factors/passkey/challenges.ts";
 import {
@@ -30,7 +29,7 @@ import {
   type TwoStepRequired,
   trustBrowser,
 } from "../sign-in/second-factor.ts";
-import { countFailedSignInFrom, signInGate } from "../sign-in/sign-in.ts";
+import { completeSignIn, countFailedSignInFrom, signInGate } from "../sign-in/sign-in.ts";
 import { recordPasskeyChange } from "./notify.ts";
 
 /**
@@ -203,29 +202,9 @@ async function completeFirstFactorSignIn(
   choice: SessionChoice,
   meta: RequestMeta,
 ): Promise<SecondFactorSignedIn> {
-  const now = deps.clock.now().toISOString();
-  const minted = await deps.db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto("sign_in_flow")
-      .values({
-        id: newId(deps.random, "sif"),
-        account_id: account.id,
-        state: "completed",
-        factors: JSON.stringify(factors),
-        persistent: choice.keepSignedIn ? 1 : 0,
-        session_type: choice.sessionType,
-        attempts: 0,
-        ip: meta.ip,
-        user_agent: meta.userAgent?.slice(0, 300) ?? null,
-        expires_at: now,
-        created_at: now,
-        method_id: null,
-      })
-      .execute();
-    return mintSignInSession(trx, deps, account, factors, choice, meta);
-  });
+  const signedIn = await completeSignIn(deps, account, factors, choice, meta);
   deps.courier.wake();
-  return { ok: true, status: "signed_in", account, token: minted.token, session: minted.session };
+  return signedIn;
 }
 
 /** The passkey as the second factor: the waiting flow moves to `completed` in one guarded statement. */

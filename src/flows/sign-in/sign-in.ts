@@ -162,8 +162,11 @@ async function tellOwnerOfPause(deps: Deps, account: AccountRow, pausedForSecond
   deps.courier.wake();
 }
 
-/** A sign-in that needs nothing more than what was proven: recorded as a completed flow, then a session. */
-async function completeSignIn(
+/**
+ * A sign-in that needs nothing more than what was proven (a password on an account without two-step,
+ * a passkey): recorded as a completed flow, then a session, in one transaction.
+ */
+export async function completeSignIn(
   deps: Deps,
   account: AccountRow,
   factors: Factor[],
