@@ -77,7 +77,8 @@ export function passphraseWords(): readonly string[] {
   return words;
 }
 
-export const wordListPath = new URL("./eff-large-wordlist.txt", import.meta.url);
+/** In public/, so the page's browser gets the same file at /assets/eff-large-wordlist.txt. */
+export const wordListPath = new URL("../../public/eff-large-wordlist.txt", import.meta.url);
 
 export type Generated = {
   passwords: string[];

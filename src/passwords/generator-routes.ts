@@ -8,12 +8,11 @@ import type { Deps } from "../deps.ts";
 import { ApiError } from "../http/errors.ts";
 import { errorResponses } from "../http/schemas.ts";
 import { policyMessage, problemMessage } from "../i18n/generator-text.ts";
-import { allowGeneration, type Generated, generate, wordListPath } from "./generation.ts";
+import { allowGeneration, type Generated, generate } from "./generation.ts";
 import { formatPasswordList, type OptionsProblem } from "./generator.ts";
 import { GenerationBody, optionsFromStrings, withDefaults } from "./generator-request.ts";
 
 export const generatorScriptPath = "/assets/password-generator.js";
-export const wordListScriptPath = "/assets/eff-large-wordlist.txt";
 
 const GenerationResponse = Type.Object({
   passwords: Type.Array(Type.String()),
@@ -60,8 +59,8 @@ function answer(generated: Generated, locale: Locale) {
 }
 
 /**
- * `POST /api/v1/passwords` and `GET /api/v1/passwords` (shared/API.md), and the two files the page
- * generates with in the browser: this same generator with its types stripped, and the word list.
+ * `POST /api/v1/passwords` and `GET /api/v1/passwords` (shared/API.md), and this same generator with
+ * its types stripped for the page in the browser (the word list is public/eff-large-wordlist.txt).
  * Passwords are never logged or stored; answers are `no-store`.
  */
 export function registerPasswordGeneratorRoutes(app: FastifyInstance, deps: Deps): void {
@@ -143,11 +142,4 @@ export function registerPasswordGeneratorRoutes(app: FastifyInstance, deps: Deps
       .header("cache-control", "public, max-age=3600")
       .send(script);
   });
-  const wordList = readFileSync(wordListPath, "utf8");
-  app.get(wordListScriptPath, { schema: { hide: true } }, async (_request, reply) =>
-    reply
-      .header("content-type", "text/plain; charset=utf-8")
-      .header("cache-control", "public, max-age=86400")
-      .send(wordList),
-  );
 }

@@ -130,7 +130,7 @@ describe("the password generator in a real browser", () => {
       await mainButton(page, words.ja.generate).click();
       await page.locator("#generator-results tr.password-row").first().waitFor();
       const list = new Set(
-        readFileSync(new URL("../../src/passwords/eff-large-wordlist.txt", import.meta.url), "utf8")
+        readFileSync(new URL("../../public/eff-large-wordlist.txt", import.meta.url), "utf8")
           .trim()
           .split("\n"),
       );
