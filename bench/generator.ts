@@ -13,7 +13,7 @@ import {
   type RandomFill,
   RandomPool,
   webCryptoFill,
-} from "../src/passwords/generator.ts";
+} from "../src/passwords/generator/index.ts";
 import { renderScaleText, type ScaleReport, writeScaleMarkdown } from "./report.ts";
 
 type GeneratePassword = { generate(options: Record<string, unknown>): string };
@@ -135,7 +135,7 @@ export function runGeneratorBench(command: string): GeneratorBench {
         title: `Password generator: ${m.passwords.toLocaleString("en-US")} passwords of 16 characters, all four classes, each class guaranteed (median of ${m.runs} runs)`,
         header: ["figure", "measured", "target", "versus target", "verdict"],
         rows: [
-          ["Mamori (src/passwords/generator.ts, lists of 1,000)", formatRate(m.oursPerSecond), "", "", ""],
+          ["Mamori (src/passwords/generator/, lists of 1,000)", formatRate(m.oursPerSecond), "", "", ""],
           [
             "generate-password, without strict",
             formatRate(m.plainPerSecond),

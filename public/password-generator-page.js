@@ -11,7 +11,7 @@ import {
   RandomPool,
   strengthLabel,
   webCryptoFill,
-} from "/assets/password-generator.js";
+} from "/assets/generator/index.ts";
 
 const root = document.getElementById("generator");
 const form = document.getElementById("generator-form");

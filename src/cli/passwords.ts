@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { loadConfig, readConfigSource } from "../config/config.ts";
 import { policyMessage, problemMessage } from "../i18n/generator-text.ts";
 import { generate } from "../passwords/generation.ts";
-import { formatPasswordList } from "../passwords/generator.ts";
+import { formatPasswordList } from "../passwords/generator/index.ts";
 import { type GenerationOptions, withDefaults } from "../passwords/generator-request.ts";
 
 export const passwordsUsage = `Usage: mamori passwords [options]

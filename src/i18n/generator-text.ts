@@ -1,5 +1,10 @@
 import type { Locale } from "../config/config.ts";
-import type { CharacterClassName, OptionsProblem, PolicyFit, StrengthLabel } from "../passwords/generator.ts";
+import type {
+  CharacterClassName,
+  OptionsProblem,
+  PolicyFit,
+  StrengthLabel,
+} from "../passwords/generator/index.ts";
 import { format } from "./locale.ts";
 
 // The password generator's words: the page, its error messages (also sent to the browser, which

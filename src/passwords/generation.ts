@@ -19,7 +19,7 @@ import {
   type StrengthLabel,
   strengthLabel,
   webCryptoFill,
-} from "./generator.ts";
+} from "./generator/index.ts";
 
 /** What a person (page, API, CLI) asks for: either mode's options, with the defaults of the page. */
 export type GenerationRequest =

@@ -21,7 +21,7 @@ import {
   type Generated,
   generate,
 } from "./generation.ts";
-import { formatPasswordList, generatorLimits } from "./generator.ts";
+import { formatPasswordList, generatorLimits } from "./generator/index.ts";
 import { type GenerationOptions, optionsFromStrings, withDefaults } from "./generator-request.ts";
 
 export const generatorPagePath = "/tools/password-generator";

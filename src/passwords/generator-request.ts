@@ -1,6 +1,6 @@
 import { Type } from "typebox";
 import { defaultCharacterRequest, defaultPassphraseRequest, type GenerationRequest } from "./generation.ts";
-import type { OptionsProblem } from "./generator.ts";
+import type { OptionsProblem } from "./generator/index.ts";
 
 // The generator's options as the API, the page's form and the CLI give them: JSON with real
 // types, or strings (a query string, a form post). Absent options take the page's defaults.

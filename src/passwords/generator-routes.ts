@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { stripTypeScriptTypes } from "node:module";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
@@ -9,10 +9,18 @@ import { ApiError } from "../http/errors.ts";
 import { errorResponses } from "../http/schemas.ts";
 import { policyMessage, problemMessage } from "../i18n/generator-text.ts";
 import { allowGeneration, type Generated, generate } from "./generation.ts";
-import { formatPasswordList, type OptionsProblem } from "./generator.ts";
+import { formatPasswordList, type OptionsProblem } from "./generator/index.ts";
 import { GenerationBody, optionsFromStrings, withDefaults } from "./generator-request.ts";
 
-export const generatorScriptPath = "/assets/password-generator.js";
+/** Where the browser loads the generator from: `index.ts` and the files it imports. */
+export const generatorScriptDirectory = "/assets/generator/";
+
+// The module's files (tests stay on the server).
+const generatorFiles: ReadonlySet<string> = new Set(
+  readdirSync(new URL("./generator/", import.meta.url)).filter(
+    (f) => f.endsWith(".ts") && !f.endsWith(".test.ts"),
+  ),
+);
 
 const GenerationResponse = Type.Object({
   passwords: Type.Array(Type.String()),
@@ -132,14 +140,26 @@ export function registerPasswordGeneratorRoutes(app: FastifyInstance, deps: Deps
     },
   );
 
-  // Types stripped by Node's own stripper (positions kept, nothing transformed) on first use: it
-  // is an experimental API that warns once, so a process that never serves the page never warns.
-  let script: string | undefined;
-  app.get(generatorScriptPath, { schema: { hide: true } }, async (_request, reply) => {
-    script ??= stripTypeScriptTypes(readFileSync(new URL("./generator.ts", import.meta.url), "utf8"));
-    return reply
-      .header("content-type", "text/javascript; charset=utf-8")
-      .header("cache-control", "public, max-age=3600")
-      .send(script);
-  });
+  // The generator's files for the browser, types stripped by Node's own stripper (positions kept,
+  // nothing transformed) on first use: it is an experimental API that warns once, so a process
+  // that never serves the page never warns. Only the module's own files, by name; the browser
+  // follows their relative imports (`./options.ts`) to the same folder.
+  const stripped = new Map<string, string>();
+  api.get(
+    `${generatorScriptDirectory}:file`,
+    { schema: { hide: true, params: Type.Object({ file: Type.String({ maxLength: 64 }) }) } },
+    async (request, reply) => {
+      const file = request.params.file;
+      if (!generatorFiles.has(file)) throw new ApiError("not_found");
+      let script = stripped.get(file);
+      if (script === undefined) {
+        script = stripTypeScriptTypes(readFileSync(new URL(`./generator/${file}`, import.meta.url), "utf8"));
+        stripped.set(file, script);
+      }
+      return reply
+        .header("content-type", "text/javascript; charset=utf-8")
+        .header("cache-control", "public, max-age=3600")
+        .send(script);
+    },
+  );
 }

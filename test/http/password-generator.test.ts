@@ -199,20 +199,35 @@ test("generated passwords are never logged and never stored", async (t) => {
 
 test("the browser gets this same generator with its types stripped, and the word list", async (t) => {
   const s = await buildTestApp(t);
-  const script = await s.inject({ method: "GET", url: "/assets/password-generator.js" });
-  assert.equal(script.statusCode, 200);
-  assert.match(String(script.headers["content-type"]), /^text\/javascript/);
-  assert.match(script.body, /export class CharacterGenerator/);
-  assert.doesNotMatch(script.body, /: RandomFill|as number/);
-  const module = await import(`data:text/javascript;base64,${Buffer.from(script.body).toString("base64")}`);
-  const plan = module.planCharacters({
-    length: 16,
-    uppercase: true,
-    lowercase: true,
-    digits: true,
-    symbols: true,
-  });
-  assert.equal(plan.ok, true);
+  const get = (file: string) => s.inject({ method: "GET", url: `/assets/generator/${file}` });
+  const index = await get("index.ts");
+  assert.equal(index.statusCode, 200);
+  assert.match(String(index.headers["content-type"]), /^text\/javascript/);
+  // Every file index.ts re-exports is served, stripped of its types, and runs as plain JavaScript.
+  const files = [...index.body.matchAll(/from "\.\/([a-z-]+\.ts)"/g)].map((m) => m[1] as string);
+  assert.deepEqual(files.sort(), ["characters.ts", "options.ts", "output.ts", "passphrase.ts", "random.ts"]);
+  for (const file of files) {
+    const script = await get(file);
+    assert.equal(script.statusCode, 200, file);
+    assert.doesNotMatch(script.body, /: RandomFill|as number|: string\b|import type/, file);
+    // Plain JavaScript: with its relative imports taken out, it compiles as a module.
+    const standalone = script.body.replace(/^import [^;]+;$/gm, "");
+    await assert.doesNotReject(
+      () => import(`data:text/javascript;base64,${Buffer.from(standalone).toString("base64")}`),
+      file,
+    );
+  }
+  const characters = await get("characters.ts");
+  assert.match(characters.body, /export class CharacterGenerator/);
+  // Only the module's own files: not its tests, not the rest of src/.
+  for (const other of [
+    "generator.test.ts",
+    "..%2Fgeneration.ts",
+    "..%2F..%2Fconfig%2Fconfig.ts",
+    "nothing.ts",
+  ]) {
+    assert.equal((await get(other)).statusCode, 404, other);
+  }
   const words = await s.inject({ method: "GET", url: "/assets/eff-large-wordlist.txt" });
   assert.equal(words.statusCode, 200);
   assert.equal(words.body.trim().split("\n").length, 7776);

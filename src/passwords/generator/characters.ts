@@ -1,71 +1,17 @@
-// The password generator. This one file runs on the server (API, CLI, the page without
-// JavaScript) and, with its types stripped, in the browser (/assets/password-generator.js), where
-// the passwords never cross the network. So it imports nothing and uses only what both have.
-
-/** Fills a buffer with random bytes: Web Crypto in production, a seeded stream where a test needs one. */
-export type RandomFill = (bytes: Uint8Array) => void;
-
-export const webCryptoFill: RandomFill = (bytes) => {
-  globalThis.crypto.getRandomValues(bytes);
-};
-
-export type CharacterOptions = {
-  length: number;
-  uppercase: boolean;
-  lowercase: boolean;
-  digits: boolean;
-  symbols: boolean;
-  /** The symbols to draw from (ASCII punctuation); `defaultSymbols` when absent. */
-  symbolSet?: string | undefined;
-  minDigits?: number | undefined;
-  minSymbols?: number | undefined;
-  /** Leave out characters that read alike: `0 O o 1 l I |`. */
-  excludeAmbiguous?: boolean | undefined;
-  /** Characters never to use. */
-  exclude?: string | undefined;
-};
-
-export type PassphraseOptions = {
-  words: number;
-  separator: string;
-  capitalize: boolean;
-  /** One digit appended to one of the words. */
-  includeNumber: boolean;
-};
-
-export const generatorLimits = {
-  minLength: 4,
-  maxLength: 128,
-  maxCount: 100,
-  minWords: 3,
-  maxWords: 20,
-  maxSeparatorLength: 5,
-} as const;
-
-export const uppercaseLetters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-export const lowercaseLetters = "abcdefghijklmnopqrstuvwxyz";
-export const digitCharacters = "0123456789";
-/** Every ASCII punctuation character: what a symbol set may hold. */
-export const asciiSymbols = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
-/** The default set leaves out quotes, backslash and backtick, which break CSV files, shells and some sites' forms. */
-export const defaultSymbols = "!#$%&()*+,-./:;<=>?@[]^_{|}~";
-export const ambiguousCharacters = "0Oo1lI|";
-
-/** Why options cannot be met; the server and the page word each reason in Japanese and English. */
-export type OptionsProblem =
-  | { reason: "length_out_of_range"; min: number; max: number }
-  | { reason: "no_character_class" }
-  | { reason: "minimum_without_class"; characterClass: "digits" | "symbols" }
-  | { reason: "minimums_over_length"; minimums: number; length: number }
-  | { reason: "class_emptied"; characterClass: CharacterClassName }
-  | { reason: "symbol_not_allowed"; character: string }
-  | { reason: "words_out_of_range"; min: number; max: number }
-  | { reason: "separator_too_long"; max: number }
-  | { reason: "count_out_of_range"; min: number; max: number }
-  | { reason: "invalid_number"; field: string }
-  | { reason: "invalid_value"; field: string };
-
-export type CharacterClassName = "uppercase" | "lowercase" | "digits" | "symbols";
+import {
+  ambiguousCharacters,
+  asciiSymbols,
+  type CharacterClassName,
+  type CharacterOptions,
+  defaultSymbols,
+  digitCharacters,
+  generatorLimits,
+  isWholeNumber,
+  lowercaseLetters,
+  type PlanResult,
+  uppercaseLetters,
+} from "./options.ts";
+import type { RandomPool } from "./random.ts";
 
 type CharacterClass = { name: CharacterClassName; characters: string; minimum: number };
 
@@ -77,15 +23,6 @@ export type CharacterPlan = {
   /** log2 of the number of passwords these options allow: every one is equally likely. */
   entropyBits: number;
 };
-
-export type PassphrasePlan = { kind: "passphrase"; options: PassphraseOptions; entropyBits: number };
-
-export type PlanResult<P> = { ok: true; plan: P } | { ok: false; problem: OptionsProblem };
-
-function isWholeNumber(value: unknown): value is number {
-  return typeof value === "number" && Number.isInteger(value) && value >= 0;
-}
-
 /** Checks character options and works out the alphabet, per-class minimums and entropy. */
 export function planCharacters(options: CharacterOptions): PlanResult<CharacterPlan> {
   const { length } = options;
@@ -186,96 +123,6 @@ export function log2(value: bigint): number {
   const bits = value.toString(2).length;
   if (bits <= 53) return Math.log2(Number(value));
   return bits - 53 + Math.log2(Number(value >> BigInt(bits - 53)));
-}
-
-export function planPassphrase(options: PassphraseOptions, wordCount: number): PlanResult<PassphrasePlan> {
-  if (!isWholeNumber(options.words))
-    return { ok: false, problem: { reason: "invalid_number", field: "words" } };
-  const { minWords: min, maxWords: max, maxSeparatorLength } = generatorLimits;
-  if (options.words < min || options.words > max) {
-    return { ok: false, problem: { reason: "words_out_of_range", min, max } };
-  }
-  if ([...options.separator].length > maxSeparatorLength) {
-    return { ok: false, problem: { reason: "separator_too_long", max: maxSeparatorLength } };
-  }
-  // Each word is one of wordCount; the number is one of 10 digits on one of the words.
-  const numberBits = options.includeNumber ? Math.log2(10 * options.words) : 0;
-  const entropyBits = options.words * Math.log2(wordCount) + numberBits;
-  return { ok: true, plan: { kind: "passphrase", options, entropyBits } };
-}
-
-const hexOfByte = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
-
-/**
- * Random bytes drawn in 64 KiB blocks (the most `getRandomValues` gives at once), handed out one
- * at a time, and unbiased whole numbers below n made from them by rejection sampling.
- */
-export class RandomPool {
-  #fill: RandomFill;
-  #buffer: Uint8Array;
-  #offset: number;
-
-  constructor(fill: RandomFill, blockSize = 65536) {
-    this.#fill = fill;
-    this.#buffer = new Uint8Array(blockSize);
-    this.#offset = blockSize;
-  }
-
-  /** The unread rest of the current block (a fresh block when it is used up), all marked read. */
-  take(): Uint8Array {
-    if (this.#offset === this.#buffer.length) {
-      this.#fill(this.#buffer);
-      this.#offset = 0;
-    }
-    const rest = this.#buffer.subarray(this.#offset);
-    this.#offset = this.#buffer.length;
-    return rest;
-  }
-
-  /** Hands back the last `unread` bytes of what `take` gave: never used, so still secret and fresh. */
-  putBack(unread: number): void {
-    this.#offset -= unread;
-  }
-
-  byte(): number {
-    if (this.#offset === this.#buffer.length) {
-      this.#fill(this.#buffer);
-      this.#offset = 0;
-    }
-    // In range: the offset was just checked against the buffer's length.
-    return this.#buffer[this.#offset++] as number;
-  }
-
-  /** A whole number in [0, n), every value equally likely (n up to 65,536). */
-  below(n: number): number {
-    if (n <= 256) {
-      // Bytes at or above the largest multiple of n would make small values likelier: drawn again.
-      const limit = 256 - (256 % n);
-      for (;;) {
-        const value = this.byte();
-        if (value < limit) return value % n;
-      }
-    }
-    const limit = 65536 - (65536 % n);
-    for (;;) {
-      const value = this.byte() * 256 + this.byte();
-      if (value < limit) return value % n;
-    }
-  }
-
-  /** A BigInt in [0, n), every value equally likely. */
-  bigBelow(n: bigint): bigint {
-    const bytes = Math.ceil(n.toString(2).length / 8);
-    const range = 1n << BigInt(bytes * 8);
-    const limit = range - (range % n);
-    for (;;) {
-      // One BigInt from hex, not one shift per byte: this is most of a tight-minimums draw.
-      let hex = "0x";
-      for (let i = 0; i < bytes; i++) hex += hexOfByte[this.byte()];
-      const value = BigInt(hex);
-      if (value < limit) return value % n;
-    }
-  }
 }
 
 /**
@@ -431,94 +278,4 @@ const latin1 = new TextDecoder("latin1");
 // Every character of every alphabet is ASCII, where latin1 and ASCII agree.
 function asciiText(codes: Uint8Array): string {
   return latin1.decode(codes);
-}
-
-/** Draws passphrases: each word uniformly from the list, the digit and its word uniformly too. */
-export class PassphraseGenerator {
-  #options: PassphraseOptions;
-  #pool: RandomPool;
-  #words: readonly string[];
-
-  constructor(plan: PassphrasePlan, pool: RandomPool, words: readonly string[]) {
-    this.#options = plan.options;
-    this.#pool = pool;
-    this.#words = words;
-  }
-
-  next(): string {
-    const { words: count, separator, capitalize, includeNumber } = this.#options;
-    const chosen: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const word = this.#words[this.#pool.below(this.#words.length)] as string;
-      chosen.push(capitalize ? word.charAt(0).toUpperCase() + word.slice(1) : word);
-    }
-    if (includeNumber) {
-      const index = this.#pool.below(count);
-      chosen[index] = `${chosen[index]}${this.#pool.below(10)}`;
-    }
-    return chosen.join(separator);
-  }
-}
-
-/**
- * Whether a list may be used as a password here: a generated password is offered for this site
- * only when every one of its kind passes the policy. zxcvbn cannot run on each (7–75 ms a
- * password; the page generates in the browser, where it is not loaded), so the rule is one that
- * measured safe against it: at least 12 characters (and the policy's minimum) and 64 bits for
- * characters, 4 words and 50 bits for passphrases. `generator-policy.test.ts` draws from the
- * smallest lists on each side of the rule and runs the live policy on every password.
- */
-export type PolicyFit = { ok: true } | { ok: false; problem: "too_short" | "too_weak"; minLength: number };
-
-export const policyFloor = { characters: 12, characterBits: 64, words: 4, passphraseBits: 50 } as const;
-
-export function policyFit(
-  request: ({ mode: "characters" } & CharacterOptions) | ({ mode: "passphrase" } & PassphraseOptions),
-  entropyBits: number,
-  policyMinLength: number,
-): PolicyFit {
-  const minLength = Math.max(policyMinLength, policyFloor.characters);
-  if (request.mode === "characters") {
-    if (request.length < minLength) return { ok: false, problem: "too_short", minLength };
-    if (entropyBits < policyFloor.characterBits) return { ok: false, problem: "too_weak", minLength };
-    return { ok: true };
-  }
-  // The shortest passphrase: words of 3 letters and the separators between them.
-  const shortest = request.words * 3 + (request.words - 1) * [...request.separator].length;
-  if (shortest < policyMinLength) return { ok: false, problem: "too_short", minLength };
-  if (request.words < policyFloor.words || entropyBits < policyFloor.passphraseBits) {
-    return { ok: false, problem: "too_weak", minLength };
-  }
-  return { ok: true };
-}
-
-/** How the page and the API name a password's strength: by its entropy, which the generator knows exactly. */
-export type StrengthLabel = "weak" | "fair" | "strong" | "very_strong";
-
-export function strengthLabel(entropyBits: number): StrengthLabel {
-  if (entropyBits < 40) return "weak";
-  if (entropyBits < 60) return "fair";
-  if (entropyBits < 80) return "strong";
-  return "very_strong";
-}
-
-/** A list as a download: one password a line, or CSV with its entropy and strength. */
-export function formatPasswordList(
-  passwords: readonly string[],
-  entropyBits: number,
-  format: "txt" | "csv",
-): string {
-  if (format === "txt") return `${passwords.join("\r\n")}\r\n`;
-  const bits = entropyBits.toFixed(1);
-  const label = strengthLabel(entropyBits);
-  const rows = passwords.map((password) => `${csvField(password)},${bits},${label}`);
-  return `password,entropy_bits,strength\r\n${rows.join("\r\n")}\r\n`;
-}
-
-// RFC 4180 quoting and nothing else: a password is written exactly as it is. (The usual guard
-// against spreadsheet formulas, a leading apostrophe, would change the password; these are
-// random strings from our own alphabet, not anyone's input, and password managers import CSV
-// as text.)
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }

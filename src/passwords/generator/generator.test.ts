@@ -18,7 +18,7 @@ import {
   planPassphrase,
   type RandomFill,
   RandomPool,
-} from "./generator.ts";
+} from "./index.ts";
 
 /** A deterministic CSPRNG stream (AES-256-CTR over zeros) so a statistical test gives the same verdict every run. */
 function seededFill(seed: number): RandomFill {
@@ -229,7 +229,7 @@ describe("password generator", () => {
   });
 
   it("passphrases: words from the list, separator, capitals, one number; entropy from the list size", () => {
-    const words = readFileSync(new URL("../../public/eff-large-wordlist.txt", import.meta.url), "utf8")
+    const words = readFileSync(new URL("../../../public/eff-large-wordlist.txt", import.meta.url), "utf8")
       .trim()
       .split("\n");
     assert.equal(new Set(words).size, 7776);

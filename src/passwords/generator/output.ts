@@ -1,0 +1,64 @@
+import type { CharacterOptions, PassphraseOptions } from "./options.ts";
+
+/**
+ * Whether a list may be used as a password here: a generated password is offered for this site
+ * only when every one of its kind passes the policy. zxcvbn cannot run on each (7–75 ms a
+ * password; the page generates in the browser, where it is not loaded), so the rule is one that
+ * measured safe against it: at least 12 characters (and the policy's minimum) and 64 bits for
+ * characters, 4 words and 50 bits for passphrases. `generator-policy.test.ts` draws from the
+ * smallest lists on each side of the rule and runs the live policy on every password.
+ */
+export type PolicyFit = { ok: true } | { ok: false; problem: "too_short" | "too_weak"; minLength: number };
+
+export const policyFloor = { characters: 12, characterBits: 64, words: 4, passphraseBits: 50 } as const;
+
+export function policyFit(
+  request: ({ mode: "characters" } & CharacterOptions) | ({ mode: "passphrase" } & PassphraseOptions),
+  entropyBits: number,
+  policyMinLength: number,
+): PolicyFit {
+  const minLength = Math.max(policyMinLength, policyFloor.characters);
+  if (request.mode === "characters") {
+    if (request.length < minLength) return { ok: false, problem: "too_short", minLength };
+    if (entropyBits < policyFloor.characterBits) return { ok: false, problem: "too_weak", minLength };
+    return { ok: true };
+  }
+  // The shortest passphrase: words of 3 letters and the separators between them.
+  const shortest = request.words * 3 + (request.words - 1) * [...request.separator].length;
+  if (shortest < policyMinLength) return { ok: false, problem: "too_short", minLength };
+  if (request.words < policyFloor.words || entropyBits < policyFloor.passphraseBits) {
+    return { ok: false, problem: "too_weak", minLength };
+  }
+  return { ok: true };
+}
+
+/** How the page and the API name a password's strength: by its entropy, which the generator knows exactly. */
+export type StrengthLabel = "weak" | "fair" | "strong" | "very_strong";
+
+export function strengthLabel(entropyBits: number): StrengthLabel {
+  if (entropyBits < 40) return "weak";
+  if (entropyBits < 60) return "fair";
+  if (entropyBits < 80) return "strong";
+  return "very_strong";
+}
+
+/** A list as a download: one password a line, or CSV with its entropy and strength. */
+export function formatPasswordList(
+  passwords: readonly string[],
+  entropyBits: number,
+  format: "txt" | "csv",
+): string {
+  if (format === "txt") return `${passwords.join("\r\n")}\r\n`;
+  const bits = entropyBits.toFixed(1);
+  const label = strengthLabel(entropyBits);
+  const rows = passwords.map((password) => `${csvField(password)},${bits},${label}`);
+  return `password,entropy_bits,strength\r\n${rows.join("\r\n")}\r\n`;
+}
+
+// RFC 4180 quoting and nothing else: a password is written exactly as it is. (The usual guard
+// against spreadsheet formulas, a leading apostrophe, would change the password; these are
+// random strings from our own alphabet, not anyone's input, and password managers import CSV
+// as text.)
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
