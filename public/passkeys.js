@@ -84,17 +84,20 @@ async function signIn(button) {
  */
 async function offerAutofill(button) {
   if (!(await webauthn.browserSupportsWebAuthnAutofill())) return;
+  let credential;
   try {
     const started = await post("/api/v1/passkeys/authentication/options", {});
     if (started.status !== 200) return;
-    const credential = await webauthn.startAuthentication({
+    credential = await webauthn.startAuthentication({
       optionsJSON: started.body.options,
       useBrowserAutofill: true,
     });
     await finishSignIn(button, started, credential, { keepSignedIn: keepSignedIn() });
   } catch (failure) {
-    // Cancelled by the button or by leaving the page: nothing to say.
-    if (failure instanceof Error && failure.name === "AbortError") return;
+    // Before a passkey was picked, nothing happened that the person did: the offer was cancelled
+    // (the button, leaving the page), timed out, or this browser has none to offer. Silence; the
+    // page must not greet someone with an error. Only a picked passkey that failed is reported.
+    if (credential === undefined) return;
     showError(button, messageFor(button, failure));
   }
 }

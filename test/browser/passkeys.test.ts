@@ -256,3 +256,25 @@ test("signed in long ago: the reauthentication page's passkey leads back to the 
   assert.deepEqual(problems.list(), []);
   await context.close();
 });
+
+test("the sign-in page greets no one with a passkey error: autofill that finds nothing (or no WebAuthn) stays silent", {
+  timeout: 60_000,
+}, async () => {
+  const context = await newContext(browser);
+  try {
+    const page = await context.newPage();
+    const problems = watchPage(page);
+    // On an address the browser refuses WebAuthn outright; on localhost without an authenticator
+    // the offer just waits. Neither is anything the person did.
+    for (const origin of [server.url, base]) {
+      await page.goto(`${origin}/sign-in`);
+      await page.waitForLoadState("networkidle");
+      await page.waitForTimeout(1500);
+      const region = page.locator("#passkey-status");
+      assert.equal(await region.isHidden(), true, `no passkey error on ${origin}/sign-in`);
+    }
+    assert.deepEqual(problems.list(), []);
+  } finally {
+    await context.close();
+  }
+});
