@@ -22,12 +22,13 @@ import type { Factor, SessionType } from "../../session/sessions.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
 import type { ThrottleRule } from "../../throttle/throttle.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
-import { mintSignInSession, type SessionChoice } from "../sign-in/mint-session.ts";
+import type { SessionChoice } from "../sign-in/mint-session.ts";
 import {
+  completeWaitingFlow,
+  type FlowRow,
   type SecondFactorSignedIn,
   startSecondFactor,
   type TwoStepRequired,
-  trustBrowser,
 } from "../sign-in/second-factor.ts";
 import { completeSignIn, countFailedSignInFrom, signInGate } from "../sign-in/sign-in.ts";
 import { recordPasskeyChange } from "./notify.ts";
@@ -88,7 +89,7 @@ export async function startPasskeyAuthentication(
 async function waitingFlow(
   deps: Deps,
   id: string,
-): Promise<{ ok: true; accountId: string; factors: Factor[] } | FlowFailure> {
+): Promise<{ ok: true; accountId: string; factors: Factor[]; flow: FlowRow } | FlowFailure> {
   const flow = await deps.db.selectFrom("sign_in_flow").selectAll().where("id", "=", id).executeTakeFirst();
   if (!flow || flow.state === "completed") return failure("challenge_not_found");
   if (flow.state === "expired" || flow.expires_at <= deps.clock.now().toISOString())
@@ -96,7 +97,7 @@ async function waitingFlow(
   const factors = JSON.parse(flow.factors) as Factor[];
   // Two factors of one passkey are one factor: a passkey without verification needs a code.
   if (factors.includes("passkey")) return failure("passkey_not_found");
-  return { ok: true, accountId: flow.account_id, factors };
+  return { ok: true, accountId: flow.account_id, factors, flow };
 }
 
 export type PasskeySignInInput = {
@@ -217,33 +218,7 @@ async function completeWaitingSignIn(
 ): Promise<SecondFactorSignedIn | FlowFailure> {
   const flow = await waitingFlow(deps, flowId);
   if (!flow.ok) return flow;
-  const factors: Factor[] = [...flow.factors, "passkey"];
-  const nowText = deps.clock.now().toISOString();
-  const outcome = await deps.db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom("sign_in_flow").selectAll().where("id", "=", flowId).executeTakeFirst();
-    const moved = await trx
-      .updateTable("sign_in_flow")
-      .set({ state: "completed", factors: JSON.stringify(factors) })
-      .where("id", "=", flowId)
-      .where("state", "=", "second_factor_required")
-      .where("expires_at", ">", nowText)
-      .executeTakeFirst();
-    if (!row || moved.numUpdatedRows === 0n) return undefined;
-    const choice: SessionChoice = { sessionType: row.session_type, keepSignedIn: row.persistent === 1 };
-    const minted = await mintSignInSession(trx, deps, account, factors, choice, meta);
-    const trusted = input.trustDevice ? await trustBrowser(trx, deps, account, meta) : undefined;
-    return { minted, trusted };
-  });
-  if (!outcome) return failure("challenge_not_found");
-  deps.courier.wake();
-  return {
-    ok: true,
-    status: "signed_in",
-    account,
-    token: outcome.minted.token,
-    session: outcome.minted.session,
-    ...(outcome.trusted ? { trustedDeviceToken: outcome.trusted } : {}),
-  };
+  return completeWaitingFlow(deps, account, flow.flow, [...flow.factors, "passkey"], input.trustDevice, meta);
 }
 
 /** True when a waiting sign-in can take a passkey as its second factor (the account has one). */

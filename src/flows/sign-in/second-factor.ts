@@ -28,7 +28,7 @@ import { mintSignInSession, type SessionChoice } from "./mint-session.ts";
  * code. Attempts are capped per challenge, and wrong codes across challenges lock two-step sign-in
  * for a while (the owner is mailed). A session is minted only when a code passes.
  */
-type FlowRow = Selectable<SignInFlowTable>;
+export type FlowRow = Selectable<SignInFlowTable>;
 
 export type Challenge = {
   id: string;
@@ -257,21 +257,42 @@ export async function verifySecondFactor(
 
   // What the flow proved first (a password, or a passkey without user verification), then the code.
   const factors: Factor[] = [...(JSON.parse(flow.factors) as Factor[]), checked.factor];
+  return completeWaitingFlow(deps, account, flow, factors, input.trustDevice === true, meta, async (trx) => {
+    if (checked.method) await touchMethod(trx, checked.method.id, now);
+    if (checked.factor === "recovery_code") {
+      const left = await countUnusedRecoveryCodes(trx, account.id);
+      await recordTwoStepChange(trx, deps, account, "recovery_code_used", meta, { left });
+    }
+  });
+}
+
+/**
+ * The end of a waiting sign-in, whatever proved its second factor (a code, a passkey): in one
+ * transaction the flow moves to `completed` in one guarded statement (never twice, never once it
+ * expired), the session is minted, and the browser is trusted when asked. `alsoRecord` writes
+ * what the factor itself needs in the same transaction (a method's last use, a spent recovery code).
+ */
+export async function completeWaitingFlow(
+  deps: Deps,
+  account: AccountRow,
+  flow: FlowRow,
+  factors: Factor[],
+  trustDevice: boolean,
+  meta: RequestMeta,
+  alsoRecord?: (trx: Kysely<Schema>) => Promise<void>,
+): Promise<SecondFactorSignedIn | FlowFailure> {
   const outcome = await deps.db.transaction().execute(async (trx) => {
     const moved = await trx
       .updateTable("sign_in_flow")
       .set({ state: "completed", factors: JSON.stringify(factors) })
       .where("id", "=", flow.id)
       .where("state", "=", "second_factor_required")
+      .where("expires_at", ">", deps.clock.now().toISOString())
       .executeTakeFirst();
     if (moved.numUpdatedRows === 0n) return undefined;
     const minted = await mintSignInSession(trx, deps, account, factors, sessionChoiceOf(flow), meta);
-    if (checked.method) await touchMethod(trx, checked.method.id, now);
-    if (checked.factor === "recovery_code") {
-      const left = await countUnusedRecoveryCodes(trx, account.id);
-      await recordTwoStepChange(trx, deps, account, "recovery_code_used", meta, { left });
-    }
-    const trusted = input.trustDevice ? await trustBrowser(trx, deps, account, meta) : undefined;
+    await alsoRecord?.(trx);
+    const trusted = trustDevice ? await trustBrowser(trx, deps, account, meta) : undefined;
     return { minted, trusted };
   });
   if (!outcome) return failure("challenge_not_found");
