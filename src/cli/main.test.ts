@@ -1,40 +1,14 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
+import { cliOnTestDatabase } from "../../test/support/cli.ts";
 import { loadConfig } from "../config/config.ts";
-import { type Database, openDatabase } from "../db/database.ts";
 import { secureRandom, systemClock } from "../deps.ts";
 import { readMaintenanceMode } from "../operations/maintenance.ts";
 import { createSession } from "../session/sessions.ts";
-import { runCli } from "./main.ts";
 
 // The CLI reads its configuration from the environment, as `npx mamori` does.
-const directory = mkdtempSync(join(tmpdir(), "mamori-cli-"));
-process.env.DATABASE_URL = `sqlite:${join(directory, "mamori.db")}`;
-process.env.MAMORI_ARGON2_MEMORY_KIB = "1024";
-process.env.MAMORI_ARGON2_ITERATIONS = "1";
-process.env.NODE_ENV = "test";
-
-type Run = { status: number; out: string; err: string };
-
-async function mamori(...argv: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const status = await runCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { status, out: out.join("\n"), err: err.join("\n") };
-}
-
-let db: Database;
-before(async () => {
-  assert.equal((await mamori("migrate")).status, 0);
-  db = openDatabase(process.env.DATABASE_URL ?? "");
-});
-after(async () => {
-  await db.destroy();
-  rmSync(directory, { recursive: true, force: true });
-});
+const cli = cliOnTestDatabase("cli", { MAMORI_ARGON2_MEMORY_KIB: "1024", MAMORI_ARGON2_ITERATIONS: "1" });
+const { mamori } = cli;
 
 async function createAccount(email: string): Promise<string> {
   const run = await mamori("accounts", "create", "--email", email, "--name", "山田 花子");
@@ -49,7 +23,8 @@ describe("mamori accounts", () => {
     assert.equal(run.status, 0, run.err);
     assert.match(run.out, /"email": "create@example.jp"/);
     assert.match(run.out, /Password \(shown once[^)]*\): [0-9a-z]{5}(-[0-9a-z]{5}){3}$/);
-    const row = await db
+    const row = await cli
+      .db()
       .selectFrom("account")
       .selectAll()
       .where("email", "=", "create@example.jp")
@@ -75,7 +50,7 @@ describe("mamori accounts", () => {
       limits: loadConfig({ NODE_ENV: "test" }).limits,
     };
     for (let i = 0; i < 2; i++) {
-      await createSession(db, deps, {
+      await createSession(cli.db(), deps, {
         accountId: id,
         factors: ["password"],
         persistent: true,
@@ -87,21 +62,24 @@ describe("mamori accounts", () => {
     const run = await mamori("accounts", "suspend", id, "--reason", "支払いの不正利用の疑い");
     assert.equal(run.status, 0, run.err);
     assert.match(run.out, /2 session\(s\) signed out/);
-    const live = await db
+    const live = await cli
+      .db()
       .selectFrom("session")
       .select("id")
       .where("account_id", "=", id)
       .where("revoked_at", "is", null)
       .execute();
     assert.deepEqual(live, []);
-    const mail = await db
+    const mail = await cli
+      .db()
       .selectFrom("outbox_message")
       .selectAll()
       .where("recipient", "=", "suspend@example.jp")
       .where("template", "=", "account_status_changed")
       .executeTakeFirstOrThrow();
     assert.match(mail.text_body, /支払いの不正利用の疑い/);
-    const audit = await db
+    const audit = await cli
+      .db()
       .selectFrom("audit_event")
       .selectAll()
       .where("account_id", "=", id)
@@ -115,7 +93,8 @@ describe("mamori accounts", () => {
     const run = await mamori("accounts", "suspend", id);
     assert.equal(run.status, 1);
     assert.match(run.err, /--reason is required/);
-    const row = await db
+    const row = await cli
+      .db()
       .selectFrom("account")
       .select("status")
       .where("id", "=", id)
@@ -145,14 +124,14 @@ describe("mamori maintenance", () => {
   test("maintenance on stores the operator's message for every process, and off clears it", async () => {
     const on = await mamori("maintenance", "on", "--message", "10時まで点検中です", "--retry-after", "900");
     assert.equal(on.status, 0, on.err);
-    assert.deepEqual(await readMaintenanceMode(db), {
+    assert.deepEqual(await readMaintenanceMode(cli.db()), {
       on: true,
       message: "10時まで点検中です",
       retryAfterSeconds: 900,
     });
     assert.match((await mamori("maintenance", "status")).out, /on: 10時まで/);
     assert.equal((await mamori("maintenance", "off")).status, 0);
-    assert.deepEqual(await readMaintenanceMode(db), { on: false });
+    assert.deepEqual(await readMaintenanceMode(cli.db()), { on: false });
   });
 
   test("maintenance on without a message is a usage error", async () => {

@@ -1,36 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
+import { cliOnTestDatabase } from "../../test/support/cli.ts";
 import { loadConfig } from "../config/config.ts";
 import { decryptSecret } from "../crypto/encryption.ts";
-import { type Database, openDatabase } from "../db/database.ts";
-import { runCli } from "./main.ts";
 
 // `mamori clients …` and `mamori oidc rotate-keys`, with the configuration from the environment.
-const directory = mkdtempSync(join(tmpdir(), "mamori-cli-oidc-"));
-process.env.DATABASE_URL = `sqlite:${join(directory, "mamori.db")}`;
-process.env.NODE_ENV = "test";
-
-type Run = { status: number; out: string; err: string };
-
-async function mamori(...argv: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const status = await runCli(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { status, out: out.join("\n"), err: err.join("\n") };
-}
-
-let db: Database;
-before(async () => {
-  assert.equal((await mamori("migrate")).status, 0);
-  db = openDatabase(process.env.DATABASE_URL ?? "");
-});
-after(async () => {
-  await db.destroy();
-  rmSync(directory, { recursive: true, force: true });
-});
+const cli = cliOnTestDatabase("cli-oidc");
+const { mamori } = cli;
 
 test("clients create prints the client id and secret once, and keeps the secret only encrypted", async () => {
   const run = await mamori(
@@ -51,7 +27,8 @@ test("clients create prints the client id and secret once, and keeps the secret 
   const secret = /client_secret: (\S+)/.exec(run.out)?.[1];
   assert.ok(clientId && secret);
   assert.match(run.out, /issuer: http:\/\/localhost:3000\/oidc/);
-  const row = await db
+  const row = await cli
+    .db()
     .selectFrom("oidc_client")
     .selectAll()
     .where("id", "=", clientId)
@@ -78,7 +55,7 @@ test("clients create prints the client id and secret once, and keeps the secret 
   assert.equal((await mamori("clients", "delete", clientId)).status, 0);
   assert.equal((await mamori("clients", "delete", clientId)).status, 1, "already gone");
   assert.equal(
-    await db.selectFrom("oidc_client").select("id").where("id", "=", clientId).executeTakeFirst(),
+    await cli.db().selectFrom("oidc_client").select("id").where("id", "=", clientId).executeTakeFirst(),
     undefined,
   );
 });
@@ -92,7 +69,7 @@ test("clients create refuses a redirect URI that is not https, has a fragment, o
   const missing = await mamori("clients", "create", "--name", "Shop");
   assert.equal(missing.status, 2);
   assert.match(missing.err, /--redirect-uri/);
-  assert.equal((await db.selectFrom("oidc_client").select("id").execute()).length, 0);
+  assert.equal((await cli.db().selectFrom("oidc_client").select("id").execute()).length, 0);
 });
 
 test("oidc rotate-keys makes a new signing key and keeps the previous one published", async () => {
@@ -101,7 +78,8 @@ test("oidc rotate-keys makes a new signing key and keeps the previous one publis
   const firstKid = /new signing key: (\S+)/.exec(first.out)?.[1];
   const second = await mamori("oidc", "rotate-keys");
   assert.match(second.out, new RegExp(`still published until the next rotation: ${firstKid}`));
-  const states = await db
+  const states = await cli
+    .db()
     .selectFrom("oidc_signing_key")
     .select(["id", "state"])
     .orderBy("created_at")

@@ -4,7 +4,7 @@ import type { LightMyRequestResponse } from "fastify";
 import { assertApiError, buildTestApp, sessionCookieHeader, type TestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
 import { location, openForm, postForm } from "../support/forms.ts";
-import { addPasskey, authenticationOptions } from "../support/passkeys.ts";
+import { addPasskey, assertCloneSignalHandled, authenticationOptions } from "../support/passkeys.ts";
 import { type AssertionJson, SoftwareAuthenticator } from "../support/software-authenticator.ts";
 import { accountWithApp, call, oathtoolCode } from "../support/two-step.ts";
 
@@ -327,22 +327,7 @@ test("a counter going backwards refuses the reauthentication and mails the owner
   app.clock.advance(app.config.limits.reauthenticationWindowSeconds + 1);
   const response = await reauthenticateWithPasskey(app, owner.cookie, authenticator);
   assertApiError(response, 403, "passkey_clone_suspected");
-  const stored = await app.db
-    .selectFrom("passkey")
-    .selectAll()
-    .where("id", "=", passkeyId)
-    .executeTakeFirstOrThrow();
-  assert.equal(Number(stored.sign_count), 3, "the stored counter is not moved back");
-  const mails = await app.messagesTo(owner.email);
-  assert.equal(mails[0]?.template, "passkey_changed");
-  assert.match(mails[0]?.subject ?? "", /複製/);
-  const audit = await app.db
-    .selectFrom("audit_event")
-    .select("type")
-    .where("account_id", "=", owner.accountId)
-    .where("type", "=", "passkey.clone_signal")
-    .execute();
-  assert.equal(audit.length, 1);
+  await assertCloneSignalHandled(app, owner, passkeyId, 3);
   assertApiError(
     await call(app, "POST", "/api/v1/passkeys/registration/options", owner.cookie),
     403,

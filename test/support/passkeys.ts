@@ -88,3 +88,31 @@ export async function renamePasskey(
     payload: { name },
   });
 }
+
+/**
+ * What a cloned-authenticator signal must leave behind: the stored counter not moved back, the
+ * owner mailed (the newest mail, in Japanese) and one `passkey.clone_signal` audit event.
+ */
+export async function assertCloneSignalHandled(
+  app: TestApp,
+  owner: { accountId: string; email: string },
+  passkeyId: string,
+  storedCounter: number,
+): Promise<void> {
+  const stored = await app.db
+    .selectFrom("passkey")
+    .selectAll()
+    .where("id", "=", passkeyId)
+    .executeTakeFirstOrThrow();
+  assert.equal(Number(stored.sign_count), storedCounter, "the stored counter is not moved back");
+  const mails = await app.messagesTo(owner.email);
+  assert.equal(mails[0]?.template, "passkey_changed");
+  assert.match(mails[0]?.subject ?? "", /複製/);
+  const audit = await app.db
+    .selectFrom("audit_event")
+    .select("type")
+    .where("account_id", "=", owner.accountId)
+    .where("type", "=", "passkey.clone_signal")
+    .execute();
+  assert.equal(audit.length, 1);
+}
