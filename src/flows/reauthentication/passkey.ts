@@ -16,13 +16,13 @@ import {
   isCounterGoingBackwards,
   verifyAssertion,
 } from "../../factors/passkey/webauthn.ts";
-import { factorsAfterStepUp } from "../../integration/assurance.ts";
 import { type AuthenticatedSession, markReauthenticated } from "../../session/sessions.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 import { recordPasskeyChange } from "../passkeys/notify.ts";
 import { optionsPerIp } from "../passkeys/sign-in.ts";
 import { countFailedSignInFrom } from "../sign-in/sign-in.ts";
+import { markSteppedUp } from "./step-up.ts";
 
 /**
  * "Use a passkey instead" of the password inside a live session (docs/decisions/0009): one of the
@@ -127,18 +127,8 @@ export async function finishPasskeyReauthentication(
 
   const steppedUp = assertion.userVerified;
   if (steppedUp) {
-    // What a step-up code sets (step-up.ts), with the passkey's own factor: shops read it too.
-    const stepped = factorsAfterStepUp(auth.session, "passkey_verified");
-    await deps.db
-      .updateTable("session")
-      .set({
-        second_factor_at: now.toISOString(),
-        authenticated_at: now.toISOString(),
-        aal: stepped.aal,
-        factors: JSON.stringify(stepped.factors),
-      })
-      .where("id", "=", auth.session.id)
-      .execute();
+    // What a step-up code sets, with the passkey's own factor.
+    await markSteppedUp(deps, auth, "passkey_verified", now);
   } else {
     await markReauthenticated(deps.db, auth.session.id, now);
   }

@@ -92,8 +92,30 @@ export async function completeStepUp(
     await deps.throttle.hit(lockKey, rule, now);
     return failure("invalid_code", { field: "code" });
   }
-  // The session records the factor it has now passed (its assurance level too): shops read it.
-  const stepped = factorsAfterStepUp(auth.session, method.method);
+  await markSteppedUp(deps, auth, method.method, now);
+  await recordAuditEvent(deps.db, deps, {
+    type: "session.stepped_up",
+    accountId: auth.account.id,
+    actor: "account",
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    detail: { method: method.method },
+  });
+  return { ok: true, authenticatedAt: now.toISOString() };
+}
+
+/**
+ * A step-up passed (a code from a two-step method, or a passkey that verified the person): a
+ * recent sign-in and a recent second factor, and the session records the factor it has now
+ * passed with its assurance level, which shops read.
+ */
+export async function markSteppedUp(
+  deps: Pick<Deps, "db">,
+  auth: AuthenticatedSession,
+  factor: Parameters<typeof factorsAfterStepUp>[1],
+  now: Date,
+): Promise<void> {
+  const stepped = factorsAfterStepUp(auth.session, factor);
   await deps.db
     .updateTable("session")
     .set({
@@ -104,13 +126,4 @@ export async function completeStepUp(
     })
     .where("id", "=", auth.session.id)
     .execute();
-  await recordAuditEvent(deps.db, deps, {
-    type: "session.stepped_up",
-    accountId: auth.account.id,
-    actor: "account",
-    ip: meta.ip,
-    userAgent: meta.userAgent,
-    detail: { method: method.method },
-  });
-  return { ok: true, authenticatedAt: now.toISOString() };
 }
