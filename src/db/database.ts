@@ -4,17 +4,26 @@ import { dirname } from "node:path";
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from "kysely";
 import type PgModule from "pg";
 import type { Schema } from "./schema.ts";
+import type { SqliteChanges } from "./sqlite-changes.ts";
 import { openSqlite } from "./sqlite-driver.ts";
 
 export type Database = Kysely<Schema>;
 export type DialectName = "sqlite" | "postgres";
+
+// The tables whose rows the session cache holds (src/session/session-cache.ts): a session and its
+// account. A session row also goes when its account is deleted (the only reference it has).
+const cachedTables: ReadonlySet<string> = new Set(["session", "account"]);
+const changesByDatabase = new WeakMap<Database, SqliteChanges>();
 
 /** Opens the database named by DATABASE_URL: `sqlite:PATH`, `sqlite::memory:` or `postgres://…`. */
 export function openDatabase(url: string): Database {
   if (url.startsWith("sqlite:")) {
     const path = url.slice("sqlite:".length) || ":memory:";
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    return new Kysely<Schema>({ dialect: new SqliteDialect({ database: openSqlite(path) }) });
+    const sqlite = openSqlite(path, cachedTables);
+    const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: sqlite }) });
+    changesByDatabase.set(db, sqlite.changes);
+    return db;
   }
   // The PostgreSQL driver is loaded only when it is the database (a SQLite process never holds it).
   const pg = createRequire(import.meta.url)("pg") as typeof PgModule;
@@ -22,6 +31,14 @@ export function openDatabase(url: string): Database {
   // A pool error on an idle client (the server restarted) must not crash the process.
   pool.on("error", () => {});
   return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/**
+ * What tells a cache of session and account rows when they may have changed: known for a SQLite
+ * database opened here; none for PostgreSQL, where other processes commit unseen (every lookup reads).
+ */
+export function cachedRowChangesOf(db: Database): SqliteChanges | undefined {
+  return changesByDatabase.get(db);
 }
 
 export function dialectOf(db: Database): DialectName {

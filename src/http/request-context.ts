@@ -3,12 +3,8 @@ import type { Config, Locale } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import type { RequestMeta } from "../flows/flow-result.ts";
 import { isLocale, negotiateLocale } from "../i18n/locale.ts";
-import {
-  type AuthenticatedSession,
-  authenticateSessionToken,
-  rotateSessionSecret,
-  type SessionRow,
-} from "../session/sessions.ts";
+import { authenticateSessionToken } from "../session/session-lookup.ts";
+import { type AuthenticatedSession, rotateSessionSecret, type SessionRow } from "../session/sessions.ts";
 import { ApiError } from "./errors.ts";
 
 declare module "fastify" {

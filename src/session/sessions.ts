@@ -1,6 +1,6 @@
-import type { CompiledQuery, Kysely, Selectable } from "kysely";
+import type { Kysely, Selectable } from "kysely";
 import type { Limits } from "../config/config.ts";
-import { constantTimeEqual, newId, newSecret, sha256Hex } from "../crypto/secrets.ts";
+import { newId, newSecret, sha256Hex } from "../crypto/secrets.ts";
 import type { AccountTable, Schema, SessionTable } from "../db/schema.ts";
 import type { Clock, Random } from "../deps.ts";
 
@@ -73,7 +73,10 @@ export function assuranceLevel(factors: readonly Factor[]): 1 | 2 {
   return factors.some((f) => possessionFactors.has(f)) && factors.length >= 2 ? 2 : 1;
 }
 
-function lifetimes(limits: Limits, persistent: boolean): { idleSeconds: number; absoluteSeconds: number } {
+export function lifetimes(
+  limits: Limits,
+  persistent: boolean,
+): { idleSeconds: number; absoluteSeconds: number } {
   return persistent
     ? { idleSeconds: limits.sessionIdleSeconds, absoluteSeconds: limits.sessionAbsoluteSeconds }
     : { idleSeconds: limits.browserSessionSeconds, absoluteSeconds: limits.browserSessionSeconds };
@@ -119,122 +122,6 @@ export type AuthenticatedSession = {
   session: SessionRow;
   account: Selectable<AccountTable>;
 };
-
-// last_seen_at is written at most once a minute per session: a session check stays a single read.
-const touchIntervalMs = 60_000;
-
-/** The session and its account, by session id: the read every authenticated request makes. */
-function sessionLookup(db: Kysely<Schema>) {
-  return db
-    .selectFrom("session")
-    .innerJoin("account", "account.id", "session.account_id")
-    .selectAll("session")
-    .select([
-      "account.email",
-      "account.email_verified_at",
-      "account.name",
-      "account.phone",
-      "account.phone_verified_at",
-      "account.password_hash",
-      "account.password_changed_at",
-      "account.locale",
-      "account.status",
-      "account.status_reason",
-      "account.created_at as account_created_at",
-      "account.updated_at as account_updated_at",
-      "account.two_step_enabled_at",
-    ])
-    .where("session.id", "=", "");
-}
-
-type SessionLookupRow = Awaited<ReturnType<ReturnType<typeof sessionLookup>["executeTakeFirstOrThrow"]>>;
-type SessionLookup = CompiledQuery<SessionLookupRow>;
-
-// The lookup is compiled once per database handle and run with the id as its only parameter:
-// building and compiling the query cost more than the indexed read itself. Still one read of the
-// database on every request, so a revocation takes effect at once.
-const compiledLookups = new WeakMap<Kysely<Schema>, SessionLookup>();
-
-function compiledSessionLookup(db: Kysely<Schema>): SessionLookup {
-  let compiled = compiledLookups.get(db);
-  if (!compiled) {
-    compiled = sessionLookup(db).compile();
-    if (compiled.parameters.length !== 1) throw new Error("the session lookup must take the id alone");
-    compiledLookups.set(db, compiled);
-  }
-  return compiled;
-}
-
-/**
- * The session a token names, if it is live: the secret matches (constant time), not revoked, not
- * past its idle or absolute expiry, and its account is active. Read from the database every time,
- * so a revocation anywhere takes effect at once on every process.
- */
-export async function authenticateSessionToken(
-  db: Kysely<Schema>,
-  deps: SessionDeps,
-  token: string,
-): Promise<AuthenticatedSession | undefined> {
-  const dot = token.indexOf(".");
-  if (dot <= 0 || token.length > 200) return undefined;
-  const id = token.slice(0, dot);
-  const secret = token.slice(dot + 1);
-  const lookup = compiledSessionLookup(db);
-  const { rows } = await db.executeQuery<SessionLookupRow>({ ...lookup, parameters: [id] });
-  const row = rows[0];
-  if (!row || !constantTimeEqual(sha256Hex(secret), row.secret_hash)) return undefined;
-  const now = deps.clock.now();
-  const nowText = now.toISOString();
-  if (row.revoked_at !== null || row.idle_expires_at <= nowText || row.absolute_expires_at <= nowText)
-    return undefined;
-  if (row.status !== "active") return undefined;
-
-  const session: SessionRow = {
-    id: row.id,
-    secret_hash: row.secret_hash,
-    account_id: row.account_id,
-    aal: row.aal,
-    factors: row.factors,
-    persistent: row.persistent,
-    session_type: row.session_type,
-    created_at: row.created_at,
-    last_seen_at: row.last_seen_at,
-    authenticated_at: row.authenticated_at,
-    idle_expires_at: row.idle_expires_at,
-    absolute_expires_at: row.absolute_expires_at,
-    revoked_at: row.revoked_at,
-    ip: row.ip,
-    user_agent: row.user_agent,
-    second_factor_at: row.second_factor_at,
-  };
-  if (now.getTime() - Date.parse(row.last_seen_at) >= touchIntervalMs) {
-    const { idleSeconds } = lifetimes(deps.limits, row.persistent === 1);
-    session.last_seen_at = nowText;
-    session.idle_expires_at = new Date(now.getTime() + idleSeconds * 1000).toISOString();
-    await db
-      .updateTable("session")
-      .set({ last_seen_at: session.last_seen_at, idle_expires_at: session.idle_expires_at })
-      .where("id", "=", id)
-      .execute();
-  }
-  const account: Selectable<AccountTable> = {
-    id: row.account_id,
-    email: row.email,
-    email_verified_at: row.email_verified_at,
-    name: row.name,
-    phone: row.phone,
-    phone_verified_at: row.phone_verified_at,
-    password_hash: row.password_hash,
-    password_changed_at: row.password_changed_at,
-    locale: row.locale,
-    status: row.status,
-    status_reason: row.status_reason,
-    created_at: row.account_created_at,
-    updated_at: row.account_updated_at,
-    two_step_enabled_at: row.two_step_enabled_at,
-  };
-  return { session, account };
-}
 
 /** True when the session proved a password or code within the reauthentication window (10 minutes). */
 export function isRecentlyAuthenticated(session: SessionRow, now: Date, windowSeconds: number): boolean {

@@ -10,8 +10,8 @@ import {
   insertAccount,
   setAccountStatus,
 } from "../../src/identity/accounts.ts";
+import { authenticateSessionToken } from "../../src/session/session-lookup.ts";
 import {
-  authenticateSessionToken,
   createSession,
   listLiveSessions,
   revokeAccountSessions,

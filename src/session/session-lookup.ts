@@ -1,0 +1,181 @@
+import type { CompiledQuery, Kysely, Selectable } from "kysely";
+import { constantTimeEqual, sha256Hex } from "../crypto/secrets.ts";
+import { cachedRowChangesOf } from "../db/database.ts";
+import type { AccountTable, Schema } from "../db/schema.ts";
+import { SessionCache } from "./session-cache.ts";
+import { type AuthenticatedSession, lifetimes, type SessionDeps, type SessionRow } from "./sessions.ts";
+
+// last_seen_at is written at most once a minute per session: a session check stays a single read.
+const touchIntervalMs = 60_000;
+
+/** The session and its account, by session id: the read every authenticated request makes. */
+function sessionLookup(db: Kysely<Schema>) {
+  return db
+    .selectFrom("session")
+    .innerJoin("account", "account.id", "session.account_id")
+    .selectAll("session")
+    .select([
+      "account.email",
+      "account.email_verified_at",
+      "account.name",
+      "account.phone",
+      "account.phone_verified_at",
+      "account.password_hash",
+      "account.password_changed_at",
+      "account.locale",
+      "account.status",
+      "account.status_reason",
+      "account.created_at as account_created_at",
+      "account.updated_at as account_updated_at",
+      "account.two_step_enabled_at",
+    ])
+    .where("session.id", "=", "");
+}
+
+type SessionLookupRow = Awaited<ReturnType<ReturnType<typeof sessionLookup>["executeTakeFirstOrThrow"]>>;
+type SessionLookup = CompiledQuery<SessionLookupRow>;
+
+// The lookup is compiled once per database handle and run with the id as its only parameter:
+// building and compiling the query cost more than the indexed read itself.
+const compiledLookups = new WeakMap<Kysely<Schema>, SessionLookup>();
+
+function compiledSessionLookup(db: Kysely<Schema>): SessionLookup {
+  let compiled = compiledLookups.get(db);
+  if (!compiled) {
+    compiled = sessionLookup(db).compile();
+    if (compiled.parameters.length !== 1) throw new Error("the session lookup must take the id alone");
+    compiledLookups.set(db, compiled);
+  }
+  return compiled;
+}
+
+// Enough for every session active in the last minutes of a busy shop; about 1.5 KiB each.
+const cachedSessions = 5_000;
+const caches = new WeakMap<Kysely<Schema>, SessionCache<SessionLookupRow> | null>();
+
+/** The session cache of a database, on SQLite; PostgreSQL reads every time (none). */
+function sessionCacheOf(db: Kysely<Schema>): SessionCache<SessionLookupRow> | undefined {
+  let cache = caches.get(db);
+  if (cache === undefined) {
+    const changes = cachedRowChangesOf(db);
+    cache = changes ? new SessionCache<SessionLookupRow>(changes, cachedSessions) : null;
+    caches.set(db, cache);
+  }
+  return cache ?? undefined;
+}
+
+type ParsedToken = { id: string; secret: string };
+
+function parseToken(token: string): ParsedToken | undefined {
+  const dot = token.indexOf(".");
+  if (dot <= 0 || token.length > 200) return undefined;
+  return { id: token.slice(0, dot), secret: token.slice(dot + 1) };
+}
+
+/**
+ * The session a token names, if it is live: the secret matches (constant time), not revoked, not
+ * past its idle or absolute expiry, and its account is active. On PostgreSQL the row is read from
+ * the database every time; on SQLite it may come from the session cache, which answers only what
+ * a read would (see session-cache.ts). Either way a revocation anywhere takes effect at once.
+ */
+export async function authenticateSessionToken(
+  db: Kysely<Schema>,
+  deps: SessionDeps,
+  token: string,
+): Promise<AuthenticatedSession | undefined> {
+  const parsed = parseToken(token);
+  if (!parsed) return undefined;
+  const cache = sessionCacheOf(db);
+  let row = cache?.get(parsed.id);
+  if (!row) {
+    const generation = cache?.generation();
+    const { rows } = await db.executeQuery<SessionLookupRow>({
+      ...compiledSessionLookup(db),
+      parameters: [parsed.id],
+    });
+    row = rows[0];
+    if (row) cache?.remember(parsed.id, row, generation);
+  }
+  if (!row) return undefined;
+  const now = deps.clock.now();
+  const auth = liveSession(row, parsed.secret, now);
+  if (!auth) return undefined;
+  if (now.getTime() - Date.parse(row.last_seen_at) >= touchIntervalMs)
+    await touch(db, deps, auth.session, now);
+  return auth;
+}
+
+/**
+ * The same answer without waiting, from the session cache alone: the live session, or undefined
+ * when the cache cannot say (no cached row, not SQLite, a failed check, or a touch of last_seen_at
+ * is due), and `authenticateSessionToken` must be asked.
+ */
+export function authenticateCachedSessionToken(
+  db: Kysely<Schema>,
+  deps: Pick<SessionDeps, "clock">,
+  token: string,
+): AuthenticatedSession | undefined {
+  const parsed = parseToken(token);
+  const row = parsed && sessionCacheOf(db)?.get(parsed.id);
+  if (!parsed || !row) return undefined;
+  const now = deps.clock.now();
+  if (now.getTime() - Date.parse(row.last_seen_at) >= touchIntervalMs) return undefined;
+  return liveSession(row, parsed.secret, now);
+}
+
+/** Checks a looked-up row against the token's secret and the clock; fresh objects every time. */
+function liveSession(row: SessionLookupRow, secret: string, now: Date): AuthenticatedSession | undefined {
+  if (!constantTimeEqual(sha256Hex(secret), row.secret_hash)) return undefined;
+  const nowText = now.toISOString();
+  if (row.revoked_at !== null || row.idle_expires_at <= nowText || row.absolute_expires_at <= nowText)
+    return undefined;
+  if (row.status !== "active") return undefined;
+
+  const session: SessionRow = {
+    id: row.id,
+    secret_hash: row.secret_hash,
+    account_id: row.account_id,
+    aal: row.aal,
+    factors: row.factors,
+    persistent: row.persistent,
+    session_type: row.session_type,
+    created_at: row.created_at,
+    last_seen_at: row.last_seen_at,
+    authenticated_at: row.authenticated_at,
+    idle_expires_at: row.idle_expires_at,
+    absolute_expires_at: row.absolute_expires_at,
+    revoked_at: row.revoked_at,
+    ip: row.ip,
+    user_agent: row.user_agent,
+    second_factor_at: row.second_factor_at,
+  };
+  const account: Selectable<AccountTable> = {
+    id: row.account_id,
+    email: row.email,
+    email_verified_at: row.email_verified_at,
+    name: row.name,
+    phone: row.phone,
+    phone_verified_at: row.phone_verified_at,
+    password_hash: row.password_hash,
+    password_changed_at: row.password_changed_at,
+    locale: row.locale,
+    status: row.status,
+    status_reason: row.status_reason,
+    created_at: row.account_created_at,
+    updated_at: row.account_updated_at,
+    two_step_enabled_at: row.two_step_enabled_at,
+  };
+  return { session, account };
+}
+
+/** Records that the session was used: last_seen_at now, and the idle expiry pushed on. */
+async function touch(db: Kysely<Schema>, deps: SessionDeps, session: SessionRow, now: Date): Promise<void> {
+  const { idleSeconds } = lifetimes(deps.limits, session.persistent === 1);
+  session.last_seen_at = now.toISOString();
+  session.idle_expires_at = new Date(now.getTime() + idleSeconds * 1000).toISOString();
+  await db
+    .updateTable("session")
+    .set({ last_seen_at: session.last_seen_at, idle_expires_at: session.idle_expires_at })
+    .where("id", "=", session.id)
+    .execute();
+}
