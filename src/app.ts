@@ -53,6 +53,7 @@ import { registerPasswordGeneratorPage } from "./passwords/generator-page.ts";
 import { registerPasswordGeneratorRoutes } from "./passwords/generator-routes.ts";
 import { registerPasswordStrengthRoutes } from "./passwords/strength-routes.ts";
 import { registerSessionRoutes } from "./session/routes.ts";
+import { serverWithFastPath, sessionFastPath } from "./session/session-fast-path.ts";
 import { html } from "./views/html.ts";
 
 // 16 KiB holds any honest request to this API (the longest field is a 4,096-character password).
@@ -60,7 +61,9 @@ const bodyLimitBytes = 16 * 1024;
 
 /** Builds the whole application from its dependencies; `main.ts` listens, tests call `inject()`. */
 export async function buildApp(deps: Deps): Promise<FastifyInstance> {
+  const fastPath = sessionFastPath(deps);
   const app = Fastify({
+    ...(fastPath ? { serverFactory: serverWithFastPath(fastPath) } : {}),
     // pino's Logger is Fastify's logger; the cast only drops pino-specific members from the type.
     loggerInstance: deps.log as FastifyBaseLogger,
     trustProxy:

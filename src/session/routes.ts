@@ -21,7 +21,7 @@ import {
   SessionListItem,
   SessionResponse,
 } from "../http/schemas.ts";
-import { toPublicAccount } from "../identity/accounts.ts";
+import { sessionAnswer } from "./session-fast-path.ts";
 import { listLiveSessions, revokeAccountSessions, revokeSession, toPublicSession } from "./sessions.ts";
 
 /** Sessions: who am I, sign out, list and revoke sessions, reauthenticate (shared/API.md, "Sign-in"). */
@@ -42,14 +42,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: Deps): void {
         },
       },
     },
-    async (request) => {
-      const auth = authOf(request);
-      const s = toPublicSession(auth.session);
-      return {
-        account: toPublicAccount(auth.account),
-        session: { id: s.id, createdAt: s.createdAt, expiresAt: s.expiresAt, lastSeenAt: s.lastSeenAt },
-      };
-    },
+    async (request) => sessionAnswer(authOf(request)),
   );
 
   api.delete(

@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import type { AddressInfo } from "node:net";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { sql } from "kysely";
+import { buildTestApp, sameOrigin } from "../support/app.ts";
+
+// GET /api/v1/session may be answered before Fastify, from the session cache (src/session/
+// session-fast-path.ts). inject() never reaches that path, so these tests listen on loopback.
+
+async function listening(t: import("node:test").TestContext) {
+  const testApp = await buildTestApp(t);
+  let routed = 0;
+  testApp.app.addHook("onRequest", (_request, _reply, done) => {
+    routed += 1;
+    done();
+  });
+  await testApp.app.listen({ port: 0, host: "127.0.0.1" });
+  const url = `http://127.0.0.1:${(testApp.app.server.address() as AddressInfo).port}`;
+  const account = await testApp.registerAccount();
+  const get = (path: string) => fetch(`${url}${path}`, { headers: { cookie: account.cookie } });
+  return { ...testApp, url, account, get, routed: () => routed };
+}
+
+function headersOf(response: Response): Record<string, string> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    if (name !== "date") headers[name] = value;
+  });
+  return headers;
+}
+
+test("the session answer given before Fastify is the route's own: same status, headers and body", async (t) => {
+  const { get, routed } = await listening(t);
+  const filled = await get("/api/v1/session");
+  assert.equal(filled.status, 200);
+  const before = routed();
+  const fast = await get("/api/v1/session");
+  assert.equal(routed(), before, "answered before Fastify");
+  // The same route with a query string is Fastify's to answer.
+  const viaRoute = await get("/api/v1/session?via=route");
+  assert.equal(routed(), before + 1);
+  assert.equal(fast.status, 200);
+  assert.equal(viaRoute.status, 200);
+  assert.deepEqual(headersOf(fast), headersOf(viaRoute));
+  assert.equal(await fast.text(), await viaRoute.text());
+  assert.equal(fast.headers.get("cache-control"), "no-store");
+});
+
+test("a session signed out is refused by the next session check, though it was answered from the cache", async (t) => {
+  const { get, url, account, config, routed } = await listening(t);
+  assert.equal((await get("/api/v1/session")).status, 200);
+  const before = routed();
+  assert.equal((await get("/api/v1/session")).status, 200);
+  assert.equal(routed(), before, "the second check came from the cache");
+  const signOut = await fetch(`${url}/api/v1/session`, {
+    method: "DELETE",
+    headers: { cookie: account.cookie, ...sameOrigin(config) },
+  });
+  assert.equal(signOut.status, 204);
+  const after = await get("/api/v1/session");
+  assert.equal(after.status, 401);
+  assert.equal((await after.json()).error.code, "unauthenticated");
+});
+
+test("an account suspended by the CLI in another process is refused by the next session check", async (t) => {
+  const { get, db, account, routed } = await listening(t);
+  assert.equal((await get("/api/v1/session")).status, 200);
+  const before = routed();
+  assert.equal((await get("/api/v1/session")).status, 200);
+  assert.equal(routed(), before, "the second check came from the cache");
+  const { rows } = await sql<{
+    file: string;
+  }>`select file from pragma_database_list where name = 'main'`.execute(db);
+  const file = rows[0]?.file;
+  assert.ok(file, "the test database is a file");
+  await promisify(execFile)(
+    process.execPath,
+    ["bin/mamori.js", "accounts", "suspend", account.email, "--reason", "test"],
+    {
+      env: { ...process.env, NODE_ENV: "test", DATABASE_URL: `sqlite:${file}` },
+    },
+  );
+  const after = await get("/api/v1/session");
+  assert.equal(after.status, 401);
+});
+
+test("without a session cookie, or with a bearer token, the route answers as before", async (t) => {
+  const { url, routed, account } = await listening(t);
+  const before = routed();
+  const anonymous = await fetch(`${url}/api/v1/session`);
+  assert.equal(anonymous.status, 401);
+  const token = account.cookie.split("=")[1] ?? "";
+  const bearer = await fetch(`${url}/api/v1/session`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(bearer.status, 200);
+  assert.equal(routed(), before + 2);
+});
