@@ -439,7 +439,7 @@ async function main(): Promise<void> {
       phases,
       notes: [
         `${seededAccounts} seeded accounts; sign-ins go round-robin over them with the right password (${next} sign-ins in all).`,
-        `Session checks use ${sessionCount} sessions from real sign-ins, one per connection; the session row is read from the database on every request.`,
+        `Session checks use ${sessionCount} sessions from real sign-ins, one per connection; on SQLite the server answers them from its session cache (src/session/session-cache.ts; the row is read again after any write to a session or an account, or a commit by another process, which PRAGMA data_version shows, read once per event-loop turn), and before Fastify (src/session/session-fast-path.ts, as LOG_LEVEL=warn allows).`,
         "Latencies are autocannon's (whole milliseconds); the paced session check in the mixed phase reports raw latencies (no coordinated-omission correction).",
         `Warm-up before each measured run: ${warmupSeconds} s for the GET runs, 3 s for sign-ins; RSS is read ${settleSeconds} s after the last run.`,
         ...(retried.length > 0

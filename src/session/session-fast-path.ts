@@ -3,7 +3,7 @@ import cookiePlugin from "@fastify/cookie";
 import type { Deps } from "../deps.ts";
 import { securityHeaders } from "../http/security-headers.ts";
 import { type PublicAccount, toPublicAccount } from "../identity/accounts.ts";
-import { authenticateCachedSessionToken } from "./session-lookup.ts";
+import { renderCachedSession } from "./session-lookup.ts";
 import { type AuthenticatedSession, toPublicSession } from "./sessions.ts";
 
 export type SessionAnswer = {
@@ -19,6 +19,9 @@ export function sessionAnswer(auth: AuthenticatedSession): SessionAnswer {
     session: { id: s.id, createdAt: s.createdAt, expiresAt: s.expiresAt, lastSeenAt: s.lastSeenAt },
   };
 }
+
+// The answer depends on the session and account alone, so it is made once per cached row.
+const renderSessionAnswer = (auth: AuthenticatedSession): string => JSON.stringify(sessionAnswer(auth));
 
 type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
 
@@ -48,9 +51,9 @@ export function sessionFastPath(deps: Deps): FastPath | undefined {
     try {
       // The parser @fastify/cookie gives the route, so both read the same cookie the same way.
       const token = cookiePlugin.fastifyCookie.parse(cookie)[cookieName];
-      const auth = token ? authenticateCachedSessionToken(deps.db, deps, token) : undefined;
-      if (!auth) return false;
-      body = JSON.stringify(sessionAnswer(auth));
+      const rendered = token ? renderCachedSession(deps.db, deps, token, renderSessionAnswer) : undefined;
+      if (rendered === undefined) return false;
+      body = rendered;
     } catch {
       // Whatever failed (a malformed cookie, the database), Fastify's route answers it properly.
       return false;

@@ -98,8 +98,8 @@ export async function authenticateSessionToken(
   }
   if (!row) return undefined;
   const now = deps.clock.now();
-  const auth = liveSession(row, parsed.secret, now);
-  if (!auth) return undefined;
+  if (!isLive(row, parsed.secret, now)) return undefined;
+  const auth = toAuthenticated(row);
   if (now.getTime() - Date.parse(row.last_seen_at) >= touchIntervalMs)
     await touch(db, deps, auth.session, now);
   return auth;
@@ -115,22 +115,63 @@ export function authenticateCachedSessionToken(
   deps: Pick<SessionDeps, "clock">,
   token: string,
 ): AuthenticatedSession | undefined {
+  const row = liveCachedRow(db, deps, token);
+  return row && toAuthenticated(row);
+}
+
+type Render = (auth: AuthenticatedSession) => string;
+const renderedByRender = new WeakMap<Render, WeakMap<SessionLookupRow, string>>();
+
+/**
+ * `render` of the live session a token names, from the session cache alone (undefined as for
+ * `authenticateCachedSessionToken`). `render` must depend on the session and account alone: what
+ * it makes of a cached row is kept with the row, and goes when the row does.
+ */
+export function renderCachedSession(
+  db: Kysely<Schema>,
+  deps: Pick<SessionDeps, "clock">,
+  token: string,
+  render: Render,
+): string | undefined {
+  const row = liveCachedRow(db, deps, token);
+  if (!row) return undefined;
+  let rendered = renderedByRender.get(render);
+  if (!rendered) {
+    rendered = new WeakMap();
+    renderedByRender.set(render, rendered);
+  }
+  let text = rendered.get(row);
+  if (text === undefined) {
+    text = render(toAuthenticated(row));
+    rendered.set(row, text);
+  }
+  return text;
+}
+
+function liveCachedRow(
+  db: Kysely<Schema>,
+  deps: Pick<SessionDeps, "clock">,
+  token: string,
+): SessionLookupRow | undefined {
   const parsed = parseToken(token);
   const row = parsed && sessionCacheOf(db)?.get(parsed.id);
   if (!parsed || !row) return undefined;
   const now = deps.clock.now();
   if (now.getTime() - Date.parse(row.last_seen_at) >= touchIntervalMs) return undefined;
-  return liveSession(row, parsed.secret, now);
+  return isLive(row, parsed.secret, now) ? row : undefined;
 }
 
-/** Checks a looked-up row against the token's secret and the clock; fresh objects every time. */
-function liveSession(row: SessionLookupRow, secret: string, now: Date): AuthenticatedSession | undefined {
-  if (!constantTimeEqual(sha256Hex(secret), row.secret_hash)) return undefined;
+/** The token's secret matches (constant time), the session is neither revoked nor expired, and its account is active. */
+function isLive(row: SessionLookupRow, secret: string, now: Date): boolean {
+  if (!constantTimeEqual(sha256Hex(secret), row.secret_hash)) return false;
   const nowText = now.toISOString();
   if (row.revoked_at !== null || row.idle_expires_at <= nowText || row.absolute_expires_at <= nowText)
-    return undefined;
-  if (row.status !== "active") return undefined;
+    return false;
+  return row.status === "active";
+}
 
+/** The session and account of a looked-up row, as fresh objects (callers may change them). */
+function toAuthenticated(row: SessionLookupRow): AuthenticatedSession {
   const session: SessionRow = {
     id: row.id,
     secret_hash: row.secret_hash,

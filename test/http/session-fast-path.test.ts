@@ -96,3 +96,17 @@ test("without a session cookie, or with a bearer token, the route answers as bef
   assert.equal(bearer.status, 200);
   assert.equal(routed(), before + 2);
 });
+
+test("the answer given before Fastify follows a change of the account at once", async (t) => {
+  const { get, db, account, routed } = await listening(t);
+  assert.equal((await get("/api/v1/session")).status, 200);
+  const before = routed();
+  assert.equal((await get("/api/v1/session")).status, 200);
+  assert.equal(routed(), before, "answered from the cache");
+  await db.updateTable("account").set({ name: "佐藤 太郎" }).where("id", "=", account.accountId).execute();
+  const after = await get("/api/v1/session");
+  assert.equal((await after.json()).account.name, "佐藤 太郎");
+  const again = await get("/api/v1/session");
+  assert.equal((await again.json()).account.name, "佐藤 太郎");
+  assert.equal(routed(), before + 1, "read once again, then from the cache");
+});
