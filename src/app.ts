@@ -39,6 +39,7 @@ import { registerTwoStepSettingsRoutes } from "./flows/two-step-settings/routes.
 import { isCrossSiteRequest } from "./http/csrf.ts";
 import { ApiError, errorBody, errorMessage } from "./http/errors.ts";
 import { registerJsonParser } from "./http/json-body.ts";
+import { LazySchemas } from "./http/lazy-schemas.ts";
 import { sendPage } from "./http/pages.ts";
 import { requestLocale } from "./http/request-context.ts";
 import { registerSecurityHeaders } from "./http/security-headers.ts";
@@ -62,8 +63,10 @@ const bodyLimitBytes = 16 * 1024;
 /** Builds the whole application from its dependencies; `main.ts` listens, tests call `inject()`. */
 export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const fastPath = sessionFastPath(deps);
+  const schemas = new LazySchemas();
   const app = Fastify({
     ...(fastPath ? { serverFactory: serverWithFastPath(fastPath) } : {}),
+    schemaController: { compilersFactory: schemas.compilersFactory },
     // pino's Logger is Fastify's logger; the cast only drops pino-specific members from the type.
     loggerInstance: deps.log as FastifyBaseLogger,
     trustProxy:
@@ -82,6 +85,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     },
   });
 
+  app.decorate("compileAllSchemas", () => schemas.compileAll());
   app.decorateRequest("locale", "ja");
   app.decorateRequest("auth", null);
 
