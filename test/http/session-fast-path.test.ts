@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { sql } from "kysely";
+import pino from "pino";
 import { buildTestApp, sameOrigin } from "../support/app.ts";
 
 // GET /api/v1/session may be answered before Fastify, from the session cache (src/session/
@@ -108,4 +109,28 @@ test("the answer given before Fastify follows a change of the account at once", 
   const again = await get("/api/v1/session");
   assert.equal((await again.json()).account.name, "佐藤 太郎");
   assert.equal(routed(), before + 1, "read once again, then from the cache");
+});
+
+test("with every request logged (LOG_LEVEL info) every session check goes through Fastify", async (t) => {
+  const lines: string[] = [];
+  const log = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
+  const testApp = await buildTestApp(t, { log });
+  await testApp.app.listen({ port: 0, host: "127.0.0.1" });
+  const url = `http://127.0.0.1:${(testApp.app.server.address() as AddressInfo).port}`;
+  const account = await testApp.registerAccount();
+  for (let i = 0; i < 3; i++) {
+    const response = await fetch(`${url}/api/v1/session`, { headers: { cookie: account.cookie } });
+    assert.equal(response.status, 200);
+  }
+  const incoming = lines
+    .map((line) => JSON.parse(line) as { msg?: string; req?: { url?: string } })
+    .filter((entry) => entry.msg === "incoming request" && entry.req?.url === "/api/v1/session");
+  assert.equal(incoming.length, 3, "each check was logged");
+});
+
+test("the server in front of Fastify keeps Fastify's timeouts", async (t) => {
+  const { app } = await listening(t);
+  const server = app.server;
+  assert.equal(server.keepAliveTimeout, 72_000);
+  assert.equal(server.requestTimeout, 0);
 });
