@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { openTestDatabase } from "../../test/support/databases.ts";
 import { createAccount, fakeClock, limits } from "../../test/support/storage.ts";
 import { openDatabase } from "../db/database.ts";
+import { SqliteChanges } from "../db/sqlite-changes.ts";
 import { secureRandom } from "../deps.ts";
 import { setAccountStatus } from "../identity/accounts.ts";
+import { SessionCache } from "./session-cache.ts";
 import { authenticateCachedSessionToken, authenticateSessionToken } from "./session-lookup.ts";
 import { createSession, revokeSession, type SessionDeps } from "./sessions.ts";
 
@@ -109,4 +112,20 @@ test("a session that expires while cached is refused", async (t) => {
   clock.advanceSeconds(limits.sessionAbsoluteSeconds + 1);
   assert.equal(authenticateCachedSessionToken(db, deps, token), undefined);
   assert.equal(await authenticateSessionToken(db, deps, token), undefined);
+});
+
+test("the cache holds at most its capacity, and the oldest row goes first", () => {
+  const changes = new SqliteChanges(new DatabaseSync(":memory:"));
+  const cache = new SessionCache<string>(changes, 2);
+  const generation = cache.generation();
+  cache.remember("a", "row a", generation);
+  cache.remember("b", "row b", generation);
+  cache.remember("c", "row c", generation);
+  assert.equal(cache.get("a"), undefined);
+  assert.equal(cache.get("b"), "row b");
+  assert.equal(cache.get("c"), "row c");
+  changes.noteChange();
+  assert.equal(cache.get("b"), undefined, "a change empties it");
+  cache.remember("d", "row d", generation);
+  assert.equal(cache.get("d"), undefined, "a row read before the change is not kept");
 });

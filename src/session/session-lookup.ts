@@ -49,8 +49,9 @@ function compiledSessionLookup(db: Kysely<Schema>): SessionLookup {
   return compiled;
 }
 
-// Enough for every session active in the last minutes of a busy shop; about 1.5 KiB each.
-const cachedSessions = 5_000;
+// The sessions of a small shop's busiest minutes (one SQLite process); about 1.5 KiB each with the
+// answer made of it, so at most 3 MiB. Beyond it the oldest row goes and is read again when needed.
+const cachedSessions = 2_000;
 const caches = new WeakMap<Kysely<Schema>, SessionCache<SessionLookupRow> | null>();
 
 /** The session cache of a database, on SQLite; PostgreSQL reads every time (none). */

@@ -1,17 +1,20 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import type { AddressInfo } from "node:net";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { promisify } from "node:util";
 import { sql } from "kysely";
 import pino from "pino";
+import { authenticateCachedSessionToken } from "../../src/session/session-lookup.ts";
 import { buildTestApp, sameOrigin } from "../support/app.ts";
+import { stopSharedPostgres, type TestDialect } from "../support/databases.ts";
 
 // GET /api/v1/session may be answered before Fastify, from the session cache (src/session/
 // session-fast-path.ts). inject() never reaches that path, so these tests listen on loopback.
 
-async function listening(t: import("node:test").TestContext) {
-  const testApp = await buildTestApp(t);
+// The session cache is SQLite's (decision 0011): these tests use SQLite whatever the test run's database.
+async function listening(t: import("node:test").TestContext, dialect: TestDialect = "sqlite") {
+  const testApp = await buildTestApp(t, { dialect });
   let routed = 0;
   testApp.app.addHook("onRequest", (_request, _reply, done) => {
     routed += 1;
@@ -31,6 +34,8 @@ async function listening(t: import("node:test").TestContext) {
   }
   return { ...testApp, url, account, get, cached, routed: () => routed };
 }
+
+after(stopSharedPostgres);
 
 function headersOf(response: Response): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -114,7 +119,7 @@ test("the answer given before Fastify follows a change of the account at once", 
 test("with every request logged (LOG_LEVEL info) every session check goes through Fastify", async (t) => {
   const lines: string[] = [];
   const log = pino({ level: "info" }, { write: (line: string) => lines.push(line) });
-  const testApp = await buildTestApp(t, { log });
+  const testApp = await buildTestApp(t, { log, dialect: "sqlite" });
   await testApp.app.listen({ port: 0, host: "127.0.0.1" });
   const url = `http://127.0.0.1:${(testApp.app.server.address() as AddressInfo).port}`;
   const account = await testApp.registerAccount();
@@ -133,4 +138,13 @@ test("the server in front of Fastify keeps Fastify's timeouts", async (t) => {
   const server = app.server;
   assert.equal(server.keepAliveTimeout, 72_000);
   assert.equal(server.requestTimeout, 0);
+});
+
+test("on PostgreSQL every session check goes through Fastify and reads the database", async (t) => {
+  const { get, routed, db, deps, account } = await listening(t, "postgres");
+  const before = routed();
+  for (let i = 0; i < 3; i++) assert.equal((await get("/api/v1/session")).status, 200);
+  assert.equal(routed(), before + 3);
+  const token = account.cookie.split("=")[1] ?? "";
+  assert.equal(authenticateCachedSessionToken(db, deps, token), undefined, "nothing is cached");
 });
