@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString } from "libphonenumber-js/max";
+import { parsePhoneNumberFromString } from "./phone-numbers.ts";
 
 export type Identifier = { kind: "email"; email: string } | { kind: "phone"; phone: string };
 

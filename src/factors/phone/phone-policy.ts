@@ -1,4 +1,4 @@
-import { type CountryCode, parsePhoneNumberFromString } from "libphonenumber-js/max";
+import { type CountryCode, parsePhoneNumberFromString } from "../../identity/phone-numbers.ts";
 
 /**
  * Which phone numbers may receive a code, and how. Japanese numbers by their line type

@@ -1,7 +1,7 @@
-import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 import type { Limits, Locale } from "../../config/config.ts";
 import { queuePhoneMessage } from "../../courier/outbox.ts";
 import type { Deps } from "../../deps.ts";
+import { parsePhoneNumberFromString } from "../../identity/phone-numbers.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
 import { issueCode } from "../one-time-code/one-time-code.ts";
 

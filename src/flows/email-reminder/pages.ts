@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 import type { Locale } from "../../config/config.ts";
 import { constantTimeEqual, hmacHex } from "../../crypto/secrets.ts";
 import type { Deps } from "../../deps.ts";
@@ -19,6 +18,7 @@ import {
 import { requestMeta } from "../../http/request-context.ts";
 import { format } from "../../i18n/locale.ts";
 import { pageText } from "../../i18n/page-text.ts";
+import { parsePhoneNumberFromString } from "../../identity/phone-numbers.ts";
 import { codeEntryCard } from "../../views/code-entry.ts";
 import { csrfField, errorSummary, field } from "../../views/forms.ts";
 import { html } from "../../views/html.ts";
