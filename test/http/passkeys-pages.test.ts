@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
+import { challengePages } from "../../src/flows/sign-in/challenge-browser.ts";
 import { buildTestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
-import { location, openForm, postForm } from "../support/forms.ts";
+import { cookieSetBy, location, openForm, postForm } from "../support/forms.ts";
 import { addPasskey } from "../support/passkeys.ts";
 import { SoftwareAuthenticator } from "../support/software-authenticator.ts";
-import { accountWithApp, call, challengeFor, oathtoolCode } from "../support/two-step.ts";
+import { accountWithApp, call, oathtoolCode } from "../support/two-step.ts";
 
 after(stopSharedPostgres);
 
@@ -136,8 +137,15 @@ test("the sign-in page offers passkeys: a button and autofill on the identifier 
 test("the two-step page offers a passkey only to an account that has one", async (t) => {
   const app = await buildTestApp(t);
   const owner = await accountWithApp(app);
-  const challengeId = await challengeFor(app, owner.email, owner.password);
-  const without = await app.inject({ method: "GET", url: `/sign-in/two-step/${challengeId}` });
+  // A browser that signs in through the JSON API (the passkey script does) gets the page's cookie too.
+  const signedIn = await app.signIn({ identifier: owner.email, password: owner.password });
+  const challengeId = signedIn.json<{ challenge: { id: string } }>().challenge.id;
+  const cookie = cookieSetBy(signedIn, challengePages.cookie) ?? "";
+  const without = await app.inject({
+    method: "GET",
+    url: `/sign-in/two-step/${challengeId}`,
+    headers: { cookie },
+  });
   assert.equal(without.statusCode, 200);
   assert.doesNotMatch(without.body, /data-passkey-second-step/);
   await call(app, "POST", "/api/v1/session/reauthenticate", owner.cookie, {
@@ -145,7 +153,11 @@ test("the two-step page offers a passkey only to an account that has one", async
     code: oathtoolCode(owner.secret, app.clock.now()),
   });
   assert.equal((await addPasskey(app, owner.cookie, new SoftwareAuthenticator())).statusCode, 201);
-  const withPasskey = await app.inject({ method: "GET", url: `/sign-in/two-step/${challengeId}` });
+  const withPasskey = await app.inject({
+    method: "GET",
+    url: `/sign-in/two-step/${challengeId}`,
+    headers: { cookie },
+  });
   assert.match(withPasskey.body, new RegExp(`data-passkey-second-step data-challenge-id="${challengeId}"`));
 });
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { challengePages } from "../../src/flows/sign-in/challenge-browser.ts";
 import { buildTestApp, type TestApp } from "../support/app.ts";
-import { type Form, location, openForm, postForm, wrongCode } from "../support/forms.ts";
+import { cookieSetBy, type Form, location, openForm, postForm, wrongCode } from "../support/forms.ts";
 import { phoneCode } from "../support/two-step.ts";
 
 // The two-step pages with a phone as the primary method, and the recovery codes' own pages, as
@@ -42,15 +43,16 @@ test("an SMS challenge: a resend within the cooldown says how long to wait; a la
   const owner = await ownerWithSms(s);
   s.clock.advance(61);
   const signIn = await openForm(s, "/sign-in");
-  const url = location(
-    await postForm(s, "/sign-in", signIn, {
-      _csrf: signIn.csrf,
-      identifier: owner.email,
-      password: owner.password,
-    }),
-  );
+  const posted = await postForm(s, "/sign-in", signIn, {
+    _csrf: signIn.csrf,
+    identifier: owner.email,
+    password: owner.password,
+  });
+  const url = location(posted);
+  // The challenge's pages belong to this browser: it keeps the cookie the sign-in set.
+  const browser = `${signIn.cookie}; ${cookieSetBy(posted, challengePages.cookie) ?? ""}`;
   // Before sign-in the page speaks the browser's language (Japanese here), like the sign-in page.
-  const page = await openForm(s, url, signIn.cookie);
+  const page = await openForm(s, url, browser);
   assert.match(page.body, /\*\*\*-\*\*\*\*-5678 にSMSでセキュリティコードを送信しました。/);
   assert.match(page.body, /<h2>コードが届かない場合<\/h2>/);
   const first = await phoneCode(s, mobile);

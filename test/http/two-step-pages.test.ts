@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { challengePages } from "../../src/flows/sign-in/challenge-browser.ts";
 import { buildTestApp, type RegisteredAccount, type TestApp } from "../support/app.ts";
 import { cookieSetBy, type Form, location, openForm, postForm, wrongCode } from "../support/forms.ts";
 import { oathtoolCode } from "../support/two-step.ts";
@@ -38,13 +39,16 @@ async function ownerWithApp(s: TestApp): Promise<AppOwner> {
   return { ...owner, form, secret, recoveryCodes };
 }
 
-/** The sign-in form with the password: answers the challenge page's URL (asserting the redirect). */
+/**
+ * The sign-in form with the password: the challenge page's URL (asserting the redirect) and the
+ * cookie that hands the challenge's pages to this browser.
+ */
 async function challengeUrl(
   s: TestApp,
   owner: AppOwner,
   returnTo = "/account",
   cookie = "",
-): Promise<string> {
+): Promise<{ url: string; action: string; cookie: string }> {
   const signIn = await openForm(s, "/sign-in", cookie);
   const posted = await postForm(s, "/sign-in", signIn, {
     _csrf: signIn.csrf,
@@ -54,7 +58,9 @@ async function challengeUrl(
   });
   const url = location(posted);
   assert.match(url, /^\/sign-in\/two-step\/sif_[0-9a-z]+\?return_to=/);
-  return url;
+  const binding = cookieSetBy(posted, challengePages.cookie);
+  assert.ok(binding, "the challenge is handed to this browser");
+  return { url, action: url.split("?")[0] ?? "", cookie: binding };
 }
 
 async function isTwoStepOn(s: TestApp, accountId: string): Promise<boolean> {
@@ -79,8 +85,8 @@ test("two-step forms posted without the CSRF token are refused with 403 and chan
 
   const enabled = await ownerWithApp(s);
   const challenge = await challengeUrl(s, enabled);
-  const page = await openForm(s, challenge);
-  const action = challenge.split("?")[0] ?? "";
+  const page = await openForm(s, challenge.url, challenge.cookie);
+  const action = challenge.action;
   const code = oathtoolCode(enabled.secret, s.clock.now());
   const forged = await postForm(s, action, page, { code, return_to: "/account" });
   assert.equal(forged.statusCode, 403);
@@ -149,8 +155,8 @@ test("a 050 IP phone is refused for SMS beside the phone field, and may take a v
 test("the challenge page refuses a wrong code with the tries left, and sets no session cookie", async (t) => {
   const s = await buildTestApp(t);
   const owner = await ownerWithApp(s);
-  const url = await challengeUrl(s, owner);
-  const page = await openForm(s, url);
+  const { url, cookie } = await challengeUrl(s, owner);
+  const page = await openForm(s, url, cookie);
   assert.match(page.body, /認証アプリに表示されている6桁のセキュリティコード/);
   assert.match(page.body, /autocomplete="one-time-code" inputmode="numeric"/);
   const action = url.split("?")[0] ?? "";
@@ -183,8 +189,8 @@ test("the challenge page refuses a wrong code with the tries left, and sets no s
 test("the trusted-device checkbox sets an HttpOnly cookie; the next sign-in on this browser skips the code", async (t) => {
   const s = await buildTestApp(t);
   const owner = await ownerWithApp(s);
-  const url = await challengeUrl(s, owner, "/account/sessions");
-  const page = await openForm(s, url);
+  const { url, cookie } = await challengeUrl(s, owner, "/account/sessions");
+  const page = await openForm(s, url, cookie);
   const plain = await postForm(s, url.split("?")[0] ?? "", page, {
     _csrf: page.csrf,
     code: oathtoolCode(owner.secret, s.clock.now()),
@@ -196,8 +202,8 @@ test("the trusted-device checkbox sets an HttpOnly cookie; the next sign-in on t
 
   s.clock.advance(30);
   const second = await challengeUrl(s, owner);
-  const secondPage = await openForm(s, second);
-  const trusted = await postForm(s, second.split("?")[0] ?? "", secondPage, {
+  const secondPage = await openForm(s, second.url, second.cookie);
+  const trusted = await postForm(s, second.action, secondPage, {
     _csrf: secondPage.csrf,
     code: oathtoolCode(owner.secret, s.clock.now()),
     trust_device: "1",
@@ -331,12 +337,39 @@ test("turning two-step off needs the confirmation page's second POST, and the pa
 test("an expired challenge leads back to sign-in with the reason", async (t) => {
   const s = await buildTestApp(t);
   const owner = await ownerWithApp(s);
-  const url = await challengeUrl(s, owner, "/account/sessions");
+  const { url, cookie } = await challengeUrl(s, owner, "/account/sessions");
   s.clock.advance(11 * 60);
-  const expired = await s.inject({ method: "GET", url });
+  const expired = await s.inject({ method: "GET", url, headers: { cookie } });
   assert.equal(expired.statusCode, 410);
   assert.match(expired.body, /確認の有効期限が切れました。もう一度サインインしてください。/);
   assert.match(expired.body, /href="\/sign-in\?return_to=%2Faccount%2Fsessions"/);
   const unknown = await s.inject({ method: "GET", url: "/sign-in/two-step/sif_nosuchchallenge" });
   assert.equal(unknown.statusCode, 404);
+});
+
+test("the two-step page opened without its browser cookie shows nothing and accepts nothing", async (t) => {
+  // Attack: the challenge page's URL from a shared computer's history, tried with the owner's code.
+  const s = await buildTestApp(t);
+  const owner = await ownerWithApp(s);
+  const { url, action, cookie } = await challengeUrl(s, owner);
+  const elsewhere = await s.inject({ method: "GET", url });
+  assert.equal(elsewhere.statusCode, 404);
+  assert.doesNotMatch(elsewhere.body, /id="code"/);
+  const other = await openForm(s, "/sign-in");
+  const code = oathtoolCode(owner.secret, s.clock.now());
+  const tried = await postForm(s, action, other, { _csrf: other.csrf, code, return_to: "/account" });
+  assert.equal(tried.statusCode, 404);
+  assert.equal(cookieSetBy(tried, s.config.sessionCookieName), undefined, "no session for another browser");
+  const flow = await s.db
+    .selectFrom("sign_in_flow")
+    .select(["state", "attempts"])
+    .where("id", "=", action.split("/").pop() ?? "")
+    .executeTakeFirstOrThrow();
+  assert.deepEqual(flow, { state: "second_factor_required", attempts: 0 }, "the code was not even tried");
+  // The owner's browser still can, and its challenge cookie goes once the code passed.
+  const page = await openForm(s, url, cookie);
+  const signedIn = await postForm(s, action, page, { _csrf: page.csrf, code, return_to: "/account" });
+  assert.equal(location(signedIn), "/account");
+  assert.ok(cookieSetBy(signedIn, s.config.sessionCookieName));
+  assert.equal(cookieSetBy(signedIn, challengePages.cookie), `${challengePages.cookie}=`);
 });

@@ -1,9 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Locale } from "../../config/config.ts";
-import { constantTimeEqual, hmacHex } from "../../crypto/secrets.ts";
 import type { Deps } from "../../deps.ts";
 import { ensureCsrfToken } from "../../http/csrf.ts";
 import { errorStatuses } from "../../http/errors.ts";
+import {
+  type BrowserBoundFlow,
+  bindFlowToBrowser,
+  isFlowOfThisBrowser,
+  releaseFlowFromBrowser,
+} from "../../http/flow-browser.ts";
 import {
   answeredWithMaintenance,
   checkFormToken,
@@ -43,31 +48,14 @@ function codePath(id: string): string {
   return `${startPath}/${encodeURIComponent(id)}`;
 }
 
-const browserCookieName = "mamori_email_reminder";
-
-function browserMark(deps: Deps, id: string): string {
-  return hmacHex(deps.config.signingKey, "email-reminder-browser", id);
-}
-
-/**
- * The pages of a flow belong to the browser that asked for it: a cookie carries a MAC of the flow
- * id. Attack: the code page's URL from a shared computer's history (or sent by someone else) would
- * otherwise let a stranger spend the owner's tries, or see the email once the code arrives.
- */
-function bindReminderToBrowser(deps: Deps, reply: FastifyReply, id: string): void {
-  reply.setCookie(browserCookieName, browserMark(deps, id), {
-    path: startPath,
-    httpOnly: true,
-    sameSite: "lax",
-    secure: deps.config.cookieSecure,
-    maxAge: 3600,
-  });
-}
-
-function isReminderOfThisBrowser(deps: Deps, request: FastifyRequest, id: string): boolean {
-  const mark = request.cookies[browserCookieName];
-  return typeof mark === "string" && constantTimeEqual(mark, browserMark(deps, id));
-}
+// The pages of a reminder belong to the browser that asked for it (src/http/flow-browser.ts): a
+// stranger with the code page's URL could otherwise spend the owner's tries, or see the email once
+// the code arrives.
+const reminderPages: BrowserBoundFlow = {
+  cookie: "mamori_email_reminder",
+  path: startPath,
+  purpose: "email-reminder-browser",
+};
 
 /** The flow behind a page, or why it can no longer take a code (the same answers as the JSON API). */
 async function findReminderForPage(deps: Deps, rawId: string): Promise<LiveReminder | FlowFailure> {
@@ -201,7 +189,7 @@ export function registerEmailReminderPages(app: FastifyInstance, deps: Deps): vo
         ...formState(locale, result),
       });
     }
-    bindReminderToBrowser(deps, reply, result.emailReminder.id);
+    bindFlowToBrowser(deps.config, reply, reminderPages, result.emailReminder.id);
     return reply.redirect(codePath(result.emailReminder.id), 303);
   });
 
@@ -211,7 +199,8 @@ export function registerEmailReminderPages(app: FastifyInstance, deps: Deps): vo
       const locale = request.locale;
       const id = request.params.id;
       if (await answeredWithMaintenance(deps, request, reply, codePath(id))) return reply;
-      if (!isReminderOfThisBrowser(deps, request, id)) return sendEnded(reply, locale, notFound);
+      if (!isFlowOfThisBrowser(deps.config, request, reminderPages, id))
+        return sendEnded(reply, locale, notFound);
       const reminder = await findReminderForPage(deps, id);
       if ("ok" in reminder) return sendEnded(reply, locale, reminder);
       return renderCode(reply, locale, token(request, reply), 200, {
@@ -227,7 +216,8 @@ export function registerEmailReminderPages(app: FastifyInstance, deps: Deps): vo
     const id = request.params.id;
     if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, codePath(id));
     if (await answeredWithMaintenance(deps, request, reply, codePath(id))) return reply;
-    if (!isReminderOfThisBrowser(deps, request, id)) return sendEnded(reply, locale, notFound);
+    if (!isFlowOfThisBrowser(deps.config, request, reminderPages, id))
+      return sendEnded(reply, locale, notFound);
     const reminder = await findReminderForPage(deps, id);
     if ("ok" in reminder) return sendEnded(reply, locale, reminder);
     const csrfToken = token(request, reply);
@@ -235,7 +225,7 @@ export function registerEmailReminderPages(app: FastifyInstance, deps: Deps): vo
     const result = await verifyEmailReminder(deps, reminder.id, code, requestMeta(request));
     if (result.ok) {
       // The flow is spent: its pages have nothing more to show this browser.
-      reply.clearCookie(browserCookieName, { path: startPath });
+      releaseFlowFromBrowser(reply, reminderPages);
       return renderResult(reply, locale, result.maskedEmail, reminder.phone);
     }
     // A wrong code with tries left: the same page again, the error beside the field.
@@ -253,7 +243,8 @@ export function registerEmailReminderPages(app: FastifyInstance, deps: Deps): vo
     const id = request.params.id;
     if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, codePath(id));
     if (await answeredWithMaintenance(deps, request, reply, codePath(id))) return reply;
-    if (!isReminderOfThisBrowser(deps, request, id)) return sendEnded(reply, locale, notFound);
+    if (!isFlowOfThisBrowser(deps.config, request, reminderPages, id))
+      return sendEnded(reply, locale, notFound);
     const csrfToken = token(request, reply);
     const result = await resendEmailReminder(deps, id.slice(0, 64));
     if (result.ok) return reply.redirect(`${codePath(id)}?resent=1`, 303);

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Locale } from "../../config/config.ts";
-import { constantTimeEqual, hmacHex } from "../../crypto/secrets.ts";
 import type { Deps } from "../../deps.ts";
 import { ensureCsrfToken } from "../../http/csrf.ts";
 import { errorMessage, errorStatuses } from "../../http/errors.ts";
+import { type BrowserBoundFlow, bindFlowToBrowser, isFlowOfThisBrowser } from "../../http/flow-browser.ts";
 import {
   answeredWithMaintenance,
   checkFormToken,
@@ -50,26 +50,14 @@ function newPasswordPath(id: string): string {
   return `${codePath(id)}/new`;
 }
 
-const browserCookieName = "mamori_reset";
-
-function browserMark(deps: Deps, id: string): string {
-  return hmacHex(deps.config.signingKey, "password-reset-browser", id);
-}
-
-/**
- * The pages of a reset belong to the browser that asked for it: a cookie carries a MAC of the
- * flow id. Attack: the `/password-reset/…/new` URL found in a shared computer's history, after
- * its owner entered the code, would otherwise let anyone set the password.
- */
-function bindResetToBrowser(deps: Deps, reply: FastifyReply, id: string): void {
-  reply.setCookie(browserCookieName, browserMark(deps, id), {
-    path: "/password-reset",
-    httpOnly: true,
-    sameSite: "lax",
-    secure: deps.config.cookieSecure,
-    maxAge: 3600,
-  });
-}
+// The pages of a reset belong to the browser that asked for it (src/http/flow-browser.ts): the
+// `/password-reset/…/new` URL found in a shared computer's history, after its owner entered the
+// code, would otherwise let anyone set the password.
+const resetPages: BrowserBoundFlow = {
+  cookie: "mamori_reset",
+  path: "/password-reset",
+  purpose: "password-reset-browser",
+};
 
 /**
  * Hands a reset to this browser and opens its code page: the cookie that binds the reset's pages,
@@ -82,13 +70,8 @@ export function redirectToResetCode(
   id: string,
   from?: "not_me",
 ): FastifyReply {
-  bindResetToBrowser(deps, reply, id);
+  bindFlowToBrowser(deps.config, reply, resetPages, id);
   return reply.redirect(from ? `${codePath(id)}?from=${from}` : codePath(id), 303);
-}
-
-function isResetOfThisBrowser(deps: Deps, request: FastifyRequest, id: string): boolean {
-  const mark = request.cookies[browserCookieName];
-  return typeof mark === "string" && constantTimeEqual(mark, browserMark(deps, id));
 }
 
 /** The reset behind a page, or why it can no longer move (the same answers as the JSON API). */
@@ -239,7 +222,7 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     ) => {
       const locale = request.locale;
       if (await answeredWithMaintenance(deps, request, reply, codePath(request.params.id))) return reply;
-      if (!isResetOfThisBrowser(deps, request, request.params.id)) {
+      if (!isFlowOfThisBrowser(deps.config, request, resetPages, request.params.id)) {
         return sendEnded(reply, locale, failure("password_reset_not_found"));
       }
       const reset = await findResetForPage(deps, request.params.id);
@@ -264,7 +247,7 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     const id = request.params.id;
     if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, codePath(id));
     if (await answeredWithMaintenance(deps, request, reply, codePath(id))) return reply;
-    if (!isResetOfThisBrowser(deps, request, id))
+    if (!isFlowOfThisBrowser(deps.config, request, resetPages, id))
       return sendEnded(reply, locale, failure("password_reset_not_found"));
     const csrfToken = token(request, reply);
     const result = await verifyPasswordResetCode(deps, id, formField(request, "code").slice(0, 32));
@@ -285,7 +268,7 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     const id = request.params.id;
     if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, codePath(id));
     if (await answeredWithMaintenance(deps, request, reply, codePath(id))) return reply;
-    if (!isResetOfThisBrowser(deps, request, id))
+    if (!isFlowOfThisBrowser(deps.config, request, resetPages, id))
       return sendEnded(reply, locale, failure("password_reset_not_found"));
     const csrfToken = token(request, reply);
     const result = await resendPasswordResetCode(deps, id);
@@ -305,7 +288,7 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     const locale = request.locale;
     const id = request.params.id;
     if (await answeredWithMaintenance(deps, request, reply, newPasswordPath(id))) return reply;
-    if (!isResetOfThisBrowser(deps, request, id))
+    if (!isFlowOfThisBrowser(deps.config, request, resetPages, id))
       return sendEnded(reply, locale, failure("password_reset_not_found"));
     const reset = await findResetForPage(deps, id);
     if ("ok" in reset) return sendEnded(reply, locale, reset);
@@ -319,7 +302,7 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     const id = request.params.id;
     if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, newPasswordPath(id));
     if (await answeredWithMaintenance(deps, request, reply, newPasswordPath(id))) return reply;
-    if (!isResetOfThisBrowser(deps, request, id))
+    if (!isFlowOfThisBrowser(deps.config, request, resetPages, id))
       return sendEnded(reply, locale, failure("password_reset_not_found"));
     const csrfToken = token(request, reply);
     const result = await completePasswordReset(

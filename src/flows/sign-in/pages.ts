@@ -17,6 +17,7 @@ import { trustedDeviceCookieName } from "../../session/trusted-devices.ts";
 import { csrfField, errorSummary, field } from "../../views/forms.ts";
 import { html } from "../../views/html.ts";
 import { passkeySignInBlock } from "../passkeys/ui.ts";
+import { handChallengeToBrowser } from "./challenge-browser.ts";
 import { signInWithPassword } from "./sign-in.ts";
 
 type SignInForm = {
@@ -114,6 +115,7 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
       });
     }
     if (result.status === "two_step_required") {
+      handChallengeToBrowser(deps.config, reply, result.challenge.id);
       const challengePath = `/sign-in/two-step/${encodeURIComponent(result.challenge.id)}`;
       return reply.redirect(`${challengePath}?return_to=${encodeURIComponent(returnTo)}`, 303);
     }

@@ -15,6 +15,7 @@ import {
 import { type AccountRow, toPublicAccount } from "../../identity/accounts.ts";
 import { type SessionRow, toPublicSession } from "../../session/sessions.ts";
 import { trustedDeviceCookieName } from "../../session/trusted-devices.ts";
+import { handChallengeToBrowser } from "./challenge-browser.ts";
 import { resendSecondFactor, switchSecondFactor, verifySecondFactor } from "./second-factor.ts";
 import { signInWithPassword } from "./sign-in.ts";
 
@@ -114,6 +115,7 @@ export function registerSignInRoutes(app: FastifyInstance, deps: Deps): void {
       );
       if (!result.ok) throw toApiError(result);
       if (result.status === "two_step_required") {
+        handChallengeToBrowser(deps.config, reply, result.challenge.id);
         return reply.send({ status: result.status, challenge: result.challenge });
       }
       return reply.send(signedInBody(reply, deps.config, result));

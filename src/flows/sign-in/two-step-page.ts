@@ -4,6 +4,7 @@ import type { Deps } from "../../deps.ts";
 import { listActiveMethods, type MethodRow } from "../../factors/two-step/methods.ts";
 import { ensureCsrfToken } from "../../http/csrf.ts";
 import { errorMessage, errorStatuses } from "../../http/errors.ts";
+import { isFlowOfThisBrowser, releaseFlowFromBrowser } from "../../http/flow-browser.ts";
 import {
   answeredWithMaintenance,
   checkFormToken,
@@ -27,6 +28,7 @@ import {
   minutesToWait,
   withRetryAfter,
 } from "../two-step-settings/pages-shared.ts";
+import { challengePages } from "./challenge-browser.ts";
 import { setTrustedDeviceCookie } from "./routes.ts";
 import { resendSecondFactor, switchSecondFactor, verifySecondFactor } from "./second-factor.ts";
 
@@ -182,11 +184,16 @@ export function registerTwoStepSignInPage(app: FastifyInstance, deps: Deps): voi
     ensureCsrfToken(request, reply, deps.config, deps.random);
   const returnOf = (request: FastifyRequest): string =>
     safeReturnTarget(formField(request, "return_to"), deps.config.allowedOrigins);
+  // Another browser learns nothing: the same page as for a challenge that does not exist.
+  const isOfThisBrowser = (request: ChallengeRequest): boolean =>
+    isFlowOfThisBrowser(deps.config, request, challengePages, request.params.id.slice(0, 64));
+  const notThisBrowser = failure("challenge_not_found");
 
   app.get("/sign-in/two-step/:id", async (request: ChallengeRequest, reply) => {
     const locale = request.locale;
     const returnTo = safeReturnTarget(request.query.return_to, deps.config.allowedOrigins);
     if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
+    if (!isOfThisBrowser(request)) return sendEnded(reply, locale, notThisBrowser, returnTo);
     const view = await findChallenge(deps, request.params.id);
     if ("ok" in view) return sendEnded(reply, locale, view, returnTo);
     return renderChallenge(reply, locale, token(request, reply), 200, view, {
@@ -203,6 +210,7 @@ export function registerTwoStepSignInPage(app: FastifyInstance, deps: Deps): voi
     const path = challengePath(request.params.id);
     if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, path);
     if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
+    if (!isOfThisBrowser(request)) return sendEnded(reply, locale, notThisBrowser, returnTo);
     const useRecovery = formField(request, "method") === "recovery_code";
     const methodId = formField(request, "method_id").slice(0, 64);
     const result = await verifySecondFactor(
@@ -216,6 +224,7 @@ export function registerTwoStepSignInPage(app: FastifyInstance, deps: Deps): voi
       requestMeta(request),
     );
     if (result.ok) {
+      releaseFlowFromBrowser(reply, challengePages);
       setSessionCookie(reply, deps.config, result.token, result.session);
       if (result.trustedDeviceToken) setTrustedDeviceCookie(reply, deps.config, result.trustedDeviceToken);
       return reply.redirect(returnTo, 303);
@@ -238,6 +247,7 @@ export function registerTwoStepSignInPage(app: FastifyInstance, deps: Deps): voi
     const id = request.params.id.slice(0, 64);
     if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, challengePath(id));
     if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
+    if (!isOfThisBrowser(request)) return sendEnded(reply, locale, notThisBrowser, returnTo);
     const result = await resendSecondFactor(deps, id, requestMeta(request));
     if (result.ok) return reply.redirect(pageUrl(id, returnTo, { resent: "1" }), 303);
     const view = await findChallenge(deps, id);
@@ -259,6 +269,7 @@ export function registerTwoStepSignInPage(app: FastifyInstance, deps: Deps): voi
     const id = request.params.id.slice(0, 64);
     if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, challengePath(id));
     if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
+    if (!isOfThisBrowser(request)) return sendEnded(reply, locale, notThisBrowser, returnTo);
     const view = await findChallenge(deps, id);
     if ("ok" in view) return sendEnded(reply, locale, view, returnTo);
     const target = view.others.find((m) => m.id === formField(request, "method_id"));
