@@ -12,8 +12,6 @@ type ValidatorFactory = ReturnType<typeof AjvCompiler>;
 type ValidatorCompile = ReturnType<ValidatorFactory>;
 type Validate = ReturnType<ValidatorCompile>;
 type SerializerFactory = ReturnType<typeof SerializerSelector>;
-type SerializerCompile = ReturnType<SerializerFactory>;
-type Serialize = ReturnType<SerializerCompile>;
 
 /**
  * Fastify's own schema compilers (Ajv for requests, fast-json-stringify for answers), each route's
@@ -38,44 +36,45 @@ export class LazySchemas {
     return pending.length;
   }
 
-  #lazyValidators(build: ValidatorFactory): ValidatorFactory {
-    return (externalSchemas, options) => {
-      const compileRoute = build(externalSchemas, options);
-      return (route) => {
-        let compiled: Validate | undefined;
-        const compile = (): Validate => {
-          compiled ??= compileRoute(route);
-          this.#pending.delete(compile);
-          return compiled;
-        };
-        this.#pending.add(compile);
-        // Fastify reads `errors` off the function it called, after the call.
-        const validate = (data: unknown) => {
-          const validator = compile();
-          const result = validator(data);
-          lazy.errors = validator.errors;
-          return result;
-        };
-        // The wrapper stands in for Ajv's function: Fastify calls it and reads `errors`, nothing else.
-        const lazy = validate as unknown as Validate;
-        return lazy;
-      };
+  /** `make` run once, on the first call of what this returns; until then `compileAll` can run it. */
+  #once<T>(make: () => T): () => T {
+    let made: { value: T } | undefined;
+    const compile = (): T => {
+      made ??= { value: make() };
+      this.#pending.delete(compile);
+      return made.value;
+    };
+    this.#pending.add(compile);
+    return compile;
+  }
+
+  /** A compiler factory whose compilers make `wrap(compile)`: `compile` runs on the first call. */
+  #lazy<Args extends unknown[], Route, Compiled>(
+    build: (...args: Args) => (route: Route) => Compiled,
+    wrap: (compile: () => Compiled) => Compiled,
+  ): (...args: Args) => (route: Route) => Compiled {
+    return (...args) => {
+      const compileRoute = build(...args);
+      return (route) => wrap(this.#once(() => compileRoute(route)));
     };
   }
 
-  #lazySerializers(build: SerializerFactory): SerializerFactory {
-    return (externalSchemas, options) => {
-      const compileRoute = build(externalSchemas, options);
-      return (route) => {
-        let compiled: Serialize | undefined;
-        const compile = (): Serialize => {
-          compiled ??= compileRoute(route);
-          this.#pending.delete(compile);
-          return compiled;
-        };
-        this.#pending.add(compile);
-        return (document: unknown) => compile()(document);
+  #lazyValidators(build: ValidatorFactory): ValidatorFactory {
+    return this.#lazy(build, (compile) => {
+      // Fastify reads `errors` off the function it called, after the call.
+      const validate = (data: unknown) => {
+        const validator = compile();
+        const result = validator(data);
+        lazy.errors = validator.errors;
+        return result;
       };
-    };
+      // The wrapper stands in for Ajv's function: Fastify calls it and reads `errors`, nothing else.
+      const lazy = validate as unknown as Validate;
+      return lazy;
+    });
+  }
+
+  #lazySerializers(build: SerializerFactory): SerializerFactory {
+    return this.#lazy(build, (compile) => (document: unknown) => compile()(document));
   }
 }
