@@ -8,9 +8,10 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
  *   see `mayChangeTables`), and
  * - a commit by any other connection: another worker, `mamori accounts suspend` in a terminal.
  *   SQLite's `PRAGMA data_version` moves when another connection has committed; it is read at most
- *   once per turn of the event loop, by the first request of the turn. Every request handled in
- *   that turn had arrived before the read, so what it is answered is what a read of its own would
- *   have seen (a commit that lands while the answer is being written is a race any design has).
+ *   once per turn of the event loop, by the first request of the turn. The requests handled in that
+ *   turn were already waiting when it began (bar bytes landing in the microseconds between the poll
+ *   and the socket's read), so each is answered with what the database held after it was sent; a
+ *   commit that lands while answers are being written is a race any design has.
  *
  * While a transaction is open on this connection the generation is unknown: the transaction's
  * snapshot hides other connections' commits, and its own writes may still be rolled back.
