@@ -292,3 +292,13 @@ export function writeScaleMarkdown(path: string, report: ScaleReport, kind: Bloc
   }
   writeFileSync(path, next);
 }
+
+/** The processor's model name, as /proc/cpuinfo gives it. */
+export function cpuModel(): string {
+  try {
+    const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"));
+    return match?.[1]?.trim() ?? "unknown CPU";
+  } catch {
+    return "unknown CPU";
+  }
+}

@@ -4,7 +4,7 @@
  * under a minute; `npm run bench -- --generator-only`) and the scale part (bench/scale.ts, about six
  * more; `npm run bench -- --scale-only` runs only that). See the preamble of that file for the method.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,6 +23,7 @@ import {
   waitForQuiet,
 } from "./processes.ts";
 import {
+  cpuModel,
   formatNumber,
   type PhaseRow,
   type Report,
@@ -189,15 +190,6 @@ async function signInForCookie(url: string, identifier: string): Promise<string>
   const check = await fetch(`${url}/api/v1/session`, { headers: { cookie } });
   if (check.status !== 200) throw new Error(`session check for ${identifier}: ${check.status}`);
   return cookie;
-}
-
-function cpuModel(): string {
-  try {
-    const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"));
-    return match?.[1]?.trim() ?? "unknown CPU";
-  } catch {
-    return "unknown CPU";
-  }
 }
 
 function verdict(pass: boolean): "PASS" | "FAIL" {

@@ -11,11 +11,9 @@
  * Everything on loopback; servers (and PostgreSQL) are stopped at the end, also on failure.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { request } from "node:http";
-import { availableParallelism, release, tmpdir, totalmem } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { hashPassword } from "../src/passwords/hashing.ts";
 import { createTestDatabase, type PostgresServer, startPostgres } from "../test/support/postgres.ts";
 import {
@@ -26,75 +24,48 @@ import {
   startServer,
   waitForQuiet,
 } from "./processes.ts";
-import {
-  type ExtraTable,
-  formatNumber,
-  renderScaleText,
-  type ScaleReport,
-  writeScaleMarkdown,
-} from "./report.ts";
+import { formatNumber, renderScaleText, writeScaleMarkdown } from "./report.ts";
 import {
   assertClean,
-  type KindResult,
-  type Latency,
   mergeLoads,
   type PlannedRequest,
   runScaleLoad,
   type ScaleLoadOptions,
-  type ScaleLoadResult,
 } from "./scale-load.ts";
 import { postmasterPid, type TreeCpu, TreeCpuMeter } from "./scale-processes.ts";
-import { type SeedResult, scaleEmail, scalePassword, seedPostgres, seedSqlite } from "./scale-seed.ts";
-
-const root = fileURLToPath(new URL("..", import.meta.url));
-const host = "127.0.0.1";
-const cores = availableParallelism();
-const productionHashing = { memoryKib: 19_456, iterations: 2 };
-
-// The targets (the issue "Beyond one machine").
-const smallAccounts = 1_000;
-const largeAccounts = 1_000_000;
-/** A figure at 1M may be at most 20% worse than at 1k. */
-const allowedSlowdown = 0.2;
-
-// The load.
-const checkConnections = 10;
-const checkWarmupSeconds = 3;
-const checkSeconds = 8;
-const signInRate = 50;
-const signInWarmupSeconds = 2;
-const signInSeconds = 12;
-const mixedConnections = 10;
-const mixedWarmupSeconds = 5;
-const mixedSeconds = 60;
-/** Of every 50 requests of the mixed load: 45 session checks, 4 sign-ins, 1 password reset. */
-const mixPattern = [
-  ...Array<Kind>(45).fill("session check"),
-  ...Array<Kind>(4).fill("sign-in"),
-  "password reset",
-];
-const cookiePool = 20;
-/**
- * Limits raised for every server of the bench: the mixed load asks for thousands of resets (a few
- * per account) and sign-ins from one address in a minute; the report's notes say so.
- */
-const benchLimits = {
-  MAMORI_PASSWORD_RESET_REQUESTS_PER_IDENTIFIER: "1000",
-  MAMORI_PASSWORD_RESET_REQUESTS_PER_IP: "100000",
-  MAMORI_SIGN_IN_FAILURES_PER_IP: "100000",
-};
-
-// On a shared machine: a bounded wait for a lull before each measurement, and a disturbed
-// measurement of part 1 taken once more while the run is young enough.
-const quietWaitSeconds = 8;
-const totalWaitSeconds = 60;
-const disturbedCores = 0.25;
-const retryUntilSeconds = 330;
-/** The whole scale part is stopped (servers and PostgreSQL with it) if it ever takes this long. */
-const watchdogSeconds = 14 * 60;
-
-type Kind = "session check" | "sign-in" | "password reset";
-type Dialect = "SQLite" | "PostgreSQL";
+import { buildReport } from "./scale-report.ts";
+import { AccountPicker, cookiesFor, resetRequest, signInRequest } from "./scale-requests.ts";
+import { type SeedResult, scalePassword, seedPostgres, seedSqlite } from "./scale-seed.ts";
+import {
+  benchLimits,
+  checkConnections,
+  checkSeconds,
+  checkWarmupSeconds,
+  cookiePool,
+  cores,
+  type Dialect,
+  type DialectResult,
+  disturbedCores,
+  host,
+  largeAccounts,
+  type Measured,
+  mixedConnections,
+  mixedSeconds,
+  mixedWarmupSeconds,
+  mixPattern,
+  productionHashing,
+  quietWaitSeconds,
+  retryUntilSeconds,
+  root,
+  type SizeComparison,
+  signInRate,
+  signInSeconds,
+  signInWarmupSeconds,
+  smallAccounts,
+  type Target,
+  totalWaitSeconds,
+  watchdogSeconds,
+} from "./scale-settings.ts";
 
 function log(message: string): void {
   process.stdout.write(`${message}\n`);
@@ -133,8 +104,6 @@ function killLeftovers(): void {
     }
   }
 }
-
-type Target = { name: string; server: ServerProcess; database?: number | undefined };
 
 async function startMamori(name: string, databaseUrl: string, workers: number): Promise<ServerProcess> {
   const port = await freePort(host);
@@ -193,8 +162,6 @@ async function quiet(): Promise<void> {
     );
   }
 }
-
-type Measured = { target: Target; load: string; result: ScaleLoadResult; cpu: TreeCpu };
 
 async function warmUp(target: Target, options: ScaleLoadOptions, seconds: number): Promise<void> {
   await quiet();
@@ -288,98 +255,6 @@ async function measure(
   return measureOnce(target, load, options);
 }
 
-/** Accounts in an order that spreads over the whole range and repeats none before all were used. */
-class AccountPicker {
-  readonly #count: number;
-  #next = 0;
-
-  constructor(count: number) {
-    this.#count = count;
-  }
-
-  email(): string {
-    // 7919 is a prime that divides neither 1,000 nor 1,000,000: every index comes once per round.
-    const index = (this.#next * 7919 + 17) % this.#count;
-    this.#next += 1;
-    return scaleEmail(index);
-  }
-
-  get used(): number {
-    return this.#next;
-  }
-}
-
-const json = { "content-type": "application/json" };
-
-function signInRequest(picker: AccountPicker): PlannedRequest {
-  return {
-    kind: "sign-in",
-    method: "POST",
-    path: "/api/v1/sign-in",
-    headers: json,
-    body: JSON.stringify({ identifier: picker.email(), password: scalePassword }),
-    expect: 200,
-  };
-}
-
-/**
- * One POST on a connection of its own (node:http, no agent): in a full `npm run bench` run, the
- * global fetch once hung 30 s without ever connecting to a freshly started server (the server
- * answered a plain request at the same moment); the few sign-ins for cookies need no shared pool.
- */
-function postJson(
-  url: string,
-  body: unknown,
-  timeoutMs: number,
-): Promise<{ status: number; setCookies: string[] }> {
-  return new Promise((resolve, reject) => {
-    const payload = JSON.stringify(body);
-    const req = request(
-      url,
-      {
-        method: "POST",
-        agent: false,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
-        timeout: timeoutMs,
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, setCookies: res.headers["set-cookie"] ?? [] }),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
-    req.on("error", reject);
-    req.end(payload);
-  });
-}
-
-async function signInForCookie(server: ServerProcess, identifier: string): Promise<string> {
-  let answer: { status: number; setCookies: string[] };
-  try {
-    answer = await postJson(`${server.url}/api/v1/sign-in`, { identifier, password: scalePassword }, 30_000);
-  } catch (error) {
-    throw new Error(`${server.name}: sign-in for ${identifier}: ${error}\n${server.output()}`);
-  }
-  if (answer.status !== 200) throw new Error(`${server.name}: sign-in for ${identifier}: ${answer.status}`);
-  const cookie = answer.setCookies
-    .map((c) => c.split(";")[0] ?? "")
-    .find((c) => c.startsWith("mamori_session="));
-  if (!cookie) throw new Error(`${server.name}: sign-in for ${identifier}: no session cookie`);
-  return cookie;
-}
-
-async function cookiesFor(server: ServerProcess, picker: AccountPicker, count: number): Promise<string[]> {
-  const cookies: string[] = [];
-  for (let i = 0; i < count; i++) cookies.push(await signInForCookie(server, picker.email()));
-  return cookies;
-}
-
-type Pair = { dialect: Dialect; small: Measured; large: Measured };
-type SizeComparison = { checks: Pair; signIns: Pair; seeds: { small: SeedResult; large: SeedResult } };
-
 async function sessionCheckLoad(target: Target, picker: AccountPicker): Promise<Side> {
   const cookies = await cookiesFor(target.server, picker, checkConnections);
   return {
@@ -448,16 +323,7 @@ async function mixedLoad(target: Target, picker: AccountPicker): Promise<Measure
     const cookie = cookies[Math.floor(sent / mixPattern.length) % cookies.length] ?? "";
     sent += 1;
     if (kind === "sign-in") return signInRequest(picker);
-    if (kind === "password reset") {
-      return {
-        kind,
-        method: "POST",
-        path: "/api/v1/password-resets",
-        headers: json,
-        body: JSON.stringify({ identifier: picker.email() }),
-        expect: 202,
-      };
-    }
+    if (kind === "password reset") return resetRequest(picker);
     return { kind, method: "GET", path: "/api/v1/session", headers: { cookie }, expect: 200 };
   };
   const options: ScaleLoadOptions = {
@@ -476,9 +342,6 @@ async function mixedLoad(target: Target, picker: AccountPicker): Promise<Measure
 function flushToDisk(): void {
   execFileSync("sync", { timeout: 120_000 });
 }
-
-/** `accountsUsed`: sign-ins to the 1k database (beyond 1,000, accounts signed in before again). */
-type DialectResult = { comparison: SizeComparison; mixed: Measured; accountsUsed: number };
 
 async function onSqlite(directory: string, passwordHash: string): Promise<DialectResult> {
   log(`SQLite: seeding ${formatNumber(smallAccounts)} and ${formatNumber(largeAccounts)} accounts`);
@@ -545,238 +408,6 @@ async function onPostgres(passwordHash: string): Promise<DialectResult> {
   return { comparison, mixed, accountsUsed: pickers.small.used };
 }
 
-// ---- the report -------------------------------------------------------------------------------
-
-function ms(value: number): string {
-  return value.toFixed(2);
-}
-
-function verdict(pass: boolean): "PASS" | "FAIL" {
-  return pass ? "PASS" : "FAIL";
-}
-
-function comparisonRows(comparison: SizeComparison): string[][] {
-  const { checks, signIns: signIn, seeds } = comparison;
-  const dialect = checks.dialect;
-  const lower = (figure: string, small: number, large: number, unit: string): string[] => {
-    const ratio = large / small;
-    return [
-      figure,
-      dialect,
-      `${formatNumber(small)} ${unit}`,
-      `${formatNumber(large)} ${unit}`,
-      ratio.toFixed(2),
-      `≥ ${(1 - allowedSlowdown).toFixed(2)}`,
-      verdict(ratio >= 1 - allowedSlowdown),
-    ];
-  };
-  const latency = (figure: string, small: number, large: number): string[] => {
-    const ratio = large / small;
-    return [
-      figure,
-      dialect,
-      `${ms(small)} ms`,
-      `${ms(large)} ms`,
-      ratio.toFixed(2),
-      `≤ ${(1 + allowedSlowdown).toFixed(2)}`,
-      verdict(ratio <= 1 + allowedSlowdown),
-    ];
-  };
-  const c = (m: Measured): KindResult => kindOf(m, "session check");
-  const s = (m: Measured): KindResult => kindOf(m, "sign-in");
-  const perAccount = (seed: SeedResult): string => `${formatNumber(seed.bytes / seed.accounts)} B`;
-  const marginal = (seeds.large.bytes - seeds.small.bytes) / (seeds.large.accounts - seeds.small.accounts);
-  return [
-    lower(
-      `GET /api/v1/session, ${checkConnections} connections`,
-      checks.small.result.okPerSecond,
-      checks.large.result.okPerSecond,
-      "req/s",
-    ),
-    latency("GET /api/v1/session p50", c(checks.small).p50, c(checks.large).p50),
-    latency("GET /api/v1/session p99", c(checks.small).p99, c(checks.large).p99),
-    latency(
-      `POST /api/v1/sign-in p50 (one at a time, ≤ ${signInRate}/s)`,
-      s(signIn.small).p50,
-      s(signIn.large).p50,
-    ),
-    latency(
-      `POST /api/v1/sign-in p99 (one at a time, ≤ ${signInRate}/s)`,
-      s(signIn.small).p99,
-      s(signIn.large).p99,
-    ),
-    [
-      "Database size per account (after seeding)",
-      dialect,
-      `${perAccount(seeds.small)} (${mib(seeds.small.bytes)})`,
-      `${perAccount(seeds.large)} (${mib(seeds.large.bytes)})`,
-      "",
-      "reported",
-      `each further account: ${formatNumber(marginal)} B`,
-    ],
-  ];
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
-}
-
-function kindOf(m: Measured, kind: Kind): KindResult {
-  const result = m.result.kinds[kind];
-  if (!result) throw new Error(`${m.target.name}: no ${kind} answers`);
-  return result;
-}
-
-function cores2(value: number): string {
-  return `${value.toFixed(2)} cores`;
-}
-
-function phaseRow(dialect: Dialect, m: Measured): string[] {
-  const all: Latency = m.result.all;
-  return [
-    m.target.name,
-    m.result.title,
-    m.load,
-    m.result.durationSeconds.toFixed(1),
-    formatNumber(m.result.okPerSecond),
-    ms(all.p50),
-    ms(all.p90),
-    ms(all.p99),
-    ms(all.max),
-    cores2(m.cpu.serverCores),
-    dialect === "PostgreSQL" ? cores2(m.cpu.databaseCores) : "(in the server)",
-    cores2(m.cpu.benchCores),
-    cores2(m.cpu.otherCores),
-  ];
-}
-
-function mixedRows(m: Measured): string[][] {
-  const errors = m.result.unexpected + m.result.errors;
-  const row = (what: string, count: number, perSecond: number, latency: Latency, wrong: number): string[] => [
-    m.target.name,
-    what,
-    formatNumber(count),
-    formatNumber(perSecond),
-    ms(latency.p50),
-    ms(latency.p99),
-    ms(latency.max),
-    String(wrong),
-  ];
-  const unexpectedOf = (k: KindResult): number => Object.values(k.unexpected).reduce((sum, n) => sum + n, 0);
-  return [
-    [
-      ...row("all", m.result.all.count, m.result.okPerSecond, m.result.all, m.result.unexpected),
-      String(m.result.errors),
-      verdict(errors === 0 && m.result.ok > 0),
-    ],
-    ...(["session check", "sign-in", "password reset"] as const).map((kind) => {
-      const k = kindOf(m, kind);
-      return [...row(kind, k.count, k.perSecond, k, unexpectedOf(k)), "", ""];
-    }),
-  ];
-}
-
-function cpuModel(): string {
-  try {
-    const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"));
-    return match?.[1]?.trim() ?? "unknown CPU";
-  } catch {
-    return "unknown CPU";
-  }
-}
-
-function buildReport(
-  startedAt: Date,
-  command: string,
-  sqlite: DialectResult,
-  postgresResult: DialectResult,
-): ScaleReport {
-  const tables: ExtraTable[] = [
-    {
-      title: `1,000,000 accounts vs 1,000: within ${allowedSlowdown * 100}% (a figure at 1M at most ${allowedSlowdown * 100}% worse)`,
-      header: ["Figure", "Database", "1,000 accounts", "1,000,000 accounts", "1M / 1k", "Target", "Result"],
-      rows: [...comparisonRows(sqlite.comparison), ...comparisonRows(postgresResult.comparison)],
-    },
-    {
-      title: `Mixed load, ${mixedSeconds} s: 90% session checks, 8% sign-ins, 2% password resets (1M accounts)`,
-      header: [
-        "Server",
-        "Kind",
-        "Answers",
-        "2xx/s",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "non-2xx",
-        "errors",
-        "Result",
-      ],
-      rows: [...mixedRows(postgresResult.mixed), ...mixedRows(sqlite.mixed)],
-    },
-    {
-      title: "Phases (latencies from every answer, to the hundredth of a millisecond)",
-      header: [
-        "Server",
-        "Run",
-        "Load",
-        "s",
-        "2xx/s",
-        "p50 ms",
-        "p90 ms",
-        "p99 ms",
-        "max ms",
-        "server CPU",
-        "PostgreSQL CPU",
-        "load-gen CPU",
-        "other CPU",
-      ],
-      rows: [sqlite, postgresResult].flatMap((r) => {
-        const dialect = r.comparison.checks.dialect;
-        return [
-          r.comparison.checks.small,
-          r.comparison.checks.large,
-          r.comparison.signIns.small,
-          r.comparison.signIns.large,
-          r.mixed,
-        ].map((m) => phaseRow(dialect, m));
-      }),
-    },
-  ];
-  const workerSplit = postgresResult.mixed.cpu.serverProcessCores.map((c) => c.toFixed(2)).join(" / ");
-  const notes = [
-    `Seeding (bench/scale-seed.ts): one SQL statement per table in one transaction (SQLite: a recursive CTE; PostgreSQL: INSERT … SELECT from generate_series), the rows insertAccount writes (an active account with a verified email, and its password_history row), one argon2id hash (m=${productionHashing.memoryKib} KiB, t=${productionHashing.iterations}, p=1) for all; random ids like real ones. SQLite ${formatNumber(largeAccounts)}: ${sqlite.comparison.seeds.large.seconds.toFixed(0)} s; PostgreSQL: ${postgresResult.comparison.seeds.large.seconds.toFixed(0)} s (then VACUUM ANALYZE and CHECKPOINT, what autovacuum would have done by then).`,
-    "Size per account: SQLite, the file plus its WAL after a TRUNCATE checkpoint; PostgreSQL, pg_database_size. Divided by the accounts; at 1k the empty schema dominates, so the size each further account adds is given too.",
-    `Part 1: the 1k and 1M servers (one process each, node src/main.ts) run side by side and are measured in halves, 1k, 1M, 1M, 1k, each size's two halves pooled (a drift of the machine weighs on both alike); session checks use ${checkConnections} sessions from real sign-ins, one per connection, to accounts spread over the whole range (on SQLite, since 2026-11-26, answered from the session cache after the first read of each, so they no longer measure the database lookup there; PostgreSQL reads every time); sign-ins go to accounts spread over the whole range, never the same twice, one at a time (1 connection) at most ${signInRate}/s, so the latency is a sign-in's own, not queueing. Warm-up before each: ${checkWarmupSeconds} s for the session checks, ${signInWarmupSeconds} s for sign-ins.`,
-    "A latency ratio passes at ≤ 1.20 and a throughput ratio at ≥ 0.80: a figure may not be more than 20% worse at 1M; being better is no failure.",
-    `Part 2: a closed loop over ${mixedConnections} connections, each next request taken from a fixed cycle of 50 (45 session checks over ${cookiePool} sessions, 4 sign-ins and 1 password reset for accounts spread over the 1M), after a ${mixedWarmupSeconds} s warm-up of the same. Session checks must answer 200, sign-ins 200, resets 202; non-2xx counts every other status, errors are autocannon's (connection errors and timeouts).`,
-    `PostgreSQL ran as \`node bin/mamori.js serve --workers 2\` (CPU of the primary / worker / worker: ${workerSplit} cores); SQLite as one \`node src/main.ts\`.`,
-    `For the bench, the servers run with ${Object.entries(benchLimits)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(
-        ", ",
-      )}: the mixed load sends thousands of resets and sign-ins from 127.0.0.1 in a minute, which the defaults (5 per identifier and 50 per IP an hour for resets) would answer with 429. Throttle counters are in the database (no REDIS_URL).`,
-    "PostgreSQL 15 is test/support/postgres.ts's throwaway server: loopback only, fsync, synchronous_commit and full_page_writes off, shared_buffers at its 128 MB default. SQLite: WAL, synchronous=NORMAL, as in production.",
-    "Every server, PostgreSQL and the load generator share the machine's cores, so the figures are what one small box does with all of them on it.",
-    `Sign-ins (cookies, warm-ups and measured) to the 1k databases: ${sqlite.accountsUsed} on SQLite, ${postgresResult.accountsUsed} on PostgreSQL${Math.max(sqlite.accountsUsed, postgresResult.accountsUsed) > smallAccounts ? " (past 1,000 the same accounts again, whose sign-in context is no longer new: slightly less work than at 1M)" : ", each to a different account, as at 1M"}.`,
-    ...(retried.length > 0
-      ? [
-          `Measured twice because other processes disturbed the first try (the less disturbed kept): ${retried.join("; ")}.`,
-        ]
-      : []),
-    `Before each measurement the bench waited for a quiet machine (at most ${quietWaitSeconds} s each, ${totalWaitSeconds} s in all): ${waits.map((w) => w.toFixed(0)).join(", ")} s; the scale part took ${elapsedSeconds().toFixed(0)} s.`,
-  ];
-  return {
-    startedAt,
-    command,
-    machine: [
-      `Machine: ${cores} cores (${cpuModel()}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}`,
-      `Node ${process.version}; autocannon in the bench process; servers and PostgreSQL on ${host}`,
-    ],
-    tables,
-    notes,
-  };
-}
-
 // ---- the run ----------------------------------------------------------------------------------
 
 /** Runs the scale part and writes its results into the day's section of docs/benchmarks.md. */
@@ -809,7 +440,11 @@ export async function runScaleBench(command: string): Promise<void> {
     rmSync(directory, { recursive: true, force: true });
     const postgresResult = await onPostgres(passwordHash);
     await stopEverything();
-    const report = buildReport(startedAt, command, sqlite, postgresResult);
+    const report = buildReport(startedAt, command, sqlite, postgresResult, {
+      waits,
+      retried,
+      elapsedSeconds: elapsedSeconds(),
+    });
     log(renderScaleText(report));
     const docs = join(root, "docs/benchmarks.md");
     writeScaleMarkdown(docs, report);
