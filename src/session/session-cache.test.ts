@@ -4,17 +4,21 @@ import { test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { openTestDatabase } from "../../test/support/databases.ts";
 import { createAccount, fakeClock, limits } from "../../test/support/storage.ts";
-import { openDatabase } from "../db/database.ts";
+import { type Database, openDatabase } from "../db/database.ts";
 import { SqliteChanges } from "../db/sqlite-changes.ts";
 import { secureRandom } from "../deps.ts";
 import { setAccountStatus } from "../identity/accounts.ts";
 import { SessionCache } from "./session-cache.ts";
-import { authenticateCachedSessionToken, authenticateSessionToken } from "./session-lookup.ts";
+import { authenticateSessionToken, renderCachedSession } from "./session-lookup.ts";
 import { createSession, revokeSession, type SessionDeps } from "./sessions.ts";
 
 // The session cache (SQLite) may answer only what a read of the database would: these tests hold
-// it to that. `authenticateCachedSessionToken` answers from the cache alone, so it shows whether a
-// row is cached.
+// it to that. `cachedSessionId` answers from the cache alone, so it shows whether a row is cached.
+
+/** The session id the cache alone vouches for, for this token. */
+function cachedSessionId(db: Database, deps: Pick<SessionDeps, "clock">, token: string): string | undefined {
+  return renderCachedSession(db, deps, token, (auth) => auth.session.id);
+}
 
 async function signedIn(t: import("node:test").TestContext) {
   const database = await openTestDatabase("sqlite");
@@ -35,21 +39,21 @@ async function signedIn(t: import("node:test").TestContext) {
 
 test("a session read once is answered from the cache, and only with its own secret", async (t) => {
   const { db, deps, token, sessionId } = await signedIn(t);
-  assert.equal(authenticateCachedSessionToken(db, deps, token), undefined, "nothing cached before a read");
+  assert.equal(cachedSessionId(db, deps, token), undefined, "nothing cached before a read");
   assert.equal((await authenticateSessionToken(db, deps, token))?.session.id, sessionId);
-  assert.equal(authenticateCachedSessionToken(db, deps, token)?.session.id, sessionId);
+  assert.equal(cachedSessionId(db, deps, token), sessionId);
   const [id, secret = ""] = token.split(".");
   const wrong = `${id}.${secret.startsWith("a") ? "b" : "a"}${secret.slice(1)}`;
-  assert.equal(authenticateCachedSessionToken(db, deps, wrong), undefined);
+  assert.equal(cachedSessionId(db, deps, wrong), undefined);
   assert.equal(await authenticateSessionToken(db, deps, wrong), undefined);
 });
 
 test("a session revoked on this connection is refused at once, though its row was cached", async (t) => {
   const { db, deps, clock, accountId, token, sessionId } = await signedIn(t);
   assert.ok(await authenticateSessionToken(db, deps, token));
-  assert.ok(authenticateCachedSessionToken(db, deps, token));
+  assert.ok(cachedSessionId(db, deps, token));
   assert.equal(await revokeSession(db, accountId, sessionId, clock.now()), true);
-  assert.equal(authenticateCachedSessionToken(db, deps, token), undefined);
+  assert.equal(cachedSessionId(db, deps, token), undefined);
   assert.equal(await authenticateSessionToken(db, deps, token), undefined);
 });
 
@@ -60,10 +64,10 @@ test("a session revoked by another process is refused from the next turn of the 
   t.after(() => other.destroy());
   assert.ok(await authenticateSessionToken(db, deps, token));
   await nextTurn();
-  assert.ok(authenticateCachedSessionToken(db, deps, token), "cached");
+  assert.ok(cachedSessionId(db, deps, token), "cached");
   assert.equal(await revokeSession(other, accountId, sessionId, clock.now()), true);
   await nextTurn();
-  assert.equal(authenticateCachedSessionToken(db, deps, token), undefined);
+  assert.equal(cachedSessionId(db, deps, token), undefined);
   assert.equal(await authenticateSessionToken(db, deps, token), undefined);
 });
 
@@ -84,7 +88,7 @@ test("a row read while a write to sessions happened is not cached", async (t) =>
   const pending = authenticateSessionToken(db, deps, token);
   await db.updateTable("session").set({ ip: "198.51.100.1" }).where("account_id", "=", accountId).execute();
   assert.ok(await pending);
-  assert.equal(authenticateCachedSessionToken(db, deps, token), undefined);
+  assert.equal(cachedSessionId(db, deps, token), undefined);
 });
 
 test("nothing is answered from the cache while a transaction is open on the connection", async (t) => {
@@ -92,16 +96,16 @@ test("nothing is answered from the cache while a transaction is open on the conn
   assert.ok(await authenticateSessionToken(db, deps, token));
   await db.transaction().execute(async (trx) => {
     await trx.selectFrom("account").select("id").execute();
-    assert.equal(authenticateCachedSessionToken(db, deps, token), undefined);
+    assert.equal(cachedSessionId(db, deps, token), undefined);
   });
-  assert.ok(authenticateCachedSessionToken(db, deps, token));
+  assert.ok(cachedSessionId(db, deps, token));
 });
 
 test("a session due for its last-seen touch is not answered from the cache", async (t) => {
   const { db, deps, clock, token } = await signedIn(t);
   assert.ok(await authenticateSessionToken(db, deps, token));
   clock.advanceSeconds(61);
-  assert.equal(authenticateCachedSessionToken(db, deps, token), undefined);
+  assert.equal(cachedSessionId(db, deps, token), undefined);
   const touched = await authenticateSessionToken(db, deps, token);
   assert.equal(touched?.session.last_seen_at, clock.now().toISOString());
 });
@@ -110,7 +114,7 @@ test("a session that expires while cached is refused", async (t) => {
   const { db, deps, clock, token } = await signedIn(t);
   assert.ok(await authenticateSessionToken(db, deps, token));
   clock.advanceSeconds(limits.sessionAbsoluteSeconds + 1);
-  assert.equal(authenticateCachedSessionToken(db, deps, token), undefined);
+  assert.equal(cachedSessionId(db, deps, token), undefined);
   assert.equal(await authenticateSessionToken(db, deps, token), undefined);
 });
 

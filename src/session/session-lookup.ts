@@ -106,27 +106,14 @@ export async function authenticateSessionToken(
   return auth;
 }
 
-/**
- * The same answer without waiting, from the session cache alone: the live session, or undefined
- * when the cache cannot say (no cached row, not SQLite, a failed check, or a touch of last_seen_at
- * is due), and `authenticateSessionToken` must be asked.
- */
-export function authenticateCachedSessionToken(
-  db: Kysely<Schema>,
-  deps: Pick<SessionDeps, "clock">,
-  token: string,
-): AuthenticatedSession | undefined {
-  const row = liveCachedRow(db, deps, token);
-  return row && toAuthenticated(row);
-}
-
 type Render = (auth: AuthenticatedSession) => string;
 const renderedByRender = new WeakMap<Render, WeakMap<SessionLookupRow, string>>();
 
 /**
- * `render` of the live session a token names, from the session cache alone (undefined as for
- * `authenticateCachedSessionToken`). `render` must depend on the session and account alone: what
- * it makes of a cached row is kept with the row, and goes when the row does.
+ * `render` of the live session a token names, without waiting: from the session cache alone, or
+ * undefined when the cache cannot say (no cached row, not SQLite, a failed check, or a touch of
+ * last_seen_at is due), and `authenticateSessionToken` must be asked. `render` must depend on the
+ * session and account alone: what it makes of a cached row is kept with the row, and goes with it.
  */
 export function renderCachedSession(
   db: Kysely<Schema>,

@@ -5,7 +5,7 @@ import { after, test } from "node:test";
 import { promisify } from "node:util";
 import { sql } from "kysely";
 import pino from "pino";
-import { authenticateCachedSessionToken } from "../../src/session/session-lookup.ts";
+import { renderCachedSession } from "../../src/session/session-lookup.ts";
 import { buildTestApp, sameOrigin } from "../support/app.ts";
 import { stopSharedPostgres, type TestDialect } from "../support/databases.ts";
 
@@ -146,5 +146,6 @@ test("on PostgreSQL every session check goes through Fastify and reads the datab
   for (let i = 0; i < 3; i++) assert.equal((await get("/api/v1/session")).status, 200);
   assert.equal(routed(), before + 3);
   const token = account.cookie.split("=")[1] ?? "";
-  assert.equal(authenticateCachedSessionToken(db, deps, token), undefined, "nothing is cached");
+  const cached = renderCachedSession(db, deps, token, (auth) => auth.session.id);
+  assert.equal(cached, undefined, "nothing is cached");
 });
