@@ -40,6 +40,7 @@ import { isCrossSiteRequest } from "./http/csrf.ts";
 import { ApiError, errorBody, errorMessage } from "./http/errors.ts";
 import { registerJsonParser } from "./http/json-body.ts";
 import { LazySchemas } from "./http/lazy-schemas.ts";
+import { registerNulGuard } from "./http/nul-guard.ts";
 import { sendPage } from "./http/pages.ts";
 import { requestLocale } from "./http/request-context.ts";
 import { registerSecurityHeaders } from "./http/security-headers.ts";
@@ -93,6 +94,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   await app.register(formbody, { bodyLimit: bodyLimitBytes });
   registerJsonParser(app);
   registerSecurityHeaders(app, deps.config);
+  registerNulGuard(app);
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",

@@ -315,3 +315,26 @@ test("no request to any route, however malformed, gets a 500 or an error outside
     );
   }
 });
+
+test("text holding a NUL character is refused with 400 before it reaches the database", async (t) => {
+  // PostgreSQL can neither store nor compare U+0000: such a value reaching a query was a 500 there.
+  const s = await buildTestApp(t);
+  const account = await s.registerAccount();
+  const page = await s.inject({
+    method: "GET",
+    url: "/account/security/two-step/methods/%00/remove",
+    headers: { cookie: account.cookie },
+  });
+  assert.equal(page.statusCode, 400);
+  assert.match(page.body, /使えない文字\(NUL\)/);
+  const api = await s.signIn({ identifier: `${account.email}\u0000`, password: account.password });
+  assertApiError(api, 400, "invalid_request");
+  const reset = await s.inject({
+    method: "POST",
+    url: "/api/v1/password-resets",
+    payload: { identifier: "a\u0000b@example.jp" },
+  });
+  assertApiError(reset, 400, "invalid_request");
+  const query = await s.inject({ method: "GET", url: "/sign-in?return_to=%2Faccount%00" });
+  assert.equal(query.statusCode, 400);
+});
