@@ -151,10 +151,7 @@ export function registerOidcRoutes(app: FastifyInstance, deps: Deps, oidc: OidcS
     `${oidcMountPath}/interaction/:uid/consent`,
     { schema: { hide: true } },
     async (request, reply) => {
-      if (!checkFormToken(request, deps.config)) {
-        return sendFormExpired(reply, request.locale, interactionPath(request.params.uid));
-      }
-      const found = await interactionOf(oidc, request, reply);
+      const found = await postedInteraction(deps, oidc, request, reply);
       if (!found) return reply;
       const { provider, details } = found;
       const auth = await loadSession(request, deps);
@@ -180,10 +177,7 @@ export function registerOidcRoutes(app: FastifyInstance, deps: Deps, oidc: OidcS
     `${oidcMountPath}/interaction/:uid/abort`,
     { schema: { hide: true } },
     async (request, reply) => {
-      if (!checkFormToken(request, deps.config)) {
-        return sendFormExpired(reply, request.locale, interactionPath(request.params.uid));
-      }
-      const found = await interactionOf(oidc, request, reply);
+      const found = await postedInteraction(deps, oidc, request, reply);
       if (!found) return reply;
       const clientName = await clientNameOf(deps, found.details, request.locale);
       return finish(
@@ -198,6 +192,20 @@ export function registerOidcRoutes(app: FastifyInstance, deps: Deps, oidc: OidcS
 }
 
 /** The interaction of this browser (its cookie) with this uid, or an error page. */
+/** A form posted on an interaction page: its form token checked, then the interaction, as `interactionOf`. */
+async function postedInteraction(
+  deps: Deps,
+  oidc: OidcService,
+  request: FastifyRequest<UidParams>,
+  reply: FastifyReply,
+): Promise<{ provider: Provider; details: InteractionDetails } | undefined> {
+  if (!checkFormToken(request, deps.config)) {
+    sendFormExpired(reply, request.locale, interactionPath(request.params.uid));
+    return undefined;
+  }
+  return interactionOf(oidc, request, reply);
+}
+
 async function interactionOf(
   oidc: OidcService,
   request: FastifyRequest<UidParams>,

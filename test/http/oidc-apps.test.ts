@@ -352,3 +352,25 @@ test("a bearer-token client can list and remove the account's shops", async (t) 
     "app_not_found",
   );
 });
+
+test("the consent and cancel forms posted without their form token are refused and grant nothing", async (t) => {
+  // Attack: a page elsewhere posts "Allow" for the person, with their cookies but without the token.
+  const s = await buildTestApp(t);
+  const account = await s.registerAccount();
+  const shop = await registerShop(s);
+  const browser = await signedInBrowser(s, account);
+  const request = authorizationRequest(shop);
+  const page = await browser.follow(await browser.request("GET", request.url));
+  assert.equal(page.statusCode, 200, "the consent page is shown");
+  for (const action of ["consent", "abort"]) {
+    const forged = await browser.request("POST", formAction(page, action), {});
+    assert.equal(forged.statusCode, 403, `${action} without its token`);
+  }
+  const grants = await s.db.selectFrom("oidc_model").select("id").where("model", "=", "Grant").execute();
+  assert.deepEqual(grants, [], "no grant was saved");
+  // The same page's own form still works.
+  const allowed = await browser.follow(
+    await browser.request("POST", formAction(page, "consent"), { _csrf: formToken(page) }),
+  );
+  assert.ok(codeFrom(allowed, shop, request), "the shop gets its code");
+});
