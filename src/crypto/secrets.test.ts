@@ -43,3 +43,18 @@ test("constant-time comparison tells equal from different, whatever the lengths"
   assert.equal(constantTimeEqual("abc", "abd"), false);
   assert.equal(constantTimeEqual("abc", "abcd"), false);
 });
+
+test("constant-time comparison is right for hashes, UTF-8 text and input longer than its shared buffer", () => {
+  const hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+  assert.equal(constantTimeEqual(hash, hash), true);
+  assert.equal(constantTimeEqual(hash, `${hash.slice(0, 63)}9`), false);
+  assert.equal(constantTimeEqual("パスワード", "パスワード"), true);
+  assert.equal(constantTimeEqual("パスワード", "パスワーK"), false);
+  const long = "x".repeat(5000);
+  assert.equal(constantTimeEqual(long, long), true);
+  assert.equal(constantTimeEqual(long, `${long.slice(1)}y`), false);
+  // A shorter comparison after a longer one sees nothing of the earlier input.
+  assert.equal(constantTimeEqual("ab", "ab"), true);
+  assert.equal(constantTimeEqual("", ""), true);
+  assert.equal(constantTimeEqual("", "a"), false);
+});
