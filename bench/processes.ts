@@ -38,14 +38,15 @@ export async function freePort(host: string): Promise<number> {
   });
 }
 
-/** Starts a server process and resolves once it prints its ready line. */
 /**
  * How `npm start` (package.json) runs Mamori, so it is measured as it is run: its environment
  * assignments (MALLOC_ARENA_MAX=2: two glibc malloc arenas, not eight a core for the libuv, V8 and
  * argon2 threads, each keeping its freed memory; NODE_COMPILE_CACHE: Node keeps what type
  * stripping made of each file, so from the second start the stripper is never loaded) and its Node flags (--max-semi-space-size=4: V8
  * would size the young generation from the machine's memory, tens of MiB here, for a server whose
- * live objects are a few MiB).
+ * live objects are a few MiB; --no-maglev: V8's second optimising compiler, Maglev, left about 10 MiB
+ * more resident after load, code and the freed compiler memory glibc keeps, for no speed the session
+ * check shows).
  */
 export function startCommand(): { env: Record<string, string>; flags: string[] } {
   const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
@@ -58,6 +59,7 @@ export function startCommand(): { env: Record<string, string>; flags: string[] }
   return { env, flags: words.filter((word) => word.startsWith("--")) };
 }
 
+/** Starts a server process and resolves once it prints its ready line. */
 export async function startServer(options: StartOptions): Promise<ServerProcess> {
   const child = spawn(options.command, [...options.args], {
     cwd: options.cwd,

@@ -146,6 +146,7 @@ How a run works:
   \`GET /api/v1/session\` answer (\`bench/baseline-server.ts\`).
 - Mamori runs as \`node src/main.ts\` with the environment and Node flags of \`npm start\`
   (\`MALLOC_ARENA_MAX=2\`, \`NODE_COMPILE_CACHE\`, \`--max-semi-space-size=4\`, since 2026-11-25;
+  \`--no-maglev\` since 2026-11-26;
   one start and stop fills the compile cache first, as any start after the first finds it), \`NODE_ENV=development\`, \`LOG_LEVEL=warn\`, a fresh
   SQLite file (WAL) and the production argon2id parameters (m=19456 KiB, t=2, p=1, the defaults).
   Accounts are seeded into the file with the project's own \`insertAccount\` and \`hashPassword\`
