@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import type { Deps } from "../deps.ts";
 import { ApiError } from "../http/errors.ts";
@@ -94,12 +94,16 @@ export function toSessionCheck(auth: AuthenticatedSession): SessionCheck {
   };
 }
 
-function setIdentityHeaders(reply: FastifyReply, check: SessionCheck): void {
-  reply.header("x-mamori-account-id", check.account.id);
-  reply.header("x-mamori-email", headerValue(check.account.email));
-  reply.header("x-mamori-name", headerValue(check.account.name));
-  reply.header("x-mamori-aal", String(check.session.aal));
-  reply.header("x-mamori-amr", check.session.amr.join(","));
+/** Who is signed in, for the proxy to pass on, and that the answer varies with the credentials. */
+export function identityHeaders(check: SessionCheck): Record<string, string> {
+  return {
+    "x-mamori-account-id": check.account.id,
+    "x-mamori-email": headerValue(check.account.email),
+    "x-mamori-name": headerValue(check.account.name),
+    "x-mamori-aal": String(check.session.aal),
+    "x-mamori-amr": check.session.amr.join(","),
+    vary: "Cookie, Authorization",
+  };
 }
 
 export function registerSessionCheckRoutes(app: FastifyInstance, deps: Deps): void {
@@ -129,8 +133,7 @@ export function registerSessionCheckRoutes(app: FastifyInstance, deps: Deps): vo
       if (!auth) throw new ApiError("unauthenticated");
       if (request.query.aal === "2" && auth.session.aal < 2) throw new ApiError("insufficient_assurance");
       const check = toSessionCheck(auth);
-      setIdentityHeaders(reply, check);
-      reply.header("vary", "Cookie, Authorization");
+      reply.headers(identityHeaders(check));
       return check;
     },
   );

@@ -3,6 +3,7 @@ import cookiePlugin from "@fastify/cookie";
 import type { Deps } from "../deps.ts";
 import { securityHeaders } from "../http/security-headers.ts";
 import { type PublicAccount, toPublicAccount } from "../identity/accounts.ts";
+import { identityHeaders, sessionCheckPath, toSessionCheck } from "../integration/session-check-routes.ts";
 import { renderCachedSession } from "./session-lookup.ts";
 import { type AuthenticatedSession, toPublicSession } from "./sessions.ts";
 
@@ -20,51 +21,75 @@ export function sessionAnswer(auth: AuthenticatedSession): SessionAnswer {
   };
 }
 
-// The answer depends on the session and account alone, so it is made once per cached row.
-const renderSessionAnswer = (auth: AuthenticatedSession): string => JSON.stringify(sessionAnswer(auth));
-
 // Not `import … from "node:http"`: an ES module import of node:http builds its export list by
 // reading every export, and the lazy WebSocket, CloseEvent and MessageEvent ones load Node's
-// bundled undici and web streams (about 5 MiB of resident memory) that Mamori never uses.
+// bundled undici and web streams (about 2 MiB of resident memory) that Mamori never uses.
 const http = process.getBuiltinModule("node:http");
+
+/** A cached session's answer: made once per cached row, since it depends on the row alone. */
+type CachedAnswer = { aal: number; body: string; headers: Record<string, string | number> };
+
+type FastRoute = { requiredAal: 1 | 2; render: (auth: AuthenticatedSession) => CachedAnswer };
 
 type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean;
 
 /**
- * `GET /api/v1/session` answered before Fastify when the session cache holds a live session for
- * the request's cookie: the commonest request a shop's pages make, about half of whose time went
- * to the framework (hooks, cookie and header handling, routing). It answers the same status,
- * headers and body as the route (a test compares them) and nothing else: with a bearer token, an
- * unknown or refused session, a touch of last_seen_at due, or anything unusual, it steps aside and
- * Fastify answers (and fills the cache). None when every request is logged (LOG_LEVEL info or
- * debug): Fastify writes those lines.
+ * The session checks answered before Fastify when the session cache holds a live session for the
+ * request's cookie: `GET /api/v1/session`, the commonest request a shop's pages make, and
+ * `GET /api/v1/session/check` (with `aal=1` or `aal=2` or without), which a proxy's forward
+ * authentication makes for every request it lets through. About half of their time went to the
+ * framework (hooks, cookie and header handling, routing). Each answers the same status, headers and
+ * body as its route (a test compares them) and nothing else: with a bearer token, an unknown or
+ * refused session, a touch of last_seen_at due, a session below the level `aal=2` asks for, another
+ * query string or anything unusual, it steps aside and Fastify answers (and fills the cache). None
+ * when every request is logged (LOG_LEVEL info or debug): Fastify writes those lines.
  */
 export function sessionFastPath(deps: Deps): FastPath | undefined {
   if (deps.log.isLevelEnabled("info")) return undefined;
   const cookieName = deps.config.sessionCookieName;
-  const headers = {
+  const apiHeaders = {
     ...securityHeaders(deps.config),
     "content-type": "application/json; charset=utf-8",
     // As the onSend hook sets on every API answer (app.ts).
     "cache-control": "no-store",
   };
+  const answer = (auth: AuthenticatedSession, body: string, extra: Record<string, string> = {}) => ({
+    aal: auth.session.aal,
+    body,
+    headers: { ...apiHeaders, ...extra, "content-length": Buffer.byteLength(body) },
+  });
+  const session: FastRoute = {
+    requiredAal: 1,
+    render: (auth) => answer(auth, JSON.stringify(sessionAnswer(auth))),
+  };
+  const renderCheck = (auth: AuthenticatedSession): CachedAnswer => {
+    const check = toSessionCheck(auth);
+    return answer(auth, JSON.stringify(check), identityHeaders(check));
+  };
+  const routes = new Map<string, FastRoute>([
+    ["/api/v1/session", session],
+    [sessionCheckPath, { requiredAal: 1, render: renderCheck }],
+    [`${sessionCheckPath}?aal=1`, { requiredAal: 1, render: renderCheck }],
+    [`${sessionCheckPath}?aal=2`, { requiredAal: 2, render: renderCheck }],
+  ]);
   return (request, response) => {
-    if (request.method !== "GET" || request.url !== "/api/v1/session") return false;
+    const route = request.method === "GET" ? routes.get(request.url ?? "") : undefined;
+    if (!route) return false;
     const cookie = request.headers.cookie;
     if (cookie === undefined || request.headers.authorization !== undefined) return false;
-    let body: string;
+    let cached: CachedAnswer | undefined;
     try {
       // The parser @fastify/cookie gives the route, so both read the same cookie the same way.
       const token = cookiePlugin.fastifyCookie.parse(cookie)[cookieName];
-      const rendered = token ? renderCachedSession(deps.db, deps, token, renderSessionAnswer) : undefined;
-      if (rendered === undefined) return false;
-      body = rendered;
+      cached = token ? renderCachedSession(deps.db, deps, token, route.render) : undefined;
     } catch {
       // Whatever failed (a malformed cookie, the database), Fastify's route answers it properly.
       return false;
     }
-    response.writeHead(200, { ...headers, "content-length": Buffer.byteLength(body) });
-    response.end(body);
+    // Below the level asked for, the route answers 403 insufficient_assurance.
+    if (cached === undefined || cached.aal < route.requiredAal) return false;
+    response.writeHead(200, cached.headers);
+    response.end(cached.body);
     return true;
   };
 }

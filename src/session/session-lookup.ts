@@ -106,8 +106,10 @@ export async function authenticateSessionToken(
   return auth;
 }
 
-type Render = (auth: AuthenticatedSession) => string;
-const renderedByRender = new WeakMap<Render, WeakMap<SessionLookupRow, string>>();
+type Render<T> = (auth: AuthenticatedSession) => T;
+// Per render function, what it made of each cached row: a row that leaves the cache takes its
+// answers with it.
+const renderedByRender = new WeakMap<Render<unknown>, WeakMap<SessionLookupRow, unknown>>();
 
 /**
  * `render` of the live session a token names, without waiting: from the session cache alone, or
@@ -115,12 +117,12 @@ const renderedByRender = new WeakMap<Render, WeakMap<SessionLookupRow, string>>(
  * last_seen_at is due), and `authenticateSessionToken` must be asked. `render` must depend on the
  * session and account alone: what it makes of a cached row is kept with the row, and goes with it.
  */
-export function renderCachedSession(
+export function renderCachedSession<T>(
   db: Kysely<Schema>,
   deps: Pick<SessionDeps, "clock">,
   token: string,
-  render: Render,
-): string | undefined {
+  render: Render<T>,
+): T | undefined {
   const row = liveCachedRow(db, deps, token);
   if (!row) return undefined;
   let rendered = renderedByRender.get(render);
@@ -128,12 +130,13 @@ export function renderCachedSession(
     rendered = new WeakMap();
     renderedByRender.set(render, rendered);
   }
-  let text = rendered.get(row);
-  if (text === undefined) {
-    text = render(toAuthenticated(row));
-    rendered.set(row, text);
+  if (rendered.has(row)) {
+    // Only `render` itself put a value under this row in its own map, so the value is a T.
+    return rendered.get(row) as T;
   }
-  return text;
+  const answer = render(toAuthenticated(row));
+  rendered.set(row, answer);
+  return answer;
 }
 
 function liveCachedRow(

@@ -149,3 +149,56 @@ test("on PostgreSQL every session check goes through Fastify and reads the datab
   const cached = renderCachedSession(db, deps, token, (auth) => auth.session.id);
   assert.equal(cached, undefined, "nothing is cached");
 });
+
+test("the forward-auth check given before Fastify is the route's own: same status, identity headers and body", async (t) => {
+  const { get, db, account, routed } = await listening(t);
+  for (const path of ["/api/v1/session/check", "/api/v1/session/check?aal=1"]) {
+    // A change of the account empties the cache: the next check is the route's, the one after the cache's.
+    await db
+      .updateTable("account")
+      .set({ name: `山田 花子 ${path}` })
+      .where("id", "=", account.accountId)
+      .execute();
+    const before = routed();
+    const viaRoute = await get(path);
+    assert.equal(routed(), before + 1, `${path}: answered by the route`);
+    const fast = await get(path);
+    assert.equal(routed(), before + 1, `${path}: answered before Fastify`);
+    assert.equal(fast.status, 200);
+    assert.equal(viaRoute.status, 200);
+    assert.deepEqual(headersOf(fast), headersOf(viaRoute));
+    assert.equal(await fast.text(), await viaRoute.text());
+    assert.equal(decodeURIComponent(fast.headers.get("x-mamori-name") ?? ""), `山田 花子 ${path}`);
+    assert.equal(fast.headers.get("x-mamori-account-id"), account.accountId);
+    assert.equal(fast.headers.get("vary"), "Cookie, Authorization");
+  }
+});
+
+test("a forward-auth check asking for two-step verification gets the route's 403 for a cached password-only session", async (t) => {
+  const { get, routed, cached } = await listening(t);
+  await cached();
+  assert.equal((await get("/api/v1/session/check")).status, 200);
+  const before = routed();
+  const stepUp = await get("/api/v1/session/check?aal=2");
+  assert.equal(stepUp.status, 403);
+  assert.equal((await stepUp.json()).error.code, "insufficient_assurance");
+  assert.equal(routed(), before + 1, "the route answered it");
+  const unknownQuery = await get("/api/v1/session/check?aal=3");
+  assert.equal(unknownQuery.status, 400);
+});
+
+test("a session signed out is refused by the next forward-auth check, though it was answered from the cache", async (t) => {
+  const { get, url, account, config, routed } = await listening(t);
+  assert.equal((await get("/api/v1/session/check")).status, 200);
+  const before = routed();
+  assert.equal((await get("/api/v1/session/check")).status, 200);
+  assert.equal(routed(), before, "answered from the cache");
+  const signOut = await fetch(`${url}/api/v1/session`, {
+    method: "DELETE",
+    headers: { cookie: account.cookie, ...sameOrigin(config) },
+  });
+  assert.equal(signOut.status, 204);
+  const after = await get("/api/v1/session/check");
+  assert.equal(after.status, 401);
+  assert.equal((await after.json()).error.code, "unauthenticated");
+});
