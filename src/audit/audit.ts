@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { newId } from "../crypto/secrets.ts";
+import { newOrderedId } from "../crypto/secrets.ts";
 import type { Schema } from "../db/schema.ts";
 import type { Clock, Random } from "../deps.ts";
 
@@ -57,17 +57,19 @@ export async function recordAuditEvent(
   deps: { clock: Clock; random: Random },
   event: AuditEvent,
 ): Promise<void> {
+  const now = deps.clock.now();
   await db
     .insertInto("audit_event")
     .values({
-      id: newId(deps.random, "aud"),
+      // Events of one request often share a millisecond: the id keeps them in the order they happened.
+      id: newOrderedId(deps.random, "aud", now),
       account_id: event.accountId,
       type: event.type,
       actor: event.actor,
       ip: event.ip ?? null,
       user_agent: event.userAgent?.slice(0, 300) ?? null,
       detail: JSON.stringify(event.detail ?? {}),
-      created_at: deps.clock.now().toISOString(),
+      created_at: now.toISOString(),
     })
     .execute();
 }
@@ -92,6 +94,7 @@ export async function listAuditEvents(
     .selectAll()
     .where("account_id", "=", accountId)
     .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
     .limit(limit)
     .execute();
   return rows.map((row) => ({

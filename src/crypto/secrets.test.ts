@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import type { Random } from "../deps.ts";
-import { constantTimeEqual, hmacHex, newId, newNumericCode, newSecret } from "./secrets.ts";
+import { constantTimeEqual, hmacHex, newId, newNumericCode, newOrderedId, newSecret } from "./secrets.ts";
 
 function scriptedRandom(words: number[]): Random {
   return {
@@ -57,4 +58,19 @@ test("constant-time comparison is right for hashes, UTF-8 text and input longer 
   assert.equal(constantTimeEqual("ab", "ab"), true);
   assert.equal(constantTimeEqual("", ""), true);
   assert.equal(constantTimeEqual("", "a"), false);
+});
+
+test("ordered ids sort as text in the order they were made, within one millisecond too", () => {
+  const random = { bytes: (length: number) => randomBytes(length) };
+  const sameMillisecond = new Date("2026-11-26T03:00:00.000Z");
+  const ids = Array.from({ length: 300 }, (_, i) =>
+    newOrderedId(random, "aud", i < 200 ? sameMillisecond : new Date(sameMillisecond.getTime() + i)),
+  );
+  assert.deepEqual([...ids].sort(), ids);
+  assert.equal(new Set(ids).size, ids.length);
+  assert.ok(ids.every((id) => /^aud_[0-9a-hjkmnp-tv-z]{29}$/.test(id)));
+  // A later millisecond sorts after, whatever the counter says.
+  const earlier = newOrderedId(random, "aud", new Date("2026-11-26T03:00:00.001Z"));
+  const later = newOrderedId(random, "aud", new Date("2026-11-26T03:00:00.002Z"));
+  assert.ok(earlier < later);
 });

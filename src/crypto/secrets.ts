@@ -25,6 +25,22 @@ export function newId(random: Random, prefix: string): string {
   return `${prefix}_${toBase32(random.bytes(16))}`;
 }
 
+let orderedIdSequence = 0;
+
+/**
+ * An identifier that sorts (as text) in the order this process made them, for rows listed by time
+ * whose times can be equal: the millisecond (48 bits), a counter of this process (32 bits) and 64
+ * random bits, base32 (Crockford's alphabet is in ASCII order, and the length is fixed).
+ */
+export function newOrderedId(random: Random, prefix: string, now: Date): string {
+  const bytes = Buffer.alloc(18);
+  bytes.writeUIntBE(now.getTime(), 0, 6);
+  bytes.writeUInt32BE(orderedIdSequence, 6);
+  orderedIdSequence = (orderedIdSequence + 1) >>> 0;
+  random.bytes(8).copy(bytes, 10);
+  return `${prefix}_${toBase32(bytes)}`;
+}
+
 /** A 256-bit secret, base32. */
 export function newSecret(random: Random): string {
   return toBase32(random.bytes(32));

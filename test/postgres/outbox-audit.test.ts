@@ -267,6 +267,29 @@ for (const dialect of dialects) {
         );
         assert.equal(events[1]?.ip, "203.0.113.7");
       });
+
+      test("audit events recorded in the same millisecond are listed newest first, in the order they happened", async (t) => {
+        const db = await freshDatabase(t, dialect);
+        const clock = fakeClock();
+        const deps = { clock, random: secureRandom };
+        const accountId = await createAccount(db, clock.now());
+        const types = [
+          "sign_in.succeeded",
+          "password.rehashed",
+          "session.revoked",
+          "session.revoked_others",
+          "trusted_device.added",
+          "two_step.enabled",
+          "passkey.added",
+          "password.changed",
+        ] as const;
+        for (const type of types) await recordAuditEvent(db, deps, { type, accountId, actor: "account" });
+        const events = await listAuditEvents(db, accountId);
+        assert.deepEqual(
+          events.map((e) => e.type),
+          [...types].reverse(),
+        );
+      });
     });
   });
 }
