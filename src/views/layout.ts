@@ -25,6 +25,7 @@ export function renderLayout(options: LayoutOptions): string {
 <title>${options.title} | ${text.brand}</title>
 <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/mamori.css">
+<link rel="stylesheet" href="/assets/mamori-security.css">
 <script src="/assets/mamori.js" defer></script>
 </head>
 <body>

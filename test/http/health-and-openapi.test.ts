@@ -167,6 +167,24 @@ test("pages carry a strict CSP, refuse framing and sniffing, and need no inline 
   assert.equal(api.headers["x-content-type-options"], "nosniff");
 });
 
+test("every page links the base stylesheet, then the security features' one, and both are served as CSS", async (t) => {
+  const s = await buildTestApp(t);
+  const page = await s.inject({ method: "GET", url: "/sign-in" });
+  const links = [...page.body.matchAll(/<link rel="stylesheet" href="([^"]+)">/g)].map((match) => match[1]);
+  assert.deepEqual(links, ["/assets/mamori.css", "/assets/mamori-security.css"]);
+  for (const href of links) {
+    const css = await s.inject({ method: "GET", url: href ?? "" });
+    assert.equal(css.statusCode, 200, href);
+    assert.match(String(css.headers["content-type"]), /^text\/css/, href);
+  }
+  // A rule of each file: the page's frame, and the two-step choices.
+  assert.match((await s.inject({ method: "GET", url: "/assets/mamori.css" })).body, /^:root \{/m);
+  assert.match(
+    (await s.inject({ method: "GET", url: "/assets/mamori-security.css" })).body,
+    /^fieldset\.choices \{/m,
+  );
+});
+
 test("in production responses carry HSTS and the session cookie is __Host- and Secure", async (t) => {
   const s = await buildTestApp(t, { env: productionEnv });
   const page = await s.inject({ method: "GET", url: "/sign-in" });
