@@ -58,16 +58,14 @@ export function sessionFastPath(deps: Deps): FastPath | undefined {
     body,
     headers: { ...apiHeaders, ...extra, "content-length": Buffer.byteLength(body) },
   });
-  const session: FastRoute = {
-    requiredAal: 1,
-    render: (auth) => answer(auth, JSON.stringify(sessionAnswer(auth))),
-  };
+  const renderSession = (auth: AuthenticatedSession): CachedAnswer =>
+    answer(auth, JSON.stringify(sessionAnswer(auth)));
   const renderCheck = (auth: AuthenticatedSession): CachedAnswer => {
     const check = toSessionCheck(auth);
     return answer(auth, JSON.stringify(check), identityHeaders(check));
   };
   const routes = new Map<string, FastRoute>([
-    ["/api/v1/session", session],
+    ["/api/v1/session", { requiredAal: 1, render: renderSession }],
     [sessionCheckPath, { requiredAal: 1, render: renderCheck }],
     [`${sessionCheckPath}?aal=1`, { requiredAal: 1, render: renderCheck }],
     [`${sessionCheckPath}?aal=2`, { requiredAal: 2, render: renderCheck }],
