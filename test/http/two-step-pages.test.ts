@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { challengePages } from "../../src/flows/sign-in/challenge-browser.ts";
 import { buildTestApp, type RegisteredAccount, type TestApp } from "../support/app.ts";
-import { cookieSetBy, type Form, location, openForm, postForm, wrongCode } from "../support/forms.ts";
+import {
+  cookiePathSetBy,
+  cookieSetBy,
+  type Form,
+  location,
+  openForm,
+  postForm,
+  wrongCode,
+} from "../support/forms.ts";
 import { oathtoolCode } from "../support/two-step.ts";
 
 // The two-step pages as plain HTML forms, driven the way a browser without JavaScript drives them:
@@ -48,7 +56,7 @@ async function challengeUrl(
   owner: AppOwner,
   returnTo = "/account",
   cookie = "",
-): Promise<{ url: string; action: string; cookie: string }> {
+): Promise<{ url: string; action: string; cookie: string; cookiePath: string }> {
   const signIn = await openForm(s, "/sign-in", cookie);
   const posted = await postForm(s, "/sign-in", signIn, {
     _csrf: signIn.csrf,
@@ -60,7 +68,8 @@ async function challengeUrl(
   assert.match(url, /^\/sign-in\/two-step\/sif_[0-9a-z]+\?return_to=/);
   const binding = cookieSetBy(posted, challengePages.cookie);
   assert.ok(binding, "the challenge is handed to this browser");
-  return { url, action: url.split("?")[0] ?? "", cookie: binding };
+  const cookiePath = cookiePathSetBy(posted, challengePages.cookie) ?? "";
+  return { url, action: url.split("?")[0] ?? "", cookie: binding, cookiePath };
 }
 
 async function isTwoStepOn(s: TestApp, accountId: string): Promise<boolean> {
@@ -372,4 +381,30 @@ test("the two-step page opened without its browser cookie shows nothing and acce
   assert.equal(location(signedIn), "/account");
   assert.ok(cookieSetBy(signedIn, s.config.sessionCookieName));
   assert.equal(cookieSetBy(signedIn, challengePages.cookie), `${challengePages.cookie}=`);
+});
+
+test("two sign-ins begun in two tabs of one browser each keep their two-step page", async (t) => {
+  const s = await buildTestApp(t);
+  const owner = await ownerWithApp(s);
+  const first = await challengeUrl(s, owner);
+  const second = await challengeUrl(s, owner, "/account/sessions");
+  assert.notEqual(first.action, second.action);
+  // What the browser keeps: one cookie per name and path, the later replacing the earlier.
+  const jar = new Map([[first.cookiePath, first.cookie]]);
+  jar.set(second.cookiePath, second.cookie);
+  // And what it sends for a page: the cookies whose path is the page's or a folder above it.
+  const cookieFor = (page: string) =>
+    [...jar]
+      .filter(([path]) => page === path || page.startsWith(path.endsWith("/") ? path : `${path}/`))
+      .sort(([a], [b]) => b.length - a.length)
+      .map(([, cookie]) => cookie)
+      .join("; ");
+  const page = await openForm(s, first.url, cookieFor(first.action));
+  assert.match(page.body, /id="code"/, "the first tab's page still shows its form");
+  const code = oathtoolCode(owner.secret, s.clock.now());
+  const signedIn = await postForm(s, first.action, page, { _csrf: page.csrf, code, return_to: "/account" });
+  assert.equal(location(signedIn), "/account");
+  assert.ok(cookieSetBy(signedIn, s.config.sessionCookieName), "signed in from the first tab");
+  const secondPage = await openForm(s, second.url, cookieFor(second.action));
+  assert.match(secondPage.body, /id="code"/, "the second tab's page is there too");
 });

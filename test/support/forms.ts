@@ -14,6 +14,17 @@ function setCookies(response: LightMyRequestResponse): string[] {
   return raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
 }
 
+/** The Path a response gives the cookie it sets under `name` ("/" without one), or undefined. */
+export function cookiePathSetBy(response: LightMyRequestResponse, name: string): string | undefined {
+  const header = setCookies(response).find((c) => c.startsWith(`${name}=`));
+  if (header === undefined) return undefined;
+  const path = header
+    .split(";")
+    .map((attribute) => attribute.trim())
+    .find((attribute) => attribute.toLowerCase().startsWith("path="));
+  return path?.slice("path=".length) ?? "/";
+}
+
 /** `name=value` of a cookie the response sets, or undefined. */
 export function cookieSetBy(response: LightMyRequestResponse, name: string): string | undefined {
   return setCookies(response)
