@@ -1,6 +1,16 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { release, totalmem } from "node:os";
+
+/** A line of the bench's progress on the terminal. */
+export function log(message: string): void {
+  process.stdout.write(`${message}\n`);
+}
 
 export type Verdict = "PASS" | "FAIL" | "";
+
+export function verdict(pass: boolean): "PASS" | "FAIL" {
+  return pass ? "PASS" : "FAIL";
+}
 
 /** One line of the summary: a figure, its target, how far from it, and the verdict. */
 export type SummaryRow = {
@@ -294,8 +304,13 @@ export function writeScaleMarkdown(path: string, report: ScaleReport, kind: Bloc
   writeFileSync(path, next);
 }
 
+/** The machine a report's figures come from: its cores, processor, memory and kernel. */
+export function machineLine(cores: number): string {
+  return `Machine: ${cores} cores (${cpuModel()}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}`;
+}
+
 /** The processor's model name, as /proc/cpuinfo gives it. */
-export function cpuModel(): string {
+function cpuModel(): string {
   try {
     const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"));
     return match?.[1]?.trim() ?? "unknown CPU";

@@ -1,5 +1,4 @@
-import { release, totalmem } from "node:os";
-import { cpuModel, type ExtraTable, formatNumber, type ScaleReport } from "./report.ts";
+import { type ExtraTable, formatNumber, machineLine, type ScaleReport, verdict } from "./report.ts";
 import type { KindResult, Latency } from "./scale-load.ts";
 import type { SeedResult } from "./scale-seed.ts";
 import {
@@ -8,17 +7,14 @@ import {
   checkConnections,
   checkWarmupSeconds,
   cookiePool,
-  cores,
   type Dialect,
   type DialectResult,
-  host,
   type Kind,
   largeAccounts,
   type Measured,
   mixedConnections,
   mixedSeconds,
   mixedWarmupSeconds,
-  productionHashing,
   quietWaitSeconds,
   type SizeComparison,
   signInRate,
@@ -26,13 +22,11 @@ import {
   smallAccounts,
   totalWaitSeconds,
 } from "./scale-settings.ts";
+import { cores, host, productionHashing } from "./settings.ts";
+import type { RunRecord } from "./shared-machine.ts";
 
 function ms(value: number): string {
   return value.toFixed(2);
-}
-
-function verdict(pass: boolean): "PASS" | "FAIL" {
-  return pass ? "PASS" : "FAIL";
 }
 
 function comparisonRows(comparison: SizeComparison): string[][] {
@@ -156,9 +150,6 @@ function mixedRows(m: Measured): string[][] {
   ];
 }
 
-/** How the run went: the waits for a quiet machine, what was measured twice, how long it took. */
-export type RunRecord = { waits: readonly number[]; retried: readonly string[]; elapsedSeconds: number };
-
 export function buildReport(
   startedAt: Date,
   command: string,
@@ -245,7 +236,7 @@ export function buildReport(
     startedAt,
     command,
     machine: [
-      `Machine: ${cores} cores (${cpuModel()}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}`,
+      machineLine(cores),
       `Node ${process.version}; autocannon in the bench process; servers and PostgreSQL on ${host}`,
     ],
     tables,

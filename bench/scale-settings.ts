@@ -1,18 +1,12 @@
 /**
  * What the scale part of the bench (bench/scale.ts) measures, with what load and within what
- * bounds, and the shapes its results take (bench/scale-report.ts writes them up).
+ * bounds, and the shapes its results take (bench/scale-report.ts writes them up). What it shares
+ * with the phases (the root, the host, the cores, the argon2id parameters) is in bench/settings.ts.
  */
-import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
 import type { ServerProcess } from "./processes.ts";
 import type { ScaleLoadResult } from "./scale-load.ts";
 import type { TreeCpu } from "./scale-processes.ts";
 import type { SeedResult } from "./scale-seed.ts";
-
-export const root = fileURLToPath(new URL("..", import.meta.url));
-export const host = "127.0.0.1";
-export const cores = availableParallelism();
-export const productionHashing = { memoryKib: 19_456, iterations: 2 };
 
 // The targets (the issue "Beyond one machine").
 export const smallAccounts = 1_000;
