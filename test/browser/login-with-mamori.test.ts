@@ -14,6 +14,7 @@ import {
   watchPage,
 } from "../support/browser.ts";
 import { freePort } from "../support/nginx.ts";
+import { english, japanese, type Words } from "../support/page-words.ts";
 import { latestCode, type MamoriServer, startMamori } from "../support/server.ts";
 import { authenticatorApp } from "../support/two-step-browser.ts";
 
@@ -108,8 +109,12 @@ function cookieOf(response: Response, current: string): string {
 }
 
 /** Registers an account; with `twoStep`, turns on two-step with an authenticator app (oathtool). */
-async function customer(email: string, twoStep: boolean): Promise<{ code(): Promise<string> } | undefined> {
-  const started = await api("/api/v1/registrations", { name: "山田 花子", email, password });
+async function customer(
+  email: string,
+  twoStep: boolean,
+  locale: "ja" | "en" = "ja",
+): Promise<{ code(): Promise<string> } | undefined> {
+  const started = await api("/api/v1/registrations", { name: "山田 花子", email, password, locale });
   assert.equal(started.status, 201);
   const { registration } = (await started.json()) as { registration: { id: string } };
   const verified = await api(`/api/v1/registrations/${registration.id}/verify`, {
@@ -135,12 +140,12 @@ async function customer(email: string, twoStep: boolean): Promise<{ code(): Prom
   return app;
 }
 
-async function signInAtMamori(page: Page, email: string): Promise<void> {
+async function signInAtMamori(page: Page, email: string, words: Words = japanese): Promise<void> {
   await page.waitForURL((url) => url.origin === server.url && url.pathname === "/sign-in");
   assert.match(new URL(page.url()).searchParams.get("return_to") ?? "", /^\/oidc\/interaction\//);
-  await page.getByLabel("Eメールアドレスまたは携帯電話番号", { exact: true }).fill(email);
-  await page.getByLabel("パスワード", { exact: true }).fill(password);
-  await page.locator("main").getByRole("button", { name: "サインイン", exact: true }).click();
+  await page.getByLabel(words.signIn.identifier, { exact: true }).fill(email);
+  await page.getByLabel(words.signIn.password, { exact: true }).fill(password);
+  await page.locator("main").getByRole("button", { name: words.signIn.submit, exact: true }).click();
 }
 
 test("Sign in with Mamori: the shop's button, Mamori's sign-in with two-step, consent, back at the shop; refresh and sign-out work", async () => {
@@ -218,5 +223,43 @@ test("a shop demanding two-step verification gets no token for a customer withou
   assert.equal(new URL(page.url()).searchParams.get("error"), "access_denied");
   await page.goto(strictShopUrl);
   await page.locator("#sign-in").waitFor();
+  await context.close();
+});
+
+test("in English (the browser's language, then the account's): consent, two-step required and sign-out pages", async () => {
+  const email = "shop-customer-en@example.jp";
+  await customer(email, false, "en");
+  const context = await newContext(browser, { locale: "en-US" });
+  const page = await context.newPage();
+  const problems = watchPage(page);
+
+  // A shop that demands two-step verification: Mamori says what to do, in English.
+  await page.goto(strictShopUrl);
+  await page.locator("#sign-in").click();
+  await signInAtMamori(page, email, english);
+  await page.getByRole("heading", { name: "Two-step verification is required" }).waitFor();
+  assert.deepEqual(await unlabelledControls(page), []);
+  await saveScreenshot(page, "oidc-two-step-required-en");
+  await page.getByRole("button", { name: "Back to やまだ商店", exact: true }).click();
+  await page.waitForURL((url) => url.origin === strictShopUrl && url.pathname === "/callback");
+
+  // The shop without that demand: consent, back at the shop, then sign-out, all in English.
+  await page.goto(shopUrl);
+  await page.locator("#sign-in").click();
+  await page.getByRole("heading", { name: "Sign in to やまだ商店" }).waitFor();
+  assert.deepEqual(await unlabelledControls(page), []);
+  await saveScreenshot(page, "oidc-consent-en");
+  await page.getByRole("button", { name: "Allow and sign in", exact: true }).click();
+  await page.waitForURL((url) => url.origin === shopUrl && url.pathname === "/");
+  assert.equal(await page.locator("#email").textContent(), email);
+  await page.locator("#sign-out").click();
+  await page.getByRole("heading", { name: "Sign out" }).waitFor();
+  await saveScreenshot(page, "oidc-sign-out-en");
+  await page.getByRole("button", { name: "Sign out of Mamori too", exact: true }).click();
+  await page.waitForURL((url) => url.origin === shopUrl && url.pathname === "/");
+  assert.deepEqual(
+    problems.list().filter((p) => !p.includes(shopUrl) && !p.includes(strictShopUrl)),
+    [],
+  );
   await context.close();
 });
