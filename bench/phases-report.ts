@@ -10,8 +10,8 @@ import {
   cores,
   host,
   mixedCheckRate,
+  patience,
   productionHashing,
-  quietWaitSeconds,
   rssLimitMiB,
   seededAccounts,
   sessionCount,
@@ -22,7 +22,6 @@ import {
   signInConnections,
   signInShareOfLimit,
   signInWarmupSeconds,
-  totalWaitSeconds,
   warmupSeconds,
 } from "./settings.ts";
 import type { RunRecord } from "./shared-machine.ts";
@@ -121,7 +120,7 @@ function notes(m: PhaseResults, resetTiming: ResetTiming, run: RunRecord): strin
       : []),
     `Other processes used ${m.hashingCpu.otherCores.toFixed(2)} cores while argon2id was timed.`,
     `Password reset timing (bench/reset-timing.ts, in the bench process through inject(), so no network noise): existing p10/p90 ${resetTiming.existing.p10Ms.toFixed(3)}/${resetTiming.existing.p90Ms.toFixed(3)} ms, unknown ${resetTiming.unknown.p10Ms.toFixed(3)}/${resetTiming.unknown.p90Ms.toFixed(3)} ms, interleaved.`,
-    `Before each measurement the bench waited for a quiet machine (other processes under 0.2 cores for 2 s, at most ${quietWaitSeconds} s each, ${totalWaitSeconds} s in all): ${waits.map((w) => w.toFixed(0)).join(", ")} s; the whole run took ${run.elapsedSeconds.toFixed(0)} s.`,
+    `Before each measurement the bench waited for a quiet machine (other processes under 0.2 cores for 2 s, at most ${patience.quietWaitSeconds} s each, ${patience.totalWaitSeconds} s in all): ${waits.map((w) => w.toFixed(0)).join(", ")} s; the whole run took ${run.elapsedSeconds.toFixed(0)} s.`,
     ...(busyPhases.length > 0
       ? [
           `Other processes used at least 0.25 cores during: ${busyPhases.join("; ")}. Those figures are lower than this machine gives on its own.`,

@@ -16,15 +16,7 @@ import { log, renderText, writeMarkdown } from "./report.ts";
 import { measureResetTiming } from "./reset-timing.ts";
 import { runScaleBench } from "./scale.ts";
 import { requireNode24, Servers } from "./servers.ts";
-import {
-  cores,
-  disturbedCores,
-  productionHashing,
-  quietWaitSeconds,
-  retryUntilSeconds,
-  root,
-  totalWaitSeconds,
-} from "./settings.ts";
+import { cores, patience, productionHashing, root } from "./settings.ts";
 import { SharedMachine } from "./shared-machine.ts";
 
 /** The servers of the phases: stopped on Ctrl-C too, while the phases run. */
@@ -45,12 +37,7 @@ async function main(): Promise<void> {
   }
 
   const startedAt = new Date();
-  const machine = new SharedMachine(cores, () => servers.pids(), {
-    quietWaitSeconds,
-    totalWaitSeconds,
-    disturbedCores,
-    retryUntilSeconds,
-  });
+  const machine = new SharedMachine(cores, () => servers.pids(), patience);
   const directory = mkdtempSync(join(tmpdir(), "mamori-bench-"));
   // Only while the phases run: the scale part has its own handler, which also stops PostgreSQL.
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, stopOnSignal);

@@ -15,12 +15,11 @@ import {
   mixedConnections,
   mixedSeconds,
   mixedWarmupSeconds,
-  quietWaitSeconds,
   type SizeComparison,
+  scalePatience,
   signInRate,
   signInWarmupSeconds,
   smallAccounts,
-  totalWaitSeconds,
 } from "./scale-settings.ts";
 import { cores, host, productionHashing } from "./settings.ts";
 import type { RunRecord } from "./shared-machine.ts";
@@ -230,7 +229,7 @@ export function buildReport(
           `Measured twice because other processes disturbed the first try (the less disturbed kept): ${retried.join("; ")}.`,
         ]
       : []),
-    `Before each measurement the bench waited for a quiet machine (at most ${quietWaitSeconds} s each, ${totalWaitSeconds} s in all): ${waits.map((w) => w.toFixed(0)).join(", ")} s; the scale part took ${run.elapsedSeconds.toFixed(0)} s.`,
+    `Before each measurement the bench waited for a quiet machine (at most ${scalePatience.quietWaitSeconds} s each, ${scalePatience.totalWaitSeconds} s in all): ${waits.map((w) => w.toFixed(0)).join(", ")} s; the scale part took ${run.elapsedSeconds.toFixed(0)} s.`,
   ];
   return {
     startedAt,

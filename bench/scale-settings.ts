@@ -7,6 +7,7 @@ import type { ServerProcess } from "./processes.ts";
 import type { ScaleLoadResult } from "./scale-load.ts";
 import type { TreeCpu } from "./scale-processes.ts";
 import type { SeedResult } from "./scale-seed.ts";
+import type { Patience } from "./shared-machine.ts";
 
 // The targets (the issue "Beyond one machine").
 export const smallAccounts = 1_000;
@@ -43,10 +44,12 @@ export const benchLimits = {
 
 // On a shared machine: a bounded wait for a lull before each measurement, and a disturbed
 // measurement of part 1 taken once more while the run is young enough.
-export const quietWaitSeconds = 8;
-export const totalWaitSeconds = 60;
-export const disturbedCores = 0.25;
-export const retryUntilSeconds = 330;
+export const scalePatience: Patience = {
+  quietWaitSeconds: 8,
+  totalWaitSeconds: 60,
+  disturbedCores: 0.25,
+  retryUntilSeconds: 330,
+};
 /** The whole scale part is stopped (servers and PostgreSQL with it) if it ever takes this long. */
 export const watchdogSeconds = 14 * 60;
 

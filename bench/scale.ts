@@ -26,13 +26,10 @@ import { scalePassword, seedPostgres, seedSqlite } from "./scale-seed.ts";
 import { ScaleServers } from "./scale-servers.ts";
 import {
   type DialectResult,
-  disturbedCores,
   largeAccounts,
-  quietWaitSeconds,
-  retryUntilSeconds,
+  scalePatience,
   smallAccounts,
   type Target,
-  totalWaitSeconds,
   watchdogSeconds,
 } from "./scale-settings.ts";
 import { compareSizes } from "./scale-sizes.ts";
@@ -125,12 +122,7 @@ export async function runScaleBench(command: string): Promise<void> {
   const startedAt = new Date();
   const servers = new ScaleServers();
   // Started here, after the other phases in a full run: the retry budget is the scale part's own.
-  const machine = new SharedMachine(cores, () => servers.ownPids(), {
-    quietWaitSeconds,
-    totalWaitSeconds,
-    disturbedCores,
-    retryUntilSeconds,
-  });
+  const machine = new SharedMachine(cores, () => servers.ownPids(), scalePatience);
   const measurer = new ScaleMeasurer(servers, machine);
   const directory = mkdtempSync(join(tmpdir(), "mamori-bench-scale-"));
   const onSignal = (): void => {

@@ -6,6 +6,7 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { HashingParameters } from "../src/passwords/hashing.ts";
+import type { Patience } from "./shared-machine.ts";
 
 export const root = fileURLToPath(new URL("..", import.meta.url));
 export const host = "127.0.0.1";
@@ -34,12 +35,11 @@ export const sessionCount = checkConnections;
 export const settleSeconds = 2;
 
 // On a shared machine other work comes and goes: each measurement waits a little for a lull, and
-// a disturbed measurement is taken again, within budgets that keep the whole run near 3 minutes.
-export const quietWaitSeconds = 10;
-export const totalWaitSeconds = 40;
-export const retryUntilSeconds = 110;
-/**
- * A measurement that other processes disturbed (this much CPU or more) is taken once more, and the
- * less disturbed of the two is kept.
- */
-export const disturbedCores = 0.25;
+// a measurement that other processes disturbed (a quarter of a core or more) is taken once more,
+// the less disturbed of the two kept, within budgets that keep the whole run near 3 minutes.
+export const patience: Patience = {
+  quietWaitSeconds: 10,
+  totalWaitSeconds: 40,
+  disturbedCores: 0.25,
+  retryUntilSeconds: 110,
+};
