@@ -1,9 +1,9 @@
 import { recordAuditEvent } from "../audit/audit.ts";
 import { queueMessage } from "../courier/outbox.ts";
 import type { Deps } from "../deps.ts";
-import { type FlowFailure, failure, type RequestMeta } from "../flows/flow-result.ts";
+import type { FlowFailure, RequestMeta } from "../flows/flow-result.ts";
+import { checkCurrentPassword } from "../flows/reauthentication/reauthentication.ts";
 import { setAccountPassword } from "../identity/accounts.ts";
-import { verifyPassword } from "../passwords/hashing.ts";
 import { hashNewPassword } from "../passwords/new-password.ts";
 import {
   type AuthenticatedSession,
@@ -24,23 +24,10 @@ export async function changePassword(
   meta: RequestMeta,
 ): Promise<{ ok: true; sessionsRevoked: number } | FlowFailure> {
   const now = deps.clock.now();
-  const limits = deps.config.limits;
   const account = auth.account;
-  // Wrong current passwords count against the account's limit, as at sign-in and reauthentication.
-  const throttleKey = `reauth:account:${account.id}`;
-  const rule = {
-    limit: limits.signInFailuresPerIdentifier,
-    windowSeconds: limits.signInFailureWindowSeconds,
-  };
-  const verdict = await deps.throttle.peek(throttleKey, rule, now);
-  if (!verdict.allowed) return failure("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
-  const currentOk = account.password_hash
-    ? await verifyPassword(account.password_hash, input.currentPassword.normalize("NFC"))
-    : false;
-  if (!currentOk) {
-    await deps.throttle.hit(throttleKey, rule, now);
-    return failure("invalid_credentials", { field: "currentPassword" });
-  }
+  // Wrong current passwords count against the account's limit, as at reauthentication.
+  const current = await checkCurrentPassword(deps, account, input.currentPassword, now);
+  if (!current.ok) return { ...current, field: "currentPassword" };
 
   const prepared = await hashNewPassword(deps, account, input.newPassword, "newPassword");
   if (!prepared.ok) return prepared;

@@ -16,7 +16,7 @@ export type TwoStepCopy = { subject: string; lines: string[] };
 const ja: Record<TwoStepChange, { subject: string; line: string }> = {
   enabled: {
     subject: "2段階認証を有効にしました",
-    line: "お客様のアカウントで2段階認証が有効になりました。",
+    line: "お客様のアカウントで2段階認証が有効になりました。パスワードだけでサインインしていた他のデバイスからは、安全のためサインアウトしました。",
   },
   disabled: {
     subject: "2段階認証を無効にしました",
@@ -35,8 +35,8 @@ const ja: Record<TwoStepChange, { subject: string; line: string }> = {
     line: "新しいバックアップコードが作成されました。以前のコードは使えません。",
   },
   recovery_code_used: {
-    subject: "バックアップコードでサインインしました",
-    line: "バックアップコードを使ってサインインしました。残りのコード: {left}個。",
+    subject: "バックアップコードが使われました",
+    line: "お客様のアカウントでバックアップコードが1つ使われました(サインインまたは本人確認)。残りのコード: {left}個。",
   },
   locked: {
     subject: "セキュリティコードの入力が続けて間違っていました",
@@ -47,7 +47,7 @@ const ja: Record<TwoStepChange, { subject: string; line: string }> = {
 const en: Record<TwoStepChange, { subject: string; line: string }> = {
   enabled: {
     subject: "Two-step verification is on",
-    line: "Two-step verification was turned on for your account.",
+    line: "Two-step verification was turned on for your account. For your security, other devices that were signed in with only your password were signed out.",
   },
   disabled: {
     subject: "Two-step verification is off",
@@ -67,7 +67,7 @@ const en: Record<TwoStepChange, { subject: string; line: string }> = {
   },
   recovery_code_used: {
     subject: "A backup code was used",
-    line: "A backup code was used to sign in to your account. Codes left: {left}.",
+    line: "A backup code was used to sign in to your account or to confirm it's you. Codes left: {left}.",
   },
   locked: {
     subject: "Wrong security codes were entered",

@@ -33,7 +33,7 @@ test("a step-up adds the method's factor and raises a password session to level 
     factors: ["password", "email_code", "totp"],
     aal: 2,
   });
-  assert.deepEqual(factorsAfterStepUp({ factors: '["password","sms_code"]' }, "sms"), {
+  assert.deepEqual(factorsAfterStepUp({ factors: '["password","sms_code"]' }, "sms_code"), {
     factors: ["password", "sms_code"],
     aal: 2,
   });

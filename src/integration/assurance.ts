@@ -66,13 +66,14 @@ export function amrOf(factors: readonly Factor[], aal: number): string[] {
   return [...values];
 }
 
-// A passkey steps up only when its device verified the person (reauthentication with a passkey).
-const factorOfMethod: Readonly<Record<"sms" | "voice" | "totp" | "passkey_verified", Factor>> = {
-  sms: "sms_code",
-  voice: "voice_code",
-  totp: "totp",
-  passkey_verified: "passkey_verified",
-};
+/**
+ * What can step a session up: a two-step method's code, a recovery code, or a passkey whose device
+ * verified the person (a passkey without that is one factor only).
+ */
+export type StepUpFactor = Extract<
+  Factor,
+  "sms_code" | "voice_code" | "totp" | "recovery_code" | "passkey_verified"
+>;
 
 /**
  * A session's factors after a step-up with a two-step method or a user-verified passkey: the
@@ -81,8 +82,8 @@ const factorOfMethod: Readonly<Record<"sms" | "voice" | "totp" | "passkey_verifi
  */
 export function factorsAfterStepUp(
   session: Pick<SessionRow, "factors">,
-  method: "sms" | "voice" | "totp" | "passkey_verified",
+  factor: StepUpFactor,
 ): { factors: Factor[]; aal: AssuranceLevel } {
-  const factors = [...new Set([...factorsOf(session), factorOfMethod[method]])];
+  const factors = [...new Set([...factorsOf(session), factor])];
   return { factors, aal: assuranceLevel(factors) };
 }

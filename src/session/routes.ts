@@ -159,12 +159,17 @@ export function registerSessionRoutes(app: FastifyInstance, deps: Deps): void {
       schema: {
         tags: ["session"],
         summary:
-          "Prove the password again, or a code from a two-step method (step-up): sensitive settings need it within 10 minutes",
+          "Prove the password again, or a code from a two-step method or a recovery code (step-up): sensitive settings need it within 10 minutes",
         body: Type.Union([
           Type.Object({ password: Type.String({ maxLength: 4096 }) }, { additionalProperties: false }),
           Type.Object(
             {
-              method: Type.Union([Type.Literal("sms"), Type.Literal("voice"), Type.Literal("totp")]),
+              method: Type.Union([
+                Type.Literal("sms"),
+                Type.Literal("voice"),
+                Type.Literal("totp"),
+                Type.Literal("recovery_code"),
+              ]),
               methodId: Type.Optional(Type.String({ maxLength: 64 })),
               code: Type.String({ maxLength: 32 }),
             },

@@ -73,6 +73,16 @@ export function assuranceLevel(factors: readonly Factor[]): 1 | 2 {
   return factors.some((f) => possessionFactors.has(f)) && factors.length >= 2 ? 2 : 1;
 }
 
+/**
+ * Whether these factors include a second factor proven just now: a code, a recovery code, a passkey
+ * that verified the person. A trusted browser's cookie makes the sign-in AAL2 for shops, but it was
+ * proven days ago and can be carried off with the browser: it never stands in for the fresh second
+ * factor that turning two-step off, or changing its methods, asks for.
+ */
+export function provesSecondFactorNow(factors: readonly Factor[]): boolean {
+  return assuranceLevel(factors) === 2 && !factors.includes("trusted_device");
+}
+
 export function lifetimes(
   limits: Limits,
   persistent: boolean,
@@ -112,7 +122,7 @@ export async function createSession(
     revoked_at: null,
     ip: input.ip,
     user_agent: input.userAgent?.slice(0, 300) ?? null,
-    second_factor_at: assuranceLevel(input.factors) === 2 ? now.toISOString() : null,
+    second_factor_at: provesSecondFactorNow(input.factors) ? now.toISOString() : null,
   };
   await db.insertInto("session").values(row).execute();
   return { token: `${id}.${secret}`, session: row };
@@ -176,6 +186,8 @@ export async function revokeAccountSessions(
   accountId: string,
   keepSessionId: string | null,
   now: Date,
+  /** Only the sessions that never passed a second factor (assurance level 1). */
+  scope: "all" | "single_factor" = "all",
 ): Promise<number> {
   let query = db
     .updateTable("session")
@@ -183,6 +195,7 @@ export async function revokeAccountSessions(
     .where("account_id", "=", accountId)
     .where("revoked_at", "is", null);
   if (keepSessionId) query = query.where("id", "!=", keepSessionId);
+  if (scope === "single_factor") query = query.where("aal", "<", 2);
   const result = await query.executeTakeFirst();
   return Number(result.numUpdatedRows);
 }

@@ -42,9 +42,19 @@ export async function isTrustedDevice(
   accountId: string,
   token: string | undefined,
 ): Promise<boolean> {
-  if (!token || token.length > 200) return false;
+  return (await findTrustedDevice(db, clock, accountId, token)) !== undefined;
+}
+
+/** The live trusted device of the account this token belongs to (its id), noting its use. */
+export async function findTrustedDevice(
+  db: Kysely<Schema>,
+  clock: Clock,
+  accountId: string,
+  token: string | undefined,
+): Promise<string | undefined> {
+  if (!token || token.length > 200) return undefined;
   const dot = token.indexOf(".");
-  if (dot <= 0) return false;
+  if (dot <= 0) return undefined;
   const row = await db
     .selectFrom("trusted_device")
     .selectAll()
@@ -52,10 +62,10 @@ export async function isTrustedDevice(
     .where("account_id", "=", accountId)
     .executeTakeFirst();
   const now = clock.now().toISOString();
-  if (!row || row.revoked_at !== null || row.expires_at <= now) return false;
-  if (!constantTimeEqual(sha256Hex(token.slice(dot + 1)), row.secret_hash)) return false;
+  if (!row || row.revoked_at !== null || row.expires_at <= now) return undefined;
+  if (!constantTimeEqual(sha256Hex(token.slice(dot + 1)), row.secret_hash)) return undefined;
   await db.updateTable("trusted_device").set({ last_used_at: now }).where("id", "=", row.id).execute();
-  return true;
+  return row.id;
 }
 
 export async function listTrustedDevices(

@@ -3,29 +3,71 @@ import { sql } from "kysely";
 import type { Schema } from "../db/schema.ts";
 
 /**
- * Lockout without lock-in. After `threshold` password failures in a row for one sign-in
- * identifier, password sign-in to it pauses, each further failure after a pause pausing longer:
- * 1, 5, 15, then 60 minutes at most. The pause never becomes permanent, a right password ends the
- * count, and the owner's trusted browsers are not paused at all (the caller checks that). Counters
- * exist for identifiers with no account too, so a pause tells an attacker nothing.
+ * Lockout without lock-in. After `threshold` password failures in a row for one account (or, for
+ * an identifier with no account, for that identifier), password sign-in pauses; after each pause
+ * one more attempt is allowed, and its failure starts a longer pause: 1, 5, 15, then 60 minutes at
+ * most. The pause never becomes permanent, a right password ends the count, and the owner's
+ * trusted browsers have counts of their own (the caller picks the key). Counters exist for
+ * identifiers with no account too, so a pause tells an attacker nothing.
+ *
+ * Every attempt is reserved before the password is hashed (`reservePasswordAttempt`), in one
+ * guarded upsert: of N attempts arriving at once, no more than the allowance are evaluated, and
+ * none while a pause runs, so a right password sent during a pause signs nobody in.
  */
 export const pauseMinutes = [1, 5, 15, 60] as const;
 
-/** `counting`: failures are on record (a right password should clear them). */
-export type LockoutState = { paused: false; counting: boolean } | { paused: true; retryAfterSeconds: number };
+export type PasswordAttempt =
+  | {
+      allowed: true;
+      /** Failures in a row including this attempt, and the pauses this series has had. */
+      failures: number;
+      level: number;
+    }
+  | { allowed: false; retryAfterSeconds: number };
 
-export async function readLockout(db: Kysely<Schema>, key: string, now: Date): Promise<LockoutState> {
+function pauseSecondsAt(level: number): number {
+  return (pauseMinutes[Math.min(level, pauseMinutes.length) - 1] ?? 1) * 60;
+}
+
+/**
+ * Reserves one attempt: allowed while no pause runs and the series still has attempts left
+ * (`threshold` at first, one after each pause). A refused attempt is not counted.
+ */
+export async function reservePasswordAttempt(
+  db: Kysely<Schema>,
+  key: string,
+  threshold: number,
+  now: Date,
+): Promise<PasswordAttempt> {
+  const nowText = now.toISOString();
   const row = await db
+    .insertInto("sign_in_lockout")
+    .values({ key, failures: 1, level: 0, paused_until: null, updated_at: nowText })
+    .onConflict((oc) =>
+      oc
+        .column("key")
+        .doUpdateSet({ failures: sql`sign_in_lockout.failures + 1`, updated_at: nowText })
+        .where(
+          sql<boolean>`(sign_in_lockout.paused_until is null or sign_in_lockout.paused_until <= ${nowText})
+            and sign_in_lockout.failures < ${threshold} + sign_in_lockout.level`,
+        ),
+    )
+    .returning(["failures", "level"])
+    .executeTakeFirst();
+  if (row) return { allowed: true, failures: row.failures, level: row.level };
+  const current = await db
     .selectFrom("sign_in_lockout")
-    .select("paused_until")
+    .select(["paused_until", "level"])
     .where("key", "=", key)
     .executeTakeFirst();
-  if (!row?.paused_until || row.paused_until <= now.toISOString())
-    return { paused: false, counting: row !== undefined };
-  return {
-    paused: true,
-    retryAfterSeconds: Math.max(1, Math.ceil((Date.parse(row.paused_until) - now.getTime()) / 1000)),
-  };
+  if (current?.paused_until && current.paused_until > nowText) {
+    return {
+      allowed: false,
+      retryAfterSeconds: Math.max(1, Math.ceil((Date.parse(current.paused_until) - now.getTime()) / 1000)),
+    };
+  }
+  // The series' last attempt is still being checked: the pause it starts if it fails is the wait.
+  return { allowed: false, retryAfterSeconds: pauseSecondsAt((current?.level ?? 0) + 1) };
 }
 
 export type FailureOutcome = {
@@ -36,38 +78,34 @@ export type FailureOutcome = {
 };
 
 /**
- * Counts one failure (one statement, so parallel failures all count) and, at the threshold or
- * at any failure after a pause, starts the next pause.
+ * The reserved attempt failed (it is already counted). When it was the series' last allowed one,
+ * the next pause starts, guarded by the level it was reserved at (so one failure raises it once).
  */
-export async function recordFailure(
+export async function recordPasswordFailure(
   db: Kysely<Schema>,
   key: string,
+  attempt: { failures: number; level: number },
   threshold: number,
   now: Date,
 ): Promise<FailureOutcome> {
-  const nowText = now.toISOString();
-  const row = await db
-    .insertInto("sign_in_lockout")
-    .values({ key, failures: 1, level: 0, paused_until: null, updated_at: nowText })
-    .onConflict((oc) =>
-      oc.column("key").doUpdateSet({ failures: sql`sign_in_lockout.failures + 1`, updated_at: nowText }),
-    )
-    .returning(["failures", "level"])
-    .executeTakeFirstOrThrow();
-  if (row.failures < threshold) return { pauseStarted: false, pausedForSeconds: null };
-  const level = Math.min(row.level + 1, pauseMinutes.length);
-  const seconds = (pauseMinutes[level - 1] ?? 60) * 60;
-  // Guarded by the level read above: of two failures racing here, one raises the level.
+  if (attempt.failures < threshold + attempt.level) return { pauseStarted: false, pausedForSeconds: null };
+  const level = attempt.level + 1;
+  const seconds = pauseSecondsAt(level);
   await db
     .updateTable("sign_in_lockout")
     .set({ level, paused_until: new Date(now.getTime() + seconds * 1000).toISOString() })
     .where("key", "=", key)
-    .where("level", "=", row.level)
+    .where("level", "=", attempt.level)
     .execute();
-  return { pauseStarted: row.level === 0, pausedForSeconds: seconds };
+  return { pauseStarted: attempt.level === 0, pausedForSeconds: seconds };
 }
 
-/** A right password: the count starts again from zero. */
+/** A right password (or a completed reset, which proves the mailbox): the count starts again. */
 export async function clearLockout(db: Kysely<Schema>, key: string): Promise<void> {
   await db.deleteFrom("sign_in_lockout").where("key", "=", key).execute();
+}
+
+/** The one count of password attempts at an account, however its identifier was written. */
+export function accountLockoutKey(accountId: string): string {
+  return `sign_in:account:${accountId}`;
 }

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import type { Redis as RedisClient } from "ioredis";
-import type { ThrottleStore, ThrottleVerdict } from "./throttle.ts";
+import type { HitVerdict, ThrottleStore, ThrottleVerdict } from "./throttle.ts";
 
 /**
  * Throttle counters in Redis or Valkey: one fixed window per key, as in the database store. A hit
@@ -16,6 +16,12 @@ if hits == 1 then redis.call("PEXPIRE", KEYS[1], ARGV[1]) end
 local ttl = redis.call("PTTL", KEYS[1])
 if ttl < 0 then redis.call("PEXPIRE", KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {hits, ttl}`;
+
+// KEYS[1] the counter: one hit taken back while its window lives (never below zero).
+const releaseScript = `
+local hits = tonumber(redis.call("GET", KEYS[1]) or "0")
+if hits > 0 then redis.call("DECR", KEYS[1]) end
+return 0`;
 
 function verdictOf(hits: number, limit: number, millisecondsLeft: number, counted: boolean): ThrottleVerdict {
   // After a hit, hits == limit is the last allowed event; before one (peek), it is already over.
@@ -36,14 +42,18 @@ export function redisThrottleStore(url: string): ThrottleStore {
   // A connection error is reported per command (and the command fails); never crash the process.
   client.on("error", () => {});
   return {
-    async hit(key, rule) {
+    async hit(key, rule): Promise<HitVerdict> {
       const [hits, left] = (await client.eval(
         hitScript,
         1,
         prefix + key,
         String(rule.windowSeconds * 1000),
       )) as [number, number];
-      return verdictOf(hits, rule.limit, left, true);
+      const counted = verdictOf(hits, rule.limit, left, true);
+      return counted.allowed ? { allowed: true, hits } : counted;
+    },
+    async release(key) {
+      await client.eval(releaseScript, 1, prefix + key);
     },
     async peek(key, rule) {
       const [hits, left] = await Promise.all([client.get(prefix + key), client.pttl(prefix + key)]);

@@ -4,6 +4,9 @@ import type { Schema } from "../db/schema.ts";
 
 export type ThrottleVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
+/** What a hit answers: when allowed, how many hits the window holds now (this one included). */
+export type HitVerdict = { allowed: true; hits: number } | { allowed: false; retryAfterSeconds: number };
+
 export type ThrottleRule = { limit: number; windowSeconds: number };
 
 /**
@@ -12,7 +15,10 @@ export type ThrottleRule = { limit: number; windowSeconds: number };
  * Passed in as `deps.throttle`; never a counter in one process's memory.
  */
 export type ThrottleStore = {
-  hit(key: string, rule: ThrottleRule, now: Date): Promise<ThrottleVerdict>;
+  /** Counts one event, atomically, and answers whether it is within the limit. */
+  hit(key: string, rule: ThrottleRule, now: Date): Promise<HitVerdict>;
+  /** Takes one hit back (an attempt reserved by `hit` that turned out not to count). */
+  release(key: string, now: Date): Promise<void>;
   peek(key: string, rule: ThrottleRule, now: Date): Promise<ThrottleVerdict>;
   clear(key: string): Promise<void>;
   close(): Promise<void>;
@@ -21,6 +27,7 @@ export type ThrottleStore = {
 export function databaseThrottleStore(db: Kysely<Schema>): ThrottleStore {
   return {
     hit: (key, rule, now) => hitThrottle(db, key, rule, now),
+    release: (key, now) => releaseThrottleHit(db, key, now),
     peek: (key, rule, now) => peekThrottle(db, key, rule, now),
     clear: (key) => clearThrottle(db, key),
     close: async () => {},
@@ -36,7 +43,7 @@ export async function hitThrottle(
   key: string,
   rule: ThrottleRule,
   now: Date,
-): Promise<ThrottleVerdict> {
+): Promise<HitVerdict> {
   const nowText = now.toISOString();
   const expires = new Date(now.getTime() + rule.windowSeconds * 1000).toISOString();
   // One statement: a new window starts when the old one expired, else the count goes up.
@@ -52,7 +59,19 @@ export async function hitThrottle(
     )
     .returning(["hits", "expires_at"])
     .executeTakeFirstOrThrow();
-  return verdict(row.hits, rule.limit, row.expires_at, now, true);
+  const counted = verdict(row.hits, rule.limit, row.expires_at, now, true);
+  return counted.allowed ? { allowed: true, hits: row.hits } : counted;
+}
+
+/** One hit taken back, in the live window only (an expired window starts from zero anyway). */
+export async function releaseThrottleHit(db: Kysely<Schema>, key: string, now: Date): Promise<void> {
+  await db
+    .updateTable("throttle_counter")
+    .set({ hits: sql`hits - 1` })
+    .where("key", "=", key)
+    .where("hits", ">", 0)
+    .where("expires_at", ">", now.toISOString())
+    .execute();
 }
 
 export async function peekThrottle(

@@ -311,7 +311,7 @@ test("a backup needs a code from the primary first when the second factor is old
   assert.match(again.body, /この方法は既に登録されています/);
 });
 
-test("turning two-step off needs the confirmation page's second POST, and the password when the sign-in is old", async (t) => {
+test("turning two-step off needs the confirmation page's second POST, and a code from a method when the sign-in is old", async (t) => {
   const s = await buildTestApp(t);
   const owner = await ownerWithApp(s);
   const confirmPage = await openForm(s, `${two}/disable`, owner.cookie);
@@ -325,21 +325,29 @@ test("turning two-step off needs the confirmation page's second POST, and the pa
   assert.equal(await isTwoStepOn(s, owner.accountId), true);
 
   s.clock.advance(11 * 60);
-  const stale = await openForm(s, `${two}/disable`, confirmPage.cookie);
-  assert.match(stale.body, /name="password"/, "an old sign-in is asked for the password on the same page");
-  const noPassword = await postForm(s, `${two}/disable`, stale, { _csrf: stale.csrf, confirm: "1" });
-  assert.equal(noPassword.statusCode, 400);
-  assert.equal(await isTwoStepOn(s, owner.accountId), true);
-  const done = await postForm(s, `${two}/disable`, stale, {
-    _csrf: stale.csrf,
-    confirm: "1",
-    password: owner.password,
+  // An old sign-in: a password alone never turns two-step off, so the page sends the person to
+  // the step-up page first, and the code from the app brings them back.
+  const stepUp = location(
+    await s.inject({ method: "GET", url: `${two}/disable`, headers: { cookie: confirmPage.cookie } }),
+  );
+  assert.equal(stepUp, "/account/security/step-up?return_to=%2Faccount%2Fsecurity%2Ftwo-step%2Fdisable");
+  const stepUpPage = await openForm(s, stepUp, confirmPage.cookie);
+  const methodId = /name="method_id" value="(mth_[0-9a-z]+)"/.exec(stepUpPage.body)?.[1] ?? "";
+  const stepped = await postForm(s, "/account/security/step-up", stepUpPage, {
+    _csrf: stepUpPage.csrf,
+    method_id: methodId,
+    return_to: `${two}/disable`,
+    code: oathtoolCode(owner.secret, s.clock.now()),
   });
+  assert.equal(location(stepped), `${two}/disable`);
+  const confirmAgain = await openForm(s, `${two}/disable`, stepUpPage.cookie);
+  assert.doesNotMatch(confirmAgain.body, /name="password"/, "the code proved it's the owner just now");
+  const done = await postForm(s, `${two}/disable`, confirmAgain, { _csrf: confirmAgain.csrf, confirm: "1" });
   assert.equal(location(done), `${two}?done=disabled`);
   assert.equal(await isTwoStepOn(s, owner.accountId), false);
-  const overview = await openForm(s, `${two}?done=disabled`, stale.cookie);
+  const overview = await openForm(s, `${two}?done=disabled`, confirmAgain.cookie);
   assert.match(overview.body, /role="status">2段階認証を無効化しました。/);
-  const security = await openForm(s, "/account/security", stale.cookie);
+  const security = await openForm(s, "/account/security", confirmAgain.cookie);
   assert.match(security.body, /<dt>2段階認証<\/dt><dd>オフ/);
 });
 

@@ -42,7 +42,7 @@ function codeHash(key: Buffer, flowId: string, code: string): string {
 
 /**
  * Issues a new code for a flow, voiding the flow's previous one. The first send is always allowed;
- * a resend waits for the cooldown and counts against the flow's cap.
+ * a resend waits for the cooldown, counts against the flow's cap and keeps the tries already used.
  */
 export async function issueCode(
   db: Kysely<Schema>,
@@ -51,9 +51,12 @@ export async function issueCode(
   rules: CodeRules,
 ): Promise<IssueResult> {
   const now = deps.clock.now();
+  // The tries belong to the flow, not to one code: a resend carries them over, so asking for a new
+  // code never buys more guesses (5 tries while a code lives, however many codes are sent).
+  let triesSoFar = 0;
   const previous = await db
     .selectFrom("verification_code")
-    .select(["id", "sends", "last_sent_at"])
+    .select(["id", "sends", "last_sent_at", "attempts", "expires_at"])
     .where("flow_id", "=", target.flowId)
     .where("consumed_at", "is", null)
     .orderBy("created_at", "desc")
@@ -68,13 +71,18 @@ export async function issueCode(
       };
     }
     if (previous.sends >= rules.maxSends) return { ok: false, reason: "too_many_sends" };
-    // Void the old code: a resend must not leave two live codes.
-    await db
+    // Void the old code: a resend must not leave two live codes. Its tries come back as they
+    // stand once voided (a guess racing the resend either counted before or finds no code).
+    const voided = await db
       .updateTable("verification_code")
       .set({ consumed_at: now.toISOString() })
       .where("flow_id", "=", target.flowId)
       .where("consumed_at", "is", null)
+      .returning("attempts")
       .execute();
+    // An expired code's tries are over with it: at most `maxAttempts` guesses per code lifetime.
+    if (previous.expires_at > now.toISOString())
+      triesSoFar = Math.max(previous.attempts, ...voided.map((row) => row.attempts));
   }
   const code = newNumericCode(deps.random, 6);
   const expiresAt = new Date(now.getTime() + rules.lifetimeSeconds * 1000);
@@ -87,7 +95,7 @@ export async function issueCode(
       channel: target.channel,
       destination: target.destination,
       code_hash: target.decoy ? null : codeHash(deps.secretKey, target.flowId, code),
-      attempts: 0,
+      attempts: triesSoFar,
       sends: (previous?.sends ?? 0) + 1,
       last_sent_at: now.toISOString(),
       expires_at: expiresAt.toISOString(),

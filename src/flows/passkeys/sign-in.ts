@@ -30,7 +30,7 @@ import {
   startSecondFactor,
   type TwoStepRequired,
 } from "../sign-in/second-factor.ts";
-import { completeSignIn, countFailedSignInFrom, signInGate } from "../sign-in/sign-in.ts";
+import { admitSignIn, completeSignIn } from "../sign-in/sign-in.ts";
 import { recordPasskeyChange } from "./notify.ts";
 
 /**
@@ -114,20 +114,36 @@ export async function finishPasskeyAuthentication(
   meta: RequestMeta,
 ): Promise<SecondFactorSignedIn | TwoStepRequired | FlowFailure> {
   const now = deps.clock.now();
-  // Failed passkeys count with failed passwords from the same place.
-  const refused = await signInGate(deps, meta, now);
-  if (refused) return refused;
+  // Failed passkeys count with failed passwords from the same place: a place is reserved first,
+  // and given back unless the credential itself was refused.
+  const admitted = await admitSignIn(deps, meta, now);
+  if (!admitted.ok) return admitted;
+  const outcome = await checkPasskeySignIn(deps, input, meta, now);
+  if (!outcome.credentialRefused) await admitted.succeeded();
+  return outcome.result;
+}
 
+async function checkPasskeySignIn(
+  deps: Deps,
+  input: PasskeySignInInput,
+  meta: RequestMeta,
+  now: Date,
+): Promise<{
+  result: SecondFactorSignedIn | TwoStepRequired | FlowFailure;
+  credentialRefused: boolean;
+}> {
+  const answer = (
+    result: SecondFactorSignedIn | TwoStepRequired | FlowFailure,
+  ): { result: typeof result; credentialRefused: false } => ({ result, credentialRefused: false });
   const consumed = await consumePasskeyChallenge(deps.db, deps.clock, input.challengeId, "authentication");
   if (!consumed.ok)
-    return failure(consumed.reason === "expired" ? "challenge_expired" : "challenge_not_found");
+    return answer(failure(consumed.reason === "expired" ? "challenge_expired" : "challenge_not_found"));
   const challenge = consumed.challenge;
   const refuse = async (
     code: "passkey_not_found" | "passkey_invalid",
     detail: string,
     accountId?: string,
   ) => {
-    await countFailedSignInFrom(deps, meta, now);
     deps.log.info({ accountId, detail }, "passkey sign-in refused");
     if (accountId) {
       await recordAuditEvent(deps.db, deps, {
@@ -139,7 +155,7 @@ export async function finishPasskeyAuthentication(
         detail: { reason: code },
       });
     }
-    return failure(code);
+    return { result: failure(code), credentialRefused: true };
   };
 
   const passkey = await findPasskeyByCredentialId(deps.db, input.credential.id.slice(0, 1024));
@@ -160,10 +176,10 @@ export async function finishPasskeyAuthentication(
   if (isCounterGoingBackwards(signCountOf(passkey), assertion.signCount)) {
     await recordPasskeyChange(deps.db, deps, account, "clone_signal", passkey, meta);
     deps.courier.wake();
-    return failure("passkey_clone_suspected");
+    return answer(failure("passkey_clone_suspected"));
   }
-  if (account.status === "suspended") return failure("account_suspended");
-  if (account.status === "closed") return failure("account_closed");
+  if (account.status === "suspended") return answer(failure("account_suspended"));
+  if (account.status === "closed") return answer(failure("account_closed"));
   // Two assertions racing with one counter: only one moves it.
   const used = await recordPasskeyUse(deps.db, passkey, {
     signCount: assertion.signCount,
@@ -181,18 +197,20 @@ export async function finishPasskeyAuthentication(
   });
 
   if (challenge.sign_in_flow_id)
-    return completeWaitingSignIn(deps, account, challenge.sign_in_flow_id, input, meta);
+    return answer(await completeWaitingSignIn(deps, account, challenge.sign_in_flow_id, input, meta));
   const choice: SessionChoice = { sessionType: input.sessionType, keepSignedIn: input.keepSignedIn };
   if (!assertion.userVerified && account.two_step_enabled_at) {
     // One factor where two are required: the account's second factor, as after a password.
-    return startSecondFactor(deps, account, choice, meta, ["passkey"]);
+    return answer(await startSecondFactor(deps, account, choice, meta, ["passkey"]));
   }
-  return completeFirstFactorSignIn(
-    deps,
-    account,
-    [assertion.userVerified ? "passkey_verified" : "passkey"],
-    choice,
-    meta,
+  return answer(
+    await completeFirstFactorSignIn(
+      deps,
+      account,
+      [assertion.userVerified ? "passkey_verified" : "passkey"],
+      choice,
+      meta,
+    ),
   );
 }
 

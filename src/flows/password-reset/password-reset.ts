@@ -12,6 +12,7 @@ import { hashNewPassword } from "../../passwords/new-password.ts";
 import { revokeAccountSessions } from "../../session/sessions.ts";
 import { forgetTrustedDevices } from "../../session/trusted-devices.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
+import { accountLockoutKey, clearLockout } from "../../throttle/lockout.ts";
 import { codeDepsFor, codeRefusal, codeRulesFor, resendRefusal, secondsUntil } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 
@@ -204,6 +205,9 @@ export async function completePasswordReset(
     const revoked = await revokeAccountSessions(trx, account.id, null, now);
     // A new password means a new start: browsers trusted under the old one must pass 2SV again.
     await forgetTrustedDevices(trx, account.id, null, now);
+    // The reset proved the mailbox: the owner may sign in with the new password at once, whatever
+    // pause someone else's guesses at the old one started.
+    await clearLockout(trx, accountLockoutKey(account.id));
     await recordAuditEvent(trx, deps, {
       type: "password_reset.completed",
       accountId: account.id,

@@ -1,16 +1,16 @@
 import { recordAuditEvent } from "../../audit/audit.ts";
 import type { Deps } from "../../deps.ts";
-import { verifyCode } from "../../factors/one-time-code/one-time-code.ts";
-import {
-  checkTotpMethod,
-  listActiveMethods,
-  type MethodRow,
-  toPublicMethod,
-} from "../../factors/two-step/methods.ts";
+import { countUnusedRecoveryCodes } from "../../factors/recovery-code/recovery-codes.ts";
+import { listActiveMethods, toPublicMethod } from "../../factors/two-step/methods.ts";
+import { recordTwoStepChange } from "../../factors/two-step/notify.ts";
 import { sendPhoneCode } from "../../factors/two-step/phone-sends.ts";
-import { factorsAfterStepUp } from "../../integration/assurance.ts";
+import {
+  checkSecondFactor,
+  pickMethod,
+  type SecondFactorAnswer,
+} from "../../factors/two-step/second-factor-check.ts";
+import { factorsAfterStepUp, type StepUpFactor } from "../../integration/assurance.ts";
 import type { AuthenticatedSession } from "../../session/sessions.ts";
-import { codeDepsFor, codeRulesFor } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 
 /**
@@ -23,18 +23,6 @@ function stepUpFlowId(sessionId: string, methodId: string): string {
   return `stepup:${sessionId}:${methodId}`;
 }
 
-async function pickMethod(
-  deps: Deps,
-  auth: AuthenticatedSession,
-  methodId: string | undefined,
-  kind?: string,
-) {
-  const methods = await listActiveMethods(deps.db, auth.account.id);
-  if (methodId) return methods.find((m) => m.id === methodId);
-  if (kind) return methods.find((m) => m.method === kind);
-  return methods[0];
-}
-
 export async function startStepUp(
   deps: Deps,
   auth: AuthenticatedSession,
@@ -42,7 +30,8 @@ export async function startStepUp(
   meta: RequestMeta,
 ): Promise<{ ok: true; method: ReturnType<typeof toPublicMethod>; expiresAt: string | null } | FlowFailure> {
   if (!auth.account.two_step_enabled_at) return failure("two_step_not_enabled");
-  const method = await pickMethod(deps, auth, methodId);
+  const methods = await listActiveMethods(deps.db, auth.account.id);
+  const method = pickMethod(methods, { methodId }, null);
   if (!method) return failure("invalid_request", { field: "methodId" });
   if (method.method === "totp" || !method.phone)
     return { ok: true, method: toPublicMethod(method), expiresAt: null };
@@ -62,45 +51,51 @@ export async function startStepUp(
   return { ok: true, method: toPublicMethod(method), expiresAt: sent.expiresAt.toISOString() };
 }
 
-async function checkStepUpCode(deps: Deps, auth: AuthenticatedSession, method: MethodRow, code: string) {
-  if (method.method === "totp") {
-    const methodDeps = { clock: deps.clock, random: deps.random, secretKeys: deps.config.secretKeys };
-    return (await checkTotpMethod(deps.db, methodDeps, method, code)).ok;
-  }
-  const flowId = stepUpFlowId(auth.session.id, method.id);
-  return (await verifyCode(deps.db, codeDepsFor(deps), flowId, code, codeRulesFor(deps, method.method))).ok;
-}
-
-/** Verifies a step-up code; wrong codes count toward the same account lock as at sign-in. */
+/**
+ * Verifies a step-up answer: a code from a two-step method or a recovery code, through the same
+ * check as the sign-in's second step (one budget of wrong codes per account, its lock audited and
+ * mailed to the owner).
+ */
 export async function completeStepUp(
   deps: Deps,
   auth: AuthenticatedSession,
-  input: { method: string; methodId?: string | undefined; code: string },
+  input: SecondFactorAnswer,
   meta: RequestMeta,
 ): Promise<{ ok: true; authenticatedAt: string } | FlowFailure> {
   if (!auth.account.two_step_enabled_at) return failure("two_step_not_enabled");
   const now = deps.clock.now();
-  const lockKey = `two_step:account:${auth.account.id}`;
-  const rule = {
-    limit: deps.config.limits.twoStepFailuresPerAccount,
-    windowSeconds: deps.config.limits.signInFailureWindowSeconds,
-  };
-  const locked = await deps.throttle.peek(lockKey, rule, now);
-  if (!locked.allowed) return failure("too_many_attempts", { retryAfterSeconds: locked.retryAfterSeconds });
-  const method = await pickMethod(deps, auth, input.methodId, input.method);
-  if (!method || !(await checkStepUpCode(deps, auth, method, input.code))) {
-    await deps.throttle.hit(lockKey, rule, now);
+  const methods = await listActiveMethods(deps.db, auth.account.id);
+  const checked = await checkSecondFactor(
+    deps,
+    {
+      account: auth.account,
+      methods,
+      currentMethodId: null,
+      phoneCodeFlowId: (method) => stepUpFlowId(auth.session.id, method.id),
+      during: "step_up",
+      meta,
+    },
+    input,
+  );
+  if (!checked.ok) {
+    if (checked.reason === "locked")
+      return failure("too_many_attempts", { retryAfterSeconds: checked.retryAfterSeconds });
     return failure("invalid_code", { field: "code" });
   }
-  await markSteppedUp(deps, auth, method.method, now);
+  await markSteppedUp(deps, auth, checked.factor, now);
   await recordAuditEvent(deps.db, deps, {
     type: "session.stepped_up",
     accountId: auth.account.id,
     actor: "account",
     ip: meta.ip,
     userAgent: meta.userAgent,
-    detail: { method: method.method },
+    detail: { method: checked.method?.method ?? checked.factor },
   });
+  if (checked.factor === "recovery_code") {
+    const left = await countUnusedRecoveryCodes(deps.db, auth.account.id);
+    await recordTwoStepChange(deps.db, deps, auth.account, "recovery_code_used", meta, { left });
+    deps.courier.wake();
+  }
   return { ok: true, authenticatedAt: now.toISOString() };
 }
 
@@ -112,7 +107,7 @@ export async function completeStepUp(
 export async function markSteppedUp(
   deps: Pick<Deps, "db">,
   auth: AuthenticatedSession,
-  factor: Parameters<typeof factorsAfterStepUp>[1],
+  factor: StepUpFactor,
   now: Date,
 ): Promise<void> {
   const stepped = factorsAfterStepUp(auth.session, factor);

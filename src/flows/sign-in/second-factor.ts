@@ -3,23 +3,21 @@ import { recordAuditEvent } from "../../audit/audit.ts";
 import { newId } from "../../crypto/secrets.ts";
 import type { Schema, SignInFlowTable } from "../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
-import { verifyCode } from "../../factors/one-time-code/one-time-code.ts";
-import { countUnusedRecoveryCodes, useRecoveryCode } from "../../factors/recovery-code/recovery-codes.ts";
+import { countUnusedRecoveryCodes } from "../../factors/recovery-code/recovery-codes.ts";
 import {
-  checkTotpMethod,
   listActiveMethods,
   type MethodRow,
   type PublicMethod,
   toPublicMethod,
   touchMethod,
 } from "../../factors/two-step/methods.ts";
+import { recordTwoStepChange } from "../../factors/two-step/notify.ts";
 import { sendPhoneCode } from "../../factors/two-step/phone-sends.ts";
+import { checkSecondFactor, type SecondFactorAnswer } from "../../factors/two-step/second-factor-check.ts";
 import { type AccountRow, findAccountById } from "../../identity/accounts.ts";
 import type { Factor, SessionRow } from "../../session/sessions.ts";
 import { trustDevice } from "../../session/trusted-devices.ts";
-import { codeDepsFor, codeRulesFor } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
-import { recordTwoStepChange } from "../two-step-settings/notify.ts";
 import { mintSignInSession, type SessionChoice } from "./mint-session.ts";
 
 /**
@@ -137,70 +135,7 @@ async function findLiveChallenge(deps: Deps, id: string): Promise<LiveChallenge 
   return { flow, account, methods: await listActiveMethods(deps.db, account.id) };
 }
 
-function lockRule(deps: Deps) {
-  return {
-    limit: deps.config.limits.twoStepFailuresPerAccount,
-    windowSeconds: deps.config.limits.signInFailureWindowSeconds,
-  };
-}
-
-export type SecondFactorInput = {
-  code: string;
-  /** "recovery_code", or a method kind ("totp", "sms", "voice"); the challenge's method when absent. */
-  method?: string | undefined;
-  methodId?: string | undefined;
-  trustDevice?: boolean | undefined;
-};
-
-/** Picks the method a code is for: by id, by kind, or the challenge's current one. */
-function methodFor(challenge: LiveChallenge, input: SecondFactorInput): MethodRow | undefined {
-  const { flow, methods } = challenge;
-  if (input.methodId) return methods.find((m) => m.id === input.methodId);
-  if (input.method)
-    return (
-      methods.find((m) => m.method === input.method && m.id === flow.method_id) ??
-      methods.find((m) => m.method === input.method)
-    );
-  return methods.find((m) => m.id === flow.method_id);
-}
-
-async function checkCode(
-  deps: Deps,
-  challenge: LiveChallenge,
-  input: SecondFactorInput,
-): Promise<{ ok: true; factor: Factor; method?: MethodRow } | { ok: false }> {
-  const accountId = challenge.account.id;
-  if (input.method === "recovery_code") {
-    const used = await useRecoveryCode(
-      deps.db,
-      { clock: deps.clock, random: deps.random, secretKey: deps.config.signingKey },
-      accountId,
-      input.code,
-    );
-    return used ? { ok: true, factor: "recovery_code" } : { ok: false };
-  }
-  const method = methodFor(challenge, input);
-  if (!method) return { ok: false };
-  if (method.method === "totp") {
-    const check = await checkTotpMethod(
-      deps.db,
-      { clock: deps.clock, random: deps.random, secretKeys: deps.config.secretKeys },
-      method,
-      input.code,
-    );
-    return check.ok ? { ok: true, factor: "totp", method } : { ok: false };
-  }
-  const verdict = await verifyCode(
-    deps.db,
-    codeDepsFor(deps),
-    codeFlowId(challenge.flow.id, method.id),
-    input.code,
-    codeRulesFor(deps, method.method),
-  );
-  return verdict.ok
-    ? { ok: true, factor: method.method === "sms" ? "sms_code" : "voice_code", method }
-    : { ok: false };
-}
+export type SecondFactorInput = SecondFactorAnswer & { trustDevice?: boolean | undefined };
 
 /** The second step. Wrong codes count per challenge and per account; the right one mints the session. */
 export async function verifySecondFactor(
@@ -213,11 +148,8 @@ export async function verifySecondFactor(
   if ("ok" in challenge) return challenge;
   const { flow, account } = challenge;
   const now = deps.clock.now();
-  const lockKey = `two_step:account:${account.id}`;
-  const locked = await deps.throttle.peek(lockKey, lockRule(deps), now);
-  if (!locked.allowed) return failure("too_many_attempts", { retryAfterSeconds: locked.retryAfterSeconds });
   const maxAttempts = deps.config.limits.codeMaxAttempts;
-  // Claim an attempt first (guarded), so parallel guesses cannot exceed the cap.
+  // Claim one of the challenge's tries first (guarded), so parallel guesses cannot exceed its cap.
   const claimed = await deps.db
     .updateTable("sign_in_flow")
     .set((eb) => ({ attempts: eb("attempts", "+", 1) }))
@@ -229,26 +161,24 @@ export async function verifySecondFactor(
   if (!claimed)
     return failure("too_many_attempts", { retryAfterSeconds: deps.config.limits.codeResendCooldownSeconds });
 
-  const checked = await checkCode(deps, challenge, input);
+  const checked = await checkSecondFactor(
+    deps,
+    {
+      account,
+      methods: challenge.methods,
+      currentMethodId: flow.method_id,
+      phoneCodeFlowId: (method) => codeFlowId(flow.id, method.id),
+      during: "sign_in",
+      meta,
+    },
+    input,
+  );
   if (!checked.ok) {
-    await deps.throttle.hit(lockKey, lockRule(deps), now);
-    // This failure reached the limit: from now on every code is refused until the window ends.
-    // Later tries stop at the peek above, so the owner gets one mail per lock.
-    const lock = await deps.throttle.peek(lockKey, lockRule(deps), now);
-    await recordAuditEvent(deps.db, deps, {
-      type: "sign_in.second_factor_failed",
-      accountId: account.id,
-      actor: "account",
-      ip: meta.ip,
-      userAgent: meta.userAgent,
-    });
-    if (!lock.allowed) {
-      await recordTwoStepChange(deps.db, deps, account, "locked", meta);
-      deps.courier.wake();
-    }
     if (claimed.attempts >= maxAttempts) {
       await deps.db.updateTable("sign_in_flow").set({ state: "expired" }).where("id", "=", flow.id).execute();
     }
+    if (checked.reason === "locked")
+      return failure("too_many_attempts", { retryAfterSeconds: checked.retryAfterSeconds });
     return failure("invalid_code", {
       field: "code",
       extra: { attemptsLeft: Math.max(0, maxAttempts - claimed.attempts) },

@@ -7,9 +7,15 @@ import { type AccountRow, findAccountByIdentifier, updatePasswordHash } from "..
 import { type Identifier, parseIdentifier } from "../../identity/identifiers.ts";
 import { createDummyHash, hashPassword, needsRehash, verifyPassword } from "../../passwords/hashing.ts";
 import type { Factor, SessionRow, SessionType } from "../../session/sessions.ts";
-import { isTrustedDevice } from "../../session/trusted-devices.ts";
+import { findTrustedDevice } from "../../session/trusted-devices.ts";
+import { reserveAttempt } from "../../throttle/attempts.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
-import { clearLockout, readLockout, recordFailure } from "../../throttle/lockout.ts";
+import {
+  accountLockoutKey,
+  clearLockout,
+  recordPasswordFailure,
+  reservePasswordAttempt,
+} from "../../throttle/lockout.ts";
 import type { ThrottleRule } from "../../throttle/throttle.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 import { mintSignInSession } from "./mint-session.ts";
@@ -38,8 +44,20 @@ function hashingParameters(deps: Deps) {
   return { memoryKib: deps.config.limits.argon2MemoryKib, iterations: deps.config.limits.argon2Iterations };
 }
 
-/** One counter per account identifier however it is written ("090-1234-5678" = "09012345678"). */
-function identifierKey(input: string, identifier: Identifier | undefined): string {
+/**
+ * Whose count a password attempt fills: the account's, however it was named (email and mobile
+ * number share one), a trusted browser's own when the owner signs in from one (an attacker's
+ * guesses elsewhere must not lock the owner out), or, for an identifier with no account, that
+ * identifier's ("090-1234-5678" = "09012345678"), so a pause tells nothing about who has an account.
+ */
+function lockoutKeyFor(
+  input: string,
+  identifier: Identifier | undefined,
+  account: AccountRow | undefined,
+  trustedDeviceId: string | undefined,
+): string {
+  if (account && trustedDeviceId) return `${accountLockoutKey(account.id)}:device:${trustedDeviceId}`;
+  if (account) return accountLockoutKey(account.id);
   const canonical = identifier
     ? identifier.kind === "email"
       ? identifier.email
@@ -57,21 +75,31 @@ function failuresPerIp(deps: Deps): ThrottleRule {
   return { limit: limits.signInFailuresPerIp, windowSeconds: limits.signInFailureWindowSeconds };
 }
 
+/** A sign-in attempt admitted by the gate; `succeeded` gives back its place in the address's budget. */
+export type AdmittedSignIn = { ok: true; succeeded(): Promise<void> };
+
 /**
- * What every way of signing in (password, passkey) passes before a credential is looked at: the
- * address's budget of failed sign-ins, then the shop's country policy (which says nothing about
- * any account). Null when the sign-in may go on.
+ * What every way of signing in (password, passkey) passes before a credential is looked at: a
+ * place in the address's budget of failed sign-ins, reserved now (so a burst from one address
+ * cannot have more checked than the budget), then the shop's country policy (which says nothing
+ * about any account). A refused attempt takes no place.
  */
-export async function signInGate(deps: Deps, meta: RequestMeta, now: Date): Promise<FlowFailure | null> {
+export async function admitSignIn(
+  deps: Deps,
+  meta: RequestMeta,
+  now: Date,
+): Promise<AdmittedSignIn | FlowFailure> {
   // Stuffing from one place across many accounts: that place waits, the accounts' owners do not.
-  const ipVerdict = await deps.throttle.peek(ipKey(meta.ip), failuresPerIp(deps), now);
-  if (!ipVerdict.allowed)
-    return failure("too_many_attempts", { retryAfterSeconds: ipVerdict.retryAfterSeconds });
-  if (!(await isCountryAllowed(deps.config.allowedCountries, meta.ip))) return failure("country_not_allowed");
-  return null;
+  const place = await reserveAttempt(deps.throttle, ipKey(meta.ip), failuresPerIp(deps), now);
+  if (!place.allowed) return failure("too_many_attempts", { retryAfterSeconds: place.retryAfterSeconds });
+  if (!(await isCountryAllowed(deps.config.allowedCountries, meta.ip))) {
+    await place.release();
+    return failure("country_not_allowed");
+  }
+  return { ok: true, succeeded: place.release };
 }
 
-/** A failed sign-in (wrong password, refused passkey) counts against its address. */
+/** A failed sign-in outside the gate (a refused passkey at reauthentication) counts against its address. */
 export async function countFailedSignInFrom(deps: Deps, meta: RequestMeta, now: Date): Promise<void> {
   await deps.throttle.hit(ipKey(meta.ip), failuresPerIp(deps), now);
 }
@@ -79,7 +107,8 @@ export async function countFailedSignInFrom(deps: Deps, meta: RequestMeta, now: 
 /**
  * Sign-in with an email or a verified mobile number and a password. An unknown identifier and a
  * wrong password give the same `invalid_credentials` after the same argon2id work; a suspended or
- * closed account is only named after a correct password.
+ * closed account is only named after a correct password. The attempt is reserved against the
+ * address and the account before the password is hashed.
  */
 export async function signInWithPassword(
   deps: Deps,
@@ -88,18 +117,20 @@ export async function signInWithPassword(
 ): Promise<SignedIn | TwoStepRequired | FlowFailure> {
   const limits = deps.config.limits;
   const now = deps.clock.now();
-  const refused = await signInGate(deps, meta, now);
-  if (refused) return refused;
+  const admitted = await admitSignIn(deps, meta, now);
+  if (!admitted.ok) return admitted;
 
   const identifier = parseIdentifier(input.identifier);
   const account = identifier ? await findAccountByIdentifier(deps.db, identifier) : undefined;
-  const lockoutKey = identifierKey(input.identifier, identifier);
-  const lockout = await readLockout(deps.db, lockoutKey, now);
-  if (lockout.paused) {
-    // The owner's trusted browser is not paused: the attacker's guesses must not lock the owner out.
-    const trusted =
-      account && (await isTrustedDevice(deps.db, deps.clock, account.id, input.trustedDeviceToken));
-    if (!trusted) return failure("too_many_attempts", { retryAfterSeconds: lockout.retryAfterSeconds });
+  const trustedDeviceId = account
+    ? await findTrustedDevice(deps.db, deps.clock, account.id, input.trustedDeviceToken)
+    : undefined;
+  const lockoutKey = lockoutKeyFor(input.identifier, identifier, account, trustedDeviceId);
+  const threshold = limits.signInFailuresPerIdentifier;
+  const attempt = await reservePasswordAttempt(deps.db, lockoutKey, threshold, now);
+  if (!attempt.allowed) {
+    await admitted.succeeded(); // not checked, so not a failure from this address either
+    return failure("too_many_attempts", { retryAfterSeconds: attempt.retryAfterSeconds });
   }
 
   const password = input.password.normalize("NFC");
@@ -113,8 +144,7 @@ export async function signInWithPassword(
   }
 
   if (!account || !passwordMatches) {
-    await countFailedSignInFrom(deps, meta, now);
-    const outcome = await recordFailure(deps.db, lockoutKey, limits.signInFailuresPerIdentifier, now);
+    const outcome = await recordPasswordFailure(deps.db, lockoutKey, attempt, threshold, now);
     if (account) {
       await recordAuditEvent(deps.db, deps, {
         type: "sign_in.failed",
@@ -124,10 +154,14 @@ export async function signInWithPassword(
         userAgent: meta.userAgent,
         detail: { reason: "wrong_password", pausedForSeconds: outcome.pausedForSeconds },
       });
-      if (outcome.pauseStarted) await tellOwnerOfPause(deps, account, outcome.pausedForSeconds ?? 60);
+      // The owner's own trusted browser pausing is not someone else trying the password.
+      if (outcome.pauseStarted && !trustedDeviceId)
+        await tellOwnerOfPause(deps, account, outcome.pausedForSeconds ?? 60);
     }
     return failure("invalid_credentials");
   }
+  await admitted.succeeded();
+  await clearLockout(deps.db, lockoutKey);
   if (account.status === "suspended") return failure("account_suspended");
   if (account.status === "closed") return failure("account_closed");
 
@@ -139,13 +173,9 @@ export async function signInWithPassword(
       actor: "system",
     });
   }
-  // Most sign-ins have no failures on record: no statement is spent clearing nothing.
-  if (lockout.paused || lockout.counting) await clearLockout(deps.db, lockoutKey);
   if (account.two_step_enabled_at) {
     // A trusted browser skips the second factor only: the password was checked above.
-    if (await isTrustedDevice(deps.db, deps.clock, account.id, input.trustedDeviceToken)) {
-      return completeSignIn(deps, account, ["password", "trusted_device"], input, meta);
-    }
+    if (trustedDeviceId) return completeSignIn(deps, account, ["password", "trusted_device"], input, meta);
     return startSecondFactor(deps, account, input, meta);
   }
   return completeSignIn(deps, account, ["password"], input, meta);

@@ -13,11 +13,11 @@ import {
   type PublicMethod,
   toPublicMethod,
 } from "../../factors/two-step/methods.ts";
+import { recordTwoStepChange } from "../../factors/two-step/notify.ts";
 import { sendPhoneCode } from "../../factors/two-step/phone-sends.ts";
 import { codeDepsFor, codeRulesFor } from "../code-step.ts";
 import { type FlowFailure, failure } from "../flow-result.ts";
 import { requireRecentAuthentication, requireStepUp, type SettingsContext } from "./guards.ts";
-import { recordTwoStepChange } from "./notify.ts";
 
 /**
  * Adding a two-step method: start (a phone gets a code, an app gets a QR code and its key), then

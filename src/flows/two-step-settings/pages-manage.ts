@@ -11,7 +11,7 @@ import { isRecentlyAuthenticated } from "../../session/sessions.ts";
 import { csrfField, errorSummary, field } from "../../views/forms.ts";
 import { html } from "../../views/html.ts";
 import { reauthenticateWithPassword } from "../reauthentication/reauthentication.ts";
-import type { SettingsContext } from "./guards.ts";
+import { requireStepUp, type SettingsContext } from "./guards.ts";
 import {
   type FormState,
   guardRedirect,
@@ -130,6 +130,10 @@ export function registerTwoStepManagePages(app: FastifyInstance, deps: Deps): vo
     const page = await settingsPage(deps, request, reply);
     if (!page) return reply;
     if (!page.auth.account.two_step_enabled_at) return reply.redirect(twoStepPath, 303);
+    // A password alone never turns two-step off: a code (or a passkey) first, then the confirmation.
+    const stepUp = requireStepUp(page.ctx);
+    const guard = stepUp && guardRedirect(stepUp, disablePath);
+    if (guard) return reply.redirect(guard, 303);
     return renderDisable(reply, request.locale, page, 200, {
       needsPassword: !isRecent(page),
       form: { errors: {} },

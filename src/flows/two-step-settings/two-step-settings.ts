@@ -11,12 +11,12 @@ import {
   type PublicMethod,
   toPublicMethod,
 } from "../../factors/two-step/methods.ts";
+import { recordTwoStepChange } from "../../factors/two-step/notify.ts";
 import type { AccountRow } from "../../identity/accounts.ts";
 import { revokeAccountSessions } from "../../session/sessions.ts";
 import { forgetTrustedDevices } from "../../session/trusted-devices.ts";
 import { type FlowFailure, failure } from "../flow-result.ts";
 import { requireRecentAuthentication, requireStepUp, type SettingsContext } from "./guards.ts";
-import { recordTwoStepChange } from "./notify.ts";
 
 /** "Advanced security settings": turn two-step on and off, remove a backup, new recovery codes. */
 export type TwoStepStatus = {
@@ -44,6 +44,8 @@ function recoveryDeps(deps: Deps) {
 /**
  * Turns two-step on once a verified primary exists; answers the 10 recovery codes, shown once.
  * The session that does it has just proven the primary (verifying it), so it counts as stepped up.
+ * Every other session of the account that never passed a second factor ends: one signed in with a
+ * stolen password before two-step was on must not outlive it (the owner's mail says so).
  */
 export async function enableTwoStep(
   ctx: SettingsContext,
@@ -63,6 +65,7 @@ export async function enableTwoStep(
       .executeTakeFirst();
     if (moved.numUpdatedRows === 0n) return undefined;
     const fresh = await replaceRecoveryCodes(trx, recoveryDeps(deps), auth.account.id);
+    await revokeAccountSessions(trx, auth.account.id, auth.session.id, now, "single_factor");
     await recordTwoStepChange(trx, deps, auth.account, "enabled", ctx.meta);
     return fresh;
   });
@@ -74,8 +77,10 @@ export async function enableTwoStep(
 
 /**
  * Turns two-step off. The caller has shown a confirmation page and sends `confirm: true`; a recent
- * password is needed too. Every method, recovery code and trusted device goes, every other
- * session ends, and the owner is mailed.
+ * password and a second factor proven within the same window are needed too (a code from a
+ * method, a recovery code, or a passkey that verified the person): a password alone, however
+ * recent, never turns the protection off. Every method, recovery code and trusted device goes,
+ * every other session ends, and the owner is mailed.
  */
 export async function disableTwoStep(
   ctx: SettingsContext,
@@ -83,9 +88,9 @@ export async function disableTwoStep(
 ): Promise<{ ok: true; twoStep: TwoStepStatus } | FlowFailure> {
   const { deps, auth } = ctx;
   if (!confirm) return failure("confirmation_required", { field: "confirm" });
-  const guard = requireRecentAuthentication(ctx);
-  if (guard) return guard;
   if (!auth.account.two_step_enabled_at) return failure("two_step_not_enabled");
+  const guard = requireRecentAuthentication(ctx) ?? requireStepUp(ctx);
+  if (guard) return guard;
   const now = deps.clock.now();
   await deps.db.transaction().execute(async (trx) => {
     await trx

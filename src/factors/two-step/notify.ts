@@ -4,9 +4,9 @@ import { queueMessage } from "../../courier/outbox.ts";
 import type { TwoStepChange } from "../../courier/two-step-templates.ts";
 import type { Schema } from "../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
-import type { PublicMethod } from "../../factors/two-step/methods.ts";
+import type { RequestMeta } from "../../flows/flow-result.ts";
 import type { AccountRow } from "../../identity/accounts.ts";
-import type { RequestMeta } from "../flow-result.ts";
+import type { PublicMethod } from "./methods.ts";
 
 const auditTypes: Record<TwoStepChange, AuditEventType> = {
   enabled: "two_step.enabled",
