@@ -23,7 +23,12 @@ export function createLogger(config: Pick<Config, "logLevel">): Logger {
     level: config.logLevel,
     // Secrets never reach the log: no cookies, tokens or bodies.
     redact: {
-      paths: ["req.headers.authorization", "req.headers.cookie", 'res.headers["set-cookie"]'],
+      paths: [
+        "req.headers.authorization",
+        "req.headers.cookie",
+        'req.headers["x-mamori-flow-token"]',
+        'res.headers["set-cookie"]',
+      ],
       remove: true,
     },
   });

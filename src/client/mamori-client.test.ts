@@ -17,10 +17,10 @@ after(async () => {
   await mamori?.stop();
 });
 
-async function postJson(path: string, body: object): Promise<Response> {
+async function postJson(path: string, body: object, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(`${mamori.url}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(5_000),
   });
@@ -30,10 +30,12 @@ async function postJson(path: string, body: object): Promise<Response> {
 async function register(email: string): Promise<{ accountId: string; cookieValue: string }> {
   const started = await postJson("/api/v1/registrations", { name: "佐藤 一郎", email, password });
   assert.equal(started.status, 201);
-  const { registration } = (await started.json()) as { registration: { id: string } };
-  const verified = await postJson(`/api/v1/registrations/${registration.id}/verify`, {
-    code: await latestCode(mamori, email),
-  });
+  const { registration } = (await started.json()) as { registration: { id: string; flowToken: string } };
+  const verified = await postJson(
+    `/api/v1/registrations/${registration.id}/verify`,
+    { code: await latestCode(mamori, email) },
+    { "x-mamori-flow-token": registration.flowToken },
+  );
   assert.equal(verified.status, 201);
   const cookie = verified.headers.getSetCookie().find((c) => c.startsWith("mamori_session="));
   assert.ok(cookie);

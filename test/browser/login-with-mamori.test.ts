@@ -91,12 +91,13 @@ after(async () => {
   await server?.stop();
 });
 
-async function api(path: string, body: object, cookie?: string): Promise<Response> {
+async function api(path: string, body: object, cookie?: string, flowToken?: string): Promise<Response> {
   return fetch(`${server.url}${path}`, {
     method: "POST",
     headers: {
       "content-type": "application/json",
       ...(cookie ? { cookie, origin: server.url } : {}),
+      ...(flowToken ? { "x-mamori-flow-token": flowToken } : {}),
     },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
@@ -116,10 +117,13 @@ async function customer(
 ): Promise<{ code(): Promise<string> } | undefined> {
   const started = await api("/api/v1/registrations", { name: "山田 花子", email, password, locale });
   assert.equal(started.status, 201);
-  const { registration } = (await started.json()) as { registration: { id: string } };
-  const verified = await api(`/api/v1/registrations/${registration.id}/verify`, {
-    code: await latestCode(server, email),
-  });
+  const { registration } = (await started.json()) as { registration: { id: string; flowToken: string } };
+  const verified = await api(
+    `/api/v1/registrations/${registration.id}/verify`,
+    { code: await latestCode(server, email) },
+    undefined,
+    registration.flowToken,
+  );
   assert.equal(verified.status, 201);
   if (!twoStep) return undefined;
   let cookie = cookieOf(verified, "");

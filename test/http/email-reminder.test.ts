@@ -62,6 +62,7 @@ for (const dialect of dialects) {
       assert.equal(started.statusCode, 202);
       assert.deepEqual(Object.keys(started.json<{ emailReminder: object }>().emailReminder).sort(), [
         "expiresAt",
+        "flowToken",
         "id",
       ]);
       assert.equal(await smsCode(app, phone), undefined);

@@ -83,9 +83,13 @@ async function register(email: string, name: string): Promise<{ accountId: strin
   const password = "Kumo-no-Ue-de-4417-Neru";
   const started = await postJson("/api/v1/registrations", { name, email, password });
   assert.equal(started.status, 201, await started.clone().text());
-  const { registration } = (await started.json()) as { registration: { id: string } };
+  const { registration } = (await started.json()) as { registration: { id: string; flowToken: string } };
   const code = await latestCode(mamori, email);
-  const verified = await postJson(`/api/v1/registrations/${registration.id}/verify`, { code });
+  const verified = await postJson(
+    `/api/v1/registrations/${registration.id}/verify`,
+    { code },
+    { "x-mamori-flow-token": registration.flowToken },
+  );
   assert.equal(verified.status, 201, await verified.clone().text());
   const body = (await verified.json()) as { account: { id: string } };
   return { accountId: body.account.id, cookie: sessionCookie(verified) };
@@ -175,12 +179,13 @@ test("nginx auth_request with aal=2 keeps a password-only session out of the bac
     identifier: email,
     password: "Kumo-no-Ue-de-4417-Neru",
   });
-  const { challenge } = (await signIn.json()) as { challenge: { id: string } };
+  const { challenge } = (await signIn.json()) as { challenge: { id: string; flowToken: string } };
   // The app's code of this 30-second step is spent; a recovery code is a second factor too.
-  const passed = await postJson(`/api/v1/sign-in/challenges/${challenge.id}/verify`, {
-    code: recoveryCodes[0],
-    method: "recovery_code",
-  });
+  const passed = await postJson(
+    `/api/v1/sign-in/challenges/${challenge.id}/verify`,
+    { code: recoveryCodes[0], method: "recovery_code" },
+    { "x-mamori-flow-token": challenge.flowToken },
+  );
   assert.equal(passed.status, 200, await passed.clone().text());
   const strong = sessionCookie(passed);
   const admitted = await get("/back-office/orders", { cookie: strong });

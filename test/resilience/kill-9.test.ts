@@ -31,9 +31,14 @@ async function register(server: MamoriServer, email: string): Promise<boolean> {
     password: oldPassword,
   });
   if (started.status !== 201) return false;
-  const { registration } = (await started.json()) as { registration: { id: string } };
+  const { registration } = (await started.json()) as { registration: { id: string; flowToken: string } };
   const code = await latestCode(server, email);
-  const verified = await post(server, `/api/v1/registrations/${registration.id}/verify`, { code });
+  const verified = await post(
+    server,
+    `/api/v1/registrations/${registration.id}/verify`,
+    { code },
+    { "x-mamori-flow-token": registration.flowToken },
+  );
   return verified.status === 201;
 }
 

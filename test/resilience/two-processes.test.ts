@@ -36,9 +36,14 @@ test("a session made on one process works on the other, and a revocation on eith
   const email = "shared@example.jp";
   const password = "Kanata-Hoshi-5521-Umi";
   const started = await postJson(a, "/api/v1/registrations", { name: "共有 花子", email, password });
-  const { registration } = (await started.json()) as { registration: { id: string } };
+  const { registration } = (await started.json()) as { registration: { id: string; flowToken: string } };
   const code = await latestCode(a, email);
-  const verified = await postJson(b, `/api/v1/registrations/${registration.id}/verify`, { code });
+  const verified = await postJson(
+    b,
+    `/api/v1/registrations/${registration.id}/verify`,
+    { code },
+    { "x-mamori-flow-token": registration.flowToken },
+  );
   assert.equal(verified.status, 201, "a flow started on A is finished on B");
 
   const signedIn = await postJson(a, "/api/v1/sign-in", {

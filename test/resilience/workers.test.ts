@@ -85,7 +85,7 @@ test("two workers share sessions and revocations, and a dead worker is replaced"
     }),
   });
   assert.equal(registered.status, 201);
-  const { registration } = (await registered.json()) as { registration: { id: string } };
+  const { registration } = (await registered.json()) as { registration: { id: string; flowToken: string } };
   const db = openDatabase(databaseUrl);
   t.after(() => db.destroy());
   const code = await waitFor("the code", async () => {
@@ -94,7 +94,7 @@ test("two workers share sessions and revocations, and a dead worker is replaced"
   });
   const verified = await fetch(`${url}/api/v1/registrations/${registration.id}/verify`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", "x-mamori-flow-token": registration.flowToken },
     body: JSON.stringify({ code, sessionType: "token" }),
   });
   assert.equal(verified.status, 201);

@@ -14,6 +14,7 @@ import { dispatchDueMessages } from "../../src/courier/dispatcher.ts";
 import type { Database } from "../../src/db/database.ts";
 import type { Clock, Deps } from "../../src/deps.ts";
 import { secureRandom } from "../../src/deps.ts";
+import { type ApiFlowKind, flowTokenFor, flowTokenHeader } from "../../src/http/flow-token.ts";
 import { createConfiguredCourier } from "../../src/main.ts";
 import { redisThrottleStore } from "../../src/throttle/redis-store.ts";
 import { databaseThrottleStore } from "../../src/throttle/throttle.ts";
@@ -181,6 +182,12 @@ export async function buildTestApp(t: TestContext, options: TestAppOptions = {})
   const cookieName = config.sessionCookieName;
   const inject = async (request: InjectOptions): Promise<LightMyRequestResponse> => {
     const headers = { ...(request.headers ?? {}) } as Record<string, string>;
+    // Like a client that kept each flow's token from the flow's first answer (decision 0013): a
+    // step of a flow carries it unless the test set the header itself. Tests of the binding
+    // itself call `app.inject` directly, as a stranger holding only the id would.
+    const step = typeof request.url === "string" ? flowStepOf(request.url) : undefined;
+    if (step && headers[flowTokenHeader] === undefined)
+      headers[flowTokenHeader] = flowTokenFor(config, step.kind, step.id);
     if (typeof headers.cookie === "string") {
       headers.cookie = headers.cookie
         .split(/;\s*/)
@@ -247,6 +254,28 @@ export async function buildTestApp(t: TestContext, options: TestAppOptions = {})
       inject({ method: "POST", url: "/api/v1/sign-in", payload: body, headers }),
     inject,
   };
+}
+
+const flowStepPaths: readonly [RegExp, ApiFlowKind][] = [
+  [/^\/api\/v1\/registrations\/([^/?]+)\//, "registration"],
+  [/^\/api\/v1\/sign-in\/challenges\/([^/?]+)\//, "sign_in_challenge"],
+  [/^\/api\/v1\/password-resets\/([^/?]+)\//, "password_reset"],
+  [/^\/api\/v1\/email-reminders\/([^/?]+)\//, "email_reminder"],
+];
+
+/** The flow a JSON API step is for (`/api/v1/password-resets/{id}/verify` -> a reset's id). */
+function flowStepOf(url: string): { kind: ApiFlowKind; id: string } | undefined {
+  for (const [pattern, kind] of flowStepPaths) {
+    const id = pattern.exec(url)?.[1];
+    if (id) {
+      try {
+        return { kind, id: decodeURIComponent(id) };
+      } catch {
+        return { kind, id }; // a malformed id (bad-input tests): the server answers it as it is
+      }
+    }
+  }
+  return undefined;
 }
 
 /** The `Set-Cookie` header for the session cookie, whole (attributes included). */

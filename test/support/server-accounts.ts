@@ -12,10 +12,15 @@ import { latestCode, type MamoriServer } from "./server.ts";
 
 export type ServerAccount = { name: string; email: string; password: string; locale: "ja" | "en" };
 
-async function postJson(server: MamoriServer, path: string, body: object): Promise<Response> {
+async function postJson(
+  server: MamoriServer,
+  path: string,
+  body: object,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(`${server.url}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(5_000),
   });
@@ -25,9 +30,14 @@ async function postJson(server: MamoriServer, path: string, body: object): Promi
 export async function registerOnServer(server: MamoriServer, account: ServerAccount): Promise<void> {
   const started = await postJson(server, "/api/v1/registrations", account);
   assert.equal(started.status, 201, await started.clone().text());
-  const { registration } = (await started.json()) as { registration: { id: string } };
+  const { registration } = (await started.json()) as { registration: { id: string; flowToken: string } };
   const code = await latestCode(server, account.email);
-  const verified = await postJson(server, `/api/v1/registrations/${registration.id}/verify`, { code });
+  const verified = await postJson(
+    server,
+    `/api/v1/registrations/${registration.id}/verify`,
+    { code },
+    { "x-mamori-flow-token": registration.flowToken },
+  );
   assert.equal(verified.status, 201, await verified.clone().text());
 }
 

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import type { Deps } from "../../deps.ts";
 import { refuseDuringMaintenance, toApiError } from "../../http/flow-errors.ts";
+import { FlowTokenField, FlowTokenHeaders, flowTokenFor, requireFlowToken } from "../../http/flow-token.ts";
 import { requestMeta } from "../../http/request-context.ts";
 import { errorResponses, IdParams } from "../../http/schemas.ts";
 import { requestEmailReminder, resendEmailReminder, verifyEmailReminder } from "./email-reminder.ts";
@@ -11,6 +12,8 @@ import { requestEmailReminder, resendEmailReminder, verifyEmailReminder } from "
 export function registerEmailReminderRoutes(app: FastifyInstance, deps: Deps): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const maintenance = refuseDuringMaintenance(deps);
+  // Every step after the first needs the token the first answer gave (decision 0013).
+  const step = [maintenance, requireFlowToken(deps.config, "email_reminder", "email_reminder_not_found")];
 
   api.post(
     "/api/v1/email-reminders",
@@ -26,6 +29,7 @@ export function registerEmailReminderRoutes(app: FastifyInstance, deps: Deps): v
             emailReminder: Type.Object({
               id: Type.String(),
               expiresAt: Type.String({ format: "date-time" }),
+              flowToken: FlowTokenField,
             }),
           }),
           ...errorResponses(400, 415, 429, 503),
@@ -40,18 +44,24 @@ export function registerEmailReminderRoutes(app: FastifyInstance, deps: Deps): v
         requestMeta(request),
       );
       if (!result.ok) throw toApiError(result);
-      return reply.code(202).send({ emailReminder: result.emailReminder });
+      return reply.code(202).send({
+        emailReminder: {
+          ...result.emailReminder,
+          flowToken: flowTokenFor(deps.config, "email_reminder", result.emailReminder.id),
+        },
+      });
     },
   );
 
   api.post(
     "/api/v1/email-reminders/:id/verify",
     {
-      preHandler: maintenance,
+      preHandler: step,
       schema: {
         tags: ["password reset"],
         summary: "Check the SMS code: the answer is the account's email, masked",
         params: IdParams,
+        headers: FlowTokenHeaders,
         body: Type.Object({ code: Type.String({ maxLength: 32 }) }, { additionalProperties: false }),
         response: {
           200: Type.Object({ email: Type.String({ description: "masked, e.g. t***@example.co.jp" }) }),
@@ -74,11 +84,12 @@ export function registerEmailReminderRoutes(app: FastifyInstance, deps: Deps): v
   api.post(
     "/api/v1/email-reminders/:id/resend",
     {
-      preHandler: maintenance,
+      preHandler: step,
       schema: {
         tags: ["password reset"],
         summary: "Send a new SMS code (the old one stops working); 60-second cooldown",
         params: IdParams,
+        headers: FlowTokenHeaders,
         response: { 202: Type.Object({}), ...errorResponses(404, 429, 503) },
       },
     },

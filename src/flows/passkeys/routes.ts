@@ -8,7 +8,7 @@ import { refuseDuringMaintenance, toApiError } from "../../http/flow-errors.ts";
 import { authOf, renewCookieSession, requestMeta, requireSession } from "../../http/request-context.ts";
 import { errorResponses, IdParams, SessionTypeSchema } from "../../http/schemas.ts";
 import { finishPasskeyReauthentication, startPasskeyReauthentication } from "../reauthentication/passkey.ts";
-import { handChallengeToBrowser } from "../sign-in/challenge-browser.ts";
+import { challengeAnswer, handChallengeToBrowser } from "../sign-in/challenge-browser.ts";
 import { ChallengeSchema, SignedInSchema, setTrustedDeviceCookie, signedInBody } from "../sign-in/routes.ts";
 import type { SettingsContext } from "../two-step-settings/guards.ts";
 import {
@@ -231,7 +231,7 @@ export function registerPasskeyRoutes(app: FastifyInstance, deps: Deps): void {
       if (!result.ok) throw toApiError(result);
       if (result.status === "two_step_required") {
         handChallengeToBrowser(deps.config, reply, result.challenge.id);
-        return { status: result.status, challenge: result.challenge };
+        return { status: result.status, challenge: challengeAnswer(deps.config, result.challenge) };
       }
       if (result.trustedDeviceToken) setTrustedDeviceCookie(reply, deps.config, result.trustedDeviceToken);
       return signedInBody(reply, deps.config, result);

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import type { Deps } from "../../deps.ts";
 import { refuseDuringMaintenance, toApiError } from "../../http/flow-errors.ts";
+import { FlowTokenField, FlowTokenHeaders, flowTokenFor, requireFlowToken } from "../../http/flow-token.ts";
 import { requestMeta } from "../../http/request-context.ts";
 import { errorResponses, IdParams } from "../../http/schemas.ts";
 import {
@@ -16,6 +17,8 @@ import {
 export function registerPasswordResetRoutes(app: FastifyInstance, deps: Deps): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const maintenance = refuseDuringMaintenance(deps);
+  // Every step after the first needs the token the first answer gave (decision 0013).
+  const step = [maintenance, requireFlowToken(deps.config, "password_reset", "password_reset_not_found")];
 
   api.post(
     "/api/v1/password-resets",
@@ -36,6 +39,7 @@ export function registerPasswordResetRoutes(app: FastifyInstance, deps: Deps): v
             passwordReset: Type.Object({
               id: Type.String(),
               expiresAt: Type.String({ format: "date-time" }),
+              flowToken: FlowTokenField,
             }),
           }),
           ...errorResponses(400, 415, 429, 503),
@@ -50,18 +54,20 @@ export function registerPasswordResetRoutes(app: FastifyInstance, deps: Deps): v
         requestMeta(request),
       );
       if (!result.ok) throw toApiError(result);
-      return reply.code(202).send({ passwordReset: result.passwordReset });
+      const flowToken = flowTokenFor(deps.config, "password_reset", result.passwordReset.id);
+      return reply.code(202).send({ passwordReset: { ...result.passwordReset, flowToken } });
     },
   );
 
   api.post(
     "/api/v1/password-resets/:id/verify",
     {
-      preHandler: maintenance,
+      preHandler: step,
       schema: {
         tags: ["password reset"],
         summary: "Check the emailed code; 5 wrong tries end the reset",
         params: IdParams,
+        headers: FlowTokenHeaders,
         body: Type.Object({ code: Type.String({ maxLength: 32 }) }, { additionalProperties: false }),
         response: {
           200: Type.Object({
@@ -85,12 +91,13 @@ export function registerPasswordResetRoutes(app: FastifyInstance, deps: Deps): v
   api.post(
     "/api/v1/password-resets/:id/complete",
     {
-      preHandler: maintenance,
+      preHandler: step,
       schema: {
         tags: ["password reset"],
         summary:
           "Set the new password (after verify): every session of the account ends and the owner is mailed",
         params: IdParams,
+        headers: FlowTokenHeaders,
         body: Type.Object({ newPassword: Type.String({ maxLength: 4096 }) }, { additionalProperties: false }),
         response: {
           200: Type.Object({ status: Type.Literal("password_changed") }),
@@ -113,11 +120,12 @@ export function registerPasswordResetRoutes(app: FastifyInstance, deps: Deps): v
   api.post(
     "/api/v1/password-resets/:id/resend",
     {
-      preHandler: maintenance,
+      preHandler: step,
       schema: {
         tags: ["password reset"],
         summary: "Send a new code (the old one stops working); 60-second cooldown, at most 5 sends",
         params: IdParams,
+        headers: FlowTokenHeaders,
         response: { 202: Type.Object({}), ...errorResponses(404, 410, 429, 503) },
       },
     },

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
 import type { Deps } from "../../deps.ts";
 import { refuseDuringMaintenance, toApiError } from "../../http/flow-errors.ts";
+import { FlowTokenField, FlowTokenHeaders, flowTokenFor, requireFlowToken } from "../../http/flow-token.ts";
 import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
 import {
   AccountResponse,
@@ -30,6 +31,8 @@ const RegistrationBody = Type.Object(
 export function registerRegistrationRoutes(app: FastifyInstance, deps: Deps): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const maintenance = refuseDuringMaintenance(deps);
+  // Every step after the first needs the token the first answer gave (decision 0013).
+  const step = [maintenance, requireFlowToken(deps.config, "registration", "registration_not_found")];
 
   api.post(
     "/api/v1/registrations",
@@ -46,6 +49,7 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Deps): vo
               id: Type.String(),
               email: Type.String(),
               expiresAt: Type.String({ format: "date-time" }),
+              flowToken: FlowTokenField,
             }),
           }),
           ...errorResponses(400, 415, 429, 503),
@@ -65,18 +69,24 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Deps): vo
         requestMeta(request),
       );
       if (!result.ok) throw toApiError(result);
-      return reply.code(201).send({ registration: result.registration });
+      return reply.code(201).send({
+        registration: {
+          ...result.registration,
+          flowToken: flowTokenFor(deps.config, "registration", result.registration.id),
+        },
+      });
     },
   );
 
   api.post(
     "/api/v1/registrations/:id/verify",
     {
-      preHandler: maintenance,
+      preHandler: step,
       schema: {
         tags: ["registration"],
         summary: "Verify the emailed code: the account is created and signed in",
         params: IdParams,
+        headers: FlowTokenHeaders,
         body: Type.Object(
           { code: Type.String({ maxLength: 32 }), sessionType: Type.Optional(SessionTypeSchema) },
           { additionalProperties: false },
@@ -108,11 +118,12 @@ export function registerRegistrationRoutes(app: FastifyInstance, deps: Deps): vo
   api.post(
     "/api/v1/registrations/:id/resend",
     {
-      preHandler: maintenance,
+      preHandler: step,
       schema: {
         tags: ["registration"],
         summary: "Send a new code (the old one stops working); 60-second cooldown",
         params: IdParams,
+        headers: FlowTokenHeaders,
         response: { 202: Type.Object({}), ...errorResponses(404, 410, 429, 503) },
       },
     },

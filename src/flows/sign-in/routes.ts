@@ -4,6 +4,7 @@ import { Type } from "typebox";
 import type { Config } from "../../config/config.ts";
 import type { Deps } from "../../deps.ts";
 import { refuseDuringMaintenance, toApiError } from "../../http/flow-errors.ts";
+import { FlowTokenField, FlowTokenHeaders, requireFlowToken } from "../../http/flow-token.ts";
 import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
 import {
   AccountResponse,
@@ -15,7 +16,7 @@ import {
 import { type AccountRow, toPublicAccount } from "../../identity/accounts.ts";
 import { type SessionRow, toPublicSession } from "../../session/sessions.ts";
 import { trustedDeviceCookieName } from "../../session/trusted-devices.ts";
-import { handChallengeToBrowser } from "./challenge-browser.ts";
+import { challengeAnswer, handChallengeToBrowser } from "./challenge-browser.ts";
 import { resendSecondFactor, switchSecondFactor, verifySecondFactor } from "./second-factor.ts";
 import { signInWithPassword } from "./sign-in.ts";
 
@@ -31,6 +32,7 @@ export const ChallengeSchema = Type.Object({
   destination: Type.Union([Type.String(), Type.Null()]),
   expiresAt: Type.String({ format: "date-time" }),
   alternatives: Type.Array(PublicMethodSchema),
+  flowToken: FlowTokenField,
 });
 export const SignedInSchema = Type.Object({
   status: Type.Literal("signed_in"),
@@ -70,6 +72,8 @@ export function signedInBody(
 export function registerSignInRoutes(app: FastifyInstance, deps: Deps): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const maintenance = refuseDuringMaintenance(deps);
+  // Every step of a challenge needs the token the answer that started it gave (decision 0013).
+  const step = [maintenance, requireFlowToken(deps.config, "sign_in_challenge", "challenge_not_found")];
 
   api.post(
     "/api/v1/sign-in",
@@ -116,7 +120,10 @@ export function registerSignInRoutes(app: FastifyInstance, deps: Deps): void {
       if (!result.ok) throw toApiError(result);
       if (result.status === "two_step_required") {
         handChallengeToBrowser(deps.config, reply, result.challenge.id);
-        return reply.send({ status: result.status, challenge: result.challenge });
+        return reply.send({
+          status: result.status,
+          challenge: challengeAnswer(deps.config, result.challenge),
+        });
       }
       return reply.send(signedInBody(reply, deps.config, result));
     },
@@ -125,11 +132,12 @@ export function registerSignInRoutes(app: FastifyInstance, deps: Deps): void {
   api.post(
     "/api/v1/sign-in/challenges/:id/verify",
     {
-      preHandler: maintenance,
+      preHandler: step,
       schema: {
         tags: ["sign-in"],
         summary: "The second step: a code from the app, the phone, or a recovery code",
         params: IdParams,
+        headers: FlowTokenHeaders,
         body: Type.Object(
           {
             code: Type.String({ maxLength: 32 }),
@@ -159,11 +167,12 @@ export function registerSignInRoutes(app: FastifyInstance, deps: Deps): void {
   api.post(
     "/api/v1/sign-in/challenges/:id/switch",
     {
-      preHandler: maintenance,
+      preHandler: step,
       schema: {
         tags: ["sign-in"],
         summary: "Use a backup method instead (its code is sent when it is a phone)",
         params: IdParams,
+        headers: FlowTokenHeaders,
         body: Type.Object(
           { method: MethodKind, methodId: Type.Optional(Type.String({ maxLength: 64 })) },
           { additionalProperties: false },
@@ -177,18 +186,19 @@ export function registerSignInRoutes(app: FastifyInstance, deps: Deps): void {
     async (request) => {
       const result = await switchSecondFactor(deps, request.params.id, request.body, requestMeta(request));
       if (!result.ok) throw toApiError(result);
-      return { challenge: result.challenge };
+      return { challenge: challengeAnswer(deps.config, result.challenge) };
     },
   );
 
   api.post(
     "/api/v1/sign-in/challenges/:id/resend",
     {
-      preHandler: maintenance,
+      preHandler: step,
       schema: {
         tags: ["sign-in"],
         summary: "Send the phone code again (60-second cooldown)",
         params: IdParams,
+        headers: FlowTokenHeaders,
         response: { 202: Type.Object({}), ...errorResponses(400, 404, 410, 429, 503) },
       },
     },
