@@ -81,7 +81,8 @@ export function registerSignInRoutes(app: FastifyInstance, deps: Deps): void {
         body: Type.Object(
           {
             identifier: Type.String({ maxLength: 320 }),
-            password: Type.String({ maxLength: 4096 }),
+            // An empty password is a slip, refused as invalid_request before it counts as a failure.
+            password: Type.String({ minLength: 1, maxLength: 4096 }),
             sessionType: Type.Optional(SessionTypeSchema),
             keepSignedIn: Type.Optional(
               Type.Boolean({
