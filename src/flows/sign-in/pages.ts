@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Locale } from "../../config/config.ts";
 import type { Deps } from "../../deps.ts";
+import { cookieName } from "../../http/cookie-names.ts";
 import { ensureCsrfToken } from "../../http/csrf.ts";
 import { errorMessage, errorStatuses } from "../../http/errors.ts";
 import {
@@ -110,7 +111,7 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
         password,
         sessionType: "cookie",
         keepSignedIn: formField(request, "keep_signed_in") === "1",
-        trustedDeviceToken: request.cookies[trustedDeviceCookieName],
+        trustedDeviceToken: request.cookies[cookieName(deps.config, trustedDeviceCookieName)],
       },
       requestMeta(request),
     );
