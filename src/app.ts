@@ -82,7 +82,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     frameworkErrors: (error, request, reply) => {
       // No hook has run yet (no cookies parsed): the language comes from Accept-Language alone.
       request.locale = negotiateLocale(undefined, request.headers["accept-language"]);
-      sendError(error, request, reply);
+      sendError(error, request, reply, deps);
     },
   });
 
@@ -121,7 +121,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 
   // Callback-style hooks on every request: an async hook costs a promise and a microtask turn.
   app.addHook("onRequest", (request, _reply, done) => {
-    request.locale = requestLocale(request);
+    request.locale = requestLocale(request, deps.config);
     done(isCrossSiteRequest(request, deps.config) ? new ApiError("csrf_failed") : undefined);
   });
   // API answers hold accounts, sessions and tokens: no browser or proxy may keep them (RFC 6749 5.1).
@@ -131,8 +131,10 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     done(null, payload);
   });
 
-  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => sendError(error, request, reply));
-  app.setNotFoundHandler((request, reply) => sendError(new ApiError("not_found"), request, reply));
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) =>
+    sendError(error, request, reply, deps),
+  );
+  app.setNotFoundHandler((request, reply) => sendError(new ApiError("not_found"), request, reply, deps));
 
   registerHealthRoutes(app, deps);
   registerRegistrationRoutes(app, deps);
@@ -193,9 +195,14 @@ function toApiError(error: FastifyError | ApiError): ApiError {
 }
 
 /** Every error leaves as the API's error shape (JSON under /api), or as a page for a browser. */
-function sendError(raw: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+function sendError(
+  raw: FastifyError | ApiError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  deps: Deps,
+): FastifyReply {
   const error = toApiError(raw);
-  const locale = request.locale ?? requestLocale(request);
+  const locale = request.locale ?? requestLocale(request, deps.config);
   if (error.status >= 500 && error.code !== "maintenance") {
     request.log.error({ err: raw }, "request failed");
   }

@@ -66,7 +66,7 @@ export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
   <div><dt>${text.activity}</dt><dd>${text.activityHint} <a class="edit" href="/account/security/activity" aria-label="${text.viewActivity}">${text.view}</a></dd></div>
 </dl>
 </div>
-${devices.length > 0 || account.two_step_enabled_at ? trustedDevicesCard(locale, page.csrfToken, devices, trustedDeviceIdOf(request)) : null}
+${devices.length > 0 || account.two_step_enabled_at ? trustedDevicesCard(locale, page.csrfToken, devices, trustedDeviceIdOf(request, deps.config)) : null}
 <p><a href="/account">${text.back}</a></p>`;
     const notice =
       request.query.done === "password"

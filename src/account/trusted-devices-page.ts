@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { recordAuditEvent } from "../audit/audit.ts";
-import type { Locale } from "../config/config.ts";
+import type { Config, Locale } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
+import { cookieName } from "../http/cookie-names.ts";
 import { checkFormToken, formField, sendFormExpired, signedInPage } from "../http/pages.ts";
 import { requestMeta } from "../http/request-context.ts";
 import { format } from "../i18n/locale.ts";
@@ -23,8 +24,8 @@ import { describeBrowser } from "../views/user-agent.ts";
 export const forgetDevicePath = "/account/security/trusted-devices/forget";
 
 /** The id part of this browser's trusted-device cookie (`id.secret`), to mark it in the list. */
-export function trustedDeviceIdOf(request: FastifyRequest): string | undefined {
-  const token = request.cookies[trustedDeviceCookieName];
+export function trustedDeviceIdOf(request: FastifyRequest, config: Config): string | undefined {
+  const token = request.cookies[cookieName(config, trustedDeviceCookieName)];
   const dot = token?.indexOf(".") ?? -1;
   return token && dot > 0 ? token.slice(0, dot) : undefined;
 }

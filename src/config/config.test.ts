@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { test } from "node:test";
 import { ConfigError, loadConfig } from "./config.ts";
 
-const key = Buffer.alloc(32, 7).toString("base64");
+// Drawn once with `openssl rand -base64 32` (production refuses a key that looks made up).
+const key = "6JW4OqhdhsTBUck3DBdxt5jgHs/87O2wjdMk1ad7uRQ=";
 const safeProduction = {
   NODE_ENV: "production",
   MAMORI_PUBLIC_URL: "https://login.example.jp",
@@ -68,8 +70,42 @@ test("every problem is reported at once, in words that say how to fix it", () =>
   assert.match(problems.join("\n"), /32 bytes in base64 \(`openssl rand -base64 32`\)/);
 });
 
+test("production refuses a well-known or low-entropy secret key, or one of the wrong length", () => {
+  // Attack it stops: a key anyone can know (the development key in the source, all zeros, "aaaa…",
+  // one byte repeated) lets anyone forge signed values and read what is encrypted (TOTP secrets).
+  const developmentKey = createHash("sha256")
+    .update("mamori development key: never use in production")
+    .digest()
+    .toString("base64");
+  const lowEntropy = Buffer.from(Array.from({ length: 32 }, (_, i) => i % 15)).toString("base64");
+  const refused = {
+    development: developmentKey,
+    zeros: Buffer.alloc(32).toString("base64"),
+    repeated: Buffer.alloc(32, 0xa7).toString("base64"),
+    typed: Buffer.from("a".repeat(32)).toString("base64"),
+    "15 values": lowEntropy,
+    short: Buffer.from(key, "base64").subarray(0, 16).toString("base64"),
+    long: Buffer.concat([Buffer.from(key, "base64"), Buffer.alloc(1, 1)]).toString("base64"),
+  };
+  for (const [kind, weak] of Object.entries(refused)) {
+    const problems = problemsOf({ ...safeProduction, MAMORI_SECRET_KEYS: weak });
+    assert.equal(problems.length, 1, `${kind}: ${problems.join("; ")}`);
+    assert.match(problems[0] ?? "", /^MAMORI_SECRET_KEYS: key 1 .*openssl rand -base64 32/, kind);
+    // An older key in the list is checked too: a rotation cannot bring a weak key back.
+    const second = problemsOf({ ...safeProduction, MAMORI_SECRET_KEYS: `${key},${weak}` });
+    assert.match(second.join("\n"), /MAMORI_SECRET_KEYS: key 2 /, kind);
+  }
+  // The process prints every problem and exits 2 (main.ts): here, each weak key is one line.
+  const all = problemsOf({ ...safeProduction, MAMORI_SECRET_KEYS: Object.values(refused).join(",") });
+  assert.equal(all.length, Object.keys(refused).length);
+  // 16 different byte values is the least a production key may have; development takes any 32 bytes.
+  const sixteen = Buffer.from(Array.from({ length: 32 }, (_, i) => i % 16)).toString("base64");
+  assert.deepEqual(problemsOf({ ...safeProduction, MAMORI_SECRET_KEYS: sixteen }), []);
+  assert.deepEqual(problemsOf({ MAMORI_SECRET_KEYS: refused.zeros }), []);
+});
+
 test("secret keys are kept newest first for rotation", () => {
-  const older = Buffer.alloc(32, 1).toString("base64");
+  const older = "PGvqTiDodr/MIqQAWF3RNBMowPRi0GJsQFO2Lt2Bngg=";
   const config = loadConfig({ MAMORI_SECRET_KEYS: `${key}, ${older}` });
   assert.deepEqual(
     config.secretKeys.map((k) => k.toString("base64")),

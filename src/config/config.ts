@@ -227,15 +227,31 @@ function parseSecretKeys(value: string | undefined, production: boolean, problem
     .map((k) => k.trim())
     .entries()) {
     const key = Buffer.from(text, "base64");
-    if (key.length !== 32) {
-      problems.push(
-        `MAMORI_SECRET_KEYS: key ${index + 1} must be 32 bytes in base64 (\`openssl rand -base64 32\`)`,
-      );
+    const weakness =
+      key.length !== 32 ? "must be 32 bytes in base64" : production ? secretKeyWeakness(key) : null;
+    if (weakness) {
+      problems.push(`MAMORI_SECRET_KEYS: key ${index + 1} ${weakness} (\`openssl rand -base64 32\`)`);
     } else {
       keys.push(key);
     }
   }
   return keys;
+}
+
+// 32 random bytes show about 30 different values; fewer than 16 happens by chance with a
+// probability far below 2^-100, so it means a made-up key ("aaaa…", one byte repeated, all zeros).
+const minDistinctKeyBytes = 16;
+
+/**
+ * Why a 32-byte key must not sign and encrypt in production, or null: anyone can read the
+ * development key in this file, and a key with few distinct bytes was typed, not drawn at random.
+ */
+export function secretKeyWeakness(key: Buffer): string | null {
+  if (key.equals(developmentKey)) return "is the development key, which anyone can read in the source";
+  const distinct = new Set(key).size;
+  if (distinct < minDistinctKeyBytes)
+    return `is not random (only ${distinct} different byte values of 32; a random key has about 30)`;
+  return null;
 }
 
 /** A comma-separated list of ISO 3166 two-letter country codes (`JP,KR`). */

@@ -69,7 +69,7 @@ test("production refuses an address as the public host instead of guessing an RP
     MAMORI_PUBLIC_URL: "https://192.0.2.10",
     MAMORI_TRUST_PROXY: "true",
     SMTP_URL: "smtps://user:pass@mail.example.jp:465",
-    MAMORI_SECRET_KEYS: Buffer.alloc(32, 7).toString("base64"),
+    MAMORI_SECRET_KEYS: "6JW4OqhdhsTBUck3DBdxt5jgHs/87O2wjdMk1ad7uRQ=",
   });
   assert.match(problems.join("\n"), /MAMORI_RP_ID must be a domain name/);
 });
@@ -88,7 +88,7 @@ test("production refuses a plain-http passkey origin (WebAuthn needs a secure co
     MAMORI_RP_ID: "example.jp",
     MAMORI_TRUST_PROXY: "true",
     SMTP_URL: "smtps://user:pass@mail.example.jp:465",
-    MAMORI_SECRET_KEYS: Buffer.alloc(32, 7).toString("base64"),
+    MAMORI_SECRET_KEYS: "6JW4OqhdhsTBUck3DBdxt5jgHs/87O2wjdMk1ad7uRQ=",
   });
   assert.deepEqual(problems, [
     "MAMORI_ORIGINS: passkeys need https:// (or http://localhost): http://shop.example.jp",

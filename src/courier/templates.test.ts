@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { renderMessage } from "./templates.ts";
 
-const code = { kind: "registration_code", name: "山田 花子", code: "012345", lifetimeMinutes: 15 } as const;
+const code = { kind: "registration_code", code: "012345", lifetimeMinutes: 15 } as const;
 
 test("a code mail carries the code and its lifetime in both languages, plain text and HTML", () => {
   const ja = renderMessage(code, "ja");
@@ -21,7 +21,15 @@ test("a code never appears in a subject, which lock screens show and the outbox 
 });
 
 test("a name with markup is escaped in the HTML mail", () => {
-  const message = renderMessage({ ...code, name: "<img src=x onerror=alert(1)>" }, "en");
+  const message = renderMessage(
+    {
+      kind: "password_reset_code",
+      name: "<img src=x onerror=alert(1)>",
+      code: "012345",
+      lifetimeMinutes: 15,
+    },
+    "en",
+  );
   assert.doesNotMatch(message.html, /<img/);
   assert.match(message.html, /&lt;img/);
 });

@@ -7,7 +7,9 @@ import { type TwoStepChange, twoStepCopy } from "./two-step-templates.ts";
 
 /** Every message Mamori sends, with the data it needs. `code` marks messages that carry a security code. */
 export type MessageTemplate =
-  | { kind: "registration_code"; name: string; code: string; lifetimeMinutes: number }
+  // No name: the address is not verified yet, and the name is whatever the registrant typed (an
+  // advert, a link), which must not reach a stranger's mailbox in a mail that looks like the shop's.
+  | { kind: "registration_code"; code: string; lifetimeMinutes: number }
   | { kind: "registration_existing_account"; name: string; signInUrl: string; resetUrl: string }
   | { kind: "account_created"; name: string; securityUrl: string }
   | { kind: "password_reset_code"; name: string; code: string; lifetimeMinutes: number }
@@ -58,7 +60,6 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
             // No code in subjects: they show on locked screens and stay in the outbox table after sending.
             subject: "【Mamori】Eメールアドレスの確認コード",
             lines: [
-              "{name} 様",
               "アカウントの作成を完了するには、次のセキュリティコードを入力してください。",
               "セキュリティコード: {code}",
               "このコードの有効期限は{minutes}分です。このコードを誰にも教えないでください。",
@@ -68,7 +69,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
         : {
             subject: "Mamori: your email verification code",
             lines: [
-              "Hello {name},",
+              "Hello,",
               "To finish creating your account, enter this security code:",
               "Security code: {code}",
               "It expires in {minutes} minutes. Never share it with anyone.",

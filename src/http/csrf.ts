@@ -2,8 +2,10 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../config/config.ts";
 import { constantTimeEqual, hmacHex, newSecret } from "../crypto/secrets.ts";
 import type { Random } from "../deps.ts";
+import { cookieName } from "./cookie-names.ts";
 
 const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+/** The form-token cookie's name outside production (`__Host-mamori_csrf` in it: ./cookie-names.ts). */
 export const csrfCookieName = "mamori_csrf";
 
 /**
@@ -33,18 +35,19 @@ export function ensureCsrfToken(
   config: Config,
   random: Random,
 ): string {
-  const existing = request.cookies[csrfCookieName];
+  const name = cookieName(config, csrfCookieName);
+  const existing = request.cookies[name];
   if (existing && isValidCsrfToken(existing, config)) return existing;
   const value = newSecret(random);
   const token = `${value}.${hmacHex(config.signingKey, "csrf", value)}`;
-  reply.setCookie(csrfCookieName, token, {
+  reply.setCookie(name, token, {
     path: "/",
     httpOnly: true,
     sameSite: "lax",
     secure: config.cookieSecure,
   });
   // The first page a browser sees must work before the cookie comes back.
-  request.cookies[csrfCookieName] = token;
+  request.cookies[name] = token;
   return token;
 }
 
@@ -58,7 +61,7 @@ function isValidCsrfToken(token: string, config: Config): boolean {
 
 /** True when a submitted form carries the token of this browser's CSRF cookie. */
 export function isValidFormToken(request: FastifyRequest, submitted: unknown, config: Config): boolean {
-  const cookie = request.cookies[csrfCookieName];
+  const cookie = request.cookies[cookieName(config, csrfCookieName)];
   if (!cookie || typeof submitted !== "string" || !isValidCsrfToken(cookie, config)) return false;
   return constantTimeEqual(cookie, submitted);
 }

@@ -39,3 +39,17 @@ test("return_to may name the shop's own site, when it is a configured origin, an
     assert.equal(safeReturnTarget(hostile, origins), "/account", hostile);
   }
 });
+
+test("a return path is always fit for a Location header: other characters are percent-encoded", () => {
+  // A raw `/あ` in Location made Node throw (ERR_INVALID_CHAR): a 500 instead of a redirect.
+  assert.equal(safeReturnPath("/あ"), "/%E3%81%82");
+  assert.equal(safeReturnPath("/%E3%81%82"), "/%E3%81%82");
+  assert.equal(safeReturnPath("/検索?q=靴#上"), "/%E6%A4%9C%E7%B4%A2?q=%E9%9D%B4#%E4%B8%8A");
+  // Percent-encoding that decodes to no text names no page here.
+  assert.equal(safeReturnPath("/%E3%81"), "/account");
+  assert.equal(safeReturnPath("/a?q=%E3"), "/account");
+  assert.equal(safeReturnPath("/\uD800"), "/account");
+  const origins = new Set(["https://shop.example.jp"]);
+  assert.equal(safeReturnTarget("https://shop.example.jp/あ", origins), "https://shop.example.jp/%E3%81%82");
+  assert.equal(safeReturnTarget("https://shop.example.jp/%E3%81", origins), "/account");
+});

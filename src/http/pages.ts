@@ -31,7 +31,9 @@ export function formField(request: FastifyRequest, name: string): string {
 
 /**
  * Where to go after sign-in: only a path on this site (`/account`), never `//evil.example` or
- * `https://…`, so the sign-in page cannot be used as an open redirect.
+ * `https://…`, so the sign-in page cannot be used as an open redirect. The answer is always fit for
+ * a Location header: other characters (`/あ`) come back percent-encoded (`/%E3%81%82`), and a
+ * path whose percent-encoding decodes to no text (`/%E3%81`) names no page here and falls back.
  */
 export function safeReturnPath(value: unknown, fallback = "/account"): string {
   if (typeof value !== "string" || value.length > 500) return fallback;
@@ -39,11 +41,24 @@ export function safeReturnPath(value: unknown, fallback = "/account"): string {
     !value.startsWith("/") ||
     value.startsWith("//") ||
     value.startsWith("/\\") ||
-    /[\p{Cc}\\]/u.test(value)
+    /[\p{Cc}\\]/u.test(value) ||
+    !value.isWellFormed()
   ) {
     return fallback;
   }
-  return value;
+  const url = new URL(value, "http://mamori.invalid");
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  return url.origin === "http://mamori.invalid" && decodesToText(path) ? path : fallback;
+}
+
+/** True when every %XX sequence of an (ASCII) URL part decodes, together, to well-formed UTF-8. */
+function decodesToText(encoded: string): boolean {
+  try {
+    decodeURIComponent(encoded);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -66,7 +81,8 @@ export function safeReturnTarget(
   }
   if ((url.protocol !== "https:" && url.protocol !== "http:") || url.username || url.password)
     return fallback;
-  return allowedOrigins.has(url.origin) ? url.href : fallback;
+  // `href` is all ASCII (the host in punycode, the rest percent-encoded): fit for a Location header.
+  return allowedOrigins.has(url.origin) && decodesToText(url.href) ? url.href : fallback;
 }
 
 /** The page answer to a form whose CSRF token is missing or wrong: 403, with a way back. */

@@ -5,6 +5,7 @@ import type { RequestMeta } from "../flows/flow-result.ts";
 import { isLocale, negotiateLocale } from "../i18n/locale.ts";
 import { authenticateSessionToken } from "../session/session-lookup.ts";
 import { type AuthenticatedSession, rotateSessionSecret, type SessionRow } from "../session/sessions.ts";
+import { cookieName } from "./cookie-names.ts";
 import { ApiError } from "./errors.ts";
 
 declare module "fastify" {
@@ -16,10 +17,16 @@ declare module "fastify" {
   }
 }
 
+/** The language cookie's name outside production (`__Host-locale` in it: ./cookie-names.ts). */
 export const localeCookieName = "locale";
 
-export function requestLocale(request: FastifyRequest): Locale {
-  return negotiateLocale(request.cookies[localeCookieName], request.headers["accept-language"]);
+/** The language this browser chose with the switch, if it did. */
+export function localeCookieOf(request: FastifyRequest, config: Config): string | undefined {
+  return request.cookies[cookieName(config, localeCookieName)];
+}
+
+export function requestLocale(request: FastifyRequest, config: Config): Locale {
+  return negotiateLocale(localeCookieOf(request, config), request.headers["accept-language"]);
 }
 
 export function requestMeta(request: FastifyRequest): RequestMeta {
@@ -48,7 +55,7 @@ export async function loadSession(request: FastifyRequest, deps: Deps): Promise<
   request.auth =
     (await authenticateSessionToken(deps.db, { ...deps, limits: deps.config.limits }, token)) ?? null;
   // The account's language overrides the browser's (shared/API.md); an explicit cookie wins over both.
-  if (request.auth && !isLocale(request.cookies[localeCookieName]))
+  if (request.auth && !isLocale(localeCookieOf(request, deps.config)))
     request.locale = request.auth.account.locale;
   return request.auth;
 }

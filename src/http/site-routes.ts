@@ -3,6 +3,7 @@ import type { Deps } from "../deps.ts";
 import { isLocale } from "../i18n/locale.ts";
 import { pageText } from "../i18n/page-text.ts";
 import { html } from "../views/html.ts";
+import { cookieName } from "./cookie-names.ts";
 import { safeReturnPath, sendPage } from "./pages.ts";
 import { localeCookieName } from "./request-context.ts";
 
@@ -16,7 +17,7 @@ export function registerSiteRoutes(app: FastifyInstance, deps: Deps): void {
     ) => {
       const locale = request.params.locale;
       if (isLocale(locale)) {
-        reply.setCookie(localeCookieName, locale, {
+        reply.setCookie(cookieName(deps.config, localeCookieName), locale, {
           path: "/",
           sameSite: "lax",
           secure: deps.config.cookieSecure,

@@ -4,12 +4,23 @@ export type Identifier = { kind: "email"; email: string } | { kind: "phone"; pho
 
 const maxEmailLength = 254;
 
+// Characters that show nothing or reorder what is shown: zero-width spaces and joiners (U+200B–U+200D),
+// the word joiner (U+2060), the byte-order mark (U+FEFF), bidirectional marks, embeddings, overrides
+// and isolates (U+200E/F, U+202A–U+202E, U+2066–U+2069): all "format" characters (Cf), and controls.
+const invisibleCharacter = /[\p{Cf}\p{Cc}]/u;
+
 /**
- * Normalises an email address for storage and lookup: trimmed, NFC, lower-cased. Returns undefined
- * when it is not an address a person could receive mail at (one @, a dotted domain, no spaces).
+ * Normalises an email address for storage and lookup: trimmed, NFKC (full-width
+ * `ｈａｎａｋｏ＠ｅｘａｍｐｌｅ．ｊｐ`, typed with a Japanese keyboard, is `hanako@example.jp`),
+ * lower-cased. Returns undefined when it is not an address a person could receive mail at (one @,
+ * a dotted domain, no spaces), or when it holds an invisible or bidirectional character. Attack:
+ * `hana\u200Bko@example.jp` shows as the owner's address, so a second account under it (or a mail
+ * sent to it) would pass for theirs.
  */
 export function normalizeEmail(input: string): string | undefined {
-  const email = input.trim().normalize("NFC").toLowerCase();
+  if (invisibleCharacter.test(input)) return undefined;
+  const email = input.trim().normalize("NFKC").toLowerCase();
+  if (invisibleCharacter.test(email)) return undefined;
   if (email.length === 0 || email.length > maxEmailLength) return undefined;
   const at = email.lastIndexOf("@");
   if (at <= 0 || at !== email.indexOf("@")) return undefined;
@@ -44,7 +55,8 @@ export function normalizePhone(input: string): string | undefined {
 
 /** Reads a sign-in identifier: an email address, or else a phone number. */
 export function parseIdentifier(input: string): Identifier | undefined {
-  if (input.includes("@")) {
+  // A full-width ＠ is an @ too (NFKC, as normalizeEmail reads it).
+  if (input.normalize("NFKC").includes("@")) {
     const email = normalizeEmail(input);
     return email ? { kind: "email", email } : undefined;
   }

@@ -2,7 +2,9 @@ import { createHmac } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Account, Configuration, KoaContext, default as Provider } from "oidc-provider";
 import { readCookie } from "../client/mamori-client.ts";
+import type { Config } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
+import { cookieName } from "../http/cookie-names.ts";
 import { localeCookieName } from "../http/request-context.ts";
 import { negotiateLocale } from "../i18n/locale.ts";
 import { findAccountById } from "../identity/accounts.ts";
@@ -13,6 +15,7 @@ import { renderLayout } from "../views/layout.ts";
 import { createAdapterFactory } from "./adapter.ts";
 import { findClient } from "./clients.ts";
 import { providerErrorPage, signedOutPage, signOutPage } from "./pages.ts";
+import { providerCookieNames } from "./provider-cookies.ts";
 import { loadSigningKeys, signingKeySetVersion } from "./signing-keys.ts";
 
 /**
@@ -62,8 +65,8 @@ function cookieKeys(secretKeys: readonly Buffer[]): string[] {
   return secretKeys.map((key) => createHmac("sha256", key).update("mamori oidc cookies").digest("base64url"));
 }
 
-function localeOf(req: IncomingMessage): "ja" | "en" {
-  const cookie = readCookie(req.headers.cookie, localeCookieName);
+function localeOf(req: IncomingMessage, config: Config): "ja" | "en" {
+  const cookie = readCookie(req.headers.cookie, cookieName(config, localeCookieName));
   return negotiateLocale(cookie, req.headers["accept-language"]);
 }
 
@@ -217,11 +220,8 @@ function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLi
     ttl: ttlSeconds,
     cookies: {
       keys: cookieKeys(deps.config.secretKeys),
-      names: {
-        session: "mamori_oidc_session",
-        interaction: "mamori_oidc_interaction",
-        resume: "mamori_oidc_resume",
-      },
+      // `__Host-` in production; the interaction and resume cookies get it in ./provider-cookies.ts.
+      names: providerCookieNames(deps.config),
       long: { httpOnly: true, sameSite: "lax", secure, signed: true },
       short: { httpOnly: true, sameSite: "lax", secure, signed: true },
     },
@@ -242,11 +242,15 @@ function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLi
           sendProviderPage(
             ctx,
             200,
-            signOutPage({ locale: localeOf(ctx.req), clientName: ctx.oidc.client?.clientName, ...parsed }),
+            signOutPage({
+              locale: localeOf(ctx.req, deps.config),
+              clientName: ctx.oidc.client?.clientName,
+              ...parsed,
+            }),
           );
         },
         postLogoutSuccessSource: async (ctx: KoaContext) => {
-          sendProviderPage(ctx, 200, signedOutPage(localeOf(ctx.req)));
+          sendProviderPage(ctx, 200, signedOutPage(localeOf(ctx.req, deps.config)));
         },
       },
     },
@@ -257,7 +261,11 @@ function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLi
       const detail =
         error instanceof Error && "error_detail" in error ? String(error.error_detail) : undefined;
       deps.log.info({ oidcError: out, detail }, "oidc request refused");
-      sendProviderPage(ctx, Math.max(ctx.status, 400), providerErrorPage(localeOf(ctx.req), code));
+      sendProviderPage(
+        ctx,
+        Math.max(ctx.status, 400),
+        providerErrorPage(localeOf(ctx.req, deps.config), code),
+      );
     },
   };
 }
@@ -285,7 +293,7 @@ function finishLogout(deps: Deps, provider: Provider): void {
     if (typeof location !== "string") return;
     ctx.res.removeHeader("location");
     ctx.set("refresh", `0;url=${location}`);
-    sendProviderPage(ctx, 200, signedOutPage(localeOf(ctx.req), location));
+    sendProviderPage(ctx, 200, signedOutPage(localeOf(ctx.req, deps.config), location));
   });
 }
 

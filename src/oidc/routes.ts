@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from "fastify";
 import type { InteractionDetails, InteractionResults, Provider } from "oidc-provider";
 import { oidcMountPath } from "../config/oidc-config.ts";
 import type { Deps } from "../deps.ts";
@@ -18,6 +18,7 @@ import {
   twoStepRequiredPage,
 } from "./pages.ts";
 import type { OidcService } from "./provider.ts";
+import { adaptProviderCookies } from "./provider-cookies.ts";
 
 /**
  * "Sign in with Mamori": oidc-provider answers everything under /oidc (discovery, JWKS, authorize,
@@ -62,21 +63,28 @@ async function forwardToProvider(
 }
 
 export function registerOidcRoutes(app: FastifyInstance, deps: Deps, oidc: OidcService): void {
+  // Every request the provider answers or reads: its cookies as the browser keeps them (`__Host-`).
+  const providerCookies: onRequestHookHandler = (request, reply, done) => {
+    adaptProviderCookies(deps.config, request.raw, reply.raw);
+    done();
+  };
   // The provider reads its own bodies (and limits them to 56 KiB): here no parser touches the stream.
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", (_request, _payload, done) => done(null, undefined));
-    scope.all(oidcMountPath, { schema: { hide: true } }, (request, reply) =>
+    scope.all(oidcMountPath, { schema: { hide: true }, onRequest: providerCookies }, (request, reply) =>
       forwardToProvider(oidc, request, reply),
     );
-    scope.all(`${oidcMountPath}/*`, { schema: { hide: true } }, (request, reply) =>
-      forwardToProvider(oidc, request, reply),
+    scope.all(
+      `${oidcMountPath}/*`,
+      { schema: { hide: true }, onRequest: providerCookies },
+      (request, reply) => forwardToProvider(oidc, request, reply),
     );
   });
 
   app.get<UidParams>(
     `${oidcMountPath}/interaction/:uid`,
-    { schema: { hide: true } },
+    { schema: { hide: true }, onRequest: providerCookies },
     async (request, reply) => {
       const found = await interactionOf(oidc, request, reply);
       if (!found) return reply;
@@ -149,7 +157,7 @@ export function registerOidcRoutes(app: FastifyInstance, deps: Deps, oidc: OidcS
 
   app.post<UidParams>(
     `${oidcMountPath}/interaction/:uid/consent`,
-    { schema: { hide: true } },
+    { schema: { hide: true }, onRequest: providerCookies },
     async (request, reply) => {
       const found = await postedInteraction(deps, oidc, request, reply);
       if (!found) return reply;
@@ -175,7 +183,7 @@ export function registerOidcRoutes(app: FastifyInstance, deps: Deps, oidc: OidcS
 
   app.post<UidParams>(
     `${oidcMountPath}/interaction/:uid/abort`,
-    { schema: { hide: true } },
+    { schema: { hide: true }, onRequest: providerCookies },
     async (request, reply) => {
       const found = await postedInteraction(deps, oidc, request, reply);
       if (!found) return reply;

@@ -161,7 +161,11 @@ export function registerSessionRoutes(app: FastifyInstance, deps: Deps): void {
         summary:
           "Prove the password again, or a code from a two-step method or a recovery code (step-up): sensitive settings need it within 10 minutes",
         body: Type.Union([
-          Type.Object({ password: Type.String({ maxLength: 4096 }) }, { additionalProperties: false }),
+          Type.Object(
+            // Empty is a slip (invalid_request), not a wrong password counted against the account.
+            { password: Type.String({ minLength: 1, maxLength: 4096 }) },
+            { additionalProperties: false },
+          ),
           Type.Object(
             {
               method: Type.Union([

@@ -10,6 +10,7 @@ import type { Clock, Random } from "../deps.ts";
  */
 export type TrustedDeviceRow = Selectable<TrustedDeviceTable>;
 
+/** The cookie's name outside production (`__Host-mamori_trusted` in it: src/http/cookie-names.ts). */
 export const trustedDeviceCookieName = "mamori_trusted";
 
 export async function trustDevice(

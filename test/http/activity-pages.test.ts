@@ -3,7 +3,7 @@ import { test } from "node:test";
 import type { LightMyRequestResponse } from "fastify";
 import { activityLabel } from "../../src/account/activity-page.ts";
 import { buildTestApp, type RegisteredAccount, sessionCookieHeader, type TestApp } from "../support/app.ts";
-import { cookieSetBy, location, openForm, postForm } from "../support/forms.ts";
+import { flowCookieSetBy, location, openForm, postForm } from "../support/forms.ts";
 import { call } from "../support/two-step.ts";
 
 // "Sign-in activity" and "this wasn't me" as plain HTML forms, driven the way a browser without
@@ -200,7 +200,7 @@ test("'this wasn't me': a confirmation first, then every session ends and this b
   const codeUrl = location(done);
   assert.match(codeUrl, /^\/password-reset\/pwr_[0-9a-z]+\?from=not_me$/);
   assert.match(String(done.headers["set-cookie"]), /mamori_session=;/, "this browser forgets its session");
-  const binding = cookieSetBy(done, "mamori_reset");
+  const binding = flowCookieSetBy(done, "mamori_reset");
   assert.ok(binding, "the reset is tied to this browser");
   assert.equal(await liveSessions(s, owner.accountId), 0, "every session ended, this one too");
   assert.equal(await resetCodesSent(s, owner.email), 1, "a reset code was mailed");
@@ -251,7 +251,7 @@ test("when no reset code may be sent yet, 'this wasn't me' still signs out every
   assert.match(done.body, /<h1>すべての端末からサインアウトしました<\/h1>/);
   assert.match(done.body, /<a class="button wide" href="\/password-reset">パスワードを再設定<\/a>/);
   assert.match(String(done.headers["set-cookie"]), /mamori_session=;/);
-  assert.equal(cookieSetBy(done, "mamori_reset"), undefined);
+  assert.equal(flowCookieSetBy(done, "mamori_reset"), undefined);
   assert.equal(await liveSessions(s, owner.accountId), 0);
 });
 

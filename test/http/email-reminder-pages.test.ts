@@ -3,7 +3,7 @@ import { test } from "node:test";
 import type { LightMyRequestResponse } from "fastify";
 import { setMaintenanceMode } from "../../src/operations/maintenance.ts";
 import { buildTestApp, type TestApp } from "../support/app.ts";
-import { cookieSetBy, type Form, location, openForm, postForm, wrongCode } from "../support/forms.ts";
+import { type Form, flowCookieSetBy, location, openForm, postForm, wrongCode } from "../support/forms.ts";
 
 // "Forgot your email?" as plain HTML forms, driven the way a browser without JavaScript drives
 // them: the mobile number, the code from the SMS, the masked email.
@@ -48,7 +48,7 @@ async function start(s: TestApp, number: string): Promise<{ codeUrl: string; for
   const codeUrl = location(posted);
   assert.match(codeUrl, /^\/email-reminder\/emr_[0-9a-z]+$/);
   // The browser keeps the cookie that ties the flow's pages to it.
-  const binding = cookieSetBy(posted, "mamori_email_reminder");
+  const binding = flowCookieSetBy(posted, "mamori_email_reminder");
   assert.ok(binding, "the flow is tied to this browser");
   return { codeUrl, form: { ...form, cookie: `${form.cookie}; ${binding}` } };
 }
@@ -118,7 +118,11 @@ test("the code from the SMS shows the email masked, once, with sign-in and a pre
     shown.body,
     /<a class="button secondary wide" href="\/password-reset\?identifier=090-1234-5678">パスワードを再設定<\/a>/,
   );
-  assert.match(String(shown.headers["set-cookie"]), /mamori_email_reminder=;/, "the binding is dropped");
+  assert.match(
+    String(shown.headers["set-cookie"]),
+    /mamori_email_reminder_emr_[0-9a-z]+=;/,
+    "the binding is dropped",
+  );
 
   // A reload posts the spent code again: the ended page, not the email.
   const reloaded = await postForm(s, codeUrl, form, { _csrf: form.csrf, code });

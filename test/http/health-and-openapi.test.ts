@@ -17,7 +17,7 @@ const productionEnv = {
   SMTP_URL: "smtp://127.0.0.1:2525",
   MAMORI_PUBLIC_URL: "https://id.shop.example.jp",
   MAMORI_TRUST_PROXY: "true",
-  MAMORI_SECRET_KEYS: Buffer.alloc(32, 7).toString("base64"),
+  MAMORI_SECRET_KEYS: "6JW4OqhdhsTBUck3DBdxt5jgHs/87O2wjdMk1ad7uRQ=",
   MAMORI_ARGON2_MEMORY_KIB: "19456",
   MAMORI_ARGON2_ITERATIONS: "2",
 };

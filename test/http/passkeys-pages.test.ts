@@ -3,7 +3,7 @@ import { after, test } from "node:test";
 import { challengePages } from "../../src/flows/sign-in/challenge-browser.ts";
 import { buildTestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
-import { cookieSetBy, location, openForm, postForm } from "../support/forms.ts";
+import { flowCookieSetBy, location, openForm, postForm } from "../support/forms.ts";
 import { addPasskey } from "../support/passkeys.ts";
 import { SoftwareAuthenticator } from "../support/software-authenticator.ts";
 import { accountWithApp, call, oathtoolCode } from "../support/two-step.ts";
@@ -140,7 +140,7 @@ test("the two-step page offers a passkey only to an account that has one", async
   // A browser that signs in through the JSON API (the passkey script does) gets the page's cookie too.
   const signedIn = await app.signIn({ identifier: owner.email, password: owner.password });
   const challengeId = signedIn.json<{ challenge: { id: string } }>().challenge.id;
-  const cookie = cookieSetBy(signedIn, challengePages.cookie) ?? "";
+  const cookie = flowCookieSetBy(signedIn, challengePages.cookie) ?? "";
   const without = await app.inject({
     method: "GET",
     url: `/sign-in/two-step/${challengeId}`,

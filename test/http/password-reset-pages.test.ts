@@ -3,7 +3,7 @@ import { test } from "node:test";
 import type { LightMyRequestResponse } from "fastify";
 import { setMaintenanceMode } from "../../src/operations/maintenance.ts";
 import { buildTestApp, sessionCookieHeader, strongPassword, type TestApp } from "../support/app.ts";
-import { cookieSetBy, type Form, location, openForm, postForm, wrongCode } from "../support/forms.ts";
+import { type Form, flowCookieSetBy, location, openForm, postForm, wrongCode } from "../support/forms.ts";
 
 // "Forgot password" and "change password" as plain HTML forms, driven the way a browser without
 // JavaScript drives them: GET a page (CSRF cookie + hidden field), POST the form, follow 303s.
@@ -17,7 +17,7 @@ async function startReset(s: TestApp, identifier: string): Promise<{ codeUrl: st
   const codeUrl = location(posted);
   assert.match(codeUrl, /^\/password-reset\/pwr_[0-9a-z]+$/);
   // The browser keeps the cookie that ties the reset's pages to it.
-  const binding = cookieSetBy(posted, "mamori_reset");
+  const binding = flowCookieSetBy(posted, "mamori_reset");
   assert.ok(binding, "the reset is tied to this browser");
   return { codeUrl, form: { ...form, cookie: `${form.cookie}; ${binding}` } };
 }

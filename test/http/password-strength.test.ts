@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { assertApiError, buildTestApp, strongPassword, type TestApp } from "../support/app.ts";
-import { cookieSetBy, location, openForm, postForm } from "../support/forms.ts";
+import { flowCookieSetBy, location, openForm, postForm } from "../support/forms.ts";
 
 // POST /api/v1/passwords/strength (shared/API.md, "Password generator and strength"): what the
 // live strength meter asks while someone types a new password.
@@ -208,7 +208,7 @@ test("every new-password field carries the meter, and no other password field do
   const form = await openForm(s, "/password-reset");
   const posted = await postForm(s, "/password-reset", form, { _csrf: form.csrf, identifier: account.email });
   const codeUrl = location(posted);
-  const cookie = `${form.cookie}; ${cookieSetBy(posted, "mamori_reset")}`;
+  const cookie = `${form.cookie}; ${flowCookieSetBy(posted, "mamori_reset")}`;
   const code = await s.latestCode(account.email, "password_reset_code");
   await postForm(s, codeUrl, { ...form, cookie }, { _csrf: form.csrf, code: code ?? "" });
   const reset = (await openForm(s, `${codeUrl}/new`, cookie)).body;

@@ -32,6 +32,17 @@ export function cookieSetBy(response: LightMyRequestResponse, name: string): str
     ?.split(";")[0];
 }
 
+/**
+ * The cookie a response sets to bind a flow of this kind (`mamori_reset`, ...) to the browser:
+ * `name=value`, its name the kind and the flow's id (`mamori_reset_pwr_…`, `__Host-` first in production).
+ */
+export function flowCookieSetBy(response: LightMyRequestResponse, kind: string): string | undefined {
+  const name = new RegExp(`^(__Host-)?${kind}_[A-Za-z0-9_-]+=`);
+  return setCookies(response)
+    .find((c) => name.test(c))
+    ?.split(";")[0];
+}
+
 /** GETs a page with a form (asserting 200) and keeps the cookies a browser would send back. */
 export async function openForm(
   s: TestApp,

@@ -113,7 +113,7 @@ export function outboxDeps(
 }
 
 export function codeMessage(code = "123456"): MessageTemplate {
-  return { kind: "registration_code", name: "山田 花子", code, lifetimeMinutes: 15 };
+  return { kind: "registration_code", code, lifetimeMinutes: 15 };
 }
 
 export async function queueEmails(deps: Deps, count: number): Promise<string[]> {

@@ -225,7 +225,7 @@ export function registerEmailReminderPages(app: FastifyInstance, deps: Deps): vo
     const result = await verifyEmailReminder(deps, reminder.id, code, requestMeta(request));
     if (result.ok) {
       // The flow is spent: its pages have nothing more to show this browser.
-      releaseFlowFromBrowser(reply, reminderPages, reminder.id);
+      releaseFlowFromBrowser(deps.config, reply, reminderPages, reminder.id);
       return renderResult(reply, locale, result.maskedEmail, reminder.phone);
     }
     // A wrong code with tries left: the same page again, the error beside the field.

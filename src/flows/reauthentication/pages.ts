@@ -178,12 +178,16 @@ export function registerReauthenticationPages(app: FastifyInstance, deps: Deps):
     // The account's language, now that the session is loaded.
     const locale = request.locale;
     const returnTo = safeReturnPath(formField(request, "return_to"), settingsHome);
-    const result = await reauthenticateWithPassword(
-      deps,
-      page.auth,
-      formField(request, "password").slice(0, 4096),
-      requestMeta(request),
-    );
+    const password = formField(request, "password").slice(0, 4096);
+    // Nothing typed is a slip: no count against the account, no hashing.
+    if (password === "") {
+      return renderReauthenticate(reply, locale, page, 400, {
+        returnTo,
+        form: { errors: { password: twoStepText(locale).disable.passwordMissing } },
+        passkey: await hasPasskey(page),
+      });
+    }
+    const result = await reauthenticateWithPassword(deps, page.auth, password, requestMeta(request));
     if (result.ok) {
       await renewCookieSession(request, reply, deps);
       return reply.redirect(returnTo, 303);

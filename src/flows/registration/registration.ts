@@ -126,7 +126,6 @@ export async function startRegistration(
     } else {
       await queueMessage(trx, deps, "email", email, input.locale, {
         kind: "registration_code",
-        name,
         code: issued.code,
         lifetimeMinutes: Math.ceil(deps.config.limits.emailCodeLifetimeSeconds / 60),
       });
@@ -261,7 +260,6 @@ export async function resendRegistrationCode(deps: Deps, id: string): Promise<{ 
     if (registration.email_taken === 0) {
       await queueMessage(trx, deps, "email", registration.email, registration.locale, {
         kind: "registration_code",
-        name: registration.name,
         code: issued.code,
         lifetimeMinutes: Math.ceil(deps.config.limits.emailCodeLifetimeSeconds / 60),
       });

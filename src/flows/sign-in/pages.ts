@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Locale } from "../../config/config.ts";
 import type { Deps } from "../../deps.ts";
+import { cookieName } from "../../http/cookie-names.ts";
 import { ensureCsrfToken } from "../../http/csrf.ts";
 import { errorMessage, errorStatuses } from "../../http/errors.ts";
 import {
@@ -14,7 +15,7 @@ import {
 import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
 import { pageText } from "../../i18n/page-text.ts";
 import { trustedDeviceCookieName } from "../../session/trusted-devices.ts";
-import { csrfField, errorSummary, field } from "../../views/forms.ts";
+import { csrfField, errorSummary, type FieldErrors, field } from "../../views/forms.ts";
 import { html } from "../../views/html.ts";
 import { passkeySignInBlock } from "../passkeys/ui.ts";
 import { handChallengeToBrowser } from "./challenge-browser.ts";
@@ -27,6 +28,8 @@ type SignInForm = {
   /** The field the error summary's message links to. */
   errorField?: string;
   notice?: string;
+  /** Errors shown beside their fields (the summary links to each). */
+  fieldErrors?: FieldErrors;
 };
 
 function renderSignIn(
@@ -37,7 +40,7 @@ function renderSignIn(
   form: SignInForm,
 ): FastifyReply {
   const text = pageText(locale).signIn;
-  const errors = {};
+  const errors = form.fieldErrors ?? {};
   const body = html`<div class="card">
 <h1>${text.title}</h1>
 ${errorSummary(locale, errors, form.error, form.errorField)}
@@ -92,14 +95,23 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
     const token = ensureCsrfToken(request, reply, deps.config, deps.random);
     const identifier = formField(request, "identifier").slice(0, 320);
     const returnTo = safeReturnTarget(formField(request, "return_to"), deps.config.allowedOrigins);
+    const password = formField(request, "password").slice(0, 4096);
+    // Nothing typed is a slip, not a guess: it is answered here, before any count or hashing.
+    if (password === "") {
+      return renderSignIn(reply, locale, token, 400, {
+        identifier,
+        returnTo,
+        fieldErrors: { password: pageText(locale).signIn.passwordMissing },
+      });
+    }
     const result = await signInWithPassword(
       deps,
       {
         identifier,
-        password: formField(request, "password").slice(0, 4096),
+        password,
         sessionType: "cookie",
         keepSignedIn: formField(request, "keep_signed_in") === "1",
-        trustedDeviceToken: request.cookies[trustedDeviceCookieName],
+        trustedDeviceToken: request.cookies[cookieName(deps.config, trustedDeviceCookieName)],
       },
       requestMeta(request),
     );

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { Type } from "typebox";
 import type { Config } from "../../config/config.ts";
 import type { Deps } from "../../deps.ts";
+import { cookieName } from "../../http/cookie-names.ts";
 import { refuseDuringMaintenance, toApiError } from "../../http/flow-errors.ts";
 import { FlowTokenField, FlowTokenHeaders, requireFlowToken } from "../../http/flow-token.ts";
 import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
@@ -42,7 +43,7 @@ export const SignedInSchema = Type.Object({
 
 /** The cookie that lets this browser skip the second factor (30 days), HttpOnly like the session's. */
 export function setTrustedDeviceCookie(reply: FastifyReply, config: Config, token: string): void {
-  reply.setCookie(trustedDeviceCookieName, token, {
+  reply.setCookie(cookieName(config, trustedDeviceCookieName), token, {
     path: "/",
     httpOnly: true,
     sameSite: "lax",
@@ -85,7 +86,8 @@ export function registerSignInRoutes(app: FastifyInstance, deps: Deps): void {
         body: Type.Object(
           {
             identifier: Type.String({ maxLength: 320 }),
-            password: Type.String({ maxLength: 4096 }),
+            // An empty password is a slip, refused as invalid_request before it counts as a failure.
+            password: Type.String({ minLength: 1, maxLength: 4096 }),
             sessionType: Type.Optional(SessionTypeSchema),
             keepSignedIn: Type.Optional(
               Type.Boolean({
@@ -113,7 +115,7 @@ export function registerSignInRoutes(app: FastifyInstance, deps: Deps): void {
           password: request.body.password,
           sessionType: request.body.sessionType ?? "cookie",
           keepSignedIn: request.body.keepSignedIn ?? false,
-          trustedDeviceToken: request.cookies[trustedDeviceCookieName],
+          trustedDeviceToken: request.cookies[cookieName(deps.config, trustedDeviceCookieName)],
         },
         requestMeta(request),
       );

@@ -224,7 +224,7 @@ export function registerTwoStepSignInPage(app: FastifyInstance, deps: Deps): voi
       requestMeta(request),
     );
     if (result.ok) {
-      releaseFlowFromBrowser(reply, challengePages, request.params.id);
+      releaseFlowFromBrowser(deps.config, reply, challengePages, request.params.id);
       setSessionCookie(reply, deps.config, result.token, result.session);
       if (result.trustedDeviceToken) setTrustedDeviceCookie(reply, deps.config, result.trustedDeviceToken);
       return reply.redirect(returnTo, 303);
