@@ -15,6 +15,7 @@ import { createTwilioTransports } from "./courier/twilio-transport.ts";
 import { openDatabase } from "./db/database.ts";
 import { migrateToLatest } from "./db/migrate.ts";
 import { type Deps, secureRandom, systemClock } from "./deps.ts";
+import { startHousekeeping } from "./operations/housekeeping.ts";
 import { redisThrottleStore } from "./throttle/redis-store.ts";
 import { databaseThrottleStore } from "./throttle/throttle.ts";
 
@@ -78,6 +79,7 @@ export async function serve(config: Config, options: { banner?: boolean } = {}):
   const deps = await createDeps(config);
   const app = await buildApp(deps);
   const dispatcher = startDispatcher(deps);
+  const housekeeping = startHousekeeping(deps);
   await app.listen({ port: config.port, host: config.host });
   const url = `http://${config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host}:${config.port}`;
   const mail = config.smtpUrl
@@ -93,6 +95,7 @@ export async function serve(config: Config, options: { banner?: boolean } = {}):
     deps.log.info({ signal }, "stopping");
     await app.close();
     await dispatcher.stop();
+    await housekeeping.stop();
     await deps.throttle.close();
     await deps.db.destroy();
     process.exit(0);

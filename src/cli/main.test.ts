@@ -159,6 +159,41 @@ describe("mamori audit", () => {
   });
 });
 
+describe("mamori purge", () => {
+  test("purge deletes the registrations whose code expired, with their password hashes, and keeps live ones", async () => {
+    const db = cli.db();
+    const now = Date.now();
+    for (const [id, expiresAt] of [
+      ["reg_cliexpired", new Date(now - 60_000)],
+      ["reg_clilive", new Date(now + 600_000)],
+    ] as const) {
+      await db
+        .insertInto("registration")
+        .values({
+          id,
+          email: `${id}@example.jp`,
+          name: "山田 花子",
+          password_hash: `$argon2id$v=19$m=1024,t=1,p=1$${id}`,
+          locale: "ja",
+          state: "code_sent",
+          email_taken: 0,
+          account_id: null,
+          expires_at: expiresAt.toISOString(),
+          created_at: new Date(now - 900_000).toISOString(),
+        })
+        .execute();
+    }
+    const run = await mamori("purge");
+    assert.equal(run.status, 0, run.err);
+    assert.equal(run.out, "expired registrations purged: 1");
+    const left = await db.selectFrom("registration").select("id").execute();
+    assert.deepEqual(
+      left.map((row) => row.id),
+      ["reg_clilive"],
+    );
+  });
+});
+
 describe("mamori usage", () => {
   test("an unknown command or option prints the usage and exits 2", async () => {
     for (const argv of [["frobnicate"], ["accounts", "explode", "x@example.jp"], ["migrate", "--bogus"]]) {

@@ -14,6 +14,7 @@ import {
   findAccountForOperator,
 } from "../operations/account-admin.ts";
 import { serveWithWorkers } from "../operations/cluster.ts";
+import { runHousekeeping } from "../operations/housekeeping.ts";
 import { readMaintenanceMode, setMaintenanceMode } from "../operations/maintenance.ts";
 import { oidcUsage, runClients, runOidc } from "./oidc-commands.ts";
 import { runPasswordsCli } from "./passwords.ts";
@@ -35,6 +36,8 @@ const usage = `Usage: mamori <command>
                                            sign-in, registration and reset answer 503
   maintenance off | status
   audit --account <id|email> [--limit N]   the account's security events, newest first (JSON lines)
+  purge                                    delete now what serve deletes every 10 minutes:
+                                           registrations whose code expired, with their password hashes
   passwords [--length N] [--count N] [--no-symbols] [--passphrase --words N] [--format txt|csv|json]
                                            generate passwords (mamori passwords --help for all options)
 ${oidcUsage}
@@ -118,6 +121,11 @@ export async function runCli(argv: readonly string[], output: Output = processOu
     if (command === "clients") return await runClients(deps, sub, target, parsed.values, output);
     if (command === "oidc") return await runOidc(deps, sub, target, output);
     if (command === "audit" && sub === undefined) return await runAudit(deps, parsed.values, output);
+    if (command === "purge" && sub === undefined) {
+      const purged = await runHousekeeping(deps);
+      output.out(`expired registrations purged: ${purged.registrations}`);
+      return 0;
+    }
     if (command === "maintenance" && target === undefined) {
       return await runMaintenance(deps, sub, parsed.values, output);
     }
