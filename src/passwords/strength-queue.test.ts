@@ -74,3 +74,28 @@ test("a failing strength check rejects its own request only; the queue goes on",
   await assert.rejects(failing, /bug/);
   assert.deepEqual(await next, { ok: true, value: "fine" });
 });
+
+test("a strength check whose client went away leaves the queue without running, and frees its address's place", async () => {
+  // Attack: a client sends checks and drops each connection at once; each dropped check would
+  // still cost a run and keep one of its address's places taken.
+  const queue = createStrengthQueue({ perAddress: 2, total: 256 });
+  const ran: string[] = [];
+  const gone = new AbortController();
+  const first = queue.run("203.0.113.9", () => ran.push("first"));
+  const dropped = queue.run("203.0.113.9", () => ran.push("dropped"), gone.signal);
+  assert.deepEqual(await queue.run("203.0.113.9", () => ran.push("third")), {
+    ok: false,
+    reason: "address_busy",
+  });
+  gone.abort();
+  assert.deepEqual(await dropped, { ok: false, reason: "client_gone" });
+  const fourth = queue.run("203.0.113.9", () => ran.push("fourth"));
+  await Promise.all([first, fourth]);
+  assert.deepEqual(ran, ["first", "fourth"]);
+  assert.equal(queue.size(), 0);
+  // Already gone when it asks: never queued.
+  assert.deepEqual(await queue.run("203.0.113.9", () => ran.push("late"), AbortSignal.abort()), {
+    ok: false,
+    reason: "client_gone",
+  });
+});

@@ -10,26 +10,37 @@
  *   zxcvbn holds at most half of the event loop, and any other request waits for one run at most;
  * - the queue takes addresses in turn (round-robin): one address's burst does not delay the meter
  *   of the person next to it by more than one of its runs;
- * - an address has at most `perAddress` runs waiting; more is refused (429) at once, before any
- *   work — the page's meter asks once per pause in typing and drops the older answer anyway;
- * - the queue holds at most `total` runs in all.
- * The counts are this process's own: what they protect is this process's event loop (the per-minute
- * limit of the route is the shared, database-kept one).
+ * - a client waits for its answers rather than being refused: refused at once, a client with many
+ *   connections asks again at once, and answering those refusals held the loop as much as the runs
+ *   did (a 100-connection client then sent ~2,000 requests a second; /healthz waited behind them).
+ *   Waiting, it sends its next question only when it has an answer. An address may have at most
+ *   `perAddress` runs waiting (128: what one HTTP/2 connection through nginx may have open at once,
+ *   its default http2_max_concurrent_streams) and the queue `total` in all; beyond either, 429 at
+ *   once, before any work;
+ * - the route's per-minute limit (database-kept, shared by every process) still counts each one.
+ * These counts are this process's own: what they protect is this process's event loop.
  */
 export type StrengthQueueLimits = { perAddress: number; total: number };
 
-export type QueuedRun<T> = { ok: true; value: T } | { ok: false; reason: "address_busy" | "queue_full" };
+export type QueuedRun<T> =
+  | { ok: true; value: T }
+  | { ok: false; reason: "address_busy" | "queue_full" | "client_gone" };
 
 export type StrengthQueue = {
-  /** Runs `work` when its turn comes; refused at once when `address` (or the queue) is full. */
-  run<T>(address: string, work: () => T): Promise<QueuedRun<T>>;
+  /**
+   * Runs `work` when its turn comes; refused at once when `address` (or the queue) is full.
+   * `clientGone` aborted (the client closed its connection) takes the run out of the queue.
+   */
+  run<T>(address: string, work: () => T, clientGone?: AbortSignal): Promise<QueuedRun<T>>;
   /** How many runs wait or run now (for tests and the log). */
   size(): number;
 };
 
 type Job = { work: () => void };
 
-export const defaultStrengthQueueLimits: StrengthQueueLimits = { perAddress: 4, total: 256 };
+// A waiting run holds its request (a password of at most 4,096 characters and its answer to come):
+// 1,024 of them are a few MiB, and only while someone floods the meter.
+export const defaultStrengthQueueLimits: StrengthQueueLimits = { perAddress: 128, total: 1024 };
 
 export function createStrengthQueue(limits: StrengthQueueLimits = defaultStrengthQueueLimits): StrengthQueue {
   // Insertion order is the round-robin order: an address served goes to the back.
@@ -64,15 +75,27 @@ export function createStrengthQueue(limits: StrengthQueueLimits = defaultStrengt
     }, pauseMs);
   }
 
-  function run<T>(address: string, work: () => T): Promise<QueuedRun<T>> {
+  function run<T>(address: string, work: () => T, clientGone?: AbortSignal): Promise<QueuedRun<T>> {
     const jobs = waiting.get(address) ?? [];
     if (jobs.length >= limits.perAddress) return Promise.resolve({ ok: false, reason: "address_busy" });
     if (count >= limits.total) return Promise.resolve({ ok: false, reason: "queue_full" });
+    if (clientGone?.aborted) return Promise.resolve({ ok: false, reason: "client_gone" });
     return new Promise((resolve, reject) => {
       count += 1;
-      jobs.push({
+      // A client that gave up (a timeout, a closed tab) no longer holds a place: its run would
+      // cost the loop for an answer nobody reads, and its address's places would stay taken.
+      const leave = (): void => {
+        const index = jobs.indexOf(job);
+        if (index === -1) return;
+        jobs.splice(index, 1);
+        if (jobs.length === 0 && waiting.get(address) === jobs) waiting.delete(address);
+        count -= 1;
+        resolve({ ok: false, reason: "client_gone" });
+      };
+      const job: Job = {
         work: () => {
           count -= 1;
+          clientGone?.removeEventListener("abort", leave);
           try {
             resolve({ ok: true, value: work() });
           } catch (error) {
@@ -80,7 +103,9 @@ export function createStrengthQueue(limits: StrengthQueueLimits = defaultStrengt
             reject(error);
           }
         },
-      });
+      };
+      jobs.push(job);
+      clientGone?.addEventListener("abort", leave, { once: true });
       if (!waiting.has(address)) waiting.set(address, jobs);
       if (!draining) {
         draining = true;

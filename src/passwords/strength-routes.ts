@@ -132,22 +132,31 @@ export function registerPasswordStrengthRoutes(app: FastifyInstance, deps: Deps)
         response: { 200: StrengthResponse, ...errorResponses(400, 413, 415, 429) },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       // Counted before zxcvbn runs: each answer costs up to ~35 ms of the event loop, so this
       // cannot become a free password-scoring service (nor a way to stall sign-ins).
       const subject = ipThrottleSubject(request.ip);
       const verdict = await deps.throttle.hit(`password-strength:ip:${subject}`, perIp, deps.clock.now());
       if (!verdict.allowed)
         throw new ApiError("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
-      const queued = await queue.run(subject, () =>
-        strengthAnswer(
-          request.body.password,
-          request.body.userInputs ?? [],
-          deps.config.limits,
-          request.locale,
-        ),
+      // The response closed before it was sent: the client went away (a timeout, a closed tab).
+      const clientGone = new AbortController();
+      reply.raw.once("close", () => {
+        if (!reply.raw.writableFinished) clientGone.abort();
+      });
+      const queued = await queue.run(
+        subject,
+        () =>
+          strengthAnswer(
+            request.body.password,
+            request.body.userInputs ?? [],
+            deps.config.limits,
+            request.locale,
+          ),
+        clientGone.signal,
       );
-      // This address already has runs waiting (or the queue is full): ask again in a second.
+      // This address already has 128 runs waiting (or the queue is full): ask again in a second.
+      // (A client that went away reads no answer.)
       if (!queued.ok) throw new ApiError("too_many_attempts", { retryAfterSeconds: 1 });
       const answer = queued.value;
       if (answer.breached || !deps.config.hibp) return answer;

@@ -154,27 +154,31 @@ test("each address may ask a limited number of times a minute: then 429 with Ret
   assert.equal((await ask(s, { password: "again" }, {}, address)).statusCode, 200);
 });
 
-test("a burst of strength checks from one address is answered a few at a time, the rest refused at once, while another address is served", async (t) => {
-  // Attack: one client sends dozens of checks of long random passwords at once to hold the event
-  // loop; only four may wait their turn, the others get 429 before zxcvbn runs.
+test("a burst of strength checks from one address waits its turn, and another address's check is answered before most of it", async (t) => {
+  // Attack: one client sends dozens of checks of long passwords at once to hold the event loop.
+  // They run one at a time, addresses in turn: the neighbour's check goes ahead of most of them.
   const s = await buildTestApp(t);
-  const longest = (i: number): string => `${i}-${"Zq8#xK2$pL5!".repeat(400)}`.slice(0, 4096);
-  const burst = Array.from({ length: 30 }, (_, i) => ask(s, { password: longest(i) }, {}, "203.0.113.9"));
-  const neighbour = ask(s, { password: strongPassword }, {}, "198.51.100.4");
-  const answers = await Promise.all(burst);
-  const refused = answers.filter((a) => a.statusCode === 429);
-  const answered = answers.filter((a) => a.statusCode === 200);
-  assert.equal(refused.length + answered.length, 30, answers.map((a) => a.statusCode).join(","));
-  assert.ok(answered.length >= 4, `${answered.length} answered`);
-  assert.ok(refused.length >= 10, `${refused.length} refused`);
-  for (const answer of refused) {
-    assertApiError(answer, 429, "too_many_attempts");
-    assert.equal(answer.headers["retry-after"], "1");
+  const long = (i: number): string => `${i}-${"Zq8#xK2$pL5!".repeat(6)}`;
+  const finished: string[] = [];
+  const burst = Array.from({ length: 16 }, async (_, i) => {
+    const answer = await ask(s, { password: long(i) }, {}, "203.0.113.9");
+    finished.push(`burst ${i}`);
+    return answer;
+  });
+  const neighbour = ask(s, { password: strongPassword }, {}, "198.51.100.4").then((answer) => {
+    finished.push("neighbour");
+    return answer;
+  });
+  const [answers, other] = await Promise.all([Promise.all(burst), neighbour]);
+  // Every one of the burst is answered (none refused: a client waits rather than asking again).
+  for (const answer of answers) {
+    assert.equal(answer.statusCode, 200, answer.body);
+    assert.equal(answer.json<Strength>().breached, false);
   }
-  for (const answer of answered) assert.equal(answer.json<Strength>().policy.code, "password_too_long");
-  const other = await neighbour;
   assert.equal(other.statusCode, 200, other.body);
   assert.equal(other.json<Strength>().score, 4);
+  const place = finished.indexOf("neighbour");
+  assert.ok(place < 5, `the neighbour was answered ${place + 1}th of 17: ${finished.join(", ")}`);
 });
 
 test("answers are never cached, and a page on another site cannot ask in a visitor's name", async (t) => {
