@@ -31,7 +31,7 @@ test("a burst of strength checks from one address runs one at a time, with other
   assert.equal(queue.size(), 0);
 });
 
-test("an address gets at most four strength checks waiting: more from it are refused at once, another address is still served", async () => {
+test("an address gets at most its limit of waiting strength checks (four here): more from it are refused at once, another address is still served", async () => {
   const queue = createStrengthQueue({ perAddress: 4, total: 256 });
   const ran: string[] = [];
   // Fifty at once from one address, as many parallel requests would.
