@@ -8,6 +8,7 @@ import type { ResetTiming } from "./reset-timing.ts";
 import {
   checkConnections,
   cores,
+  healthzP50UnderStrengthBurstMs,
   host,
   mixedCheckRate,
   patience,
@@ -22,9 +23,12 @@ import {
   signInConnections,
   signInShareOfLimit,
   signInWarmupSeconds,
+  strengthBurstConnections,
+  strengthBurstPasswordLength,
   warmupSeconds,
 } from "./settings.ts";
 import type { RunRecord } from "./shared-machine.ts";
+import type { StrengthBurst } from "./strength-burst.ts";
 
 /** Each figure of the phases against its target (the project's performance issue). */
 function summaryRows(m: PhaseResults): SummaryRow[] {
@@ -88,7 +92,20 @@ function summaryRows(m: PhaseResults): SummaryRow[] {
       versus: `${(memory.rssMiB / rssLimitMiB).toFixed(2)}× the limit (peak VmHWM ${memory.peakRssMiB.toFixed(1)} MiB)`,
       verdict: verdict(memory.rssMiB < rssLimitMiB),
     },
+    strengthBurstRow(m.strengthBurst),
   ];
+}
+
+/** /healthz's median while one client bursts strength checks (issue 15, point 5). */
+export function strengthBurstRow(burst: StrengthBurst): SummaryRow {
+  const p50 = burst.healthz.latencyMs.p50;
+  return {
+    figure: `GET /healthz p50 during a burst of strength checks (${strengthBurstConnections} connections, ${strengthBurstPasswordLength}-character random passwords, one client)`,
+    measured: `${p50} ms`,
+    target: `< ${healthzP50UnderStrengthBurstMs} ms`,
+    versus: `${(p50 / healthzP50UnderStrengthBurstMs).toFixed(2)}× the limit (p99 ${burst.healthz.latencyMs.p99} ms; ${formatNumber(burst.strength.okPerSecond)} checks/s answered)`,
+    verdict: verdict(p50 < healthzP50UnderStrengthBurstMs),
+  };
 }
 
 /** Timing of "forgot password" for an existing vs an unknown email (the recovery issue's bench). */
@@ -111,7 +128,8 @@ function notes(m: PhaseResults, resetTiming: ResetTiming, run: RunRecord): strin
   return [
     `${seededAccounts} seeded accounts; sign-ins go round-robin over them with the right password (${m.signInsSent} sign-ins in all).`,
     `Session checks use ${sessionCount} sessions from real sign-ins, one per connection; on SQLite the server answers them from its session cache (src/session/session-cache.ts; the row is read again after any write to a session or an account, or a commit by another process, which PRAGMA data_version shows, read once per event-loop turn), and before Fastify (src/session/session-fast-path.ts, as LOG_LEVEL=warn allows).`,
-    "Latencies are autocannon's (whole milliseconds); the paced session check in the mixed phase reports raw latencies (no coordinated-omission correction).",
+    "Latencies are autocannon's (whole milliseconds); the paced session check in the mixed phase and the paced /healthz of the strength burst report raw latencies (no coordinated-omission correction).",
+    "The strength burst runs on a Mamori of its own (fresh SQLite file) with MAMORI_PASSWORD_STRENGTH_CHECKS_PER_IP_PER_MINUTE at its maximum, so checks run for the whole measurement; its 429s are the queue's (an address may have four checks waiting, src/passwords/strength-queue.ts).",
     `Warm-up before each measured run: ${warmupSeconds} s for the GET runs, ${signInWarmupSeconds} s for sign-ins; RSS is read ${settleSeconds} s after the last run.`,
     ...(retried.length > 0
       ? [

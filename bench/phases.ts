@@ -2,7 +2,9 @@
  * The phases of `npm run bench` (bench/run.ts), in order: a bare node:http server as the yardstick;
  * then Mamori on a seeded SQLite file: session checks, the password-hash limit timed beside the idle
  * server, sign-ins, session checks at a steady pace while sign-ins saturate the CPU, and Mamori's
- * memory once the runs are over. Each measured run follows a warm-up and has the CPU meter around it.
+ * memory once the runs are over; last, /healthz while one client bursts strength checks, on a server
+ * of its own (bench/strength-burst.ts). Each measured run follows a warm-up and has the CPU meter
+ * around it.
  */
 import { join } from "node:path";
 import { calibrateHashing, type HashCalibration } from "./argon2.ts";
@@ -28,6 +30,7 @@ import {
   warmupSeconds,
 } from "./settings.ts";
 import type { SharedMachine } from "./shared-machine.ts";
+import { measureStrengthBurst, type StrengthBurst, strengthBurstRows } from "./strength-burst.ts";
 
 export type Cpu = ReturnType<CpuMeter["read"]>;
 type Measured = { result: LoadResult; cpu: Cpu };
@@ -48,6 +51,8 @@ export type PhaseResults = {
   memory: Memory;
   /** Sign-ins sent in all: warm-up, measured run and mixed run, each try. */
   signInsSent: number;
+  /** /healthz while one client bursts strength checks. */
+  strengthBurst: StrengthBurst;
 };
 
 /** A measurement after a wait for a lull, taken once more when other processes disturbed it. */
@@ -246,6 +251,10 @@ export async function runPhases(
   const memory = readMemory(mamori.pid);
   await servers.stop(mamori);
 
+  // 7. /healthz while one client bursts strength checks of long random passwords.
+  const strengthBurst = await measureStrengthBurst(servers, machine, directory);
+  phases.push(...strengthBurstRows(strengthBurst));
+
   return {
     phases,
     bare: bare.result,
@@ -256,5 +265,6 @@ export async function runPhases(
     mixedChecks: mixed.checkResult,
     memory,
     signInsSent: next,
+    strengthBurst,
   };
 }

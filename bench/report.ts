@@ -167,6 +167,10 @@ How a run works:
   bench process while the server is idle, in the same run. The "side by side" figure is what
   \`cores\` verifies running at once actually give on the machine.
 - The mixed run paces session checks at a fixed rate while sign-ins keep every core busy.
+- The strength burst (\`bench/strength-burst.ts\`; \`npm run bench -- --strength-only\` runs it alone
+  and writes nothing): one client sends strength checks of 64-character random passwords on 100
+  connections while \`/healthz\` is asked 50 times a second, on a Mamori of its own whose per-minute
+  strength limit is at its maximum, so checks run throughout; the figure is \`/healthz\`'s median.
 - RSS is the server's VmRSS (/proc/<pid>/status) a couple of seconds after the last run.
 - "other CPU" is what processes outside the bench used during a phase: when it is not near zero,
   something else was running on the machine and the figures are low. Before each measurement the

@@ -2,6 +2,7 @@ import { pathToFileURL } from "node:url";
 import pino, { type Logger } from "pino";
 import { buildApp } from "./app.ts";
 import { type Config, ConfigError, loadConfig, readConfigSource } from "./config/config.ts";
+import { startupWarnings } from "./config/startup-warnings.ts";
 import {
   type Courier,
   createCourier,
@@ -52,14 +53,12 @@ export function createConfiguredCourier(config: Config): Courier {
   return createCourier({ email, sms: phone("sms"), voice: phone("voice") });
 }
 
-/** Opens the database (migrating it) and assembles the real dependencies. */
-export async function createDeps(config: Config): Promise<Deps> {
-  const log = createLogger(config);
-  if (!config.twilio && !config.devOutbox) {
-    // Not a start-up error: a shop may offer only email and authenticator apps. But every SMS or
-    // voice code would be retried and then marked failed, so the operator should hear of it now.
-    log.warn("no SMS/voice provider is configured (TWILIO_*): text and voice codes will not be delivered");
-  }
+/**
+ * Opens the database (migrating it) and assembles the real dependencies, after logging what the
+ * operator should hear of the configuration (src/config/startup-warnings.ts).
+ */
+export async function createDeps(config: Config, log: Logger = createLogger(config)): Promise<Deps> {
+  for (const warning of startupWarnings(config)) log.warn(warning);
   const db = openDatabase(config.databaseUrl);
   const applied = await migrateToLatest(db);
   if (applied.length > 0) log.info({ migrations: applied }, "database migrated");

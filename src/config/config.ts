@@ -22,7 +22,8 @@ export type Config = {
   allowedOrigins: ReadonlySet<string>;
   /**
    * Whose X-Forwarded-For to believe: false (no proxy), true (any: only when nothing but the proxy
-   * can reach Mamori), or the proxies' addresses/CIDRs (`127.0.0.1,10.0.0.0/8`), which is safest.
+   * can reach Mamori; production warns at start), or the proxies' addresses/CIDRs
+   * (`127.0.0.1,10.0.0.0/8`), which is safest.
    */
   trustProxy: boolean | readonly string[];
   smtpUrl: string | undefined;
@@ -147,7 +148,7 @@ export function loadConfig(source: ConfigSource): Config {
     }
     if (trustProxy === false) {
       problems.push(
-        "MAMORI_TRUST_PROXY=true is required in production: Mamori serves plain HTTP behind a TLS proxy",
+        "MAMORI_TRUST_PROXY is required in production: Mamori serves plain HTTP behind a TLS proxy; set it to that proxy's address or CIDR (127.0.0.1)",
       );
     }
   }

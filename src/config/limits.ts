@@ -203,8 +203,10 @@ const limitRules: readonly LimitRule[] = [
     min: 1,
     max: 100_000,
   },
-  // The strength meter asks on every pause in typing; each answer is 5–40 ms of zxcvbn on the
-  // event loop, so one address gets a person's worth (two a second) and no more.
+  // The strength meter asks on every pause in typing; each answer is up to ~35 ms of zxcvbn on the
+  // event loop (its first 32 characters, src/passwords/strength.ts), so one address gets a
+  // person's worth (two a second) and no more; src/passwords/strength-queue.ts keeps a burst
+  // within that from holding the loop.
   {
     key: "passwordStrengthChecksPerIpPerMinute",
     env: "MAMORI_PASSWORD_STRENGTH_CHECKS_PER_IP_PER_MINUTE",

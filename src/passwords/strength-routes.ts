@@ -9,7 +9,8 @@ import { crackTimeDisplay, strengthSuggestions, strengthWarning } from "../i18n/
 import { ipThrottleSubject } from "../throttle/ip-subject.ts";
 import { checkBreached } from "./breach-check.ts";
 import { assessPassword, type PasswordCheck, type PasswordOwner } from "./policy.ts";
-import { isCommonPassword } from "./strength.ts";
+import { isCommonPassword, maxScoredLength } from "./strength.ts";
+import { createStrengthQueue } from "./strength-queue.ts";
 
 const StrengthRequest = Type.Object(
   {
@@ -25,8 +26,12 @@ const StrengthRequest = Type.Object(
 );
 
 const StrengthResponse = Type.Object({
-  score: Type.Integer({ minimum: 0, maximum: 4, description: "zxcvbn's score" }),
-  guessesLog10: Type.Number(),
+  score: Type.Integer({
+    minimum: 0,
+    maximum: 4,
+    description: `zxcvbn's score of the password's first ${maxScoredLength} characters (a longer password is judged by its start)`,
+  }),
+  guessesLog10: Type.Number({ description: `Of the first ${maxScoredLength} characters, as \`score\`` }),
   crackTime: Type.Object(
     {
       seconds: Type.Number(),
@@ -112,6 +117,8 @@ export function strengthAnswer(
 export function registerPasswordStrengthRoutes(app: FastifyInstance, deps: Deps): void {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const perIp = { limit: deps.config.limits.passwordStrengthChecksPerIpPerMinute, windowSeconds: 60 };
+  // One per app: zxcvbn's runs take turns on this process's event loop (strength-queue.ts).
+  const queue = createStrengthQueue();
 
   api.post(
     "/api/v1/passwords/strength",
@@ -125,22 +132,33 @@ export function registerPasswordStrengthRoutes(app: FastifyInstance, deps: Deps)
         response: { 200: StrengthResponse, ...errorResponses(400, 413, 415, 429) },
       },
     },
-    async (request) => {
-      // Counted before zxcvbn runs: each answer costs 5–40 ms of the event loop, so this cannot
-      // become a free password-scoring service (nor a way to stall sign-ins).
-      const verdict = await deps.throttle.hit(
-        `password-strength:ip:${ipThrottleSubject(request.ip)}`,
-        perIp,
-        deps.clock.now(),
-      );
+    async (request, reply) => {
+      // Counted before zxcvbn runs: each answer costs up to ~35 ms of the event loop, so this
+      // cannot become a free password-scoring service (nor a way to stall sign-ins).
+      const subject = ipThrottleSubject(request.ip);
+      const verdict = await deps.throttle.hit(`password-strength:ip:${subject}`, perIp, deps.clock.now());
       if (!verdict.allowed)
         throw new ApiError("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
-      const answer = strengthAnswer(
-        request.body.password,
-        request.body.userInputs ?? [],
-        deps.config.limits,
-        request.locale,
+      // The response closed before it was sent: the client went away (a timeout, a closed tab).
+      const clientGone = new AbortController();
+      reply.raw.once("close", () => {
+        if (!reply.raw.writableFinished) clientGone.abort();
+      });
+      const queued = await queue.run(
+        subject,
+        () =>
+          strengthAnswer(
+            request.body.password,
+            request.body.userInputs ?? [],
+            deps.config.limits,
+            request.locale,
+          ),
+        clientGone.signal,
       );
+      // This address already has 128 runs waiting (or the queue is full): ask again in a second.
+      // (A client that went away reads no answer.)
+      if (!queued.ok) throw new ApiError("too_many_attempts", { retryAfterSeconds: 1 });
+      const answer = queued.value;
       if (answer.breached || !deps.config.hibp) return answer;
       // Only what the offline list did not know is asked of the range API.
       const known = await checkBreached(deps, request.body.password.normalize("NFC"));

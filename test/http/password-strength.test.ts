@@ -154,6 +154,33 @@ test("each address may ask a limited number of times a minute: then 429 with Ret
   assert.equal((await ask(s, { password: "again" }, {}, address)).statusCode, 200);
 });
 
+test("a burst of strength checks from one address waits its turn, and another address's check is answered before most of it", async (t) => {
+  // Attack: one client sends dozens of checks of long passwords at once to hold the event loop.
+  // They run one at a time, addresses in turn: the neighbour's check goes ahead of most of them.
+  const s = await buildTestApp(t);
+  const long = (i: number): string => `${i}-${"Zq8#xK2$pL5!".repeat(6)}`;
+  const finished: string[] = [];
+  const burst = Array.from({ length: 16 }, async (_, i) => {
+    const answer = await ask(s, { password: long(i) }, {}, "203.0.113.9");
+    finished.push(`burst ${i}`);
+    return answer;
+  });
+  const neighbour = ask(s, { password: strongPassword }, {}, "198.51.100.4").then((answer) => {
+    finished.push("neighbour");
+    return answer;
+  });
+  const [answers, other] = await Promise.all([Promise.all(burst), neighbour]);
+  // Every one of the burst is answered (none refused: a client waits rather than asking again).
+  for (const answer of answers) {
+    assert.equal(answer.statusCode, 200, answer.body);
+    assert.equal(answer.json<Strength>().breached, false);
+  }
+  assert.equal(other.statusCode, 200, other.body);
+  assert.equal(other.json<Strength>().score, 4);
+  const place = finished.indexOf("neighbour");
+  assert.ok(place < 5, `the neighbour was answered ${place + 1}th of 17: ${finished.join(", ")}`);
+});
+
 test("answers are never cached, and a page on another site cannot ask in a visitor's name", async (t) => {
   const s = await buildTestApp(t);
   const answer = await ask(s, { password: strongPassword }, { "sec-fetch-site": "same-origin" });

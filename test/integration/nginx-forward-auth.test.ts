@@ -78,17 +78,21 @@ function sessionCookie(response: Response): string {
   return cookie.split(";")[0] ?? "";
 }
 
-/** Registers through nginx; returns the account id and its session cookie. */
-async function register(email: string, name: string): Promise<{ accountId: string; cookie: string }> {
+/** Registers through nginx (with `headers` on each request); returns the account id and its session cookie. */
+async function register(
+  email: string,
+  name: string,
+  headers: Record<string, string> = {},
+): Promise<{ accountId: string; cookie: string }> {
   const password = "Kumo-no-Ue-de-4417-Neru";
-  const started = await postJson("/api/v1/registrations", { name, email, password });
+  const started = await postJson("/api/v1/registrations", { name, email, password }, headers);
   assert.equal(started.status, 201, await started.clone().text());
   const { registration } = (await started.json()) as { registration: { id: string; flowToken: string } };
   const code = await latestCode(mamori, email);
   const verified = await postJson(
     `/api/v1/registrations/${registration.id}/verify`,
     { code },
-    { "x-mamori-flow-token": registration.flowToken },
+    { ...headers, "x-mamori-flow-token": registration.flowToken },
   );
   assert.equal(verified.status, 201, await verified.clone().text());
   const body = (await verified.json()) as { account: { id: string } };
@@ -124,6 +128,7 @@ test("nginx auth_request lets a signed-in customer through with Mamori's identit
   assert.equal(seen.headers["x-mamori-email"], "nginx-hanako@example.jp");
   assert.equal(decodeURIComponent(String(seen.headers["x-mamori-name"])), "山田 花子");
   assert.equal(seen.headers["x-mamori-aal"], "1");
+  assert.equal(seen.headers["x-mamori-amr"], "pwd,email");
 
   // Open pages of the shop never carry an identity header from outside.
   const open = await get("/", { "x-mamori-account-id": "acc_forged", "x-mamori-email": "evil@example.jp" });
@@ -190,5 +195,66 @@ test("nginx auth_request with aal=2 keeps a password-only session out of the bac
   const strong = sessionCookie(passed);
   const admitted = await get("/back-office/orders", { cookie: strong });
   assert.equal(admitted.status, 200);
-  assert.equal(lastSeen("/back-office/orders").headers["x-mamori-account-id"], accountId);
+  const seen = lastSeen("/back-office/orders").headers;
+  assert.equal(seen["x-mamori-account-id"], accountId);
+  assert.equal(seen["x-mamori-aal"], "2");
+  assert.match(String(seen["x-mamori-amr"]), /^pwd,otp/);
+});
+
+test("through the documented nginx, a visitor's own X-Forwarded-For is replaced: Mamori records the address nginx saw", async () => {
+  // Attack: with nginx appending to X-Forwarded-For ($proxy_add_x_forwarded_for) and Mamori trusting
+  // 127.0.0.1, a visitor sending "X-Forwarded-For: 203.0.113.9" was 203.0.113.9 to Mamori: a new
+  // address for every per-address limit at will, and a false address in the audit log and the
+  // activity list. nginx must replace the header with the address it sees (here 127.0.0.1).
+  const forged = { "x-forwarded-for": "203.0.113.9" };
+  const { cookie } = await register("nginx-forwarded@example.jp", "Forwarded Visitor", forged);
+  const listed = await get("/api/v1/sessions", { cookie, ...forged });
+  assert.equal(listed.status, 200, await listed.clone().text());
+  const { sessions } = (await listed.json()) as { sessions: { current: boolean; ip: string | null }[] };
+  const current = sessions.find((session) => session.current);
+  assert.equal(current?.ip, "127.0.0.1", JSON.stringify(sessions));
+  // Several forged hops are no better than one.
+  const chained = await get("/api/v1/sessions", { cookie, "x-forwarded-for": "198.51.100.7, 203.0.113.9" });
+  const again = (await chained.json()) as { sessions: { current: boolean; ip: string | null }[] };
+  assert.equal(again.sessions.find((session) => session.current)?.ip, "127.0.0.1");
+});
+
+test("through the documented nginx, identity headers a visitor sends never reach the shop: only Mamori's", async () => {
+  // Attack: a signed-in customer adds "X-Mamori-Amr: hwk" (a security key they never used),
+  // "X-Mamori-Aal: 2" or another account's id; a location that does not set each header from
+  // Mamori's answer passes the visitor's own on to the shop, which believes it.
+  const { accountId, cookie } = await register("nginx-forger@example.jp", "Forging Customer");
+  const forged = {
+    "x-mamori-account-id": "acc_someone_else",
+    "x-mamori-email": "boss@example.jp",
+    "x-mamori-name": "Boss",
+    "x-mamori-aal": "2",
+    "x-mamori-amr": "hwk",
+  };
+  const members = await get("/members/profile", { cookie, ...forged });
+  assert.equal(members.status, 200, await members.clone().text());
+  const seen = lastSeen("/members/profile").headers;
+  assert.deepEqual(
+    {
+      account: seen["x-mamori-account-id"],
+      email: seen["x-mamori-email"],
+      name: decodeURIComponent(String(seen["x-mamori-name"])),
+      aal: seen["x-mamori-aal"],
+      amr: seen["x-mamori-amr"],
+    },
+    {
+      account: accountId,
+      email: "nginx-forger@example.jp",
+      name: "Forging Customer",
+      aal: "1",
+      amr: "pwd,email",
+    },
+  );
+  // The open part of the shop gets none of them at all, signed in or not.
+  for (const headers of [forged, { cookie, ...forged }]) {
+    const open = await get("/catalogue", headers);
+    assert.equal(open.status, 200);
+    const openSeen = lastSeen("/catalogue").headers;
+    for (const name of Object.keys(forged)) assert.equal(openSeen[name], undefined, name);
+  }
 });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -66,7 +66,9 @@ ${httpBlock}
     rmSync(prefix, { recursive: true, force: true });
   };
   try {
-    await waitForPort(port, child, readErrors);
+    await waitForPidFile(prefix, child, readErrors);
+    // The pid file comes after the listening sockets; one answer shows the config serves.
+    await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5_000), redirect: "manual" });
   } catch (error) {
     await stop();
     throw error;
@@ -74,20 +76,35 @@ ${httpBlock}
   return { errors: readErrors, stop };
 }
 
-async function waitForPort(port: number, child: ChildProcess, errors: () => string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`nginx exited (${child.exitCode ?? child.signalCode}) before listening:\n${errors()}`);
-    }
-    try {
-      await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1_000), redirect: "manual" });
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw new Error(`nginx did not listen on 127.0.0.1:${port} within 10 s:\n${errors()}`);
+/**
+ * Resolves when nginx writes its pid file, which it does once its listening sockets are open
+ * (ngx_init_cycle binds them before main() creates the pid file): an event to wait for, not a
+ * guess of how long a start takes. Fails when nginx exits first, or after 10 s.
+ */
+function waitForPidFile(prefix: string, child: ChildProcess, errors: () => string): Promise<void> {
+  const pidFile = join(prefix, "nginx.pid");
+  return new Promise((resolve, reject) => {
+    const watcher = watch(prefix);
+    const finish = (error?: Error): void => {
+      watcher.close();
+      clearTimeout(deadline);
+      child.off("exit", exited);
+      if (error) reject(error);
+      else resolve();
+    };
+    const exited = (code: number | null, signal: string | null): void =>
+      finish(new Error(`nginx exited (${code ?? signal}) before listening:\n${errors()}`));
+    const deadline = setTimeout(
+      () => finish(new Error(`nginx wrote no pid file within 10 s:\n${errors()}`)),
+      10_000,
+    );
+    watcher.on("change", () => {
+      if (existsSync(pidFile)) finish();
+    });
+    child.once("exit", exited);
+    // Written before the watch began.
+    if (existsSync(pidFile)) finish();
+  });
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
