@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { test } from "node:test";
 import pino from "pino";
@@ -10,7 +11,7 @@ const production = {
   NODE_ENV: "production",
   MAMORI_PUBLIC_URL: "https://login.example.jp",
   SMTP_URL: "smtps://user:pass@mail.example.jp:465",
-  MAMORI_SECRET_KEYS: Buffer.alloc(32, 7).toString("base64"),
+  MAMORI_SECRET_KEYS: randomBytes(32).toString("base64"),
   DATABASE_URL: "sqlite::memory:",
 };
 

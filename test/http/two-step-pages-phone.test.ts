@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { challengePages } from "../../src/flows/sign-in/challenge-browser.ts";
 import { buildTestApp, type TestApp } from "../support/app.ts";
-import { cookieSetBy, type Form, location, openForm, postForm, wrongCode } from "../support/forms.ts";
+import { type Form, flowCookieSetBy, location, openForm, postForm, wrongCode } from "../support/forms.ts";
 import { phoneCode } from "../support/two-step.ts";
 
 // The two-step pages with a phone as the primary method, and the recovery codes' own pages, as
@@ -50,7 +50,7 @@ test("an SMS challenge: a resend within the cooldown says how long to wait; a la
   });
   const url = location(posted);
   // The challenge's pages belong to this browser: it keeps the cookie the sign-in set.
-  const browser = `${signIn.cookie}; ${cookieSetBy(posted, challengePages.cookie) ?? ""}`;
+  const browser = `${signIn.cookie}; ${flowCookieSetBy(posted, challengePages.cookie) ?? ""}`;
   // Before sign-in the page speaks the browser's language (Japanese here), like the sign-in page.
   const page = await openForm(s, url, browser);
   assert.match(page.body, /\*\*\*-\*\*\*\*-5678 にSMSでセキュリティコードを送信しました。/);

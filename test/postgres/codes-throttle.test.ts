@@ -193,7 +193,7 @@ for (const dialect of dialects) {
         for (let hit = 1; hit <= 3; hit++) {
           assert.deepEqual(
             await hitThrottle(db, "ip:203.0.113.7", rule, clock.now()),
-            { allowed: true },
+            { allowed: true, hits: hit },
             `hit ${hit}`,
           );
         }
