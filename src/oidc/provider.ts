@@ -13,6 +13,7 @@ import { renderLayout } from "../views/layout.ts";
 import { createAdapterFactory } from "./adapter.ts";
 import { findClient } from "./clients.ts";
 import { providerErrorPage, signedOutPage, signOutPage } from "./pages.ts";
+import { currentProviderRequest, withProviderRequest } from "./provider-request.ts";
 import { loadSigningKeys, signingKeySetVersion } from "./signing-keys.ts";
 
 /**
@@ -120,7 +121,7 @@ function buildPolicy(deps: Deps, { interactionPolicy }: OidcLibrary) {
   // else, or signed in again since (a new session) -> through Mamori's sign-in (the interaction).
   login.checks.add(
     new Check("mamori_session", "Mamori's session ended or changed", async (ctx) => {
-      const mamori = await mamoriSessionOf(deps, ctx.req);
+      const mamori = await (currentProviderRequest()?.browserSession() ?? mamoriSessionOf(deps, ctx.req));
       const session = ctx.oidc.session;
       if (!mamori || !session.accountId || mamori.account.id !== session.accountId)
         return Check.REQUEST_PROMPT;
@@ -192,7 +193,12 @@ function logoutForm(form: string): { action: string; xsrf: string } | undefined 
 function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLibrary): Configuration {
   const secure = deps.config.cookieSecure;
   return {
-    adapter: createAdapterFactory({ db: deps.db, clock: deps.clock, secretKeys: deps.config.secretKeys }),
+    adapter: createAdapterFactory({
+      db: deps.db,
+      clock: deps.clock,
+      secretKeys: deps.config.secretKeys,
+      spent: () => new oidc.errors.InvalidGrant("already used"),
+    }),
     findAccount: (_ctx: KoaContext, sub: string, token: unknown) => findAccount(deps, sub, token),
     jwks: { keys },
     claims: claimsByScope,
@@ -210,8 +216,9 @@ function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLi
       token_endpoint_auth_method: "client_secret_basic",
       id_token_signed_response_alg: "RS256",
     },
-    // Refresh tokens for every client allowed the grant; they end with the provider's session unless
-    // offline_access was granted.
+    // Refresh tokens for every client allowed the grant. Every code and token ends with the Mamori
+    // session it was issued in (revoked; expired too, unless offline_access was granted), the
+    // account's suspension or closure, or a new password: adapter.ts reads them back only then.
     issueRefreshToken: async (_ctx: KoaContext, client: { grantTypeAllowed(grant: string): boolean }) =>
       client.grantTypeAllowed("refresh_token"),
     ttl: ttlSeconds,
@@ -299,6 +306,8 @@ async function buildProvider(deps: Deps): Promise<Provider> {
   const provider = new oidc.default(deps.config.issuer.href, providerConfiguration(deps, keys, oidc));
   // Behind the TLS proxy, the proxy's X-Forwarded-Proto/Host are the truth (as MAMORI_TRUST_PROXY says).
   provider.proxy = deps.config.trustProxy !== false;
+  // Every request knows its browser's Mamori session: the codes it issues are bound to it (adapter.ts).
+  provider.use((ctx, next) => withProviderRequest(() => mamoriSessionOf(deps, ctx.req), next));
   finishLogout(deps, provider);
   provider.on("server_error", (_ctx, error) => deps.log.error({ err: error }, "oidc provider error"));
   return provider;

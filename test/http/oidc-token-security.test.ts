@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import type { LightMyRequestResponse } from "fastify";
+import { buildTestApp, type TestApp } from "../support/app.ts";
+import { stopSharedPostgres } from "../support/databases.ts";
+import {
+  assertTokensLive,
+  authorizationRequest,
+  Browser,
+  codeFrom,
+  exchangeCode,
+  formAction,
+  formToken,
+  refreshWith,
+  registerShop,
+  type ShopClient,
+  type Tokens,
+} from "../support/oidc-inject.ts";
+
+// How the provider keeps a shop's codes and tokens: rotated on use, single-use under parallel
+// requests, stored as hashes, visible only to the shop they were issued to, and published under
+// the configured issuer whatever the request's Host says. Run on SQLite, and on PostgreSQL with
+// MAMORI_TEST_DATABASE=postgres.
+
+after(stopSharedPostgres);
+
+// Enough requests at once that interleavings happen on both databases.
+const parallel = 16;
+
+async function signedInShop(t: Parameters<typeof buildTestApp>[0]): Promise<{
+  s: TestApp;
+  shop: ShopClient;
+  browser: Browser;
+}> {
+  const s = await buildTestApp(t);
+  const shop = await registerShop(s);
+  const account = await s.registerAccount();
+  const browser = new Browser(s);
+  browser.setCookieHeader(account.cookie);
+  return { s, shop, browser };
+}
+
+function errorOf(response: LightMyRequestResponse): string {
+  return response.json<{ error: string }>().error;
+}
+
+test("parallel exchanges of one authorization code give tokens at most once", async (t) => {
+  // The attack: a code intercepted on its way to the shop, raced against the shop's own exchange.
+  const { s, shop, browser } = await signedInShop(t);
+  const request = authorizationRequest(shop);
+  const consent = await browser.follow(await browser.request("GET", request.url));
+  const allowed = await browser.follow(
+    await browser.request("POST", formAction(consent, "consent"), { _csrf: formToken(consent) }),
+  );
+  const code = codeFrom(allowed, shop, request);
+  const answers = await Promise.all(
+    Array.from({ length: parallel }, () => exchangeCode(s, shop, code, request.verifier)),
+  );
+  const succeeded = answers.filter((answer) => answer.statusCode === 200);
+  assert.ok(succeeded.length <= 1, `${succeeded.length} of ${parallel} exchanges succeeded`);
+  for (const answer of answers) {
+    if (answer.statusCode === 200) continue;
+    assert.equal(answer.statusCode, 400, answer.body);
+    assert.equal(errorOf(answer), "invalid_grant");
+  }
+});
+
+test("codes and tokens are stored as hashes: no database row holds a usable code, access token or refresh token", async (t) => {
+  // The attack: a database backup or a read-only SQL injection, replayed as the shop's tokens.
+  const { s, shop, browser } = await signedInShop(t);
+  const request = authorizationRequest(shop);
+  const consent = await browser.follow(await browser.request("GET", request.url));
+  const allowed = await browser.follow(
+    await browser.request("POST", formAction(consent, "consent"), { _csrf: formToken(consent) }),
+  );
+  const code = codeFrom(allowed, shop, request);
+  const issuedCode = await s.db.selectFrom("oidc_model").selectAll().execute();
+  const exchanged = await exchangeCode(s, shop, code, request.verifier);
+  assert.equal(exchanged.statusCode, 200, exchanged.body);
+  const first = exchanged.json<Tokens>();
+  assert.ok(first.refresh_token);
+  const refreshed = await refreshWith(s, shop, first.refresh_token);
+  assert.equal(refreshed.statusCode, 200, refreshed.body);
+  const second = refreshed.json<Tokens>();
+  assert.ok(second.refresh_token);
+  // Still usable: the shop's values work, only the database does not hold them.
+  await assertTokensLive(s, shop, { ...second, refresh_token: second.refresh_token }, "the rotated pair");
+
+  const rows = [...issuedCode, ...(await s.db.selectFrom("oidc_model").selectAll().execute())];
+  assert.ok(
+    rows.some((row) => row.model === "AuthorizationCode"),
+    "the code was stored",
+  );
+  assert.ok(
+    rows.some((row) => row.model === "RefreshToken"),
+    "refresh tokens were stored",
+  );
+  const stored = JSON.stringify(rows);
+  const secrets = {
+    code,
+    "first access token": first.access_token,
+    "first refresh token": first.refresh_token,
+    "second access token": second.access_token,
+    "second refresh token": second.refresh_token,
+  };
+  for (const [name, value] of Object.entries(secrets)) {
+    assert.ok(!stored.includes(value), `the ${name} is in the database`);
+  }
+});
