@@ -221,6 +221,10 @@ function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLi
     // account's suspension or closure, or a new password: adapter.ts reads them back only then.
     issueRefreshToken: async (_ctx: KoaContext, client: { grantTypeAllowed(grant: string): boolean }) =>
       client.grantTypeAllowed("refresh_token"),
+    // Every refresh spends the refresh token and returns a new one; a spent one used again ends the
+    // whole grant (oidc-provider revokes everything issued under it): whoever copied the token, the
+    // thief or the shop, the second use shows it (RFC 9700, section 4.14.2).
+    rotateRefreshToken: true,
     ttl: ttlSeconds,
     cookies: {
       keys: cookieKeys(deps.config.secretKeys),

@@ -11,10 +11,13 @@ import {
   exchangeCode,
   formAction,
   formToken,
+  introspect,
   refreshWith,
   registerShop,
   type ShopClient,
+  signInAtShop,
   type Tokens,
+  userinfoWith,
 } from "../support/oidc-inject.ts";
 
 // How the provider keeps a shop's codes and tokens: rotated on use, single-use under parallel
@@ -40,9 +43,72 @@ async function signedInShop(t: Parameters<typeof buildTestApp>[0]): Promise<{
   return { s, shop, browser };
 }
 
+/** signedInShop, then a sign-in at the shop: its first tokens. */
+async function shopTokens(t: Parameters<typeof buildTestApp>[0]): Promise<{
+  s: TestApp;
+  shop: ShopClient;
+  tokens: Tokens & { refresh_token: string };
+}> {
+  const { s, shop, browser } = await signedInShop(t);
+  return { s, shop, tokens: await signInAtShop(s, shop, browser) };
+}
+
 function errorOf(response: LightMyRequestResponse): string {
   return response.json<{ error: string }>().error;
 }
+
+test("refresh tokens rotate: every refresh returns a new refresh token and the used one is spent", async (t) => {
+  const { s, shop, browser } = await signedInShop(t);
+  const first = await signInAtShop(s, shop, browser);
+  const refreshed = await refreshWith(s, shop, first.refresh_token);
+  assert.equal(refreshed.statusCode, 200, refreshed.body);
+  const second = refreshed.json<Tokens>();
+  assert.ok(second.refresh_token, "a new refresh token");
+  assert.notEqual(second.refresh_token, first.refresh_token);
+  assert.equal((await introspect(s, shop, first.refresh_token)).active, false, "the used one is spent");
+  const third = await refreshWith(s, shop, second.refresh_token);
+  assert.equal(third.statusCode, 200, third.body);
+});
+
+test("reusing a spent refresh token ends the whole grant: the reused token and its successor are refused", async (t) => {
+  // The attack: a refresh token copied from the shop's storage. Whoever uses it second (thief or
+  // shop) shows it was copied; then neither copy may go on working.
+  const { s, shop, tokens: rt1 } = await shopTokens(t);
+  const rotated = await refreshWith(s, shop, rt1.refresh_token);
+  assert.equal(rotated.statusCode, 200, rotated.body);
+  const rt2 = rotated.json<Tokens>();
+  assert.ok(rt2.refresh_token);
+
+  const reused = await refreshWith(s, shop, rt1.refresh_token);
+  assert.equal(reused.statusCode, 400, reused.body);
+  assert.equal(errorOf(reused), "invalid_grant");
+  const successor = await refreshWith(s, shop, rt2.refresh_token);
+  assert.equal(successor.statusCode, 400, successor.body);
+  assert.equal(errorOf(successor), "invalid_grant");
+  assert.equal((await userinfoWith(s, rt2.access_token)).statusCode, 401, "its access token too");
+});
+
+test("parallel refreshes with one refresh token give at most one new refresh token", async (t) => {
+  // The attack: the thief races the shop with the same refresh token, hoping both get a new one.
+  const { s, shop, tokens } = await shopTokens(t);
+  const answers = await Promise.all(
+    Array.from({ length: parallel }, () => refreshWith(s, shop, tokens.refresh_token)),
+  );
+  const succeeded = answers.filter((answer) => answer.statusCode === 200);
+  assert.ok(succeeded.length <= 1, `${succeeded.length} of ${parallel} refreshes succeeded`);
+  for (const answer of answers) {
+    if (answer.statusCode === 200) continue;
+    assert.equal(answer.statusCode, 400, answer.body);
+    assert.equal(errorOf(answer), "invalid_grant");
+  }
+  const live = await s.db
+    .selectFrom("oidc_model")
+    .select("id")
+    .where("model", "=", "RefreshToken")
+    .where("consumed_at", "is", null)
+    .execute();
+  assert.ok(live.length <= 1, `${live.length} unspent refresh tokens`);
+});
 
 test("parallel exchanges of one authorization code give tokens at most once", async (t) => {
   // The attack: a code intercepted on its way to the shop, raced against the shop's own exchange.
