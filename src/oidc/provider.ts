@@ -183,6 +183,15 @@ async function findAccount(deps: Deps, sub: string, token: unknown): Promise<Acc
   };
 }
 
+/** The revocation and introspection policy: the token was issued to the client asking. */
+async function ownToken(
+  _ctx: KoaContext,
+  client: { clientId: string },
+  token: { clientId?: unknown },
+): Promise<boolean> {
+  return token.clientId === client.clientId;
+}
+
 /** The logout page oidc-provider asks for: its form's action and token, in Mamori's page. */
 function logoutForm(form: string): { action: string; xsrf: string } | undefined {
   const action = /action="([^"]+)"/.exec(form)?.[1];
@@ -242,8 +251,10 @@ function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLi
     },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
-      introspection: { enabled: true },
+      // A shop may revoke and introspect its own tokens only. Another shop's token is "inactive", and
+      // revoking it answers as for an unknown token: nothing tells the caller whose it is.
+      revocation: { enabled: true, allowedPolicy: ownToken },
+      introspection: { enabled: true, allowedPolicy: ownToken },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,

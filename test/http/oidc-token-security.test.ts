@@ -15,6 +15,7 @@ import {
   refreshWith,
   registerShop,
   type ShopClient,
+  shopPost,
   signInAtShop,
   type Tokens,
   userinfoWith,
@@ -172,4 +173,31 @@ test("codes and tokens are stored as hashes: no database row holds a usable code
   for (const [name, value] of Object.entries(secrets)) {
     assert.ok(!stored.includes(value), `the ${name} is in the database`);
   }
+});
+
+test("a shop cannot introspect another shop's tokens: it is told they are inactive", async (t) => {
+  // The attack: another shop (or whoever holds its secret) learns whose a leaked token is, its
+  // scopes and expiry, by asking Mamori.
+  const { s, shop, tokens } = await shopTokens(t);
+  const other = await registerShop(s);
+  for (const token of [tokens.access_token, tokens.refresh_token]) {
+    assert.deepEqual(await introspect(s, other, token), { active: false });
+    assert.equal((await introspect(s, shop, token)).active, true, "its own shop still sees it");
+  }
+});
+
+test("a shop cannot revoke another shop's tokens, and its answer does not say whether they exist", async (t) => {
+  const { s, shop, tokens } = await shopTokens(t);
+  const other = await registerShop(s);
+  const unknown = await shopPost(s, other, "/oidc/token/revocation", { token: "x".repeat(43) });
+  for (const token of [tokens.access_token, tokens.refresh_token]) {
+    const answer = await shopPost(s, other, "/oidc/token/revocation", { token });
+    assert.equal(answer.statusCode, unknown.statusCode, answer.body);
+    assert.equal(answer.body, unknown.body);
+  }
+  await assertTokensLive(s, shop, tokens, "after another shop's revocation");
+  // Its own shop can revoke it.
+  const own = await shopPost(s, shop, "/oidc/token/revocation", { token: tokens.refresh_token });
+  assert.equal(own.statusCode, 200, own.body);
+  assert.equal((await introspect(s, shop, tokens.refresh_token)).active, false);
 });
