@@ -319,8 +319,9 @@ async function buildProvider(deps: Deps): Promise<Provider> {
   });
   const oidc = await oidcLibrary();
   const provider = new oidc.default(deps.config.issuer.href, providerConfiguration(deps, keys, oidc));
-  // Behind the TLS proxy, the proxy's X-Forwarded-Proto/Host are the truth (as MAMORI_TRUST_PROXY says).
-  provider.proxy = deps.config.trustProxy !== false;
+  // The provider reads the host, scheme and client address from X-Forwarded-*: routes.ts sets them
+  // on every request from the configured issuer and Fastify's address, whatever the client sent.
+  provider.proxy = true;
   // Every request knows its browser's Mamori session: the codes it issues are bound to it (adapter.ts).
   provider.use((ctx, next) => withProviderRequest(() => mamoriSessionOf(deps, ctx.req), next));
   finishLogout(deps, provider);

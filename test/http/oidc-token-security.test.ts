@@ -201,3 +201,45 @@ test("a shop cannot revoke another shop's tokens, and its answer does not say wh
   assert.equal(own.statusCode, 200, own.body);
   assert.equal((await introspect(s, shop, tokens.refresh_token)).active, false);
 });
+
+const metadataUrls = [
+  "issuer",
+  "authorization_endpoint",
+  "token_endpoint",
+  "userinfo_endpoint",
+  "jwks_uri",
+  "end_session_endpoint",
+  "introspection_endpoint",
+  "revocation_endpoint",
+] as const;
+
+for (const trustProxy of ["false", "true"]) {
+  test(`the discovery document's URLs come from the configured issuer, never the request's Host or X-Forwarded-Host (MAMORI_TRUST_PROXY=${trustProxy})`, async (t) => {
+    // The attack: a request with a forged Host (or, through a trusted proxy, X-Forwarded-Host)
+    // makes Mamori publish evil.example's endpoints; a cache or a shop's library keeps them, and
+    // the shop sends its customers' passwords and its client secret there.
+    const s = await buildTestApp(t, { env: { MAMORI_TRUST_PROXY: trustProxy } });
+    const issuer = s.config.issuer.href.replace(/\/$/, "");
+    const response = await s.inject({
+      method: "GET",
+      url: "/oidc/.well-known/openid-configuration",
+      headers: {
+        host: "evil.example",
+        "x-forwarded-host": "evil.example",
+        "x-forwarded-proto": "https",
+      },
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    const metadata = response.json<Record<string, unknown>>();
+    assert.equal(metadata.issuer, issuer);
+    for (const name of metadataUrls) {
+      const value = metadata[name];
+      assert.equal(typeof value, "string", name);
+      assert.ok(
+        value === issuer || String(value).startsWith(`${issuer}/`),
+        `${name} is ${String(value)}, not under ${issuer}`,
+      );
+    }
+    assert.doesNotMatch(response.body, /evil\.example/);
+  });
+}
