@@ -12,6 +12,7 @@ import * as passkeys from "./migrations/007-passkeys.ts";
 import * as oidc from "./migrations/008-oidc.ts";
 import * as passkeyReauthentication from "./migrations/009-passkey-reauthentication.ts";
 import * as oidcAccount from "./migrations/010-oidc-account.ts";
+import * as oidcTokenBinding from "./migrations/011-oidc-token-binding.ts";
 
 type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
 
@@ -27,6 +28,7 @@ const migrations: readonly Migration[] = [
   { id: "008-oidc", ...oidc },
   { id: "009-passkey-reauthentication", ...passkeyReauthentication },
   { id: "010-oidc-account", ...oidcAccount },
+  { id: "011-oidc-token-binding", ...oidcTokenBinding },
 ];
 
 // A migrating process may hold the SQLite write lock for a while; others wait this long at most.

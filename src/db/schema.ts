@@ -319,6 +319,13 @@ export type OidcModelTable = {
   account_id: string | null;
   /** On a grant: when a code or token was last issued under it (Mamori's clock; migration 010). */
   used_at: string | null;
+  /**
+   * On a code or token: the Mamori session it was issued in; it works only while that session is
+   * not revoked (migration 011). The row's `id` is then the SHA-256 of the code or token.
+   */
+  mamori_session_id: string | null;
+  /** On a code or token: when it was issued (Mamori's clock; migration 011). */
+  issued_at: string | null;
 };
 
 /** A shop's site or app registered with `mamori clients create`. */

@@ -117,5 +117,9 @@ declare module "oidc-provider" {
     base(): Policy;
   };
 
+  export const errors: {
+    InvalidGrant: new (detail?: string) => Error;
+  };
+
   export default Provider;
 }

@@ -16,6 +16,7 @@ import { createAdapterFactory } from "./adapter.ts";
 import { findClient } from "./clients.ts";
 import { providerErrorPage, signedOutPage, signOutPage } from "./pages.ts";
 import { providerCookieNames } from "./provider-cookies.ts";
+import { currentProviderRequest, withProviderRequest } from "./provider-request.ts";
 import { loadSigningKeys, signingKeySetVersion } from "./signing-keys.ts";
 
 /**
@@ -123,7 +124,7 @@ function buildPolicy(deps: Deps, { interactionPolicy }: OidcLibrary) {
   // else, or signed in again since (a new session) -> through Mamori's sign-in (the interaction).
   login.checks.add(
     new Check("mamori_session", "Mamori's session ended or changed", async (ctx) => {
-      const mamori = await mamoriSessionOf(deps, ctx.req);
+      const mamori = await (currentProviderRequest()?.browserSession() ?? mamoriSessionOf(deps, ctx.req));
       const session = ctx.oidc.session;
       if (!mamori || !session.accountId || mamori.account.id !== session.accountId)
         return Check.REQUEST_PROMPT;
@@ -185,6 +186,15 @@ async function findAccount(deps: Deps, sub: string, token: unknown): Promise<Acc
   };
 }
 
+/** The revocation and introspection policy: the token was issued to the client asking. */
+async function ownToken(
+  _ctx: KoaContext,
+  client: { clientId: string },
+  token: { clientId?: unknown },
+): Promise<boolean> {
+  return token.clientId === client.clientId;
+}
+
 /** The logout page oidc-provider asks for: its form's action and token, in Mamori's page. */
 function logoutForm(form: string): { action: string; xsrf: string } | undefined {
   const action = /action="([^"]+)"/.exec(form)?.[1];
@@ -195,7 +205,12 @@ function logoutForm(form: string): { action: string; xsrf: string } | undefined 
 function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLibrary): Configuration {
   const secure = deps.config.cookieSecure;
   return {
-    adapter: createAdapterFactory({ db: deps.db, clock: deps.clock, secretKeys: deps.config.secretKeys }),
+    adapter: createAdapterFactory({
+      db: deps.db,
+      clock: deps.clock,
+      secretKeys: deps.config.secretKeys,
+      spent: () => new oidc.errors.InvalidGrant("already used"),
+    }),
     findAccount: (_ctx: KoaContext, sub: string, token: unknown) => findAccount(deps, sub, token),
     jwks: { keys },
     claims: claimsByScope,
@@ -213,10 +228,15 @@ function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLi
       token_endpoint_auth_method: "client_secret_basic",
       id_token_signed_response_alg: "RS256",
     },
-    // Refresh tokens for every client allowed the grant; they end with the provider's session unless
-    // offline_access was granted.
+    // Refresh tokens for every client allowed the grant. Every code and token ends with the Mamori
+    // session it was issued in (revoked; expired too, unless offline_access was granted), the
+    // account's suspension or closure, or a new password: adapter.ts reads them back only then.
     issueRefreshToken: async (_ctx: KoaContext, client: { grantTypeAllowed(grant: string): boolean }) =>
       client.grantTypeAllowed("refresh_token"),
+    // Every refresh spends the refresh token and returns a new one; a spent one used again ends the
+    // whole grant (oidc-provider revokes everything issued under it): whoever copied the token, the
+    // thief or the shop, the second use shows it (RFC 9700, section 4.14.2).
+    rotateRefreshToken: true,
     ttl: ttlSeconds,
     cookies: {
       keys: cookieKeys(deps.config.secretKeys),
@@ -231,8 +251,10 @@ function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLi
     },
     features: {
       devInteractions: { enabled: false },
-      revocation: { enabled: true },
-      introspection: { enabled: true },
+      // A shop may revoke and introspect its own tokens only. Another shop's token is "inactive", and
+      // revoking it answers as for an unknown token: nothing tells the caller whose it is.
+      revocation: { enabled: true, allowedPolicy: ownToken },
+      introspection: { enabled: true, allowedPolicy: ownToken },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
@@ -305,8 +327,11 @@ async function buildProvider(deps: Deps): Promise<Provider> {
   });
   const oidc = await oidcLibrary();
   const provider = new oidc.default(deps.config.issuer.href, providerConfiguration(deps, keys, oidc));
-  // Behind the TLS proxy, the proxy's X-Forwarded-Proto/Host are the truth (as MAMORI_TRUST_PROXY says).
-  provider.proxy = deps.config.trustProxy !== false;
+  // The provider reads the host, scheme and client address from X-Forwarded-*: routes.ts sets them
+  // on every request from the configured issuer and Fastify's address, whatever the client sent.
+  provider.proxy = true;
+  // Every request knows its browser's Mamori session: the codes it issues are bound to it (adapter.ts).
+  provider.use((ctx, next) => withProviderRequest(() => mamoriSessionOf(deps, ctx.req), next));
   finishLogout(deps, provider);
   provider.on("server_error", (_ctx, error) => deps.log.error({ err: error }, "oidc provider error"));
   return provider;

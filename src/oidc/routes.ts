@@ -43,9 +43,15 @@ function callbackOf(provider: Provider): (req: IncomingMessage, res: ServerRespo
   return handler;
 }
 
-/** Hands a request to the provider: its path without the mount, the headers Mamori already set. */
+/**
+ * Hands a request to the provider: its path without the mount, the headers Mamori already set.
+ * The provider builds every URL it publishes (discovery, redirects, its form actions) from the
+ * request's host and scheme, so it is told the configured issuer's, and the client's address as
+ * Fastify found it under MAMORI_TRUST_PROXY: a forged Host or X-Forwarded-Host never reaches it.
+ */
 async function forwardToProvider(
   oidc: OidcService,
+  issuer: URL,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<void> {
@@ -55,6 +61,10 @@ async function forwardToProvider(
     if (value !== undefined) reply.raw.setHeader(name, value);
   }
   const raw = request.raw;
+  raw.headers.host = issuer.host;
+  raw.headers["x-forwarded-host"] = issuer.host;
+  raw.headers["x-forwarded-proto"] = issuer.protocol.slice(0, -1);
+  raw.headers["x-forwarded-for"] = request.ip;
   const url = raw.url ?? oidcMountPath;
   // oidc-provider finds its mount path from originalUrl minus url (as under Express or Koa mount).
   const rest = url.slice(oidcMountPath.length);
@@ -73,12 +83,12 @@ export function registerOidcRoutes(app: FastifyInstance, deps: Deps, oidc: OidcS
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser("*", (_request, _payload, done) => done(null, undefined));
     scope.all(oidcMountPath, { schema: { hide: true }, onRequest: providerCookies }, (request, reply) =>
-      forwardToProvider(oidc, request, reply),
+      forwardToProvider(oidc, deps.config.issuer, request, reply),
     );
     scope.all(
       `${oidcMountPath}/*`,
       { schema: { hide: true }, onRequest: providerCookies },
-      (request, reply) => forwardToProvider(oidc, request, reply),
+      (request, reply) => forwardToProvider(oidc, deps.config.issuer, request, reply),
     );
   });
 

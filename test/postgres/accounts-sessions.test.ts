@@ -39,6 +39,7 @@ const allMigrations = [
   "008-oidc",
   "009-passkey-reauthentication",
   "010-oidc-account",
+  "011-oidc-token-binding",
 ];
 
 for (const dialect of dialects) {

@@ -231,3 +231,104 @@ export async function verifiedIdToken(
   assert.ok(valid, "the ID token's signature is valid");
   return { kid: header.kid, claims: JSON.parse(Buffer.from(payloadText, "base64url").toString("utf8")) };
 }
+
+/** A full code flow in `browser`, signed in to Mamori (consenting when asked): the shop's tokens. */
+export async function signInAtShop(
+  s: TestApp,
+  shop: ShopClient,
+  browser: Browser,
+  extra: Record<string, string> = {},
+): Promise<Tokens & { refresh_token: string }> {
+  const request = authorizationRequest(shop, extra);
+  let page = await browser.follow(await browser.request("GET", request.url));
+  if (page.statusCode === 200) {
+    page = await browser.follow(
+      await browser.request("POST", formAction(page, "consent"), { _csrf: formToken(page) }),
+    );
+  }
+  const exchanged = await exchangeCode(s, shop, codeFrom(page, shop, request), request.verifier);
+  assert.equal(exchanged.statusCode, 200, exchanged.body);
+  const tokens = exchanged.json<Tokens>();
+  assert.ok(tokens.refresh_token, "the shop got a refresh token");
+  return { ...tokens, refresh_token: tokens.refresh_token };
+}
+
+/** The shop's refresh request (client_secret_basic). */
+export function refreshWith(
+  s: TestApp,
+  shop: ShopClient,
+  refreshToken: string,
+): Promise<LightMyRequestResponse> {
+  return tokenRequest(s, shop, { grant_type: "refresh_token", refresh_token: refreshToken });
+}
+
+/** The shop's userinfo request with an access token. */
+export function userinfoWith(s: TestApp, accessToken: string): Promise<LightMyRequestResponse> {
+  return s.inject({
+    method: "GET",
+    url: "/oidc/me",
+    headers: { host: s.config.publicUrl.host, authorization: `Bearer ${accessToken}` },
+  });
+}
+
+/** A form POST by the shop to one of the provider's endpoints, authenticated with client_secret_basic. */
+export function shopPost(
+  s: TestApp,
+  shop: ShopClient,
+  path: string,
+  form: Record<string, string>,
+): Promise<LightMyRequestResponse> {
+  const basic = Buffer.from(
+    `${encodeURIComponent(shop.clientId)}:${encodeURIComponent(shop.clientSecret)}`,
+  ).toString("base64");
+  return s.inject({
+    method: "POST",
+    url: path,
+    headers: {
+      host: s.config.publicUrl.host,
+      authorization: `Basic ${basic}`,
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    payload: new URLSearchParams(form).toString(),
+  });
+}
+
+/** The provider's introspection answer (RFC 7662) to this shop, for a token. */
+export async function introspect(
+  s: TestApp,
+  shop: ShopClient,
+  token: string,
+): Promise<Record<string, unknown> & { active: boolean }> {
+  const response = await shopPost(s, shop, "/oidc/token/introspection", { token });
+  assert.equal(response.statusCode, 200, response.body);
+  return response.json<Record<string, unknown> & { active: boolean }>();
+}
+
+/** Asserts a shop's tokens are dead everywhere: refresh, userinfo and introspection. */
+export async function assertTokensEnded(
+  s: TestApp,
+  shop: ShopClient,
+  tokens: { access_token: string; refresh_token: string },
+  why: string,
+): Promise<void> {
+  const refreshed = await refreshWith(s, shop, tokens.refresh_token);
+  assert.equal(refreshed.statusCode, 400, `${why}: refresh ${refreshed.body}`);
+  assert.equal(refreshed.json<{ error: string }>().error, "invalid_grant", why);
+  const me = await userinfoWith(s, tokens.access_token);
+  assert.equal(me.statusCode, 401, `${why}: userinfo ${me.body}`);
+  assert.equal((await introspect(s, shop, tokens.access_token)).active, false, `${why}: access token`);
+  assert.equal((await introspect(s, shop, tokens.refresh_token)).active, false, `${why}: refresh token`);
+}
+
+/** Asserts a shop's access token still works at userinfo and both tokens introspect as active. */
+export async function assertTokensLive(
+  s: TestApp,
+  shop: ShopClient,
+  tokens: { access_token: string; refresh_token: string },
+  why: string,
+): Promise<void> {
+  const me = await userinfoWith(s, tokens.access_token);
+  assert.equal(me.statusCode, 200, `${why}: userinfo ${me.body}`);
+  assert.equal((await introspect(s, shop, tokens.access_token)).active, true, `${why}: access token`);
+  assert.equal((await introspect(s, shop, tokens.refresh_token)).active, true, `${why}: refresh token`);
+}
