@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { sql } from "kysely";
 import { issueCode, verifyCode } from "../../src/factors/one-time-code/one-time-code.ts";
-import { clearThrottle, hitThrottle, peekThrottle } from "../../src/throttle/throttle.ts";
+import { clearThrottle, hitThrottle, peekThrottle, releaseThrottleHit } from "../../src/throttle/throttle.ts";
 import { dialects, stopSharedPostgres } from "../support/databases.ts";
 
 // The same rules, checked on SQLite and on a real PostgreSQL 15 server (test/support/postgres.ts).
@@ -205,7 +205,10 @@ for (const dialect of dialects) {
           allowed: false,
           retryAfterSeconds: 60,
         });
-        assert.deepEqual(await hitThrottle(db, "ip:198.51.100.1", rule, clock.now()), { allowed: true });
+        assert.deepEqual(await hitThrottle(db, "ip:198.51.100.1", rule, clock.now()), {
+          allowed: true,
+          hits: 1,
+        });
 
         clock.advanceSeconds(45);
         assert.deepEqual(await peekThrottle(db, "ip:203.0.113.7", rule, clock.now()), {
@@ -214,7 +217,10 @@ for (const dialect of dialects) {
         });
         clock.advanceSeconds(15);
         assert.deepEqual(await peekThrottle(db, "ip:203.0.113.7", rule, clock.now()), { allowed: true });
-        assert.deepEqual(await hitThrottle(db, "ip:203.0.113.7", rule, clock.now()), { allowed: true });
+        assert.deepEqual(await hitThrottle(db, "ip:203.0.113.7", rule, clock.now()), {
+          allowed: true,
+          hits: 1,
+        });
         const row = await db
           .selectFrom("throttle_counter")
           .selectAll()
@@ -247,8 +253,27 @@ for (const dialect of dialects) {
           Array.from({ length: 20 }, () => hitThrottle(db, "account:acc_1", rule, now)),
         );
         assert.equal(verdicts.filter((v) => v.allowed).length, 5);
+        const places = verdicts.flatMap((v) => (v.allowed ? [v.hits] : [])).sort();
+        assert.deepEqual(places, [1, 2, 3, 4, 5], "each allowed hit has a place of its own");
         const row = await db.selectFrom("throttle_counter").select("hits").executeTakeFirstOrThrow();
         assert.equal(row.hits, 20);
+      });
+
+      test("a released hit gives its place back, in the live window only, never below zero", async (t) => {
+        const db = await freshDatabase(t, dialect);
+        const clock = fakeClock();
+        const rule = { limit: 2, windowSeconds: 60 };
+        const key = "reauth:account:acc_1";
+        await hitThrottle(db, key, rule, clock.now());
+        await hitThrottle(db, key, rule, clock.now());
+        await releaseThrottleHit(db, key, clock.now());
+        assert.deepEqual(await hitThrottle(db, key, rule, clock.now()), { allowed: true, hits: 2 });
+        await Promise.all(Array.from({ length: 5 }, () => releaseThrottleHit(db, key, clock.now())));
+        const emptied = await db.selectFrom("throttle_counter").select("hits").executeTakeFirstOrThrow();
+        assert.equal(emptied.hits, 0);
+        clock.advanceSeconds(61);
+        await releaseThrottleHit(db, key, clock.now());
+        assert.deepEqual(await hitThrottle(db, key, rule, clock.now()), { allowed: true, hits: 1 });
       });
     });
 
