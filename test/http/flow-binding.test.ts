@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { pino } from "pino";
-import { buildTestApp, sessionCookieHeader, strongPassword } from "../support/app.ts";
+import {
+  buildTestApp,
+  sessionCookieHeader,
+  setSessionCookieHeader as sessionCookieOf,
+  strongPassword,
+} from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
+import { flowCookieSetBy, location, openForm, postForm } from "../support/forms.ts";
 import { accountWithApp, errorCodeOf, oathtoolCode } from "../support/two-step.ts";
 
 // The id alone acts on nothing: every flow started through the JSON API belongs to the client that
@@ -167,4 +173,46 @@ test("flow tokens are kept out of the request log", async (t) => {
     "the step was logged",
   );
   assert.ok(!lines.some((line) => line.includes(reset.flowToken)), "its token was not");
+});
+
+test("the sign-up code page opened without its browser cookie shows nothing and accepts nothing", async (t) => {
+  // Attack: `/sign-up/verify?registration=…` from a shared computer's history, with the code
+  // that arrives in the mailbox (or guesses at it): the address is shown, tries and mail spent.
+  const s = await buildTestApp(t);
+  const email = "page-bound@example.jp";
+  const signUp = await openForm(s, "/sign-up");
+  const posted = await postForm(s, "/sign-up", signUp, {
+    _csrf: signUp.csrf,
+    name: "山田 花子",
+    email,
+    password: strongPassword,
+  });
+  const url = location(posted);
+  const owner = `${signUp.cookie}; ${flowCookieSetBy(posted, "mamori_sign_up") ?? ""}`;
+  const code = (await s.latestCode(email)) ?? "";
+  const id = new URL(url, "http://x").searchParams.get("registration") ?? "";
+
+  const elsewhere = await s.inject({ method: "GET", url });
+  assert.equal(location(elsewhere), "/sign-up");
+  assert.doesNotMatch(elsewhere.body, /page-bound/);
+  const stranger = await openForm(s, "/sign-up");
+  const sent = (await s.messagesTo(email)).length;
+  s.clock.advance(61);
+  const resent = await postForm(s, "/sign-up/resend", stranger, { _csrf: stranger.csrf, registration: id });
+  assert.equal(location(resent), "/sign-up");
+  assert.equal((await s.messagesTo(email)).length, sent, "no mail for a stranger");
+  const tried = await postForm(s, "/sign-up/verify", stranger, {
+    _csrf: stranger.csrf,
+    registration: id,
+    code,
+  });
+  assert.equal(location(tried), "/sign-up");
+  assert.equal(sessionCookieOf(tried, s.config), undefined, "no session for another browser");
+  const none = await s.db.selectFrom("account").select("id").where("email", "=", email).executeTakeFirst();
+  assert.equal(none, undefined);
+
+  const page = await openForm(s, url, owner);
+  assert.match(page.body, /page-bound@example\.jp/);
+  const verified = await postForm(s, "/sign-up/verify", page, { _csrf: page.csrf, registration: id, code });
+  assert.equal(location(verified), "/account");
 });

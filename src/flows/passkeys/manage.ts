@@ -5,6 +5,7 @@ import type {
 import { recordAuditEvent } from "../../audit/audit.ts";
 import { dialectOf } from "../../db/database.ts";
 import { consumePasskeyChallenge, createPasskeyChallenge } from "../../factors/passkey/challenges.ts";
+import { recordPasskeyChange } from "../../factors/passkey/notify.ts";
 import {
   cleanPasskeyName,
   deletePasskey,
@@ -24,7 +25,6 @@ import {
   requireStepUp,
   type SettingsContext,
 } from "../two-step-settings/guards.ts";
-import { recordPasskeyChange } from "./notify.ts";
 
 /**
  * Login & security -> Passkeys: add (the same guards as a two-step method: a recent sign-in, and

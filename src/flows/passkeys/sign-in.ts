@@ -4,20 +4,11 @@ import type {
 } from "@simplewebauthn/server";
 import { recordAuditEvent } from "../../audit/audit.ts";
 import type { Deps } from "../../deps.ts";
+import { checkPasskeyAssertion } from "../../factors/passkey/assertion-check.ts";
 import { consumePasskeyChallenge, createPasskeyChallenge } from "../../factors/passkey/challenges.ts";
-import {
-  findPasskeyByCredentialId,
-  listPasskeys,
-  type PasskeyRow,
-  recordPasskeyUse,
-  signCountOf,
-} from "../../factors/passkey/passkeys.ts";
-import {
-  authenticationOptions,
-  isCounterGoingBackwards,
-  verifyAssertion,
-} from "../../factors/passkey/webauthn.ts";
-import { type AccountRow, findAccountById } from "../../identity/accounts.ts";
+import { listPasskeys, type PasskeyRow } from "../../factors/passkey/passkeys.ts";
+import { authenticationOptions } from "../../factors/passkey/webauthn.ts";
+import type { AccountRow } from "../../identity/accounts.ts";
 import type { Factor, SessionType } from "../../session/sessions.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
 import type { ThrottleRule } from "../../throttle/throttle.ts";
@@ -31,7 +22,6 @@ import {
   type TwoStepRequired,
 } from "../sign-in/second-factor.ts";
 import { admitSignIn, completeSignIn } from "../sign-in/sign-in.ts";
-import { recordPasskeyChange } from "./notify.ts";
 
 /**
  * Sign-in with a passkey, two ways:
@@ -118,99 +108,70 @@ export async function finishPasskeyAuthentication(
   // and given back unless the credential itself was refused.
   const admitted = await admitSignIn(deps, meta, now);
   if (!admitted.ok) return admitted;
-  const outcome = await checkPasskeySignIn(deps, input, meta, now);
-  if (!outcome.credentialRefused) await admitted.succeeded();
-  return outcome.result;
-}
-
-async function checkPasskeySignIn(
-  deps: Deps,
-  input: PasskeySignInInput,
-  meta: RequestMeta,
-  now: Date,
-): Promise<{
-  result: SecondFactorSignedIn | TwoStepRequired | FlowFailure;
-  credentialRefused: boolean;
-}> {
-  const answer = (
-    result: SecondFactorSignedIn | TwoStepRequired | FlowFailure,
-  ): { result: typeof result; credentialRefused: false } => ({ result, credentialRefused: false });
   const consumed = await consumePasskeyChallenge(deps.db, deps.clock, input.challengeId, "authentication");
-  if (!consumed.ok)
-    return answer(failure(consumed.reason === "expired" ? "challenge_expired" : "challenge_not_found"));
+  if (!consumed.ok) {
+    await admitted.succeeded(); // no credential was tried
+    return failure(consumed.reason === "expired" ? "challenge_expired" : "challenge_not_found");
+  }
   const challenge = consumed.challenge;
-  const refuse = async (
-    code: "passkey_not_found" | "passkey_invalid",
-    detail: string,
-    accountId?: string,
-  ) => {
-    deps.log.info({ accountId, detail }, "passkey sign-in refused");
-    if (accountId) {
+  const checked = await checkPasskeyAssertion(
+    deps,
+    { challenge: challenge.challenge, credential: input.credential, accountId: challenge.account_id },
+    meta,
+  );
+  if (!checked.ok) {
+    if (checked.reason !== "refused") {
+      await admitted.succeeded(); // the credential itself was right
+      if (checked.reason === "clone_suspected") return failure("passkey_clone_suspected");
+      return failure(checked.status === "suspended" ? "account_suspended" : "account_closed");
+    }
+    // A refused credential keeps its place in the address's budget: it is a failed sign-in.
+    const code = checked.code;
+    deps.log.info({ accountId: checked.accountId, detail: checked.detail }, "passkey sign-in refused");
+    if (checked.accountId) {
       await recordAuditEvent(deps.db, deps, {
         type: "sign_in.failed",
-        accountId,
+        accountId: checked.accountId,
         actor: "account",
         ip: meta.ip,
         userAgent: meta.userAgent,
         detail: { reason: code },
       });
     }
-    return { result: failure(code), credentialRefused: true };
-  };
-
-  const passkey = await findPasskeyByCredentialId(deps.db, input.credential.id.slice(0, 1024));
-  if (!passkey) return refuse("passkey_not_found", "unknown credential");
-  // A second factor must come from the account that gave the password.
-  if (challenge.account_id !== null && challenge.account_id !== passkey.account_id)
-    return refuse("passkey_not_found", "credential of another account");
-  const verified = await verifyAssertion(deps.config.passkeys, {
-    challenge: challenge.challenge,
-    response: input.credential,
-    passkey,
-  });
-  if (!verified.ok) return refuse("passkey_invalid", verified.detail, passkey.account_id);
-  const assertion = verified.assertion;
-
-  const account = await findAccountById(deps.db, passkey.account_id);
-  if (!account) return refuse("passkey_not_found", "account gone");
-  if (isCounterGoingBackwards(signCountOf(passkey), assertion.signCount)) {
-    await recordPasskeyChange(deps.db, deps, account, "clone_signal", passkey, meta);
-    deps.courier.wake();
-    return answer(failure("passkey_clone_suspected"));
+    return failure(code);
   }
-  if (account.status === "suspended") return answer(failure("account_suspended"));
-  if (account.status === "closed") return answer(failure("account_closed"));
-  // Two assertions racing with one counter: only one moves it.
-  const used = await recordPasskeyUse(deps.db, passkey, {
-    signCount: assertion.signCount,
-    backedUp: assertion.backedUp,
-    now,
-  });
-  if (!used) return refuse("passkey_invalid", "counter moved concurrently", account.id);
-  await recordAuditEvent(deps.db, deps, {
-    type: "passkey.used",
-    accountId: account.id,
-    actor: "account",
-    ip: meta.ip,
-    userAgent: meta.userAgent,
-    detail: { passkeyId: passkey.id, userVerified: assertion.userVerified },
-  });
+  await admitted.succeeded();
+  return signInWithCheckedPasskey(
+    deps,
+    checked.account,
+    checked.userVerified,
+    challenge.sign_in_flow_id,
+    input,
+    meta,
+  );
+}
 
-  if (challenge.sign_in_flow_id)
-    return answer(await completeWaitingSignIn(deps, account, challenge.sign_in_flow_id, input, meta));
+/** What a passkey that passed proves for a sign-in: the second step of a waiting one, or a new one. */
+async function signInWithCheckedPasskey(
+  deps: Deps,
+  account: AccountRow,
+  userVerified: boolean,
+  waitingFlowId: string | null,
+  input: PasskeySignInInput,
+  meta: RequestMeta,
+): Promise<SecondFactorSignedIn | TwoStepRequired | FlowFailure> {
+  if (waitingFlowId) return completeWaitingSignIn(deps, account, waitingFlowId, input, meta);
   const choice: SessionChoice = { sessionType: input.sessionType, keepSignedIn: input.keepSignedIn };
-  if (!assertion.userVerified && account.two_step_enabled_at) {
+  if (!userVerified && account.two_step_enabled_at) {
     // One factor where two are required: the account's second factor, as after a password.
-    return answer(await startSecondFactor(deps, account, choice, meta, ["passkey"]));
+    return startSecondFactor(deps, account, choice, meta, ["passkey"]);
   }
-  return answer(
-    await completeFirstFactorSignIn(
-      deps,
-      account,
-      [assertion.userVerified ? "passkey_verified" : "passkey"],
-      choice,
-      meta,
-    ),
+  return completeFirstFactorSignIn(
+    deps,
+    account,
+    [userVerified ? "passkey_verified" : "passkey"],
+    choice,
+    meta,
   );
 }
 

@@ -4,22 +4,14 @@ import type {
 } from "@simplewebauthn/server";
 import { recordAuditEvent } from "../../audit/audit.ts";
 import type { Deps } from "../../deps.ts";
+import { checkPasskeyAssertion } from "../../factors/passkey/assertion-check.ts";
 import { consumePasskeyChallenge, createPasskeyChallenge } from "../../factors/passkey/challenges.ts";
-import {
-  findPasskeyByCredentialId,
-  listPasskeys,
-  recordPasskeyUse,
-  signCountOf,
-} from "../../factors/passkey/passkeys.ts";
-import {
-  authenticationOptions,
-  isCounterGoingBackwards,
-  verifyAssertion,
-} from "../../factors/passkey/webauthn.ts";
+import { listPasskeys } from "../../factors/passkey/passkeys.ts";
+import { authenticationOptions } from "../../factors/passkey/webauthn.ts";
 import { type AuthenticatedSession, markReauthenticated } from "../../session/sessions.ts";
+import { reserveAttempt } from "../../throttle/attempts.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
-import { recordPasskeyChange } from "../passkeys/notify.ts";
 import { optionsPerIp } from "../passkeys/sign-in.ts";
 import { countFailedSignInFrom } from "../sign-in/sign-in.ts";
 import { markSteppedUp } from "./step-up.ts";
@@ -78,68 +70,51 @@ export async function finishPasskeyReauthentication(
   const now = deps.clock.now();
   const account = auth.account;
   // Refused passkeys count with wrong passwords against the account (a stolen session cannot try
-  // freely) and with failed sign-ins against the address.
-  const key = `reauth:account:${account.id}`;
+  // freely), reserved before the check as they are, and with failed sign-ins against the address.
   const rule = {
     limit: deps.config.limits.signInFailuresPerIdentifier,
     windowSeconds: deps.config.limits.signInFailureWindowSeconds,
   };
-  const verdict = await deps.throttle.peek(key, rule, now);
-  if (!verdict.allowed) return failure("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
+  const place = await reserveAttempt(deps.throttle, `reauth:account:${account.id}`, rule, now);
+  if (!place.allowed) return failure("too_many_attempts", { retryAfterSeconds: place.retryAfterSeconds });
 
   const consumed = await consumePasskeyChallenge(deps.db, deps.clock, input.challengeId, "reauthentication");
-  if (!consumed.ok)
-    return failure(consumed.reason === "expired" ? "challenge_expired" : "challenge_not_found");
-  const challenge = consumed.challenge;
   // Another session's (or account's) challenge is no challenge at all for this one.
-  if (challenge.account_id !== account.id || challenge.session_id !== auth.session.id)
-    return failure("challenge_not_found");
-
-  const refuse = async (code: "passkey_not_found" | "passkey_invalid", detail: string) => {
-    await deps.throttle.hit(key, rule, now);
-    await countFailedSignInFrom(deps, meta, now);
-    deps.log.info({ accountId: account.id, detail }, "passkey reauthentication refused");
-    return failure(code);
-  };
-  const passkey = await findPasskeyByCredentialId(deps.db, input.credential.id.slice(0, 1024));
-  if (!passkey) return refuse("passkey_not_found", "unknown credential");
-  // Only the signed-in account's passkeys prove it's this person.
-  if (passkey.account_id !== account.id) return refuse("passkey_not_found", "credential of another account");
-  const verified = await verifyAssertion(deps.config.passkeys, {
-    challenge: challenge.challenge,
-    response: input.credential,
-    passkey,
-  });
-  if (!verified.ok) return refuse("passkey_invalid", verified.detail);
-  const assertion = verified.assertion;
-  if (isCounterGoingBackwards(signCountOf(passkey), assertion.signCount)) {
-    await recordPasskeyChange(deps.db, deps, account, "clone_signal", passkey, meta);
-    deps.courier.wake();
-    return failure("passkey_clone_suspected");
+  const ours =
+    consumed.ok &&
+    consumed.challenge.account_id === account.id &&
+    consumed.challenge.session_id === auth.session.id;
+  if (!consumed.ok || !ours) {
+    await place.release(); // no credential was tried
+    return failure(
+      !consumed.ok && consumed.reason === "expired" ? "challenge_expired" : "challenge_not_found",
+    );
   }
-  // Two assertions racing with one counter: only one moves it.
-  const used = await recordPasskeyUse(deps.db, passkey, {
-    signCount: assertion.signCount,
-    backedUp: assertion.backedUp,
-    now,
-  });
-  if (!used) return refuse("passkey_invalid", "counter moved concurrently");
+  const checked = await checkPasskeyAssertion(
+    deps,
+    { challenge: consumed.challenge.challenge, credential: input.credential, accountId: account.id },
+    meta,
+  );
+  if (!checked.ok) {
+    if (checked.reason === "refused") {
+      await countFailedSignInFrom(deps, meta, now);
+      deps.log.info({ accountId: account.id, detail: checked.detail }, "passkey reauthentication refused");
+      return failure(checked.code);
+    }
+    await place.release();
+    if (checked.reason === "clone_suspected") return failure("passkey_clone_suspected");
+    return failure(checked.status === "suspended" ? "account_suspended" : "account_closed");
+  }
+  await place.release();
+  const passkey = checked.passkey;
 
-  const steppedUp = assertion.userVerified;
+  const steppedUp = checked.userVerified;
   if (steppedUp) {
     // What a step-up code sets, with the passkey's own factor.
     await markSteppedUp(deps, auth, "passkey_verified", now);
   } else {
     await markReauthenticated(deps.db, auth.session.id, now);
   }
-  await recordAuditEvent(deps.db, deps, {
-    type: "passkey.used",
-    accountId: account.id,
-    actor: "account",
-    ip: meta.ip,
-    userAgent: meta.userAgent,
-    detail: { passkeyId: passkey.id, userVerified: assertion.userVerified },
-  });
   await recordAuditEvent(deps.db, deps, {
     type: "session.reauthenticated_with_passkey",
     accountId: account.id,

@@ -4,6 +4,12 @@ import type { Deps } from "../../deps.ts";
 import { ensureCsrfToken } from "../../http/csrf.ts";
 import { errorMessage, errorStatuses } from "../../http/errors.ts";
 import {
+  type BrowserBoundFlow,
+  bindFlowToBrowser,
+  isFlowOfThisBrowser,
+  releaseFlowFromBrowser,
+} from "../../http/flow-browser.ts";
+import {
   answeredWithMaintenance,
   checkFormToken,
   formField,
@@ -93,7 +99,26 @@ function fieldErrors(locale: Locale, f: FlowFailure): { errors: FieldErrors; gen
 }
 
 /** Sign-up, confirm the email with the code, resend: plain forms that work without JavaScript. */
+/**
+ * The code page of a registration belongs to the browser that signed up (src/http/flow-browser.ts).
+ * Attack: the page's URL (`/sign-up/verify?registration=…`) from a shared computer's history would
+ * otherwise show the address being registered, spend its tries and send it more mail. Without the
+ * cookie the page and its forms answer like an unknown registration: back to the sign-up page.
+ */
+const registrationPages: BrowserBoundFlow = {
+  cookie: "mamori_sign_up",
+  path: "/sign-up/verify",
+  purpose: "registration-browser",
+};
+
 export function registerRegistrationPages(app: FastifyInstance, deps: Deps): void {
+  /** The registration `id`, when it is still waiting for its code and this browser started it. */
+  async function ownRegistration(request: FastifyRequest, id: string) {
+    if (!isFlowOfThisBrowser(deps.config, request, registrationPages, id)) return undefined;
+    const row = await registrationView(id);
+    return row?.state === "code_sent" ? row : undefined;
+  }
+
   async function registrationView(id: string) {
     return deps.db
       .selectFrom("registration")
@@ -129,6 +154,7 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
         ...fieldErrors(locale, result),
       });
     }
+    bindFlowToBrowser(deps.config, reply, registrationPages, result.registration.id);
     return reply.redirect(`/sign-up/verify?registration=${encodeURIComponent(result.registration.id)}`, 303);
   });
 
@@ -136,8 +162,8 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
     "/sign-up/verify",
     async (request: FastifyRequest<{ Querystring: { registration?: string; resent?: string } }>, reply) => {
       const locale = request.locale;
-      const row = await registrationView(String(request.query.registration ?? "").slice(0, 64));
-      if (row?.state !== "code_sent") return reply.redirect("/sign-up", 303);
+      const row = await ownRegistration(request, String(request.query.registration ?? "").slice(0, 64));
+      if (!row) return reply.redirect("/sign-up", 303);
       const token = ensureCsrfToken(request, reply, deps.config, deps.random);
       return renderVerify(reply, locale, token, 200, {
         registrationId: row.id,
@@ -155,6 +181,7 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
     if (await answeredWithMaintenance(deps, request, reply, "/sign-up")) return reply;
     const token = ensureCsrfToken(request, reply, deps.config, deps.random);
     const id = formField(request, "registration").slice(0, 64);
+    if (!(await ownRegistration(request, id))) return reply.redirect("/sign-up", 303);
     const result = await verifyRegistration(
       deps,
       id,
@@ -163,6 +190,7 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
     );
     if (result.ok) {
       setSessionCookie(reply, deps.config, result.token, result.session);
+      releaseFlowFromBrowser(deps.config, reply, registrationPages, id);
       return reply.redirect("/account", 303);
     }
     const row = await registrationView(id);
@@ -189,6 +217,7 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
     if (await answeredWithMaintenance(deps, request, reply, "/sign-up")) return reply;
     const token = ensureCsrfToken(request, reply, deps.config, deps.random);
     const id = formField(request, "registration").slice(0, 64);
+    if (!(await ownRegistration(request, id))) return reply.redirect("/sign-up", 303);
     const result = await resendRegistrationCode(deps, id);
     if (result.ok)
       return reply.redirect(`/sign-up/verify?registration=${encodeURIComponent(id)}&resent=1`, 303);

@@ -4,9 +4,9 @@ import { queueMessage } from "../../courier/outbox.ts";
 import type { PasskeyChange } from "../../courier/passkey-templates.ts";
 import type { Schema } from "../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
-import type { PasskeyRow } from "../../factors/passkey/passkeys.ts";
+import type { RequestMeta } from "../../flows/flow-result.ts";
 import type { AccountRow } from "../../identity/accounts.ts";
-import type { RequestMeta } from "../flow-result.ts";
+import type { PasskeyRow } from "./passkeys.ts";
 
 const auditTypes: Record<PasskeyChange, AuditEventType> = {
   added: "passkey.added",
