@@ -367,7 +367,9 @@ describe("two-step verification in a real browser", () => {
       await enterCode(page, w.challenge.code, await app.code(), w.challenge.submit);
       await page.waitForURL((url) => url.pathname === "/account");
 
-      // Remove the app backup (a confirmation page), then turn off with the password on the same page.
+      // Remove the app backup (a confirmation page). Then, the sign-in being old, turning two-step
+      // off asks for a code first (a password alone never turns it off): texted, entered, and the
+      // confirmation page follows without a password.
       await openAdvancedSettings(page, s, true);
       await page.locator("dl.settings a[href$='/remove']").click();
       await checkPage(page, s, w.remove.title, "remove");
@@ -375,9 +377,20 @@ describe("two-step verification in a real browser", () => {
       await page.waitForURL((url) => url.search === "?done=removed");
       assert.equal(await notice(page), w.overview.removed);
       await ageSessions(server, s.email);
+      const codeBefore = await latestCode(server, mobile);
       await link(page, w.overview.disable).click();
-      await page.getByLabel(w.disable.password, { exact: true }).fill(password);
-      await checkPage(page, s, w.disable.title, "disable-password");
+      await page.waitForURL((url) => url.pathname === "/account/security/step-up");
+      await button(page, w.stepUp.send).click();
+      await page.waitForURL((url) => url.searchParams.get("sent") === "1");
+      await enterCode(
+        page,
+        w.app.code,
+        await latestCode(server, mobile, { after: codeBefore }),
+        w.stepUp.submit,
+      );
+      await page.waitForURL((url) => url.pathname === "/account/security/two-step/disable");
+      assert.equal(await page.getByLabel(w.disable.password, { exact: true }).count(), 0);
+      await checkPage(page, s, w.disable.title, "disable-after-step-up");
       await button(page, w.disable.submit).click();
       await page.waitForURL((url) => url.search === "?done=disabled");
       assert.equal(await notice(page), w.overview.disabled);
