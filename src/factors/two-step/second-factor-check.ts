@@ -9,6 +9,7 @@ import { type CodeRules, verifyCode } from "../one-time-code/one-time-code.ts";
 import { useRecoveryCode } from "../recovery-code/recovery-codes.ts";
 import { checkTotpMethod, type MethodRow } from "./methods.ts";
 import { recordTwoStepChange } from "./notify.ts";
+import { type PhoneSendResult, sendPhoneCode } from "./phone-sends.ts";
 
 /**
  * The one check of a second factor, for every flow that asks for one (the sign-in's second step,
@@ -78,6 +79,35 @@ export function phoneCodeRules(deps: Deps): Pick<CodeRules, "maxAttempts"> {
   return { maxAttempts: deps.config.limits.codeMaxAttempts };
 }
 
+/** What a code from one method says: right, or why not (for the flows' own error answers). */
+export type MethodCodeCheck =
+  | { ok: true; factor: Exclude<CodeFactor, "recovery_code"> }
+  | { ok: false; reason: "incorrect"; attemptsLeft: number | null }
+  | { ok: false; reason: "expired" | "exhausted" };
+
+/**
+ * Checks a code from one method, active or being set up: an app's against its secret (each step
+ * once), a phone's against the code sent for `phoneCodeFlowId` (its tries claimed first).
+ */
+export async function checkMethodCode(
+  deps: Deps,
+  method: MethodRow,
+  code: string,
+  phoneCodeFlowId: string,
+): Promise<MethodCodeCheck> {
+  if (method.method === "totp") {
+    const methodDeps = { clock: deps.clock, random: deps.random, secretKeys: deps.config.secretKeys };
+    const check = await checkTotpMethod(deps.db, methodDeps, method, code);
+    return check.ok ? { ok: true, factor: "totp" } : { ok: false, reason: "incorrect", attemptsLeft: null };
+  }
+  const codeDeps = { clock: deps.clock, random: deps.random, secretKey: deps.config.signingKey };
+  const verdict = await verifyCode(deps.db, codeDeps, phoneCodeFlowId, code, phoneCodeRules(deps));
+  if (verdict.ok) return { ok: true, factor: method.method === "sms" ? "sms_code" : "voice_code" };
+  if (verdict.reason === "incorrect")
+    return { ok: false, reason: "incorrect", attemptsLeft: verdict.attemptsLeft };
+  return { ok: false, reason: verdict.reason === "expired" ? "expired" : "exhausted" };
+}
+
 async function checkCode(
   deps: Deps,
   ctx: SecondFactorContext,
@@ -90,21 +120,33 @@ async function checkCode(
   }
   const method = pickMethod(ctx.methods, answer, ctx.currentMethodId);
   if (!method) return { ok: false };
-  if (method.method === "totp") {
-    const methodDeps = { clock: deps.clock, random: deps.random, secretKeys: deps.config.secretKeys };
-    const check = await checkTotpMethod(deps.db, methodDeps, method, answer.code);
-    return check.ok ? { ok: true, factor: "totp", method } : { ok: false };
-  }
-  const codeDeps = { clock: deps.clock, random: deps.random, secretKey: deps.config.signingKey };
-  const verdict = await verifyCode(
-    deps.db,
-    codeDeps,
-    ctx.phoneCodeFlowId(method),
-    answer.code,
-    phoneCodeRules(deps),
-  );
-  if (!verdict.ok) return { ok: false };
-  return { ok: true, factor: method.method === "sms" ? "sms_code" : "voice_code", method };
+  const checked = await checkMethodCode(deps, method, answer.code, ctx.phoneCodeFlowId(method));
+  return checked.ok ? { ok: true, factor: checked.factor, method } : { ok: false };
+}
+
+/**
+ * Sends the code of a phone method for a flow (the sign-in's second step, a step-up): budgets,
+ * cooldown and the cap on sends apply. An app's code is not sent: it is read from the app.
+ */
+export async function sendSecondFactorCode(
+  deps: Deps,
+  account: AccountRow,
+  method: MethodRow,
+  phoneCodeFlowId: string,
+  meta: RequestMeta,
+): Promise<PhoneSendResult | { ok: true; expiresAt: null }> {
+  if (method.method === "totp" || !method.phone) return { ok: true, expiresAt: null };
+  const sent = await sendPhoneCode(deps, {
+    flowId: phoneCodeFlowId,
+    purpose: "sign_in",
+    channel: method.method,
+    phone: method.phone,
+    accountId: account.id,
+    locale: account.locale,
+    ip: meta.ip,
+  });
+  if (sent.ok) deps.courier.wake();
+  return sent;
 }
 
 export async function checkSecondFactor(

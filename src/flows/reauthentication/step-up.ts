@@ -3,11 +3,11 @@ import type { Deps } from "../../deps.ts";
 import { countUnusedRecoveryCodes } from "../../factors/recovery-code/recovery-codes.ts";
 import { listActiveMethods, toPublicMethod } from "../../factors/two-step/methods.ts";
 import { recordTwoStepChange } from "../../factors/two-step/notify.ts";
-import { sendPhoneCode } from "../../factors/two-step/phone-sends.ts";
 import {
   checkSecondFactor,
   pickMethod,
   type SecondFactorAnswer,
+  sendSecondFactorCode,
 } from "../../factors/two-step/second-factor-check.ts";
 import { factorsAfterStepUp, type StepUpFactor } from "../../integration/assurance.ts";
 import type { AuthenticatedSession } from "../../session/sessions.ts";
@@ -33,22 +33,15 @@ export async function startStepUp(
   const methods = await listActiveMethods(deps.db, auth.account.id);
   const method = pickMethod(methods, { methodId }, null);
   if (!method) return failure("invalid_request", { field: "methodId" });
-  if (method.method === "totp" || !method.phone)
-    return { ok: true, method: toPublicMethod(method), expiresAt: null };
-  const channel = method.method;
-  const phone = method.phone;
-  const sent = await sendPhoneCode(deps, {
-    flowId: stepUpFlowId(auth.session.id, method.id),
-    purpose: "sign_in",
-    channel,
-    phone,
-    accountId: auth.account.id,
-    locale: auth.account.locale,
-    ip: meta.ip,
-  });
+  const sent = await sendSecondFactorCode(
+    deps,
+    auth.account,
+    method,
+    stepUpFlowId(auth.session.id, method.id),
+    meta,
+  );
   if (!sent.ok) return failure("too_many_attempts", { retryAfterSeconds: sent.retryAfterSeconds });
-  deps.courier.wake();
-  return { ok: true, method: toPublicMethod(method), expiresAt: sent.expiresAt.toISOString() };
+  return { ok: true, method: toPublicMethod(method), expiresAt: sent.expiresAt?.toISOString() ?? null };
 }
 
 /**

@@ -12,8 +12,11 @@ import {
   touchMethod,
 } from "../../factors/two-step/methods.ts";
 import { recordTwoStepChange } from "../../factors/two-step/notify.ts";
-import { sendPhoneCode } from "../../factors/two-step/phone-sends.ts";
-import { checkSecondFactor, type SecondFactorAnswer } from "../../factors/two-step/second-factor-check.ts";
+import {
+  checkSecondFactor,
+  type SecondFactorAnswer,
+  sendSecondFactorCode,
+} from "../../factors/two-step/second-factor-check.ts";
 import { type AccountRow, findAccountById } from "../../identity/accounts.ts";
 import type { Factor, SessionRow } from "../../session/sessions.ts";
 import { trustDevice } from "../../session/trusted-devices.ts";
@@ -63,27 +66,8 @@ function challengeOf(flow: FlowRow, methods: readonly MethodRow[], current: Meth
   };
 }
 
-async function sendIfPhone(
-  deps: Deps,
-  account: AccountRow,
-  flowId: string,
-  method: MethodRow,
-  meta: RequestMeta,
-) {
-  if (method.method === "totp" || !method.phone) return { ok: true as const };
-  const channel = method.method;
-  const phone = method.phone;
-  const result = await sendPhoneCode(deps, {
-    flowId: codeFlowId(flowId, method.id),
-    purpose: "sign_in",
-    channel,
-    phone,
-    accountId: account.id,
-    locale: account.locale,
-    ip: meta.ip,
-  });
-  if (result.ok) deps.courier.wake();
-  return result;
+function sendIfPhone(deps: Deps, account: AccountRow, flowId: string, method: MethodRow, meta: RequestMeta) {
+  return sendSecondFactorCode(deps, account, method, codeFlowId(flowId, method.id), meta);
 }
 
 /**

@@ -1,10 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { TwoStepMethodKind } from "../../db/schema.ts";
-import { verifyCode } from "../../factors/one-time-code/one-time-code.ts";
 import { checkPhoneForChannel } from "../../factors/phone/phone-policy.ts";
 import { groupedKey, otpauthUri, toBase32, totpSecretBytes } from "../../factors/totp/totp.ts";
 import {
-  checkTotpMethod,
   findMethod,
   insertPendingMethod,
   listActiveMethods,
@@ -15,7 +13,7 @@ import {
 } from "../../factors/two-step/methods.ts";
 import { recordTwoStepChange } from "../../factors/two-step/notify.ts";
 import { sendPhoneCode } from "../../factors/two-step/phone-sends.ts";
-import { codeDepsFor, codeRulesFor } from "../code-step.ts";
+import { checkMethodCode } from "../../factors/two-step/second-factor-check.ts";
 import { type FlowFailure, failure } from "../flow-result.ts";
 import { requireRecentAuthentication, requireStepUp, type SettingsContext } from "./guards.ts";
 
@@ -200,31 +198,26 @@ export async function verifyEnrollment(
   const now = deps.clock.now();
 
   if (pending.method === "totp") {
+    // An app's set-up has no code of Mamori's to count tries on: 5 wrong codes per set-up, each
+    // try reserved before the check.
     const tries = await deps.throttle.hit(
       `enroll:${pending.id}`,
       { limit: deps.config.limits.codeMaxAttempts + 1, windowSeconds: totpSetupSeconds },
       now,
     );
     if (!tries.allowed) return failure("too_many_attempts", { retryAfterSeconds: tries.retryAfterSeconds });
-    const check = await checkTotpMethod(deps.db, methodDeps(ctx), pending, code);
-    if (!check.ok) return failure("invalid_code", { field: "code" });
-  } else {
-    const verdict = await verifyCode(
-      deps.db,
-      codeDepsFor(deps),
-      pending.id,
-      code,
-      codeRulesFor(deps, pending.method),
-    );
-    if (!verdict.ok) {
-      if (verdict.reason === "incorrect" && verdict.attemptsLeft > 0) {
-        return failure("invalid_code", { field: "code", extra: { attemptsLeft: verdict.attemptsLeft } });
-      }
-      if (verdict.reason === "expired") return failure("code_expired", { field: "code" });
-      return failure("too_many_attempts", {
-        retryAfterSeconds: deps.config.limits.codeResendCooldownSeconds,
+  }
+  // The new method's own code, checked as every method's code is (its phone code's flow is the set-up).
+  const checked = await checkMethodCode(deps, pending, code, pending.id);
+  if (!checked.ok) {
+    if (checked.reason === "incorrect" && checked.attemptsLeft !== 0) {
+      return failure("invalid_code", {
+        field: "code",
+        ...(checked.attemptsLeft !== null ? { extra: { attemptsLeft: checked.attemptsLeft } } : {}),
       });
     }
+    if (checked.reason === "expired") return failure("code_expired", { field: "code" });
+    return failure("too_many_attempts", { retryAfterSeconds: deps.config.limits.codeResendCooldownSeconds });
   }
 
   const activated = await deps.db.transaction().execute(async (trx) => {
