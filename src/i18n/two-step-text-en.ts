@@ -133,6 +133,12 @@ export const en: TwoStepText = {
     wrongCode: "That security code is not correct.",
     other: "Use another method",
     use: "Use {method}",
+    recovery: "If you can't use your phone or your authenticator app",
+    recoveryIntro: "Enter one of the recovery codes you saved. A code works once.",
+    recoveryCode: "Recovery code",
+    recoveryHint: "For example ABCDE-FGH23 (the hyphen is optional)",
+    recoverySubmit: "Confirm with a recovery code",
+    wrongRecovery: "That recovery code is not correct.",
     cancel: "Cancel",
   },
   reauth: {

@@ -137,6 +137,12 @@ const ja = {
     wrongCode: "セキュリティコードが正しくありません。",
     other: "別の方法を使う",
     use: "{method}を使う",
+    recovery: "携帯電話も認証アプリも使えない場合",
+    recoveryIntro: "保存したリカバリーコードを1つ入力してください。使ったコードは、次からは使えません。",
+    recoveryCode: "リカバリーコード",
+    recoveryHint: "例: ABCDE-FGH23(ハイフンはなくてもかまいません)",
+    recoverySubmit: "リカバリーコードで確認",
+    wrongRecovery: "リカバリーコードが正しくありません。",
     cancel: "キャンセル",
   },
   reauth: {

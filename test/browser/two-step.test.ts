@@ -298,7 +298,7 @@ describe("two-step verification in a real browser", () => {
     }
   });
 
-  test("in English at desktop width: a phone primary, an app backup after a texted step-up, removed, turned off with the password", {
+  test("in English at desktop width: a phone primary, an app backup after a texted step-up, removed, turned off after a texted step-up", {
     timeout: 240_000,
   }, async () => {
     const s = newShopper("en");

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { buildTestApp, sessionCookieHeader, type TestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
+import { location, openForm, postForm } from "../support/forms.ts";
 import {
   accountWithApp,
   call,
@@ -161,4 +162,36 @@ test("turning two-step on ends the other sessions that never passed a second fac
   const mails = await s.messagesTo(owner.email);
   const notice = mails.find((m) => m.template === "two_step_changed");
   assert.match(notice?.text_body ?? "", /サインアウトしました/);
+});
+
+test("the step-up page takes a recovery code when the phone and the app are gone", async (t) => {
+  const s = await buildTestApp(t);
+  const owner = await accountWithApp(s);
+  s.clock.advance(11 * 60);
+  const disablePage = "/account/security/two-step/disable";
+  const url = `/account/security/step-up?return_to=${encodeURIComponent(disablePage)}`;
+  const page = await openForm(s, url, owner.cookie);
+  assert.match(page.body, /name="recovery_code"/);
+  const fields = { _csrf: page.csrf, method_id: "recovery_code", return_to: disablePage };
+  const wrong = await postForm(s, "/account/security/step-up", page, {
+    ...fields,
+    recovery_code: "ZZZZZ-ZZZZZ",
+  });
+  assert.equal(wrong.statusCode, 400);
+  assert.match(wrong.body, /リカバリーコードが正しくありません。/);
+  assert.match(wrong.body, /<details class="links" open>/, "the recovery form stays open with its error");
+  const right = await postForm(s, "/account/security/step-up", page, {
+    ...fields,
+    recovery_code: owner.recoveryCodes[1] ?? "",
+  });
+  assert.equal(location(right), disablePage);
+  const confirm = await openForm(s, disablePage, page.cookie);
+  assert.doesNotMatch(confirm.body, /name="password"/);
+  const left = await s.db
+    .selectFrom("recovery_code")
+    .select("id")
+    .where("account_id", "=", owner.accountId)
+    .where("used_at", "is", null)
+    .execute();
+  assert.equal(left.length, 9, "the code is spent");
 });

@@ -15,7 +15,7 @@ import {
 import { renewCookieSession, requestMeta } from "../../http/request-context.ts";
 import { format } from "../../i18n/locale.ts";
 import { twoStepText } from "../../i18n/two-step-text.ts";
-import { csrfField, errorSummary, field } from "../../views/forms.ts";
+import { csrfField, errorSummary, type FieldErrors, field } from "../../views/forms.ts";
 import { html, type SafeHtml } from "../../views/html.ts";
 import { maskedPhone } from "../../views/phone-number.ts";
 import type { FlowFailure } from "../flow-result.ts";
@@ -87,7 +87,12 @@ type StepUpView = {
   form: FormState;
   /** The account has a passkey: offer it (one that verifies the person is a step-up too). */
   passkey: boolean;
+  /** The recovery code's form was sent and refused: it is shown open, with the reason. */
+  recoveryErrors?: FieldErrors;
 };
+
+/** The `method_id` of the recovery code's form: no method of the account has it. */
+const recoveryChoice = "recovery_code";
 
 function stepUpUrl(returnTo: string, method: MethodRow, sent = false): string {
   const query = new URLSearchParams({ return_to: returnTo, method: method.id });
@@ -131,7 +136,7 @@ function renderStepUp(
       : format(method.method === "sms" ? t.willSendSms : t.willCall, { phone });
   const body = html`<div class="card">
 <h1>${t.title}</h1>
-${errorSummary(locale, view.form.errors, view.form.general)}
+${errorSummary(locale, { ...view.form.errors, ...view.recoveryErrors }, view.form.general)}
 <p>${t.intro}</p>
 <p>${intro}</p>
 ${isApp || view.codeSent ? codeForm : null}
@@ -145,6 +150,16 @@ ${
       )}</ul></div>`
     : null
 }
+<details class="links"${view.recoveryErrors ? html` open` : null}><summary>${t.recovery}</summary>
+<p>${t.recoveryIntro}</p>
+<form method="post" action="${stepUpPath}" novalidate>
+  ${csrfField(page.csrfToken)}
+  ${returnField(view.returnTo)}
+  <input type="hidden" name="method_id" value="${recoveryChoice}">
+  ${field({ name: "recovery_code", label: t.recoveryCode, hint: t.recoveryHint, autocomplete: "off", required: true, maxlength: 20, errors: view.recoveryErrors ?? {} })}
+  <button type="submit" class="secondary">${t.recoverySubmit}</button>
+</form>
+</details>
 <div class="links"><p><a href="${twoStepPath}">${t.cancel}</a></p></div>
 </div>`;
   return sendSettingsPage(reply, page, locale, status, {
@@ -264,33 +279,38 @@ export function registerReauthenticationPages(app: FastifyInstance, deps: Deps):
     // The account's language, now that the session is loaded.
     const locale = request.locale;
     const returnTo = safeReturnPath(formField(request, "return_to"), twoStepPath);
-    const chosen = await stepUpMethods(page, formField(request, "method_id").slice(0, 64));
+    const methodId = formField(request, "method_id").slice(0, 64);
+    // The phone and the app gone, a recovery code proves it's the owner as well (once).
+    const recovery = methodId === recoveryChoice;
+    const chosen = await stepUpMethods(page, recovery ? undefined : methodId);
     if (!chosen || !page.auth.account.two_step_enabled_at) return reply.redirect(returnTo, 303);
-    const result = await completeStepUp(
-      deps,
-      page.auth,
-      {
-        method: chosen.method.method,
-        methodId: chosen.method.id,
-        code: formField(request, "code").slice(0, 32),
-      },
-      requestMeta(request),
-    );
+    const answer = recovery
+      ? { method: recoveryChoice, code: formField(request, "recovery_code").slice(0, 32) }
+      : {
+          method: chosen.method.method,
+          methodId: chosen.method.id,
+          code: formField(request, "code").slice(0, 32),
+        };
+    const result = await completeStepUp(deps, page.auth, answer, requestMeta(request));
     if (result.ok) {
       await renewCookieSession(request, reply, deps);
       return reply.redirect(returnTo, 303);
     }
+    const failed = stepUpFailure(locale, result, recovery);
     return renderStepUp(withRetryAfter(reply, result), locale, page, errorStatuses[result.code], {
       returnTo,
       ...chosen,
-      codeSent: true,
-      form: stepUpFailure(locale, result),
+      codeSent: !recovery,
+      form: recovery ? { errors: {}, ...(failed.general ? { general: failed.general } : {}) } : failed,
+      ...(recovery ? { recoveryErrors: failed.errors } : {}),
       passkey: await hasPasskey(page),
     });
   });
 }
 
-function stepUpFailure(locale: Locale, f: FlowFailure): FormState {
-  if (f.code === "invalid_code") return { errors: { code: twoStepText(locale).stepUp.wrongCode } };
+function stepUpFailure(locale: Locale, f: FlowFailure, recovery: boolean): FormState {
+  const t = twoStepText(locale).stepUp;
+  if (f.code === "invalid_code")
+    return { errors: recovery ? { recovery_code: t.wrongRecovery } : { code: t.wrongCode } };
   return { errors: {}, general: errorMessage(f.code, locale, f) };
 }
