@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, type TestContext, test } from "node:test";
 import type { LightMyRequestResponse } from "fastify";
-import { buildTestApp, type TestApp } from "../support/app.ts";
+import { buildTestApp, strongPassword, type TestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
 import { type RedisServer, startRedis } from "../support/redis.ts";
 import {
@@ -302,5 +302,83 @@ describe("attempt limits kept in Redis", () => {
     }
     const wrong = await s.signIn({ identifier: owner.email, password: "wrong-guess" });
     assert.equal(errorCodeOf(wrong), "invalid_credentials");
+  });
+});
+
+describe("flow steps under parallel requests", () => {
+  test("parallel wrong codes at one challenge never have more checked than its five tries", async (t) => {
+    const s = await buildTestApp(t, { env: { MAMORI_TWO_STEP_FAILURES_PER_ACCOUNT: "100" } });
+    const owner = await accountWithApp(s);
+    const challenge = await challengeFor(s, owner.email, owner.password);
+    const right = oathtoolCode(owner.secret, s.clock.now());
+    const wrongCode = right === "000000" ? "111111" : "000000";
+    const answers = await Promise.all(
+      Array.from({ length: burst }, () => verifyChallenge(s, challenge, { code: wrongCode })),
+    );
+    assert.equal(codesOf(answers).get("invalid_code"), 5, JSON.stringify([...codesOf(answers)]));
+    const late = await verifyChallenge(s, challenge, { code: right });
+    assert.notEqual(late.statusCode, 200, "the challenge is spent: even the right code is refused");
+  });
+
+  test("a registration verified by many requests at once makes one account and one session", async (t) => {
+    const s = await buildTestApp(t);
+    const email = "parallel-verify@example.jp";
+    const started = await s.inject({
+      method: "POST",
+      url: "/api/v1/registrations",
+      payload: { name: "山田 花子", email, password: strongPassword },
+    });
+    const id = started.json<{ registration: { id: string } }>().registration.id;
+    const code = (await s.latestCode(email)) ?? "";
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        s.inject({ method: "POST", url: `/api/v1/registrations/${id}/verify`, payload: { code } }),
+      ),
+    );
+    assert.equal(answers.filter((r) => r.statusCode === 201).length, 1);
+    const accounts = await s.db.selectFrom("account").select("id").where("email", "=", email).execute();
+    assert.equal(accounts.length, 1);
+    const sessions = await s.db
+      .selectFrom("session")
+      .select("id")
+      .where("account_id", "=", accounts[0]?.id ?? "")
+      .execute();
+    assert.equal(sessions.length, 1);
+  });
+
+  test("a password reset completed by many requests at once changes the password once and mails once", async (t) => {
+    const s = await buildTestApp(t);
+    const owner = await s.registerAccount();
+    const started = await s.inject({
+      method: "POST",
+      url: "/api/v1/password-resets",
+      payload: { identifier: owner.email },
+    });
+    const id = started.json<{ passwordReset: { id: string } }>().passwordReset.id;
+    const code = (await s.latestCode(owner.email, "password_reset_code")) ?? "";
+    const verified = await s.inject({
+      method: "POST",
+      url: `/api/v1/password-resets/${id}/verify`,
+      payload: { code },
+    });
+    assert.equal(verified.statusCode, 200, verified.body);
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        s.inject({
+          method: "POST",
+          url: `/api/v1/password-resets/${id}/complete`,
+          payload: { newPassword: `Hoshizora-Ame-8812-Kitsune-${i}` },
+        }),
+      ),
+    );
+    const done = answers.flatMap((r, i) => (r.statusCode === 200 ? [i] : []));
+    assert.equal(done.length, 1, answers.map((r) => r.statusCode).join(","));
+    const changed = (await s.messagesTo(owner.email)).filter((m) => m.template === "password_changed");
+    assert.equal(changed.length, 1);
+    const signedIn = await s.signIn({
+      identifier: owner.email,
+      password: `Hoshizora-Ame-8812-Kitsune-${done[0]}`,
+    });
+    assert.equal(signedIn.statusCode, 200, "the one new password is the one that answered 200");
   });
 });
