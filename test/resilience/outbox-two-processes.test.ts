@@ -45,7 +45,11 @@ async function startInbox(delayMs: number): Promise<Inbox> {
 }
 
 async function queueMails(db: Database, count: number, tag: string): Promise<string[]> {
-  const deps = { clock: systemClock, random: secureRandom, config: { devOutbox: false } };
+  const deps = {
+    clock: systemClock,
+    random: secureRandom,
+    config: { devOutbox: false, limits: { emailCodeLifetimeSeconds: 900, phoneCodeLifetimeSeconds: 600 } },
+  };
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     ids.push(
@@ -107,7 +111,9 @@ test("a process killed in the middle of sending loses no mail: the other takes o
     DATABASE_URL: database.url,
     SMTP_URL: inbox.url,
     MAMORI_DEV_OUTBOX: "false",
-    MAMORI_OUTBOX_LEASE_SECONDS: "2",
+    // A lease must outlast the SMTP timeout (config refuses it otherwise): a slow send ends first.
+    MAMORI_OUTBOX_LEASE_SECONDS: "3",
+    MAMORI_SMTP_TIMEOUT_SECONDS: "2",
   };
   const doomed = await startMamori(env);
   t.after(() => doomed.stop());
