@@ -56,6 +56,7 @@ import { registerPasswordGeneratorRoutes } from "./passwords/generator-routes.ts
 import { registerPasswordStrengthRoutes } from "./passwords/strength-routes.ts";
 import { registerSessionRoutes } from "./session/routes.ts";
 import { serverWithFastPath, sessionFastPath } from "./session/session-fast-path.ts";
+import { ThrottleUnavailableError } from "./throttle/throttle.ts";
 import { html } from "./views/html.ts";
 
 // 16 KiB holds any honest request to this API (the longest field is a 4,096-character password).
@@ -131,7 +132,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     done(null, payload);
   });
 
-  app.setErrorHandler((error: FastifyError | ApiError, request, reply) =>
+  app.setErrorHandler((error: FastifyError | ApiError | ThrottleUnavailableError, request, reply) =>
     sendError(error, request, reply, deps),
   );
   app.setNotFoundHandler((request, reply) => sendError(new ApiError("not_found"), request, reply, deps));
@@ -174,8 +175,13 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   return app;
 }
 
-function toApiError(error: FastifyError | ApiError): ApiError {
+// A Redis outage: fail closed, and say when to come back (Redis reconnects within about a second).
+const throttleRetryAfterSeconds = 5;
+
+function toApiError(error: FastifyError | ApiError | ThrottleUnavailableError): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof ThrottleUnavailableError)
+    return new ApiError("throttle_unavailable", { retryAfterSeconds: throttleRetryAfterSeconds });
   if (error.validation) {
     const first = error.validation[0];
     const params = (first?.params ?? {}) as Record<string, unknown>;
@@ -196,7 +202,7 @@ function toApiError(error: FastifyError | ApiError): ApiError {
 
 /** Every error leaves as the API's error shape (JSON under /api), or as a page for a browser. */
 function sendError(
-  raw: FastifyError | ApiError,
+  raw: FastifyError | ApiError | ThrottleUnavailableError,
   request: FastifyRequest,
   reply: FastifyReply,
   deps: Deps,

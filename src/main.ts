@@ -43,7 +43,12 @@ export function createLogger(config: Pick<Config, "logLevel">): Logger {
  */
 export function createConfiguredCourier(config: Config): Courier {
   const email: Transport = config.smtpUrl
-    ? createSmtpTransport(config.smtpUrl, config.mailFrom, config.publicUrl.hostname)
+    ? createSmtpTransport(
+        config.smtpUrl,
+        config.mailFrom,
+        config.publicUrl.hostname,
+        config.limits.smtpTimeoutSeconds,
+      )
     : config.devOutbox
       ? devOutboxTransport
       : unconfiguredTransport("email");

@@ -68,7 +68,7 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: Deps): void {
         ),
         response: {
           200: Type.Object({ status: Type.Literal("password_changed"), sessionsRevoked: Type.Integer() }),
-          ...errorResponses(400, 401, 403, 429),
+          ...errorResponses(400, 401, 403, 429, 503),
         },
       },
     },
@@ -125,7 +125,7 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: Deps): void {
               expiresAt: Type.String({ format: "date-time" }),
             }),
           }),
-          ...errorResponses(401, 403, 429),
+          ...errorResponses(401, 403, 429, 503),
         },
       },
     },

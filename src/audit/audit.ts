@@ -40,7 +40,9 @@ export type AuditEventType =
   | "passkey.clone_signal"
   | "oidc.grant.revoked"
   | "maintenance.on"
-  | "maintenance.off";
+  | "maintenance.off"
+  | "outbox.retried"
+  | "outbox.expired";
 
 export type AuditEvent = {
   type: AuditEventType;

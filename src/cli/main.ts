@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { listAuditEvents, recordAuditEvent } from "../audit/audit.ts";
 import { type Config, ConfigError, loadConfig, readConfigSource } from "../config/config.ts";
+import { failedMessageIds, listOutboxMessages, retryFailedMessages } from "../courier/outbox-admin.ts";
 import { newSecret } from "../crypto/secrets.ts";
 import type { AccountStatus } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
@@ -36,6 +37,10 @@ const usage = `Usage: mamori <command>
                                            sign-in, registration and reset answer 503
   maintenance off | status
   audit --account <id|email> [--limit N]   the account's security events, newest first (JSON lines)
+  outbox list [--failed] [--limit N]       outbox messages, newest first (JSON lines); --failed: only
+                                           those that failed their last attempt
+  outbox retry <id…> | --all-failed        queue failed messages again (a message whose security
+                                           code has expired is marked expired, never sent)
   purge                                    delete now what serve deletes every 10 minutes:
                                            registrations whose code expired, with their password hashes
   passwords [--length N] [--count N] [--no-symbols] [--passphrase --words N] [--format txt|csv|json]
@@ -65,6 +70,8 @@ const options = {
   account: { type: "string" },
   workers: { type: "string" },
   limit: { type: "string" },
+  failed: { type: "boolean" },
+  "all-failed": { type: "boolean" },
   "redirect-uri": { type: "string", multiple: true },
   "post-logout-redirect-uri": { type: "string", multiple: true },
   "require-two-step": { type: "boolean" },
@@ -116,6 +123,8 @@ export async function runCli(argv: readonly string[], output: Output = processOu
       output.out("database is up to date");
       return 0;
     }
+    if (command === "outbox")
+      return await runOutbox(deps, parsed.positionals.slice(1), parsed.values, output);
     if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(" ")}`);
     if (command === "accounts") return await runAccounts(deps, sub, target, parsed.values, output);
     if (command === "clients") return await runClients(deps, sub, target, parsed.values, output);
@@ -151,6 +160,8 @@ type Values = {
   "password-stdin"?: boolean | undefined;
   account?: string | undefined;
   limit?: string | undefined;
+  failed?: boolean | undefined;
+  "all-failed"?: boolean | undefined;
 };
 
 const statusForVerb: Record<string, AccountStatus> = {
@@ -235,13 +246,60 @@ async function runMaintenance(deps: Deps, verb: string | undefined, values: Valu
   throw new UsageError("maintenance needs on, off or status");
 }
 
-async function runAudit(deps: Deps, values: Values, output: Output): Promise<number> {
-  if (!values.account) throw new UsageError("audit needs --account <id|email>");
-  const limitText = values.limit ?? "50";
+function parseLimit(values: Values, fallback: number): number {
+  const limitText = values.limit ?? String(fallback);
   const limit = Number(limitText);
   if (!/^\d+$/.test(limitText) || limit < 1 || limit > 10_000) {
     throw new UsageError("--limit must be a number from 1 to 10000");
   }
+  return limit;
+}
+
+async function runOutbox(deps: Deps, args: string[], values: Values, output: Output): Promise<number> {
+  const [verb, ...ids] = args;
+  if (verb === "list") {
+    if (ids.length > 0 || values["all-failed"])
+      throw new UsageError("outbox list takes only --failed and --limit");
+    const limit = parseLimit(values, 50);
+    // One JSON object per line, as `audit` prints: readable, and `jq`/`grep` work on it.
+    for (const message of await listOutboxMessages(deps, { failedOnly: values.failed === true, limit }))
+      output.out(JSON.stringify(message));
+    return 0;
+  }
+  if (verb === "retry") {
+    const all = values["all-failed"] === true;
+    if (all === ids.length > 0)
+      throw new UsageError("outbox retry needs message ids or --all-failed (not both)");
+    if (values.failed || values.limit) throw new UsageError("outbox retry takes ids or --all-failed only");
+    const targets = all ? await failedMessageIds(deps) : ids;
+    if (targets.length === 0) {
+      output.out("no failed messages");
+      return 0;
+    }
+    let refusedCount = 0;
+    for (const result of await retryFailedMessages(deps, targets)) {
+      if (result.outcome === "requeued") output.out(`${result.id}: queued again`);
+      else if (result.outcome === "expired")
+        output.out(
+          `${result.id}: skipped, not sent: its security code expired at ${result.codeExpiredAt} (marked expired)`,
+        );
+      else {
+        refusedCount++;
+        output.err(
+          result.outcome === "not_found"
+            ? `mamori: ${result.id}: no such outbox message`
+            : `mamori: ${result.id}: not a failed message (${result.state}); left as it is`,
+        );
+      }
+    }
+    return refusedCount > 0 ? 1 : 0;
+  }
+  throw new UsageError("outbox needs list or retry");
+}
+
+async function runAudit(deps: Deps, values: Values, output: Output): Promise<number> {
+  if (!values.account) throw new UsageError("audit needs --account <id|email>");
+  const limit = parseLimit(values, 50);
   const account = await findAccountForOperator(deps, values.account);
   if (!account) return refused({ ok: false, reason: "not_found" }, output);
   // One JSON object per line: readable, and `jq`/`grep` work on it.

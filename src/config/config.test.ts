@@ -201,3 +201,28 @@ test("production refuses a plain-HTTP TWILIO_BASE_URL, which tests may point at 
   }).twilio;
   assert.equal(twilio?.baseUrl, "https://twilio-proxy.example.jp");
 });
+
+test("an outbox lease not longer than the SMTP timeout is refused at start, so a slow mail server cannot get a mail claimed and sent twice", () => {
+  // The attack on delivery: a server that takes longer than the lease to answer lets a second
+  // process claim the message while the first is still sending it.
+  const smtp = { NODE_ENV: "test", SMTP_URL: "smtp://127.0.0.1:2525" };
+  for (const lease of ["20", "10"]) {
+    assert.throws(
+      () => loadConfig({ ...smtp, MAMORI_SMTP_TIMEOUT_SECONDS: "20", MAMORI_OUTBOX_LEASE_SECONDS: lease }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.problems.some(
+          (p) => p.startsWith("MAMORI_OUTBOX_LEASE_SECONDS") && p.includes("MAMORI_SMTP_TIMEOUT_SECONDS"),
+        ),
+    );
+  }
+  const accepted = loadConfig({
+    ...smtp,
+    MAMORI_SMTP_TIMEOUT_SECONDS: "20",
+    MAMORI_OUTBOX_LEASE_SECONDS: "21",
+  });
+  assert.equal(accepted.limits.outboxLeaseSeconds, 21);
+  // The shipped defaults hold the rule: a 60 s lease, a 20 s SMTP timeout.
+  const defaults = loadConfig(smtp).limits;
+  assert.deepEqual([defaults.outboxLeaseSeconds, defaults.smtpTimeoutSeconds], [60, 20]);
+});

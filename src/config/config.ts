@@ -139,6 +139,13 @@ export function loadConfig(source: ConfigSource): Config {
   if (limits.passwordMinLength > limits.passwordMaxLength) {
     problems.push("MAMORI_PASSWORD_MIN_LENGTH must not exceed MAMORI_PASSWORD_MAX_LENGTH");
   }
+  // A send still running when its lease ends is claimed and sent again by another process: every
+  // SMTP send must end (delivered or failed) before its lease does.
+  if (smtpUrl && limits.outboxLeaseSeconds <= limits.smtpTimeoutSeconds) {
+    problems.push(
+      `MAMORI_OUTBOX_LEASE_SECONDS (${limits.outboxLeaseSeconds}) must be longer than MAMORI_SMTP_TIMEOUT_SECONDS (${limits.smtpTimeoutSeconds}): a slow mail server would otherwise have its mail claimed and sent again by another process`,
+    );
+  }
 
   if (production) {
     if (devOutbox) problems.push("MAMORI_DEV_OUTBOX must be off in production: it shows every security code");

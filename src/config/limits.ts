@@ -37,6 +37,8 @@ export type Limits = {
   phoneSendsGlobalPerHour: number;
   outboxMaxAttempts: number;
   outboxLeaseSeconds: number;
+  /** The longest an SMTP send may take (connection, greeting, each reply, and the whole send). */
+  smtpTimeoutSeconds: number;
 };
 
 type LimitRule = {
@@ -302,6 +304,7 @@ const limitRules: readonly LimitRule[] = [
   },
   { key: "outboxMaxAttempts", env: "MAMORI_OUTBOX_MAX_ATTEMPTS", fallback: 10, min: 1, max: 100 },
   { key: "outboxLeaseSeconds", env: "MAMORI_OUTBOX_LEASE_SECONDS", fallback: 60, min: 1, max: 3600 },
+  { key: "smtpTimeoutSeconds", env: "MAMORI_SMTP_TIMEOUT_SECONDS", fallback: 20, min: 1, max: 600 },
 ];
 
 /** Reads every limit from the environment within its bounds; each problem is added to `problems`. */

@@ -1,12 +1,19 @@
 import type { Kysely } from "kysely";
-import type { Locale } from "../config/config.ts";
+import type { Limits, Locale } from "../config/config.ts";
 import { newId } from "../crypto/secrets.ts";
 import type { Channel, Schema } from "../db/schema.ts";
 import type { Clock, Random } from "../deps.ts";
 import { type PhoneMessageTemplate, renderPhoneMessage } from "./phone-templates.ts";
 import { type MessageTemplate, renderMessage } from "./templates.ts";
 
-export type QueueDeps = { clock: Clock; random: Random; config: { devOutbox: boolean } };
+export type QueueDeps = {
+  clock: Clock;
+  random: Random;
+  config: {
+    devOutbox: boolean;
+    limits: Pick<Limits, "emailCodeLifetimeSeconds" | "phoneCodeLifetimeSeconds">;
+  };
+};
 
 type RenderedRow = {
   channel: Channel;
@@ -18,6 +25,17 @@ type RenderedRow = {
   html: string | null;
   code: string | undefined;
 };
+
+/**
+ * When a code queued now stops working: email codes (registration, reset) live
+ * `emailCodeLifetimeSeconds`, phone codes `phoneCodeLifetimeSeconds`, counted from the same instant
+ * the flow counts them from (the code is issued and queued in one transaction).
+ */
+function codeExpiry(deps: QueueDeps, channel: Channel, nowText: string): string {
+  const limits = deps.config.limits;
+  const seconds = channel === "email" ? limits.emailCodeLifetimeSeconds : limits.phoneCodeLifetimeSeconds;
+  return new Date(Date.parse(nowText) + seconds * 1000).toISOString();
+}
 
 /**
  * Puts one message in the outbox table, inside the caller's transaction when given one, so a
@@ -39,6 +57,7 @@ async function insertOutboxRow(db: Kysely<Schema>, deps: QueueDeps, row: Rendere
       html_body: row.html,
       // The code is kept apart only for the development outbox, which shows it.
       dev_code: deps.config.devOutbox && row.code ? row.code : null,
+      code_expires_at: row.code ? codeExpiry(deps, row.channel, now) : null,
       state: "pending",
       attempts: 0,
       next_attempt_at: now,

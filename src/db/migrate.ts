@@ -13,6 +13,7 @@ import * as oidc from "./migrations/008-oidc.ts";
 import * as passkeyReauthentication from "./migrations/009-passkey-reauthentication.ts";
 import * as oidcAccount from "./migrations/010-oidc-account.ts";
 import * as oidcTokenBinding from "./migrations/011-oidc-token-binding.ts";
+import * as outboxCodeExpiry from "./migrations/012-outbox-code-expiry.ts";
 
 type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
 
@@ -29,6 +30,7 @@ const migrations: readonly Migration[] = [
   { id: "009-passkey-reauthentication", ...passkeyReauthentication },
   { id: "010-oidc-account", ...oidcAccount },
   { id: "011-oidc-token-binding", ...oidcTokenBinding },
+  { id: "012-outbox-code-expiry", ...outboxCodeExpiry },
 ];
 
 // A migrating process may hold the SQLite write lock for a while; others wait this long at most.

@@ -249,7 +249,11 @@ export type PasskeyChallengeTable = {
   used_at: string | null;
 };
 
-export type OutboxState = "pending" | "sending" | "sent" | "failed";
+/**
+ * `failed`: every attempt failed (an operator may retry it); `expired`: a failed message whose
+ * security code had expired when an operator retried it, so it is never sent.
+ */
+export type OutboxState = "pending" | "sending" | "sent" | "failed" | "expired";
 export type Channel = "email" | "sms" | "voice";
 
 export type OutboxMessageTable = {
@@ -263,6 +267,8 @@ export type OutboxMessageTable = {
   html_body: string | null;
   /** The code in the message, kept only when the development outbox is on (it shows it). */
   dev_code: string | null;
+  /** When the message's security code stops working; null when it carries none. */
+  code_expires_at: string | null;
   state: OutboxState;
   attempts: number;
   next_attempt_at: string;

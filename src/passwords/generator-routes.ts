@@ -83,7 +83,7 @@ export function registerPasswordGeneratorRoutes(app: FastifyInstance, deps: Deps
         summary:
           "Generate passwords or passphrases (unbiased, from a CSPRNG); no sign-in needed, limited per address",
         body: GenerationBody,
-        response: { 200: GenerationResponse, ...errorResponses(400, 413, 415, 429) },
+        response: { 200: GenerationResponse, ...errorResponses(400, 413, 415, 429, 503) },
       },
     },
     async (request) => {

@@ -129,7 +129,7 @@ export function registerPasswordStrengthRoutes(app: FastifyInstance, deps: Deps)
           "How guessable a password is (zxcvbn, ja/en/common dictionaries) and whether the policy would take it. " +
           "No sign-in needed; limited per address. The password is never stored or logged",
         body: StrengthRequest,
-        response: { 200: StrengthResponse, ...errorResponses(400, 413, 415, 429) },
+        response: { 200: StrengthResponse, ...errorResponses(400, 413, 415, 429, 503) },
       },
     },
     async (request, reply) => {

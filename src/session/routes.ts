@@ -182,7 +182,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: Deps): void {
         ]),
         response: {
           200: Type.Object({ authenticatedAt: Type.String({ format: "date-time" }) }),
-          ...errorResponses(400, 401, 403, 409, 429),
+          ...errorResponses(400, 401, 403, 409, 429, 503),
         },
       },
     },
@@ -219,7 +219,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: Deps): void {
             }),
             expiresAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
           }),
-          ...errorResponses(400, 401, 403, 409, 429),
+          ...errorResponses(400, 401, 403, 409, 429, 503),
         },
       },
     },

@@ -21,8 +21,22 @@ export type ThrottleStore = {
   release(key: string, now: Date): Promise<void>;
   peek(key: string, rule: ThrottleRule, now: Date): Promise<ThrottleVerdict>;
   clear(key: string): Promise<void>;
+  /** Whether the store answers now, within its short timeout (for `/readyz`). */
+  isReady(): Promise<boolean>;
   close(): Promise<void>;
 };
+
+/**
+ * The store could not count (Redis down, frozen or unreachable): an outage, so it is thrown, and
+ * the request answers 503 `throttle_unavailable`. Fail closed: a limit that cannot be counted is
+ * not skipped, or an outage of Redis would open sign-in to unlimited guessing.
+ */
+export class ThrottleUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`throttle store unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = "ThrottleUnavailableError";
+  }
+}
 
 export function databaseThrottleStore(db: Kysely<Schema>): ThrottleStore {
   return {
@@ -30,6 +44,8 @@ export function databaseThrottleStore(db: Kysely<Schema>): ThrottleStore {
     release: (key, now) => releaseThrottleHit(db, key, now),
     peek: (key, rule, now) => peekThrottle(db, key, rule, now),
     clear: (key) => clearThrottle(db, key),
+    // The database's own readiness is what /readyz checks already.
+    isReady: async () => true,
     close: async () => {},
   };
 }

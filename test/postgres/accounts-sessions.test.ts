@@ -40,6 +40,7 @@ const allMigrations = [
   "009-passkey-reauthentication",
   "010-oidc-account",
   "011-oidc-token-binding",
+  "012-outbox-code-expiry",
 ];
 
 for (const dialect of dialects) {

@@ -69,6 +69,8 @@ export type TestApp = {
   app: FastifyInstance;
   deps: Deps;
   db: Database;
+  /** The database's URL, for the operator's CLI to open it as `npx mamori` would. */
+  databaseUrl: string;
   config: Config;
   clock: FakeClock;
   /** The capturing email transport (unused when the courier is "configured"). */
@@ -243,6 +245,7 @@ export async function buildTestApp(t: TestContext, options: TestAppOptions = {})
     app,
     deps,
     db: database.db,
+    databaseUrl: database.url,
     config,
     clock,
     email,

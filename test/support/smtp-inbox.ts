@@ -10,6 +10,7 @@ import { SMTPServer } from "smtp-server";
 export type SmtpInbox = {
   /** smtp://127.0.0.1:PORT, for SMTP_URL. */
   url: string;
+  port: number;
   /** Mails to an address (optionally with this subject), oldest first. */
   mailsTo(address: string, subject?: string): ParsedMail[];
   /** The `index`-th mail (0 = the first) to an address with a subject, waiting for it to arrive. */
@@ -22,7 +23,17 @@ function recipients(mail: ParsedMail): string[] {
   return to.flatMap((group) => group.value.map((a) => (a.address ?? "").toLowerCase()));
 }
 
-export async function startSmtpInbox(): Promise<SmtpInbox> {
+export type SmtpInboxOptions = {
+  /** Listen on this port (a mail server coming back where it was); default a free one. */
+  port?: number;
+  /**
+   * Keep each mail, then wait this long before saying so: a slow server whose client gives up
+   * while the mail has in fact arrived.
+   */
+  replyDelayMs?: number;
+};
+
+export async function startSmtpInbox(options: SmtpInboxOptions = {}): Promise<SmtpInbox> {
   const received: ParsedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -33,14 +44,15 @@ export async function startSmtpInbox(): Promise<SmtpInbox> {
       simpleParser(stream)
         .then((parsed) => {
           received.push(parsed);
-          callback();
+          if (options.replyDelayMs) setTimeout(() => callback(), options.replyDelayMs);
+          else callback();
         })
         .catch((error: Error) => callback(error));
     },
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
+    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
   });
   const { port } = server.server.address() as AddressInfo;
 
@@ -53,6 +65,7 @@ export async function startSmtpInbox(): Promise<SmtpInbox> {
 
   return {
     url: `smtp://127.0.0.1:${port}`,
+    port,
     mailsTo,
     async waitForMail(address, subject, index, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;

@@ -250,7 +250,7 @@ export function registerPasskeyRoutes(app: FastifyInstance, deps: Deps): void {
           "`allowCredentials` names the account's passkeys; 404 `passkey_not_found` when it has none. The challenge belongs to this session.",
         response: {
           200: Type.Object({ challengeId: Type.String(), options: Options }),
-          ...errorResponses(401, 403, 404, 429),
+          ...errorResponses(401, 403, 404, 429, 503),
         },
       },
     },
@@ -281,7 +281,7 @@ export function registerPasskeyRoutes(app: FastifyInstance, deps: Deps): void {
                 "The device verified the person (UV): the passkey also counts as a step-up (second factor, AAL2)",
             }),
           }),
-          ...errorResponses(400, 401, 403, 404, 410, 429),
+          ...errorResponses(400, 401, 403, 404, 410, 429, 503),
         },
       },
     },
