@@ -18,6 +18,7 @@ import { registerPasswordChangePage } from "./account/password-page.ts";
 import { registerSecurityRoutes } from "./account/security-routes.ts";
 import { registerTrustedDevicePages } from "./account/trusted-devices-page.ts";
 import { registerDevOutboxRoutes } from "./courier/dev-outbox-routes.ts";
+import { isDatabaseUnavailable } from "./db/database-unavailable.ts";
 import type { Deps } from "./deps.ts";
 import { registerEmailReminderPages } from "./flows/email-reminder/pages.ts";
 import { registerEmailReminderRoutes } from "./flows/email-reminder/routes.ts";
@@ -41,7 +42,7 @@ import { ApiError, errorBody, errorMessage } from "./http/errors.ts";
 import { registerJsonParser } from "./http/json-body.ts";
 import { LazySchemas } from "./http/lazy-schemas.ts";
 import { registerNulGuard } from "./http/nul-guard.ts";
-import { sendPage } from "./http/pages.ts";
+import { safeReturnPath, sendPage } from "./http/pages.ts";
 import { requestLocale } from "./http/request-context.ts";
 import { registerSecurityHeaders } from "./http/security-headers.ts";
 import { registerSiteRoutes } from "./http/site-routes.ts";
@@ -174,8 +175,14 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   return app;
 }
 
+// What a client is told to wait during a database outage: as long as /readyz tells a load balancer.
+const databaseRetryAfterSeconds = 5;
+
 function toApiError(error: FastifyError | ApiError): ApiError {
   if (error instanceof ApiError) return error;
+  // An outage, not a fault of the request: 503 with Retry-After, never 500 (docs/deployment.md).
+  if (isDatabaseUnavailable(error))
+    return new ApiError("database_unavailable", { retryAfterSeconds: databaseRetryAfterSeconds });
   if (error.validation) {
     const first = error.validation[0];
     const params = (first?.params ?? {}) as Record<string, unknown>;
@@ -203,13 +210,26 @@ function sendError(
 ): FastifyReply {
   const error = toApiError(raw);
   const locale = request.locale ?? requestLocale(request, deps.config);
-  if (error.status >= 500 && error.code !== "maintenance") {
+  if (error.code === "database_unavailable") {
+    request.log.warn({ err: raw }, "request failed: database unavailable");
+  } else if (error.status >= 500 && error.code !== "maintenance") {
     request.log.error({ err: raw }, "request failed");
   }
   if (error.details.retryAfterSeconds !== undefined)
     reply.header("retry-after", String(error.details.retryAfterSeconds));
   const wantsPage =
     !request.url.startsWith("/api/") && request.url !== "/healthz" && request.url !== "/readyz";
+  if (wantsPage && error.code === "database_unavailable") {
+    // A calm page: what happened in plain words and a way to try again, nothing technical.
+    const text = pageText(locale).unavailable;
+    const again = request.method === "GET" ? safeReturnPath(request.url, "/") : "/";
+    return sendPage(reply, error.status, {
+      locale,
+      title: text.title,
+      path: "/",
+      body: html`<div class="card"><h1>${text.title}</h1><p>${errorMessage(error.code, locale)}</p><p><a href="${again}">${text.retry}</a></p></div>`,
+    });
+  }
   if (wantsPage) {
     const title =
       error.code === "not_found"

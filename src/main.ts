@@ -13,7 +13,7 @@ import {
 import { startDispatcher } from "./courier/dispatcher.ts";
 import { createSmtpTransport } from "./courier/smtp-transport.ts";
 import { createTwilioTransports } from "./courier/twilio-transport.ts";
-import { openDatabase } from "./db/database.ts";
+import { type Database, dialectOf, openDatabase } from "./db/database.ts";
 import { migrateToLatest } from "./db/migrate.ts";
 import { type Deps, secureRandom, systemClock } from "./deps.ts";
 import { startHousekeeping } from "./operations/housekeeping.ts";
@@ -59,8 +59,12 @@ export function createConfiguredCourier(config: Config): Courier {
  */
 export async function createDeps(config: Config, log: Logger = createLogger(config)): Promise<Deps> {
   for (const warning of startupWarnings(config)) log.warn(warning);
-  const db = openDatabase(config.databaseUrl);
-  const applied = await migrateToLatest(db);
+  const db = openDatabase(config.databaseUrl, {
+    connectTimeoutMs: config.timeouts.databaseConnectMs,
+    queryTimeoutMs: config.timeouts.databaseQueryMs,
+    onConnectionError: (error) => log.warn({ err: error }, "database connection lost"),
+  });
+  const applied = await migrateDatabase(config, db);
   if (applied.length > 0) log.info({ migrations: applied }, "database migrated");
   return {
     config,
@@ -71,6 +75,20 @@ export async function createDeps(config: Config, log: Logger = createLogger(conf
     throttle: config.redisUrl ? redisThrottleStore(config.redisUrl) : databaseThrottleStore(db),
     log,
   };
+}
+
+/**
+ * Migrates the database. On PostgreSQL through a connection of its own without the query timeout:
+ * a migration may rightly take longer than any request's query.
+ */
+async function migrateDatabase(config: Config, db: Database): Promise<string[]> {
+  if (dialectOf(db) === "sqlite") return migrateToLatest(db);
+  const unbounded = openDatabase(config.databaseUrl, { connectTimeoutMs: config.timeouts.databaseConnectMs });
+  try {
+    return await migrateToLatest(unbounded);
+  } finally {
+    await unbounded.destroy();
+  }
 }
 
 /** `mamori serve`: the HTTP server and the outbox dispatcher, stopped cleanly on SIGINT/SIGTERM. */

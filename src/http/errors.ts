@@ -27,6 +27,7 @@ export const errorStatuses = {
   account_closed: 403,
   country_not_allowed: 403,
   maintenance: 503,
+  database_unavailable: 503,
   challenge_expired: 410,
   reauthentication_required: 403,
   session_not_found: 404,

@@ -23,7 +23,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: Deps): void {
     {
       schema: {
         tags: ["operations"],
-        summary: "200 when the database answers, else 503",
+        summary: "200 when the database answers within MAMORI_READY_TIMEOUT_MS, else 503",
         response: {
           200: Type.Object({ status: Type.Literal("ready") }),
           503: Type.Object({ status: Type.Literal("unavailable") }),
@@ -31,7 +31,8 @@ export function registerHealthRoutes(app: FastifyInstance, deps: Deps): void {
       },
     },
     async (_request, reply) => {
-      if (await isDatabaseReady(deps.db)) return reply.send({ status: "ready" as const });
+      if (await isDatabaseReady(deps.db, deps.config.timeouts.readyCheckMs))
+        return reply.send({ status: "ready" as const });
       return reply
         .code(503)
         .header("retry-after", "5")
