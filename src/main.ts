@@ -17,23 +17,31 @@ import { type Database, dialectOf, openDatabase } from "./db/database.ts";
 import { migrateToLatest } from "./db/migrate.ts";
 import { type Deps, secureRandom, systemClock } from "./deps.ts";
 import { startHousekeeping } from "./operations/housekeeping.ts";
+import { type LogOutput, standardLogOutput } from "./operations/log-output.ts";
 import { redisThrottleStore } from "./throttle/redis-store.ts";
 import { databaseThrottleStore } from "./throttle/throttle.ts";
 
-export function createLogger(config: Pick<Config, "logLevel">): Logger {
-  return pino({
-    level: config.logLevel,
-    // Secrets never reach the log: no cookies, tokens or bodies.
-    redact: {
-      paths: [
-        "req.headers.authorization",
-        "req.headers.cookie",
-        'req.headers["x-mamori-flow-token"]',
-        'res.headers["set-cookie"]',
-      ],
-      remove: true,
+/** The JSON logger; its lines go to `output`, which never holds up the process (log-output.ts). */
+export function createLogger(
+  config: Pick<Config, "logLevel">,
+  output: LogOutput = standardLogOutput(),
+): Logger {
+  return pino(
+    {
+      level: config.logLevel,
+      // Secrets never reach the log: no cookies, tokens or bodies.
+      redact: {
+        paths: [
+          "req.headers.authorization",
+          "req.headers.cookie",
+          'req.headers["x-mamori-flow-token"]',
+          'res.headers["set-cookie"]',
+        ],
+        remove: true,
+      },
     },
-  });
+    output,
+  );
 }
 
 /**
@@ -91,9 +99,13 @@ async function migrateDatabase(config: Config, db: Database): Promise<string[]> 
   }
 }
 
+// At shutdown, the longest wait for log lines still on their way to a slow reader.
+const logFlushMs = 1000;
+
 /** `mamori serve`: the HTTP server and the outbox dispatcher, stopped cleanly on SIGINT/SIGTERM. */
 export async function serve(config: Config, options: { banner?: boolean } = {}): Promise<void> {
-  const deps = await createDeps(config);
+  const output = standardLogOutput();
+  const deps = await createDeps(config, createLogger(config, output));
   const app = await buildApp(deps);
   const dispatcher = startDispatcher(deps);
   const housekeeping = startHousekeeping(deps);
@@ -102,19 +114,30 @@ export async function serve(config: Config, options: { banner?: boolean } = {}):
   const mail = config.smtpUrl
     ? `mail goes out through SMTP (${new URL(config.smtpUrl).host})`
     : `mail goes to the development outbox: ${url}/dev/outbox`;
-  if (options.banner ?? true)
-    process.stdout.write(`Mamori is serving ${url} (${config.environment}); ${mail}\n`);
+  if (options.banner ?? true) output.write(`Mamori is serving ${url} (${config.environment}); ${mail}\n`);
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    // Whatever hangs (a frozen database, a stuck mail server), the process ends within the bound.
+    const limitMs = config.timeouts.shutdownSeconds * 1000;
+    const deadline = Date.now() + limitMs;
+    setTimeout(() => {
+      output.notice(`mamori: not stopped ${config.timeouts.shutdownSeconds} s after ${signal}; exiting now`);
+      output.reportDropped();
+      process.exit(1);
+    }, limitMs);
     deps.log.info({ signal }, "stopping");
+    // Stops listening and waits for the requests in flight (each bounded by the database timeouts).
     await app.close();
     await dispatcher.stop();
     await housekeeping.stop();
     await deps.throttle.close();
     await deps.db.destroy();
+    deps.log.info({ signal }, "stopped");
+    await output.flush(Math.min(logFlushMs, Math.max(0, deadline - Date.now())));
+    output.reportDropped();
     process.exit(0);
   };
   process.on("SIGINT", () => void stop("SIGINT"));

@@ -1,0 +1,135 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+// A log destination that breaks or stalls must never stop the service: when whoever reads Mamori's
+// stdout goes away (EPIPE) or stops reading (the pipe fills up), requests are still answered, log
+// lines are dropped and counted, and SIGTERM ends the process within its bound. Before, the process
+// retried the write forever (100 ms at a time) and never exited on SIGTERM: a stuck log shipper
+// took the sign-in service with it, and no restart could replace the process.
+
+const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
+const nodeBinary = join(projectRoot, "node_modules", ".bin", "node");
+const shutdownSeconds = 3;
+// Timers on a machine whose cores are busy with other work fire late; this much is allowed on top.
+const slackMs = 5000;
+const startLimitMs = 20_000;
+
+type Server = { url: string; child: ChildProcess; stderr(): string; exited: Promise<number | null> };
+
+function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      probe.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port on 127.0.0.1"))));
+    });
+  });
+}
+
+/** `node src/main.ts` with its stdout on a pipe this test controls, every request logged. */
+async function startServer(t: { after(fn: () => void): void }): Promise<Server> {
+  const directory = mkdtempSync(join(tmpdir(), "mamori-log-pipe-"));
+  const port = await findFreePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(nodeBinary, ["src/main.ts"], {
+    cwd: projectRoot,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: directory,
+      NODE_ENV: "test",
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      DATABASE_URL: `sqlite:${join(directory, "mamori.db")}`,
+      MAMORI_PUBLIC_URL: url,
+      LOG_LEVEL: "info",
+      MAMORI_SHUTDOWN_TIMEOUT_SECONDS: String(shutdownSeconds),
+    },
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  t.after(() => {
+    child.kill("SIGKILL");
+    rmSync(directory, { recursive: true, force: true, maxRetries: 3 });
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+  });
+  const deadline = Date.now() + startLimitMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`Mamori exited at start:\n${stderr}`);
+    try {
+      const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) throw new Error(`Mamori did not answer within ${startLimitMs} ms:\n${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { url, child, stderr: () => stderr, exited };
+}
+
+/** A burst of requests, each logged by the server; all must be answered. */
+async function requests(server: Server, count: number): Promise<void> {
+  for (let i = 0; i < count; i += 20) {
+    const batch = Array.from({ length: Math.min(20, count - i) }, () =>
+      fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.status),
+    );
+    for (const status of await Promise.all(batch)) assert.equal(status, 200);
+  }
+}
+
+/** SIGTERM, then how long until the process exited (rejects if not within the bound and slack). */
+async function terminate(server: Server): Promise<{ ms: number; code: number | null }> {
+  const started = performance.now();
+  server.child.kill("SIGTERM");
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new Error(`no exit ${shutdownSeconds} s + ${slackMs} ms after SIGTERM:\n${server.stderr()}`)),
+      shutdownSeconds * 1000 + slackMs,
+    );
+  });
+  try {
+    const code = await Promise.race([server.exited, late]);
+    return { ms: performance.now() - started, code };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test("with stdout's reader gone (EPIPE), requests are answered, lost lines are counted, and SIGTERM ends the process", async (t) => {
+  const server = await startServer(t);
+  // The log shipper dies: its end of the pipe closes, and every write gets EPIPE.
+  server.child.stdout?.destroy();
+  await requests(server, 200);
+  const { ms, code } = await terminate(server);
+  assert.equal(code, 0, server.stderr());
+  assert.match(server.stderr(), /log lines dropped: \d+/);
+  const dropped = Number(/log lines dropped: (\d+)/.exec(server.stderr())?.[1]);
+  assert.ok(dropped >= 200, `every request's line was counted as dropped (${dropped})`);
+  process.stdout.write(
+    `# broken log pipe: ${dropped} lines dropped; exit ${Math.round(ms)} ms after SIGTERM\n`,
+  );
+});
+
+test("with stdout's reader stalled (a full pipe), requests are answered and SIGTERM ends the process within its bound", async (t) => {
+  const server = await startServer(t);
+  // The log shipper hangs: it keeps the pipe open and reads nothing, so the pipe fills up.
+  server.child.stdout?.pause();
+  await requests(server, 1000);
+  const { ms } = await terminate(server);
+  assert.ok(ms < shutdownSeconds * 1000 + slackMs);
+  assert.match(server.stderr(), /log lines dropped: \d+/);
+  process.stdout.write(`# stalled log pipe: exit ${Math.round(ms)} ms after SIGTERM\n`);
+});
