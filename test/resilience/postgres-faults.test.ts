@@ -180,6 +180,11 @@ describe("PostgreSQL faults under a running server", () => {
     assert.equal(page.status, 503);
     assert.match(page.text, /Temporarily unavailable/);
     assert.ok(Number(page.retryAfter) > 0, "the page has Retry-After");
+    const pageJa = await call("/account", {
+      headers: { authorization: `Bearer ${token}`, "accept-language": "ja" },
+    });
+    assert.equal(pageJa.status, 503);
+    assert.match(pageJa.text, /一時的にご利用いただけません/);
 
     await postgres.restart();
     await waitFor(

@@ -49,7 +49,8 @@ export type FaultablePostgres = PostgresServer & {
 };
 
 export async function startFaultablePostgres(): Promise<FaultablePostgres> {
-  const server = await launchPostgres();
+  // A crash must keep what was committed: commits wait for their WAL to reach the operating system.
+  const server = await launchPostgres(true);
   let child = server.child;
   let frozen: number[] = [];
   const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
@@ -88,6 +89,7 @@ export async function startFaultablePostgres(): Promise<FaultablePostgres> {
         logPath,
         server.runAs,
         server.directory,
+        true,
       );
       child.unref();
       await waitUntilReady(server.serverUrl, child, logPath);
@@ -130,7 +132,7 @@ type LaunchedPostgres = {
   removeDirectory: () => void;
 };
 
-async function launchPostgres(): Promise<LaunchedPostgres> {
+async function launchPostgres(durable = false): Promise<LaunchedPostgres> {
   const initdb = join(binDirectory, "initdb");
   const postgres = join(binDirectory, "postgres");
   for (const binary of [initdb, postgres]) {
@@ -164,7 +166,7 @@ async function launchPostgres(): Promise<LaunchedPostgres> {
       // Another process may take the free port before the server binds it: then try a new one.
       const port = await findFreePort();
       const logPath = join(directory, `server-${attempt}.log`);
-      const child = spawnServer(postgres, dataDirectory, port, logPath, runAs, directory);
+      const child = spawnServer(postgres, dataDirectory, port, logPath, runAs, directory, durable);
       const serverUrl = `postgres://${superuser}@127.0.0.1:${port}/postgres`;
       try {
         await waitUntilReady(serverUrl, child, logPath);
@@ -338,6 +340,7 @@ function spawnServer(
   logPath: string,
   runAs: RunAs,
   directory: string,
+  durable = false,
 ): ChildProcess {
   // The log file is opened here, so the server need not be able to create it.
   const log = openSync(logPath, "a");
@@ -354,11 +357,13 @@ function spawnServer(
         // No unix socket: nothing outside this test can reach the server but through loopback TCP.
         "-c",
         "unix_socket_directories=",
-        // Durability is worthless for a throwaway server; speed is not.
+        // Durability against a machine's crash is worthless for a throwaway server; speed is not.
+        // A durable server still survives its own crash: a commit's WAL is written (not synced)
+        // before the commit is answered.
         "-c",
         "fsync=off",
         "-c",
-        "synchronous_commit=off",
+        `synchronous_commit=${durable ? "on" : "off"}`,
         "-c",
         "full_page_writes=off",
         "-c",
