@@ -101,6 +101,8 @@ async function migrateDatabase(config: Config, db: Database): Promise<string[]> 
 
 // At shutdown, the longest wait for log lines still on their way to a slow reader.
 const logFlushMs = 1000;
+// At shutdown, how often connections that finished their request are closed.
+const idleSweepMs = 50;
 
 /** `mamori serve`: the HTTP server and the outbox dispatcher, stopped cleanly on SIGINT/SIGTERM. */
 export async function serve(config: Config, options: { banner?: boolean } = {}): Promise<void> {
@@ -130,7 +132,11 @@ export async function serve(config: Config, options: { banner?: boolean } = {}):
     }, limitMs);
     deps.log.info({ signal }, "stopping");
     // Stops listening and waits for the requests in flight (each bounded by the database timeouts).
+    // A keep-alive connection whose request was in flight becomes idle only afterwards, and would
+    // hold the close up until the client let go: closed as soon as it is idle.
+    const closeIdle = setInterval(() => app.server.closeIdleConnections(), idleSweepMs);
     await app.close();
+    clearInterval(closeIdle);
     await dispatcher.stop();
     await housekeeping.stop();
     await deps.throttle.close();

@@ -20,7 +20,13 @@ const shutdownSeconds = 3;
 const slackMs = 5000;
 const startLimitMs = 20_000;
 
-type Server = { url: string; child: ChildProcess; stderr(): string; exited: Promise<number | null> };
+type Server = {
+  url: string;
+  child: ChildProcess;
+  shutdownSeconds: number;
+  stderr(): string;
+  exited: Promise<number | null>;
+};
 
 function findFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -35,7 +41,7 @@ function findFreePort(): Promise<number> {
 }
 
 /** `node src/main.ts` with its stdout on a pipe this test controls, every request logged. */
-async function startServer(t: { after(fn: () => void): void }): Promise<Server> {
+async function startServer(t: { after(fn: () => void): void }, shutdown = shutdownSeconds): Promise<Server> {
   const directory = mkdtempSync(join(tmpdir(), "mamori-log-pipe-"));
   const port = await findFreePort();
   const url = `http://127.0.0.1:${port}`;
@@ -51,7 +57,7 @@ async function startServer(t: { after(fn: () => void): void }): Promise<Server> 
       DATABASE_URL: `sqlite:${join(directory, "mamori.db")}`,
       MAMORI_PUBLIC_URL: url,
       LOG_LEVEL: "info",
-      MAMORI_SHUTDOWN_TIMEOUT_SECONDS: String(shutdownSeconds),
+      MAMORI_SHUTDOWN_TIMEOUT_SECONDS: String(shutdown),
     },
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -75,7 +81,7 @@ async function startServer(t: { after(fn: () => void): void }): Promise<Server> 
     if (Date.now() > deadline) throw new Error(`Mamori did not answer within ${startLimitMs} ms:\n${stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { url, child, stderr: () => stderr, exited };
+  return { url, child, shutdownSeconds: shutdown, stderr: () => stderr, exited };
 }
 
 /** A burst of requests, each logged by the server; all must be answered. */
@@ -96,8 +102,10 @@ async function terminate(server: Server): Promise<{ ms: number; code: number | n
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () =>
-        reject(new Error(`no exit ${shutdownSeconds} s + ${slackMs} ms after SIGTERM:\n${server.stderr()}`)),
-      shutdownSeconds * 1000 + slackMs,
+        reject(
+          new Error(`no exit ${server.shutdownSeconds} s + ${slackMs} ms after SIGTERM:\n${server.stderr()}`),
+        ),
+      server.shutdownSeconds * 1000 + slackMs,
     );
   });
   try {
@@ -132,4 +140,38 @@ test("with stdout's reader stalled (a full pipe), requests are answered and SIGT
   assert.ok(ms < shutdownSeconds * 1000 + slackMs);
   assert.match(server.stderr(), /log lines dropped: \d+/);
   process.stdout.write(`# stalled log pipe: exit ${Math.round(ms)} ms after SIGTERM\n`);
+});
+
+test("SIGTERM with requests in flight and the log pipe broken: each is answered, then the process exits within its bound", async (t) => {
+  // Twenty hashes at the shipped cost take seconds on a busy machine: the bound leaves them room.
+  const server = await startServer(t, 20);
+  server.child.stdout?.destroy();
+  // Twenty sign-ins at once: each hashes a password (argon2id at the shipped cost), so most are
+  // still running when the first is answered.
+  let sentSignal = false;
+  const answeredAfterSignal: number[] = [];
+  const signIns = Array.from({ length: 20 }, (_, i) =>
+    fetch(`${server.url}/api/v1/sign-in`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: server.url },
+      body: JSON.stringify({ identifier: `nobody${i}@example.jp`, password: "Kanata-Hoshi-5521-Umi" }),
+      signal: AbortSignal.timeout(server.shutdownSeconds * 1000 + slackMs),
+    }).then((response) => {
+      if (sentSignal) answeredAfterSignal.push(response.status);
+      return response.status;
+    }),
+  );
+  await Promise.race(signIns);
+  sentSignal = true;
+  const exit = terminate(server);
+  const statuses = await Promise.all(signIns);
+  const { ms, code } = await exit;
+  // Every request got a real answer: the wrong password's 401, or 503 for one the closing server
+  // had not begun; none was cut off.
+  for (const status of statuses) assert.ok(status === 401 || status === 503, `status ${status}`);
+  assert.ok(answeredAfterSignal.length > 0, "requests were still in flight at SIGTERM");
+  assert.equal(code, 0, server.stderr());
+  process.stdout.write(
+    `# SIGTERM with ${answeredAfterSignal.length} requests in flight (${answeredAfterSignal.join(", ")}): exit ${Math.round(ms)} ms after it\n`,
+  );
 });
