@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -173,5 +173,44 @@ test("SIGTERM with requests in flight and the log pipe broken: each is answered,
   assert.equal(code, 0, server.stderr());
   process.stdout.write(
     `# SIGTERM with ${answeredAfterSignal.length} requests in flight (${answeredAfterSignal.join(", ")}): exit ${Math.round(ms)} ms after it\n`,
+  );
+});
+
+test("SIGTERM ends the process within its bound even when a request never finishes", async (t) => {
+  const server = await startServer(t, 2);
+  let stdout = "";
+  server.child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString("utf8");
+  });
+  // A client that sends half a request body and then nothing more (a stuck proxy, a slow loris):
+  // the request stays in flight, so shutdown could wait on it for ever.
+  const socket = connect({ host: "127.0.0.1", port: Number(new URL(server.url).port) });
+  t.after(() => socket.destroy());
+  socket.on("error", () => {});
+  socket.write(
+    `POST /api/v1/sign-in HTTP/1.1\r\nHost: ${new URL(server.url).host}\r\nOrigin: ${server.url}\r\n` +
+      'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"identifier":',
+  );
+  // The server has begun the request once it logs it (every request is logged at LOG_LEVEL info).
+  const begun = (): boolean =>
+    stdout
+      .split("\n")
+      .some((line) => line.includes('"incoming request"') && line.includes('"/api/v1/sign-in"'));
+  const deadline = Date.now() + startLimitMs;
+  while (!begun()) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`the request was never begun:\n${stdout}`);
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise((resolve) => {
+      timer = setTimeout(resolve, left);
+      server.child.stdout?.once("data", resolve);
+    });
+    clearTimeout(timer);
+  }
+  const { ms, code } = await terminate(server);
+  assert.equal(code, 1, "a forced exit says so in its status");
+  assert.match(server.stderr(), /not stopped 2 s after SIGTERM; exiting now/);
+  process.stdout.write(
+    `# SIGTERM with a request that never finishes: exit ${Math.round(ms)} ms after it (bound 2 s)\n`,
   );
 });
