@@ -9,8 +9,9 @@ import { latestCode, type MamoriServer, startMamori } from "../support/server.ts
 // everything answered as committed still there. The attack-like fault this guards against: one
 // database restart taking the sign-in service down for good (it died of an unhandled pg 'error').
 
-const connectTimeoutMs = 1000;
-const queryTimeoutMs = 2000;
+const connectTimeoutMs = 4000;
+const queryTimeoutMs = 6000;
+// Well under the connect timeout, so a /readyz that waited for the driver's timeouts would fail.
 const readyTimeoutMs = 500;
 // Timers on a machine whose cores are busy with other work fire late; this much is allowed on top.
 const slackMs = 3000;
