@@ -104,6 +104,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
         version: "1",
         description:
           "Sign-in and account security. Errors are `{error:{code,message,field?}}`; 429 and 503 carry Retry-After. " +
+          "Any endpoint that reads the database may answer 503 `database_unavailable` while the database is down. " +
           "Cookie-authenticated changes need a same-origin request (Origin or Sec-Fetch-Site).",
       },
       components: {
