@@ -135,16 +135,23 @@ export async function serve(config: Config, options: { banner?: boolean } = {}):
     // A keep-alive connection whose request was in flight becomes idle only afterwards, and would
     // hold the close up until the client let go: closed as soon as it is idle.
     const closeIdle = setInterval(() => app.server.closeIdleConnections(), idleSweepMs);
-    await app.close();
-    clearInterval(closeIdle);
-    await dispatcher.stop();
-    await housekeeping.stop();
-    await deps.throttle.close();
-    await deps.db.destroy();
-    deps.log.info({ signal }, "stopped");
+    let status = 0;
+    try {
+      await app.close();
+      clearInterval(closeIdle);
+      await dispatcher.stop();
+      await housekeeping.stop();
+      await deps.throttle.close();
+      await deps.db.destroy();
+      deps.log.info({ signal }, "stopped");
+    } catch (error) {
+      // A step that failed (the database gone while its pool closes) must not skip the exit.
+      deps.log.error({ err: error, signal }, "stopping failed");
+      status = 1;
+    }
     await output.flush(Math.min(logFlushMs, Math.max(0, deadline - Date.now())));
     output.reportDropped();
-    process.exit(0);
+    process.exit(status);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
