@@ -18,6 +18,7 @@ import { registerPasswordChangePage } from "./account/password-page.ts";
 import { registerSecurityRoutes } from "./account/security-routes.ts";
 import { registerTrustedDevicePages } from "./account/trusted-devices-page.ts";
 import { registerDevOutboxRoutes } from "./courier/dev-outbox-routes.ts";
+import { isDatabaseUnavailable } from "./db/database-unavailable.ts";
 import type { Deps } from "./deps.ts";
 import { registerEmailReminderPages } from "./flows/email-reminder/pages.ts";
 import { registerEmailReminderRoutes } from "./flows/email-reminder/routes.ts";
@@ -41,7 +42,7 @@ import { ApiError, errorBody, errorMessage } from "./http/errors.ts";
 import { registerJsonParser } from "./http/json-body.ts";
 import { LazySchemas } from "./http/lazy-schemas.ts";
 import { registerNulGuard } from "./http/nul-guard.ts";
-import { sendPage } from "./http/pages.ts";
+import { safeReturnPath, sendPage } from "./http/pages.ts";
 import { requestLocale } from "./http/request-context.ts";
 import { registerSecurityHeaders } from "./http/security-headers.ts";
 import { registerSiteRoutes } from "./http/site-routes.ts";
@@ -104,6 +105,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
         version: "1",
         description:
           "Sign-in and account security. Errors are `{error:{code,message,field?}}`; 429 and 503 carry Retry-After. " +
+          "Any endpoint that reads the database may answer 503 `database_unavailable` while the database is down. " +
           "Cookie-authenticated changes need a same-origin request (Origin or Sec-Fetch-Site).",
       },
       components: {
@@ -177,11 +179,16 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 
 // A Redis outage: fail closed, and say when to come back (Redis reconnects within about a second).
 const throttleRetryAfterSeconds = 5;
+// What a client is told to wait during a database outage: as long as /readyz tells a load balancer.
+const databaseRetryAfterSeconds = 5;
 
 function toApiError(error: FastifyError | ApiError | ThrottleUnavailableError): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof ThrottleUnavailableError)
     return new ApiError("throttle_unavailable", { retryAfterSeconds: throttleRetryAfterSeconds });
+  // An outage, not a fault of the request: 503 with Retry-After, never 500 (docs/deployment.md).
+  if (isDatabaseUnavailable(error))
+    return new ApiError("database_unavailable", { retryAfterSeconds: databaseRetryAfterSeconds });
   if (error.validation) {
     const first = error.validation[0];
     const params = (first?.params ?? {}) as Record<string, unknown>;
@@ -209,13 +216,28 @@ function sendError(
 ): FastifyReply {
   const error = toApiError(raw);
   const locale = request.locale ?? requestLocale(request, deps.config);
-  if (error.status >= 500 && error.code !== "maintenance") {
+  // A store that is down (the database, Redis): an outage to wait out, not a fault of the request.
+  const outage = error.code === "database_unavailable" || error.code === "throttle_unavailable";
+  if (outage) {
+    request.log.warn({ err: raw }, `request failed: ${error.code}`);
+  } else if (error.status >= 500 && error.code !== "maintenance") {
     request.log.error({ err: raw }, "request failed");
   }
   if (error.details.retryAfterSeconds !== undefined)
     reply.header("retry-after", String(error.details.retryAfterSeconds));
   const wantsPage =
     !request.url.startsWith("/api/") && request.url !== "/healthz" && request.url !== "/readyz";
+  if (wantsPage && outage) {
+    // A calm page: what happened in plain words and a way to try again, nothing technical.
+    const text = pageText(locale).unavailable;
+    const again = request.method === "GET" ? safeReturnPath(request.url, "/") : "/";
+    return sendPage(reply, error.status, {
+      locale,
+      title: text.title,
+      path: "/",
+      body: html`<div class="card"><h1>${text.title}</h1><p>${errorMessage(error.code, locale)}</p><p><a href="${again}">${text.retry}</a></p></div>`,
+    });
+  }
   if (wantsPage) {
     const title =
       error.code === "not_found"

@@ -13,27 +13,35 @@ import {
 import { startDispatcher } from "./courier/dispatcher.ts";
 import { createSmtpTransport } from "./courier/smtp-transport.ts";
 import { createTwilioTransports } from "./courier/twilio-transport.ts";
-import { openDatabase } from "./db/database.ts";
+import { type Database, dialectOf, openDatabase } from "./db/database.ts";
 import { migrateToLatest } from "./db/migrate.ts";
 import { type Deps, secureRandom, systemClock } from "./deps.ts";
 import { startHousekeeping } from "./operations/housekeeping.ts";
+import { type LogOutput, standardLogOutput } from "./operations/log-output.ts";
 import { redisThrottleStore } from "./throttle/redis-store.ts";
 import { databaseThrottleStore } from "./throttle/throttle.ts";
 
-export function createLogger(config: Pick<Config, "logLevel">): Logger {
-  return pino({
-    level: config.logLevel,
-    // Secrets never reach the log: no cookies, tokens or bodies.
-    redact: {
-      paths: [
-        "req.headers.authorization",
-        "req.headers.cookie",
-        'req.headers["x-mamori-flow-token"]',
-        'res.headers["set-cookie"]',
-      ],
-      remove: true,
+/** The JSON logger; its lines go to `output`, which never holds up the process (log-output.ts). */
+export function createLogger(
+  config: Pick<Config, "logLevel">,
+  output: LogOutput = standardLogOutput(),
+): Logger {
+  return pino(
+    {
+      level: config.logLevel,
+      // Secrets never reach the log: no cookies, tokens or bodies.
+      redact: {
+        paths: [
+          "req.headers.authorization",
+          "req.headers.cookie",
+          'req.headers["x-mamori-flow-token"]',
+          'res.headers["set-cookie"]',
+        ],
+        remove: true,
+      },
     },
-  });
+    output,
+  );
 }
 
 /**
@@ -64,8 +72,12 @@ export function createConfiguredCourier(config: Config): Courier {
  */
 export async function createDeps(config: Config, log: Logger = createLogger(config)): Promise<Deps> {
   for (const warning of startupWarnings(config)) log.warn(warning);
-  const db = openDatabase(config.databaseUrl);
-  const applied = await migrateToLatest(db);
+  const db = openDatabase(config.databaseUrl, {
+    connectTimeoutMs: config.timeouts.databaseConnectMs,
+    queryTimeoutMs: config.timeouts.databaseQueryMs,
+    onConnectionError: (error) => log.warn({ err: error }, "database connection lost"),
+  });
+  const applied = await migrateDatabase(config, db);
   if (applied.length > 0) log.info({ migrations: applied }, "database migrated");
   return {
     config,
@@ -78,9 +90,29 @@ export async function createDeps(config: Config, log: Logger = createLogger(conf
   };
 }
 
+/**
+ * Migrates the database. On PostgreSQL through a connection of its own without the query timeout:
+ * a migration may rightly take longer than any request's query.
+ */
+async function migrateDatabase(config: Config, db: Database): Promise<string[]> {
+  if (dialectOf(db) === "sqlite") return migrateToLatest(db);
+  const unbounded = openDatabase(config.databaseUrl, { connectTimeoutMs: config.timeouts.databaseConnectMs });
+  try {
+    return await migrateToLatest(unbounded);
+  } finally {
+    await unbounded.destroy();
+  }
+}
+
+// At shutdown, the longest wait for log lines still on their way to a slow reader.
+const logFlushMs = 1000;
+// At shutdown, how often connections that finished their request are closed.
+const idleSweepMs = 50;
+
 /** `mamori serve`: the HTTP server and the outbox dispatcher, stopped cleanly on SIGINT/SIGTERM. */
 export async function serve(config: Config, options: { banner?: boolean } = {}): Promise<void> {
-  const deps = await createDeps(config);
+  const output = standardLogOutput();
+  const deps = await createDeps(config, createLogger(config, output));
   const app = await buildApp(deps);
   const dispatcher = startDispatcher(deps);
   const housekeeping = startHousekeeping(deps);
@@ -89,20 +121,42 @@ export async function serve(config: Config, options: { banner?: boolean } = {}):
   const mail = config.smtpUrl
     ? `mail goes out through SMTP (${new URL(config.smtpUrl).host})`
     : `mail goes to the development outbox: ${url}/dev/outbox`;
-  if (options.banner ?? true)
-    process.stdout.write(`Mamori is serving ${url} (${config.environment}); ${mail}\n`);
+  if (options.banner ?? true) output.write(`Mamori is serving ${url} (${config.environment}); ${mail}\n`);
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    // Whatever hangs (a frozen database, a stuck mail server), the process ends within the bound.
+    const limitMs = config.timeouts.shutdownSeconds * 1000;
+    const deadline = Date.now() + limitMs;
+    setTimeout(() => {
+      output.notice(`mamori: not stopped ${config.timeouts.shutdownSeconds} s after ${signal}; exiting now`);
+      output.reportDropped();
+      process.exit(1);
+    }, limitMs);
     deps.log.info({ signal }, "stopping");
-    await app.close();
-    await dispatcher.stop();
-    await housekeeping.stop();
-    await deps.throttle.close();
-    await deps.db.destroy();
-    process.exit(0);
+    // Stops listening and waits for the requests in flight (each bounded by the database timeouts).
+    // A keep-alive connection whose request was in flight becomes idle only afterwards, and would
+    // hold the close up until the client let go: closed as soon as it is idle.
+    const closeIdle = setInterval(() => app.server.closeIdleConnections(), idleSweepMs);
+    let status = 0;
+    try {
+      await app.close();
+      clearInterval(closeIdle);
+      await dispatcher.stop();
+      await housekeeping.stop();
+      await deps.throttle.close();
+      await deps.db.destroy();
+      deps.log.info({ signal }, "stopped");
+    } catch (error) {
+      // A step that failed (the database gone while its pool closes) must not skip the exit.
+      deps.log.error({ err: error, signal }, "stopping failed");
+      status = 1;
+    }
+    await output.flush(Math.min(logFlushMs, Math.max(0, deadline - Date.now())));
+    output.reportDropped();
+    process.exit(status);
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));

@@ -5,9 +5,11 @@ import { type HibpConfig, parseHibpConfig } from "./hibp-config.ts";
 import { type Limits, parseInteger, parseLimits } from "./limits.ts";
 import { parseIssuer } from "./oidc-config.ts";
 import { type PasskeyConfig, parsePasskeyConfig } from "./passkey-config.ts";
+import { parseTimeouts, type Timeouts } from "./timeouts.ts";
 import { parseTwilioConfig, type TwilioConfig } from "./twilio-config.ts";
 
 export type { Limits } from "./limits.ts";
+export type { Timeouts } from "./timeouts.ts";
 
 export type Environment = "development" | "test" | "production";
 export type Locale = "ja" | "en";
@@ -41,6 +43,8 @@ export type Config = {
   sessionCookieName: string;
   logLevel: string;
   limits: Limits;
+  /** Database connect and query timeouts, the readiness probe's, and the shutdown bound. */
+  timeouts: Timeouts;
   /** Countries besides Japan whose phone numbers may take codes (MAMORI_PHONE_COUNTRIES=US,KR). */
   phoneCountries: ReadonlySet<string>;
   /** Countries sign-in is allowed from (MAMORI_ALLOWED_COUNTRIES=JP); empty: everywhere. */
@@ -159,6 +163,7 @@ export function loadConfig(source: ConfigSource): Config {
       );
     }
   }
+  const timeouts = parseTimeouts(source, problems);
   const phoneCountries = parseCountries("MAMORI_PHONE_COUNTRIES", source.MAMORI_PHONE_COUNTRIES, problems);
   const allowedCountries = parseCountries(
     "MAMORI_ALLOWED_COUNTRIES",
@@ -191,6 +196,7 @@ export function loadConfig(source: ConfigSource): Config {
     sessionCookieName: cookieSecure ? "__Host-mamori_session" : "mamori_session",
     logLevel: source.LOG_LEVEL?.trim() || (environment === "test" ? "silent" : "info"),
     limits,
+    timeouts,
     phoneCountries,
     allowedCountries,
     hibp,

@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from "kysely";
 import type PgModule from "pg";
+import { createPostgresPool, type PostgresPoolOptions } from "./postgres-pool.ts";
 import type { Schema } from "./schema.ts";
 import type { SqliteChanges } from "./sqlite-changes.ts";
 import { openSqlite } from "./sqlite-driver.ts";
@@ -15,8 +16,11 @@ export type DialectName = "sqlite" | "postgres";
 const cachedTables: ReadonlySet<string> = new Set(["session", "account"]);
 const changesByDatabase = new WeakMap<Database, SqliteChanges>();
 
-/** Opens the database named by DATABASE_URL: `sqlite:PATH`, `sqlite::memory:` or `postgres://…`. */
-export function openDatabase(url: string): Database {
+/**
+ * Opens the database named by DATABASE_URL: `sqlite:PATH`, `sqlite::memory:` or `postgres://…`.
+ * The options bound a PostgreSQL connection's waits (src/db/postgres-pool.ts); SQLite has none.
+ */
+export function openDatabase(url: string, options: PostgresPoolOptions = {}): Database {
   if (url.startsWith("sqlite:")) {
     const path = url.slice("sqlite:".length) || ":memory:";
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
@@ -27,10 +31,7 @@ export function openDatabase(url: string): Database {
   }
   // The PostgreSQL driver is loaded only when it is the database (a SQLite process never holds it).
   const pg = createRequire(import.meta.url)("pg") as typeof PgModule;
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  // A pool error on an idle client (the server restarted) must not crash the process.
-  pool.on("error", () => {});
-  return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Schema>({ dialect: new PostgresDialect({ pool: createPostgresPool(pg, url, options) }) });
 }
 
 /**
@@ -45,12 +46,22 @@ export function dialectOf(db: Database): DialectName {
   return db.getExecutor().adapter instanceof PostgresAdapter ? "postgres" : "sqlite";
 }
 
-/** True when the database answers a trivial query: what /readyz reports. */
-export async function isDatabaseReady(db: Database): Promise<boolean> {
+/**
+ * True when the database answers a trivial query within `timeoutMs`: what /readyz reports. A frozen
+ * database is "not ready" after the timeout; the query itself ends at its own connect or query limit.
+ */
+export async function isDatabaseReady(db: Database, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const answered = sql`select 1`.execute(db).then(
+    () => true,
+    () => false,
+  );
   try {
-    await sql`select 1`.execute(db);
-    return true;
-  } catch {
-    return false;
+    return await Promise.race([answered, timedOut]);
+  } finally {
+    clearTimeout(timer);
   }
 }

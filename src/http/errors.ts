@@ -28,6 +28,7 @@ export const errorStatuses = {
   country_not_allowed: 403,
   maintenance: 503,
   throttle_unavailable: 503,
+  database_unavailable: 503,
   challenge_expired: 410,
   reauthentication_required: 403,
   session_not_found: 404,

@@ -57,6 +57,7 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
       "このパスキーを削除すると、サインインする方法がなくなります。先にパスワードを設定するか、別のパスキーを追加してください。",
     app_not_found: "このお店・アプリはあなたのアカウントへのアクセスを許可されていません。",
     internal_error: "エラーが発生しました。しばらくしてからもう一度お試しください。",
+    database_unavailable: "ただいま一時的にご利用いただけません。少し待ってからもう一度お試しください。",
   },
   en: {
     invalid_request: "Please check what you entered.",
@@ -110,5 +111,6 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
       "Removing this passkey would leave no way to sign in. Set a password or add another passkey first.",
     app_not_found: "This shop or app does not have access to your account.",
     internal_error: "Something went wrong. Please try again later.",
+    database_unavailable: "This service is temporarily unavailable. Please try again in a moment.",
   },
 };

@@ -163,6 +163,7 @@ const ja = {
   },
   signedOut: "サインアウトしました。",
   maintenance: { title: "メンテナンス中" },
+  unavailable: { title: "一時的にご利用いただけません", retry: "もう一度試す" },
   notFound: { title: "ページが見つかりません", back: "トップへ戻る" },
   help: {
     title: "サインインできない場合",
@@ -346,6 +347,7 @@ const en: PageText = {
   },
   signedOut: "You have signed out.",
   maintenance: { title: "Down for maintenance" },
+  unavailable: { title: "Temporarily unavailable", retry: "Try again" },
   notFound: { title: "Page not found", back: "Go to the start page" },
   help: {
     title: "Can't sign in?",

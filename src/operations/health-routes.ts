@@ -23,7 +23,8 @@ export function registerHealthRoutes(app: FastifyInstance, deps: Deps): void {
     {
       schema: {
         tags: ["operations"],
-        summary: "200 when the database and the throttle store (Redis, when configured) answer, else 503",
+        summary:
+          "200 when the database (within MAMORI_READY_TIMEOUT_MS) and the throttle store (Redis, when configured) answer, else 503",
         response: {
           200: Type.Object({ status: Type.Literal("ready") }),
           503: Type.Object({ status: Type.Literal("unavailable") }),
@@ -31,7 +32,10 @@ export function registerHealthRoutes(app: FastifyInstance, deps: Deps): void {
       },
     },
     async (_request, reply) => {
-      const [database, throttle] = await Promise.all([isDatabaseReady(deps.db), deps.throttle.isReady()]);
+      const [database, throttle] = await Promise.all([
+        isDatabaseReady(deps.db, deps.config.timeouts.readyCheckMs),
+        deps.throttle.isReady(),
+      ]);
       if (database && throttle) return reply.send({ status: "ready" as const });
       return reply
         .code(503)

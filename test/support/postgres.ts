@@ -1,6 +1,15 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +32,107 @@ const startAttempts = 3;
 type RunAs = { uid: number; gid: number } | undefined;
 
 export async function startPostgres(): Promise<PostgresServer> {
+  const server = await launchPostgres();
+  return track(server.child, server.url, server.dataDirectory, server.removeDirectory);
+}
+
+/** A server a test can crash, restart, freeze and thaw, to see what its clients do meanwhile. */
+export type FaultablePostgres = PostgresServer & {
+  /** `pg_ctl stop -m immediate`: every backend ends at once, no checkpoint (a crash, to clients). */
+  crash(): Promise<void>;
+  /** Starts the server again on the same port and data directory; resolves once it answers. */
+  restart(): Promise<void>;
+  /** SIGSTOP to the postmaster and every backend: connections stay open and nothing answers. */
+  freeze(): void;
+  /** SIGCONT to what freeze() stopped. */
+  thaw(): void;
+};
+
+export async function startFaultablePostgres(): Promise<FaultablePostgres> {
+  // A crash must keep what was committed: commits wait for their WAL to reach the operating system.
+  const server = await launchPostgres(true);
+  let child = server.child;
+  let frozen: number[] = [];
+  const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  const onExit = (): void => {
+    for (const pid of frozen) signal(pid, "SIGCONT");
+    child.kill("SIGKILL");
+    try {
+      server.removeDirectory();
+    } catch {
+      // Left in the temp directory: nothing more can be done while the process exits.
+    }
+  };
+  process.once("exit", onExit);
+  child.unref();
+  let stopping: Promise<void> | undefined;
+  return {
+    url: server.url,
+    async crash(): Promise<void> {
+      const ended = new Promise<void>((resolve) =>
+        exited() ? resolve() : child.once("exit", () => resolve()),
+      );
+      await runBounded(
+        join(binDirectory, "pg_ctl"),
+        ["stop", "-D", server.dataDirectory, "-m", "immediate", "-w", "-t", String(waitLimitMs / 1000)],
+        server.runAs,
+        server.directory,
+      );
+      await ended;
+    },
+    async restart(): Promise<void> {
+      const logPath = join(server.directory, `server-restart-${Date.now()}.log`);
+      child = spawnServer(
+        server.postgres,
+        server.dataDirectory,
+        server.port,
+        logPath,
+        server.runAs,
+        server.directory,
+        true,
+      );
+      child.unref();
+      await waitUntilReady(server.serverUrl, child, logPath);
+    },
+    freeze(): void {
+      const pid = child.pid;
+      if (pid === undefined || exited()) throw new Error("PostgreSQL is not running: nothing to freeze");
+      // The postmaster first, so it forks no new backend while its children are stopped.
+      frozen = [pid, ...childProcesses(pid)];
+      for (const each of frozen) signal(each, "SIGSTOP");
+    },
+    thaw(): void {
+      for (const each of frozen.toReversed()) signal(each, "SIGCONT");
+      frozen = [];
+    },
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        process.removeListener("exit", onExit);
+        for (const pid of frozen) signal(pid, "SIGCONT");
+        frozen = [];
+        await stopServer(child);
+        server.removeDirectory();
+      })();
+      return stopping;
+    },
+  };
+}
+
+type LaunchedPostgres = {
+  child: ChildProcess;
+  /** The test database's URL. */
+  url: string;
+  /** The server's own `postgres` database, for administration. */
+  serverUrl: string;
+  port: number;
+  postgres: string;
+  dataDirectory: string;
+  directory: string;
+  runAs: RunAs;
+  removeDirectory: () => void;
+};
+
+async function launchPostgres(durable = false): Promise<LaunchedPostgres> {
   const initdb = join(binDirectory, "initdb");
   const postgres = join(binDirectory, "postgres");
   for (const binary of [initdb, postgres]) {
@@ -56,7 +166,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       // Another process may take the free port before the server binds it: then try a new one.
       const port = await findFreePort();
       const logPath = join(directory, `server-${attempt}.log`);
-      const child = spawnServer(postgres, dataDirectory, port, logPath, runAs, directory);
+      const child = spawnServer(postgres, dataDirectory, port, logPath, runAs, directory, durable);
       const serverUrl = `postgres://${superuser}@127.0.0.1:${port}/postgres`;
       try {
         await waitUntilReady(serverUrl, child, logPath);
@@ -66,12 +176,39 @@ export async function startPostgres(): Promise<PostgresServer> {
         await stopServer(child);
         continue;
       }
-      return track(child, withDatabase(serverUrl, databaseName), dataDirectory, removeDirectory);
+      const url = withDatabase(serverUrl, databaseName);
+      return { child, url, serverUrl, port, postgres, dataDirectory, directory, runAs, removeDirectory };
     }
     throw lastError ?? new Error("PostgreSQL did not start");
   } catch (error) {
     removeDirectory();
     throw error;
+  }
+}
+
+/** The processes whose parent is `pid` (a postmaster's backends and helpers), from /proc. */
+function childProcesses(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // Ended meanwhile.
+    }
+    // "pid (comm) state ppid …": the command may hold spaces and parentheses, so read after the last ")".
+    const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (parent === pid) children.push(Number(entry));
+  }
+  return children;
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // The process has ended: nothing to stop or continue.
   }
 }
 
@@ -203,6 +340,7 @@ function spawnServer(
   logPath: string,
   runAs: RunAs,
   directory: string,
+  durable = false,
 ): ChildProcess {
   // The log file is opened here, so the server need not be able to create it.
   const log = openSync(logPath, "a");
@@ -219,11 +357,13 @@ function spawnServer(
         // No unix socket: nothing outside this test can reach the server but through loopback TCP.
         "-c",
         "unix_socket_directories=",
-        // Durability is worthless for a throwaway server; speed is not.
+        // Durability against a machine's crash is worthless for a throwaway server; speed is not.
+        // A durable server still survives its own crash: a commit's WAL is written (not synced)
+        // before the commit is answered.
         "-c",
         "fsync=off",
         "-c",
-        "synchronous_commit=off",
+        `synchronous_commit=${durable ? "on" : "off"}`,
         "-c",
         "full_page_writes=off",
         "-c",

@@ -1,0 +1,102 @@
+import type { Writable } from "node:stream";
+
+/**
+ * Where log lines go: standard output, without ever waiting on it. A reader that went away (EPIPE)
+ * or stopped reading (a full pipe) costs log lines, never requests or shutdown: lines that cannot
+ * be written are dropped and counted, and standard error is told once.
+ */
+export type LogOutput = {
+  /** Writes one line (pino's destination interface); drops it when the output is broken or full. */
+  write(line: string): void;
+  /** Lines dropped so far, including those still waiting when `flush` gave up. */
+  dropped(): number;
+  /** Waits, at most `timeoutMs`, for the waiting lines to leave; then counts the rest as dropped. */
+  flush(timeoutMs: number): Promise<void>;
+  /** Says on standard error how many lines were dropped, if any (at shutdown). */
+  reportDropped(): void;
+  /** One line for the operator on standard error, under the same rule (never waited on). */
+  notice(text: string): void;
+};
+
+// A slow reader gets this much waiting in memory; after that new lines are dropped until it
+// catches up. About four thousand request lines: a burst, not a backlog.
+const maxWaitingBytes = 1024 * 1024;
+
+export function createLogOutput(out: Writable, notices: Writable): LogOutput {
+  let broken: string | undefined;
+  let dropped = 0;
+  let waiting = 0;
+  let told = false;
+  const notice = (text: string): void => {
+    // Standard error may be as stuck as standard output: the same rule, without counting.
+    if (!notices.writableEnded && !notices.destroyed && notices.writableLength < maxWaitingBytes)
+      notices.write(`${text}\n`);
+  };
+  const drop = (count: number, why: string): void => {
+    dropped += count;
+    if (told) return;
+    told = true;
+    notice(`mamori: log lines are being dropped (${why}); the count is given at shutdown`);
+  };
+  const onError = (error: NodeJS.ErrnoException): void => {
+    broken ??= error.code ?? error.message;
+  };
+  // Without a listener a broken pipe's 'error' event would end the process.
+  out.on("error", onError);
+  notices.on("error", () => {});
+
+  let abandoned = false;
+  let onIdle: (() => void) | undefined;
+  return {
+    write(line: string): void {
+      if (broken !== undefined || out.destroyed || out.writableEnded) {
+        drop(1, `output closed: ${broken ?? "ended"}`);
+        return;
+      }
+      if (out.writableLength + line.length > maxWaitingBytes) {
+        drop(1, "output not read");
+        return;
+      }
+      waiting++;
+      out.write(line, (error) => {
+        // After flush gave up, the line was counted already.
+        if (abandoned) return;
+        waiting--;
+        if (error) {
+          onError(error);
+          drop(1, `output closed: ${broken ?? error.message}`);
+        }
+        if (waiting === 0) onIdle?.();
+      });
+    },
+    dropped: () => dropped,
+    async flush(timeoutMs: number): Promise<void> {
+      if (waiting === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        onIdle = resolve;
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+      onIdle = undefined;
+      // What has not left by now is lost when the process exits.
+      if (waiting > 0) {
+        abandoned = true;
+        drop(waiting, "output not read at shutdown");
+        waiting = 0;
+      }
+    },
+    reportDropped(): void {
+      if (dropped > 0) notice(`mamori: log lines dropped: ${dropped}`);
+    },
+    notice,
+  };
+}
+
+let standard: LogOutput | undefined;
+
+/** The process's one output for log lines: standard output, notices on standard error. */
+export function standardLogOutput(): LogOutput {
+  standard ??= createLogOutput(process.stdout, process.stderr);
+  return standard;
+}
