@@ -7,14 +7,12 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "../../src/db/database.ts";
+import { eventTimeoutMs, requestTimeoutMs, stopTimeoutMs } from "../support/patience.ts";
 
 // `mamori serve --workers 2`: two processes share the port; a session made through one works on
 // the other, a revocation holds on both at once, and a worker that dies is replaced. Which worker
 // answered is read from the request log (pino writes each process's pid on every line), so the
 // test fails if only one worker ever answers.
-
-/** Every fetch gives up: a worker that hangs fails the test instead of holding it forever. */
-const requestTimeoutMs = 15_000;
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const node = join(root, "node_modules", ".bin", "node");
@@ -31,7 +29,11 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, limitMs = 20_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  limitMs = eventTimeoutMs,
+): Promise<T> {
   const deadline = Date.now() + limitMs;
   for (;;) {
     const value = await probe().catch(() => undefined);
@@ -94,7 +96,7 @@ test("two workers share sessions and revocations, and a dead worker is replaced"
     const exited = new Promise((resolve) => primary.once("exit", resolve));
     primary.kill("SIGTERM");
     // A cap, not a wait: it ends as soon as the primary has exited.
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, stopTimeoutMs))]);
     primary.kill("SIGKILL");
     rmSync(directory, { recursive: true, force: true });
   });

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
+import { startTimeoutMs, stopTimeoutMs } from "./patience.ts";
 
 /**
  * A throwaway redis-server (Debian's `redis-server`) on a free loopback port, without persistence,
@@ -41,11 +42,11 @@ export async function startRedis(): Promise<RedisServer> {
     ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
     { stdio: "ignore" },
   );
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + startTimeoutMs;
   while (!(await answers(port))) {
     if (Date.now() > deadline || child.exitCode !== null) {
       child.kill("SIGKILL");
-      throw new Error("redis-server did not start within 10 s");
+      throw new Error(`redis-server did not start within ${startTimeoutMs / 1000} s`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -55,7 +56,7 @@ export async function startRedis(): Promise<RedisServer> {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, stopTimeoutMs))]);
       child.kill("SIGKILL");
     },
   };
