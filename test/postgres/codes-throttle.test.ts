@@ -205,7 +205,10 @@ for (const dialect of dialects) {
           allowed: false,
           retryAfterSeconds: 60,
         });
-        assert.deepEqual(await hitThrottle(db, "ip:198.51.100.1", rule, clock.now()), { allowed: true });
+        assert.deepEqual(await hitThrottle(db, "ip:198.51.100.1", rule, clock.now()), {
+          allowed: true,
+          hits: 1,
+        });
 
         clock.advanceSeconds(45);
         assert.deepEqual(await peekThrottle(db, "ip:203.0.113.7", rule, clock.now()), {
@@ -214,7 +217,11 @@ for (const dialect of dialects) {
         });
         clock.advanceSeconds(15);
         assert.deepEqual(await peekThrottle(db, "ip:203.0.113.7", rule, clock.now()), { allowed: true });
-        assert.deepEqual(await hitThrottle(db, "ip:203.0.113.7", rule, clock.now()), { allowed: true });
+        // A new window: the count starts again from one.
+        assert.deepEqual(await hitThrottle(db, "ip:203.0.113.7", rule, clock.now()), {
+          allowed: true,
+          hits: 1,
+        });
         const row = await db
           .selectFrom("throttle_counter")
           .selectAll()
