@@ -8,8 +8,9 @@ import { trustDevice } from "../../src/session/trusted-devices.ts";
 import { buildTestApp } from "../support/app.ts";
 
 // A credential-stuffing run, bounded: 1,000 guesses at 100 accounts from 5 addresses, on loopback
-// through inject(). Every attacking address must end up refused, no guess may sign in, and the
-// owners must still get in from their trusted browsers while their accounts are paused.
+// through inject(). Every attacking address must end up refused — even when it finally tries the
+// real password — no guess may sign in, and the owners must still get in from their trusted
+// browsers.
 
 const accounts = 100;
 const attackers = ["203.0.113.10", "203.0.113.11", "198.51.100.7", "2001:db8:bad::1", "192.0.2.99"];
@@ -72,6 +73,20 @@ test("a credential-stuffing run is throttled per address, takes no account, and 
     }
   }
   assert.equal(attempt, 1000);
+  // The list finally holds the real password (a reused one, leaked elsewhere): every attacking
+  // address has spent its budget, so it is refused before the password is even checked.
+  for (const [index, attacker] of attackers.entries()) {
+    for (const owner of owners.slice(index * 4, index * 4 + 4)) {
+      const response = await s.inject({
+        method: "POST",
+        url: "/api/v1/sign-in",
+        remoteAddress: attacker,
+        payload: { identifier: owner.email, password: ownerPassword },
+      });
+      assert.equal(response.statusCode, 429, `${attacker} is refused even with the right password`);
+      assert.equal(response.headers["set-cookie"], undefined);
+    }
+  }
   for (const [attacker, statuses] of statusesByAttacker) {
     assert.equal(statuses.length, 200);
     assert.equal(statuses.at(-1), 429, `${attacker} is refused by the end`);

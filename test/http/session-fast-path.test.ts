@@ -8,6 +8,7 @@ import pino from "pino";
 import { renderCachedSession } from "../../src/session/session-lookup.ts";
 import { buildTestApp, sameOrigin } from "../support/app.ts";
 import { stopSharedPostgres, type TestDialect } from "../support/databases.ts";
+import { requestSignal } from "../support/patience.ts";
 
 // GET /api/v1/session may be answered before Fastify, from the session cache (src/session/
 // session-fast-path.ts). inject() never reaches that path, so these tests listen on loopback.
@@ -23,7 +24,8 @@ async function listening(t: import("node:test").TestContext, dialect: TestDialec
   await testApp.app.listen({ port: 0, host: "127.0.0.1" });
   const url = `http://127.0.0.1:${(testApp.app.server.address() as AddressInfo).port}`;
   const account = await testApp.registerAccount();
-  const get = (path: string) => fetch(`${url}${path}`, { headers: { cookie: account.cookie } });
+  const get = (path: string) =>
+    fetch(`${url}${path}`, { headers: { cookie: account.cookie }, signal: requestSignal() });
   /** A first check fills the cache, a second is answered from it (Fastify never sees it). */
   async function cached(): Promise<number> {
     assert.equal((await get("/api/v1/session")).status, 200);
@@ -72,6 +74,7 @@ for (const check of ["/api/v1/session", "/api/v1/session/check"]) {
     const signOut = await fetch(`${url}/api/v1/session`, {
       method: "DELETE",
       headers: { cookie: account.cookie, ...sameOrigin(config) },
+      signal: requestSignal(),
     });
     assert.equal(signOut.status, 204);
     const after = await get(check);
@@ -102,10 +105,13 @@ test("an account suspended by the CLI in another process is refused by the next 
 test("without a session cookie, or with a bearer token, the route answers as before", async (t) => {
   const { url, routed, account } = await listening(t);
   const before = routed();
-  const anonymous = await fetch(`${url}/api/v1/session`);
+  const anonymous = await fetch(`${url}/api/v1/session`, { signal: requestSignal() });
   assert.equal(anonymous.status, 401);
   const token = account.cookie.split("=")[1] ?? "";
-  const bearer = await fetch(`${url}/api/v1/session`, { headers: { authorization: `Bearer ${token}` } });
+  const bearer = await fetch(`${url}/api/v1/session`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: requestSignal(),
+  });
   assert.equal(bearer.status, 200);
   assert.equal(routed(), before + 2);
 });
@@ -129,7 +135,10 @@ test("with every request logged (LOG_LEVEL info) every session check goes throug
   const url = `http://127.0.0.1:${(testApp.app.server.address() as AddressInfo).port}`;
   const account = await testApp.registerAccount();
   for (let i = 0; i < 3; i++) {
-    const response = await fetch(`${url}/api/v1/session`, { headers: { cookie: account.cookie } });
+    const response = await fetch(`${url}/api/v1/session`, {
+      headers: { cookie: account.cookie },
+      signal: requestSignal(),
+    });
     assert.equal(response.status, 200);
   }
   const incoming = lines

@@ -120,6 +120,24 @@ test("after repeated password failures sign-in pauses for a minute, even for the
   assert.equal((await s.signIn({ identifier: account.email, password: account.password })).statusCode, 200);
 });
 
+test("with the shipped defaults, sign-in pauses after the 10th wrong password in a row", async (t) => {
+  // Attack: online guessing at one account. The shipped limit is 10 failures in a row (README,
+  // "Configuration"); no override here, so a changed default fails this test. The number is written
+  // out, not read from the configuration the code under test also reads.
+  const s = await buildTestApp(t);
+  const account = await s.registerAccount();
+  for (let i = 1; i <= 10; i++) {
+    const wrong = await s.signIn({ identifier: account.email, password: `wrong-password-${i}` });
+    assertApiError(wrong, 401, "invalid_credentials");
+  }
+  // The 11th attempt is not even checked: the right password waits a minute too.
+  const paused = await s.signIn({ identifier: account.email, password: account.password });
+  assertApiError(paused, 429, "too_many_attempts");
+  assert.equal(paused.headers["retry-after"], "60");
+  s.clock.advance(60);
+  assert.equal((await s.signIn({ identifier: account.email, password: account.password })).statusCode, 200);
+});
+
 test("each failure after a pause pauses longer: 1, 5, 15, then 60 minutes at most", async (t) => {
   const s = await buildTestApp(t, { env: { MAMORI_SIGN_IN_FAILURES_PER_IDENTIFIER: "3" } });
   const account = await s.registerAccount();

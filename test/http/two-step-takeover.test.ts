@@ -195,3 +195,33 @@ test("the step-up page takes a recovery code when the phone and the app are gone
     .execute();
   assert.equal(left.length, 9, "the code is spent");
 });
+
+test("the primary method cannot be removed while two-step is on, even with a fresh second factor", async (t) => {
+  // Attack it stops: with the primary gone and two-step still "on", sign-in would have no method to
+  // ask for — the owner locked out, or worse a fallback that asks nothing. The primary can only be
+  // replaced by another, or two-step turned off with its double confirmation (mailed to the owner).
+  const s = await buildTestApp(t);
+  const owner = await accountWithApp(s);
+  const overview = await call(s, "GET", "/api/v1/security", owner.cookie);
+  const primaryId = overview.json<{ twoStep: { primary: { id: string } } }>().twoStep.primary.id;
+  const stepped = await call(s, "POST", "/api/v1/session/reauthenticate", owner.cookie, {
+    method: "totp",
+    code: oathtoolCode(owner.secret, s.clock.now()),
+  });
+  assert.equal(stepped.statusCode, 200, stepped.body);
+
+  const removed = await call(s, "DELETE", `/api/v1/security/two-step/methods/${primaryId}`, owner.cookie);
+  assert.equal(removed.statusCode, 409, removed.body);
+  assert.equal(errorCodeOf(removed), "method_conflict");
+  const method = await s.db
+    .selectFrom("two_step_method")
+    .select(["role", "state"])
+    .where("id", "=", primaryId)
+    .executeTakeFirst();
+  assert.deepEqual(method, { role: "primary", state: "active" }, "the primary is still there");
+  // ...and it is still asked for at sign-in.
+  s.clock.advance(30);
+  const challenge = await challengeFor(s, owner.email, owner.password);
+  const verified = await verifyChallenge(s, challenge, { code: oathtoolCode(owner.secret, s.clock.now()) });
+  assert.equal(verified.statusCode, 200, verified.body);
+});

@@ -4,6 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, test } from "node:test";
 import { freePort, type Nginx, startNginx } from "../support/nginx.ts";
+import { requestSignal } from "../support/patience.ts";
 import { latestCode, type MamoriServer, startMamori } from "../support/server.ts";
 import { oathtoolCode } from "../support/two-step.ts";
 
@@ -60,7 +61,7 @@ function replaceOnce(text: string, from: string, to: string): string {
 }
 
 async function get(path: string, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${site}${path}`, { headers, redirect: "manual", signal: AbortSignal.timeout(5_000) });
+  return fetch(`${site}${path}`, { headers, redirect: "manual", signal: requestSignal() });
 }
 
 async function postJson(path: string, body: object, headers: Record<string, string> = {}): Promise<Response> {
@@ -68,7 +69,7 @@ async function postJson(path: string, body: object, headers: Record<string, stri
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
-    signal: AbortSignal.timeout(5_000),
+    signal: requestSignal(),
   });
 }
 
@@ -140,7 +141,7 @@ test("nginx auth_request lets a signed-in customer through with Mamori's identit
   const signedOut = await fetch(`${site}/api/v1/session`, {
     method: "DELETE",
     headers: { cookie, origin: site },
-    signal: AbortSignal.timeout(5_000),
+    signal: requestSignal(),
   });
   assert.equal(signedOut.status, 204);
   const after = await get("/members/orders", { cookie });

@@ -217,6 +217,7 @@ for (const dialect of dialects) {
         });
         clock.advanceSeconds(15);
         assert.deepEqual(await peekThrottle(db, "ip:203.0.113.7", rule, clock.now()), { allowed: true });
+        // A new window: the count starts again from one.
         assert.deepEqual(await hitThrottle(db, "ip:203.0.113.7", rule, clock.now()), {
           allowed: true,
           hits: 1,

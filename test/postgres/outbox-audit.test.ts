@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { listAuditEvents, recordAuditEvent } from "../../src/audit/audit.ts";
 import { loadConfig } from "../../src/config/config.ts";
-import { backoffSeconds, dispatchDueMessages } from "../../src/courier/dispatcher.ts";
+import { dispatchDueMessages } from "../../src/courier/dispatcher.ts";
 import { secureRandom } from "../../src/deps.ts";
 import { readMaintenanceMode, setMaintenanceMode } from "../../src/operations/maintenance.ts";
 import { dialects, stopSharedPostgres } from "../support/databases.ts";
@@ -15,7 +15,6 @@ import {
   createAccount,
   fakeClock,
   freshDatabase,
-  maxBackoff,
   outboxDeps,
   queueEmails,
 } from "../support/storage.ts";
@@ -71,7 +70,8 @@ for (const dialect of dialects) {
         assert.equal(failed.attempts, 1);
         assert.equal(
           failed.next_attempt_at,
-          new Date(clock.now().getTime() + backoffSeconds(1) * 1000).toISOString(),
+          new Date(clock.now().getTime() + 5_000).toISOString(),
+          "the first retry waits 5 seconds",
         );
         assert.ok(failed.next_attempt_at > clock.now().toISOString());
         assert.equal(failed.last_error, "recording-email is down");
@@ -81,7 +81,7 @@ for (const dialect of dialects) {
         // Not due yet: nothing is claimed, however often the dispatcher runs.
         assert.equal(await dispatchDueMessages(deps), 0);
         deps.email.failing = false;
-        clock.advanceSeconds(backoffSeconds(1));
+        clock.advanceSeconds(5);
         assert.equal(await dispatchDueMessages(deps), 1);
         assert.deepEqual(
           deps.email.sent.map((m) => m.id),
@@ -97,6 +97,39 @@ for (const dialect of dialects) {
         assert.equal(sent.last_error, null);
       });
 
+      test("retries back off exponentially: 5, 10, 20 … seconds, doubling, capped at an hour", async (t) => {
+        // Attack it stops: a mail server that is down (or an address that bounces) hammered with
+        // a retry every few seconds, which gets the shop's sender rate-limited or blocklisted. The
+        // expected waits are written out here, not computed by the code under test.
+        const db = await freshDatabase(t, dialect);
+        const clock = fakeClock();
+        const deps = outboxDeps(
+          db,
+          clock,
+          loadConfig({ NODE_ENV: "test", MAMORI_OUTBOX_MAX_ATTEMPTS: "14" }),
+        );
+        const [id] = await queueEmails(deps, 1);
+        assert.ok(id);
+        deps.email.failing = true;
+        const waits: number[] = [];
+        for (let attempt = 1; attempt <= 13; attempt++) {
+          assert.equal(await dispatchDueMessages(deps), 1, `attempt ${attempt} is made when due`);
+          const row = await db
+            .selectFrom("outbox_message")
+            .select(["state", "attempts", "next_attempt_at"])
+            .where("id", "=", id)
+            .executeTakeFirstOrThrow();
+          assert.deepEqual([row.state, row.attempts], ["pending", attempt]);
+          const wait = (Date.parse(row.next_attempt_at) - clock.now().getTime()) / 1000;
+          waits.push(wait);
+          // A second early is too early: nothing is claimed.
+          clock.advanceSeconds(wait - 1);
+          assert.equal(await dispatchDueMessages(deps), 0, `not before the wait after attempt ${attempt}`);
+          clock.advanceSeconds(1);
+        }
+        assert.deepEqual(waits, [5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600, 3600]);
+      });
+
       test("a message that keeps failing is given up after the last attempt", async (t) => {
         const db = await freshDatabase(t, dialect);
         const clock = fakeClock();
@@ -105,7 +138,7 @@ for (const dialect of dialects) {
         assert.ok(id);
         deps.email.failing = true;
         assert.equal(await dispatchDueMessages(deps), 1);
-        clock.advanceSeconds(backoffSeconds(1));
+        clock.advanceSeconds(5);
         assert.equal(await dispatchDueMessages(deps), 1);
         const row = await db
           .selectFrom("outbox_message")
@@ -114,7 +147,7 @@ for (const dialect of dialects) {
           .executeTakeFirstOrThrow();
         assert.equal(row.state, "failed");
         assert.equal(row.attempts, 2);
-        clock.advanceSeconds(maxBackoff());
+        clock.advanceSeconds(3600);
         assert.equal(await dispatchDueMessages(deps), 0);
       });
 

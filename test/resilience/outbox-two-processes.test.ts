@@ -7,6 +7,7 @@ import { queueMessage } from "../../src/courier/outbox.ts";
 import type { Database } from "../../src/db/database.ts";
 import { secureRandom, systemClock } from "../../src/deps.ts";
 import { openTestDatabase, stopSharedPostgres } from "../support/databases.ts";
+import { eventTimeoutMs } from "../support/patience.ts";
 import { startMamori } from "../support/server.ts";
 
 // Two Mamori processes on one PostgreSQL database drain one outbox: every mail is delivered, and
@@ -88,12 +89,14 @@ test("with two processes draining one outbox, 500 mails are each delivered exact
   t.after(() => database.close());
   const inbox = await startInbox(0);
   t.after(() => inbox.close());
-  const ids = await queueMails(database.db, 500, "once");
   const env = { DATABASE_URL: database.url, SMTP_URL: inbox.url, MAMORI_DEV_OUTBOX: "false" };
+  // Both processes are up before the mail is queued: on a busy machine one may start many seconds
+  // after the other, and would find the outbox already drained.
   const [a, b] = await Promise.all([startMamori(env), startMamori(env)]);
   t.after(() => a.stop());
   t.after(() => b.stop());
-  await waitUntilSent(database.db, ids, 60_000);
+  const ids = await queueMails(database.db, 500, "once");
+  await waitUntilSent(database.db, ids, eventTimeoutMs);
   const delivered = inbox.messageIds.map(outboxIdOf);
   assert.equal(delivered.length, 500, "no mail sent twice");
   assert.deepEqual([...new Set(delivered)].sort(), [...ids].sort(), "every mail, each once");
@@ -118,7 +121,7 @@ test("a process killed in the middle of sending loses no mail: the other takes o
   const doomed = await startMamori(env);
   t.after(() => doomed.stop());
   // Let it send some, and kill it outright while it holds claimed messages it has not yet sent.
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + eventTimeoutMs;
   let leased: { id: string }[] = [];
   for (;;) {
     leased = await database.db
@@ -139,7 +142,7 @@ test("a process killed in the middle of sending loses no mail: the other takes o
     .execute();
   const survivor = await startMamori(env);
   t.after(() => survivor.stop());
-  await waitUntilSent(database.db, ids, 60_000);
+  await waitUntilSent(database.db, ids, eventTimeoutMs);
   const delivered = new Set(inbox.messageIds.map(outboxIdOf));
   assert.deepEqual([...delivered].sort(), [...ids].sort(), "every mail arrived");
   // At-least-once: only a mail the killed process had handed over but not yet marked may repeat,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { openTestDatabase, stopSharedPostgres } from "../support/databases.ts";
+import { requestSignal } from "../support/patience.ts";
 import { startRedis } from "../support/redis.ts";
 import { latestCode, type MamoriServer, startMamori } from "../support/server.ts";
 
@@ -19,7 +20,7 @@ async function postJson(
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
+    signal: requestSignal(),
   });
 }
 
@@ -54,13 +55,17 @@ test("a session made on one process works on the other, and a revocation on eith
   const { session } = (await signedIn.json()) as { session: { token: string } };
   const auth = { authorization: `Bearer ${session.token}` };
   assert.equal(
-    (await fetch(`${b.url}/api/v1/session`, { headers: auth })).status,
+    (await fetch(`${b.url}/api/v1/session`, { headers: auth, signal: requestSignal() })).status,
     200,
     "made on A, works on B",
   );
-  assert.equal((await fetch(`${b.url}/api/v1/session`, { method: "DELETE", headers: auth })).status, 204);
   assert.equal(
-    (await fetch(`${a.url}/api/v1/session`, { headers: auth })).status,
+    (await fetch(`${b.url}/api/v1/session`, { method: "DELETE", headers: auth, signal: requestSignal() }))
+      .status,
+    204,
+  );
+  assert.equal(
+    (await fetch(`${a.url}/api/v1/session`, { headers: auth, signal: requestSignal() })).status,
     401,
     "revoked on B, refused on A",
   );

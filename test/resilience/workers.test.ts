@@ -7,9 +7,12 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "../../src/db/database.ts";
+import { eventTimeoutMs, requestTimeoutMs, stopTimeoutMs } from "../support/patience.ts";
 
 // `mamori serve --workers 2`: two processes share the port; a session made through one works on
-// the other, a revocation holds on both at once, and a worker that dies is replaced.
+// the other, a revocation holds on both at once, and a worker that dies is replaced. Which worker
+// answered is read from the request log (pino writes each process's pid on every line), so the
+// test fails if only one worker ever answers.
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const node = join(root, "node_modules", ".bin", "node");
@@ -26,7 +29,11 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, limitMs = 20_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  limitMs = eventTimeoutMs,
+): Promise<T> {
   const deadline = Date.now() + limitMs;
   for (;;) {
     const value = await probe().catch(() => undefined);
@@ -61,23 +68,49 @@ test("two workers share sessions and revocations, and a dead worker is replaced"
       MAMORI_PUBLIC_URL: url,
       MAMORI_ARGON2_MEMORY_KIB: "1024",
       MAMORI_ARGON2_ITERATIONS: "1",
-      LOG_LEVEL: "warn",
+      LOG_LEVEL: "info",
     },
   });
+  // The pids of the processes that logged an incoming request for each URL.
+  const answeredBy = new Map<string, Set<number>>();
+  let pending = "";
+  primary.stdout?.setEncoding("utf8");
+  primary.stdout?.on("data", (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) {
+      try {
+        const entry = JSON.parse(line) as { pid?: number; msg?: string; req?: { url?: string } };
+        if (entry.msg !== "incoming request" || !entry.req?.url || !entry.pid) continue;
+        const pids = answeredBy.get(entry.req.url) ?? new Set<number>();
+        pids.add(entry.pid);
+        answeredBy.set(entry.req.url, pids);
+      } catch {
+        // not a log line (the banner)
+      }
+    }
+  });
+  primary.stderr?.resume();
   t.after(async () => {
     const exited = new Promise((resolve) => primary.once("exit", resolve));
     primary.kill("SIGTERM");
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    // A cap, not a wait: it ends as soon as the primary has exited.
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, stopTimeoutMs))]);
     primary.kill("SIGKILL");
     rmSync(directory, { recursive: true, force: true });
   });
   await waitFor("two workers", async () => (workerPids(primary).length === 2 ? true : undefined));
-  await waitFor("the port", async () => ((await fetch(`${url}/healthz`)).ok ? true : undefined));
+  const workers = workerPids(primary);
+  await waitFor("the port", async () =>
+    (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(requestTimeoutMs) })).ok ? true : undefined,
+  );
 
   // An account and a session, straight into the shared database.
   const registered = await fetch(`${url}/api/v1/registrations`, {
     method: "POST",
     headers: { "content-type": "application/json" },
+    signal: AbortSignal.timeout(requestTimeoutMs),
     body: JSON.stringify({
       name: "並行 太郎",
       email: "workers@example.jp",
@@ -96,20 +129,36 @@ test("two workers share sessions and revocations, and a dead worker is replaced"
     method: "POST",
     headers: { "content-type": "application/json", "x-mamori-flow-token": registration.flowToken },
     body: JSON.stringify({ code, sessionType: "token" }),
+    signal: AbortSignal.timeout(requestTimeoutMs),
   });
   assert.equal(verified.status, 201);
   const { session } = (await verified.json()) as { session: { token: string } };
   const check = async () =>
-    (await fetch(`${url}/api/v1/session`, { headers: { authorization: `Bearer ${session.token}` } })).status;
+    (
+      await fetch(`${url}/api/v1/session`, {
+        headers: { authorization: `Bearer ${session.token}` },
+        signal: AbortSignal.timeout(requestTimeoutMs),
+      })
+    ).status;
 
   // Many checks over new connections land on both workers; every one sees the session.
   const statuses = await Promise.all(Array.from({ length: 40 }, check));
   assert.deepEqual([...new Set(statuses)], [200]);
+  // Both workers answered some of them (the log line may trail the answer a little).
+  await waitFor("a session check logged by each worker", async () =>
+    (answeredBy.get("/api/v1/session")?.size ?? 0) >= 2 ? true : undefined,
+  );
+  assert.deepEqual(
+    [...(answeredBy.get("/api/v1/session") ?? [])].sort(),
+    [...workers].sort(),
+    "the checks were answered by the two workers, and only by them",
+  );
 
   // Revoked through one request, refused by every worker at once.
   const signedOut = await fetch(`${url}/api/v1/session`, {
     method: "DELETE",
     headers: { authorization: `Bearer ${session.token}` },
+    signal: AbortSignal.timeout(requestTimeoutMs),
   });
   assert.equal(signedOut.status, 204);
   const after = await Promise.all(Array.from({ length: 40 }, check));
@@ -123,5 +172,8 @@ test("two workers share sessions and revocations, and a dead worker is replaced"
     const pids = workerPids(primary);
     return pids.length === 2 && !pids.includes(victim) ? true : undefined;
   });
-  assert.equal((await fetch(`${url}/healthz`)).status, 200);
+  assert.equal(
+    (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(requestTimeoutMs) })).status,
+    200,
+  );
 });

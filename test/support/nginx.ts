@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } f
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { requestSignal, startTimeoutMs, stopTimeoutMs } from "./patience.ts";
 
 /**
  * Debian's nginx as a plain child process for a test: its own prefix, config, pid, logs and temp
@@ -68,7 +69,7 @@ ${httpBlock}
   try {
     await waitForPidFile(prefix, child, readErrors);
     // The pid file comes after the listening sockets; one answer shows the config serves.
-    await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5_000), redirect: "manual" });
+    await fetch(`http://127.0.0.1:${port}/`, { signal: requestSignal(), redirect: "manual" });
   } catch (error) {
     await stop();
     throw error;
@@ -79,7 +80,7 @@ ${httpBlock}
 /**
  * Resolves when nginx writes its pid file, which it does once its listening sockets are open
  * (ngx_init_cycle binds them before main() creates the pid file): an event to wait for, not a
- * guess of how long a start takes. Fails when nginx exits first, or after 10 s.
+ * guess of how long a start takes. Fails when nginx exits first, or after a generous cap.
  */
 function waitForPidFile(prefix: string, child: ChildProcess, errors: () => string): Promise<void> {
   const pidFile = join(prefix, "nginx.pid");
@@ -95,8 +96,8 @@ function waitForPidFile(prefix: string, child: ChildProcess, errors: () => strin
     const exited = (code: number | null, signal: string | null): void =>
       finish(new Error(`nginx exited (${code ?? signal}) before listening:\n${errors()}`));
     const deadline = setTimeout(
-      () => finish(new Error(`nginx wrote no pid file within 10 s:\n${errors()}`)),
-      10_000,
+      () => finish(new Error(`nginx wrote no pid file within ${startTimeoutMs / 1000} s:\n${errors()}`)),
+      startTimeoutMs,
     );
     watcher.on("change", () => {
       if (existsSync(pidFile)) finish();
@@ -112,7 +113,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   // SIGQUIT: nginx's graceful shutdown.
   child.kill("SIGQUIT");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+  const timer = setTimeout(() => child.kill("SIGKILL"), stopTimeoutMs);
   await exited;
   clearTimeout(timer);
 }

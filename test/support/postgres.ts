@@ -14,6 +14,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { requestTimeoutMs, startTimeoutMs } from "./patience.ts";
 
 /**
  * A throwaway PostgreSQL 15 server for storage tests: Debian's binaries, a fresh data directory
@@ -26,7 +27,7 @@ export type PostgresServer = { url: string; stop(): Promise<void> };
 const binDirectory = process.env.MAMORI_POSTGRES_BIN ?? "/usr/lib/postgresql/15/bin";
 const superuser = "postgres";
 const databaseName = "mamori";
-const waitLimitMs = 30_000;
+const waitLimitMs = startTimeoutMs;
 const startAttempts = 3;
 
 type RunAs = { uid: number; gid: number } | undefined;
@@ -225,7 +226,7 @@ export async function createTestDatabase(serverUrl: string): Promise<string> {
 async function createDatabase(serverUrl: string, name: string): Promise<void> {
   const client = new pg.Client({
     connectionString: serverUrl,
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: requestTimeoutMs,
     query_timeout: waitLimitMs,
   });
   await client.connect();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomInt } from "node:crypto";
 import { openDatabase } from "../../src/db/database.ts";
 import { normalizePhone } from "../../src/identity/identifiers.ts";
+import { requestSignal } from "./patience.ts";
 import { latestCode, type MamoriServer } from "./server.ts";
 
 /**
@@ -22,7 +23,7 @@ async function postJson(
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
-    signal: AbortSignal.timeout(5_000),
+    signal: requestSignal(),
   });
 }
 

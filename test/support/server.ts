@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { eventTimeoutMs, requestSignal, startTimeoutMs, stopTimeoutMs } from "./patience.ts";
 
 /**
  * A real Mamori server for black-box and browser tests: `node src/main.ts` as a child process on a
@@ -38,8 +39,8 @@ export type OutboxMessage = {
 const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
 // Node 24 from the `node` npm package: the system node may be older than the project needs.
 const nodeBinary = join(projectRoot, "node_modules", ".bin", "node");
-const startLimitMs = 20_000;
-const stopLimitMs = 5_000;
+const startLimitMs = startTimeoutMs;
+const stopLimitMs = stopTimeoutMs;
 const startAttempts = 3;
 
 /** Starts a server; `env` adds or overrides variables (e.g. a short code lifetime). */
@@ -94,7 +95,7 @@ export async function startMamori(env: Record<string, string> = {}): Promise<Mam
 /** The development outbox's messages to one address or phone, newest first. */
 export async function outboxMessages(server: MamoriServer, to: string): Promise<OutboxMessage[]> {
   const response = await fetch(`${server.url}/api/v1/dev/outbox?to=${encodeURIComponent(to)}`, {
-    signal: AbortSignal.timeout(5_000),
+    signal: requestSignal(),
   });
   if (!response.ok) throw new Error(`GET /api/v1/dev/outbox answered ${response.status}`);
   const body = (await response.json()) as { messages: OutboxMessage[] };
@@ -110,7 +111,7 @@ export async function latestCode(
   to: string,
   options: { after?: string; timeoutMs?: number } = {},
 ): Promise<string> {
-  const deadline = Date.now() + (options.timeoutMs ?? 5_000);
+  const deadline = Date.now() + (options.timeoutMs ?? eventTimeoutMs);
   for (;;) {
     const withCode = (await outboxMessages(server, to)).find((m) => m.code !== undefined);
     if (withCode?.code !== undefined && withCode.code !== options.after) return withCode.code;
@@ -140,7 +141,7 @@ async function waitUntilHealthy(url: string, child: ChildProcess, output: () => 
       throw new Error(`Mamori exited (${child.exitCode ?? child.signalCode}) before answering:\n${output()}`);
     }
     try {
-      const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
+      const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5_000) });
       if (response.ok) return;
     } catch {
       // Not listening yet.

@@ -3,7 +3,6 @@ import type { TestContext } from "node:test";
 import { pino } from "pino";
 import { type Config, loadConfig } from "../../src/config/config.ts";
 import { createCourier, type OutboundMessage, type Transport } from "../../src/courier/courier.ts";
-import { backoffSeconds } from "../../src/courier/dispatcher.ts";
 import { queueMessage } from "../../src/courier/outbox.ts";
 import type { MessageTemplate } from "../../src/courier/templates.ts";
 import { newId } from "../../src/crypto/secrets.ts";
@@ -122,8 +121,4 @@ export async function queueEmails(deps: Deps, count: number): Promise<string[]> 
     ids.push(await queueMessage(deps.db, deps, "email", `person${i}@example.jp`, "ja", codeMessage()));
   }
   return ids;
-}
-
-export function maxBackoff(): number {
-  return backoffSeconds(100);
 }
