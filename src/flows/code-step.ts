@@ -33,7 +33,10 @@ export function secondsUntil(deps: Deps, time: string): number {
 
 /**
  * The error for a code that was not accepted. `markExhausted` ends the flow (one guarded statement
- * in the caller's table) once no tries are left: the next try fails even with the right code.
+ * in the caller's table) when a wrong code spent the last try: the next try fails even with the
+ * right code. Only a wrong code ends it. A try refused because every try was already taken, or
+ * because the code was just used, may be racing a right code that is still being checked (the same
+ * code sent twice at once): ending the flow then would refuse the person who typed it right.
  */
 export async function codeRefusal(
   deps: Deps,
@@ -45,9 +48,10 @@ export async function codeRefusal(
     return failure("invalid_code", { field: "code", extra: { attemptsLeft: verdict.attemptsLeft } });
   }
   if (verdict.reason === "expired") return failure("code_expired", { field: "code" });
-  await markExhausted();
-  if (verdict.reason === "incorrect")
+  if (verdict.reason === "incorrect") {
+    await markExhausted();
     return failure("invalid_code", { field: "code", extra: { attemptsLeft: 0 } });
+  }
   return failure("too_many_attempts", { retryAfterSeconds: secondsUntil(deps, flowExpiresAt) });
 }
 
