@@ -111,41 +111,32 @@ type Ending = {
   elsewhereLives: boolean;
 };
 
+/** A signed-in DELETE from the browser whose cookie it is; the session API answers 204. */
+async function signedInDelete(s: TestApp, url: string, cookie: string): Promise<void> {
+  const response = await s.inject({ method: "DELETE", url, headers: { cookie, ...sameOrigin(s.config) } });
+  assert.equal(response.statusCode, 204, response.body);
+}
+
 const endings: Ending[] = [
   {
     name: "signing out (DELETE /api/v1/session)",
     elsewhereLives: true,
     async end({ s, target }) {
-      const response = await s.inject({
-        method: "DELETE",
-        url: "/api/v1/session",
-        headers: { cookie: target.cookie, ...sameOrigin(s.config) },
-      });
-      assert.equal(response.statusCode, 204, response.body);
+      await signedInDelete(s, "/api/v1/session", target.cookie);
     },
   },
   {
     name: "revoking that session from another browser (DELETE /api/v1/sessions/{id})",
     elsewhereLives: true,
     async end({ s, target, elsewhere }) {
-      const response = await s.inject({
-        method: "DELETE",
-        url: `/api/v1/sessions/${target.sessionId}`,
-        headers: { cookie: elsewhere.cookie, ...sameOrigin(s.config) },
-      });
-      assert.equal(response.statusCode, 204, response.body);
+      await signedInDelete(s, `/api/v1/sessions/${target.sessionId}`, elsewhere.cookie);
     },
   },
   {
     name: "signing out everywhere else (DELETE /api/v1/sessions?scope=others)",
     elsewhereLives: true,
     async end({ s, elsewhere }) {
-      const response = await s.inject({
-        method: "DELETE",
-        url: "/api/v1/sessions?scope=others",
-        headers: { cookie: elsewhere.cookie, ...sameOrigin(s.config) },
-      });
-      assert.equal(response.statusCode, 204, response.body);
+      await signedInDelete(s, "/api/v1/sessions?scope=others", elsewhere.cookie);
     },
   },
   {

@@ -12,7 +12,7 @@ import {
   postForm,
   wrongCode,
 } from "../support/forms.ts";
-import { oathtoolCode } from "../support/two-step.ts";
+import { isTwoStepOn, oathtoolCode } from "../support/two-step.ts";
 
 // The two-step pages as plain HTML forms, driven the way a browser without JavaScript drives them:
 // GET a page (CSRF cookie + hidden field), POST the form, follow 303s. App codes come from
@@ -71,15 +71,6 @@ async function challengeUrl(
   assert.ok(binding, "the challenge is handed to this browser");
   const cookiePath = cookiePathSetBy(posted, binding.split("=")[0] ?? "") ?? "";
   return { url, action: url.split("?")[0] ?? "", cookie: binding, cookiePath };
-}
-
-async function isTwoStepOn(s: TestApp, accountId: string): Promise<boolean> {
-  const row = await s.db
-    .selectFrom("account")
-    .select("two_step_enabled_at")
-    .where("id", "=", accountId)
-    .executeTakeFirstOrThrow();
-  return row.two_step_enabled_at !== null;
 }
 
 test("two-step forms posted without the CSRF token are refused with 403 and change nothing", async (t) => {

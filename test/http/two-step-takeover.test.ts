@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { buildTestApp, sessionCookieHeader, type TestApp } from "../support/app.ts";
+import { buildTestApp, sessionCookieHeader } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
 import { location, openForm, postForm } from "../support/forms.ts";
 import {
@@ -8,6 +8,7 @@ import {
   call,
   challengeFor,
   errorCodeOf,
+  isTwoStepOn,
   oathtoolCode,
   verifyChallenge,
 } from "../support/two-step.ts";
@@ -22,15 +23,6 @@ import {
 after(stopSharedPostgres);
 
 const disable = "/api/v1/security/two-step/disable";
-
-async function isTwoStepOn(s: TestApp, accountId: string): Promise<boolean> {
-  const row = await s.db
-    .selectFrom("account")
-    .select("two_step_enabled_at")
-    .where("id", "=", accountId)
-    .executeTakeFirstOrThrow();
-  return row.two_step_enabled_at !== null;
-}
 
 test("a password alone, however recent, never turns two-step off", async (t) => {
   const s = await buildTestApp(t);

@@ -115,4 +115,14 @@ export async function verifyChallenge(
   return call(app, "POST", `/api/v1/sign-in/challenges/${challengeId}/verify`, undefined, body);
 }
 
+/** Whether the account has two-step verification on, read from its row. */
+export async function isTwoStepOn(app: TestApp, accountId: string): Promise<boolean> {
+  const row = await app.db
+    .selectFrom("account")
+    .select("two_step_enabled_at")
+    .where("id", "=", accountId)
+    .executeTakeFirstOrThrow();
+  return row.two_step_enabled_at !== null;
+}
+
 export { sessionCookieHeader };
