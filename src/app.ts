@@ -52,6 +52,7 @@ import { registerSessionCheckRoutes } from "./integration/session-check-routes.t
 import { createOidcService } from "./oidc/provider.ts";
 import { registerOidcRoutes } from "./oidc/routes.ts";
 import { registerHealthRoutes } from "./operations/health-routes.ts";
+import { countHttpRequest } from "./operations/metrics.ts";
 import { registerPasswordGeneratorPage } from "./passwords/generator-page.ts";
 import { registerPasswordGeneratorRoutes } from "./passwords/generator-routes.ts";
 import { registerPasswordStrengthRoutes } from "./passwords/strength-routes.ts";
@@ -132,6 +133,17 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     if (request.url.startsWith("/api/v1/") && !reply.hasHeader("cache-control"))
       reply.header("cache-control", "no-store");
     done(null, payload);
+  });
+
+  // Every answer counted for the metrics, by the route's pattern (never its URL: bounded labels).
+  app.addHook("onResponse", (request, reply, done) => {
+    countHttpRequest({
+      method: request.method,
+      route: request.routeOptions.url ?? "unmatched",
+      status: reply.statusCode,
+      seconds: reply.elapsedTime / 1000,
+    });
+    done();
   });
 
   app.setErrorHandler((error: FastifyError | ApiError | ThrottleUnavailableError, request, reply) =>

@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import { pathToFileURL } from "node:url";
 import pino, { type Logger } from "pino";
 import { buildApp } from "./app.ts";
@@ -18,6 +19,8 @@ import { migrateToLatest } from "./db/migrate.ts";
 import { type Deps, secureRandom, systemClock } from "./deps.ts";
 import { startHousekeeping } from "./operations/housekeeping.ts";
 import { type LogOutput, standardLogOutput } from "./operations/log-output.ts";
+import { watchServiceState } from "./operations/metrics.ts";
+import { processMetrics, reportMetricsToPrimary, startMetricsServer } from "./operations/metrics-server.ts";
 import { redisThrottleStore } from "./throttle/redis-store.ts";
 import { databaseThrottleStore } from "./throttle/throttle.ts";
 
@@ -110,13 +113,22 @@ const logFlushMs = 1000;
 const idleSweepMs = 50;
 
 /** `mamori serve`: the HTTP server and the outbox dispatcher, stopped cleanly on SIGINT/SIGTERM. */
-export async function serve(config: Config, options: { banner?: boolean } = {}): Promise<void> {
+export async function serve(
+  config: Config,
+  options: { banner?: boolean; metrics?: "serve" | "report_to_primary" } = {},
+): Promise<void> {
   const output = standardLogOutput();
   const deps = await createDeps(config, createLogger(config, output));
   const app = await buildApp(deps);
   const dispatcher = startDispatcher(deps);
   const housekeeping = startHousekeeping(deps);
   await app.listen({ port: config.port, host: config.host });
+  let metricsServer: Server | undefined;
+  if (config.metrics) {
+    watchServiceState(deps);
+    if (options.metrics === "report_to_primary") reportMetricsToPrimary();
+    else metricsServer = await startMetricsServer(config.metrics, processMetrics());
+  }
   const url = `http://${config.host === "0.0.0.0" || config.host === "::" ? "localhost" : config.host}:${config.port}`;
   const mail = config.smtpUrl
     ? `mail goes out through SMTP (${new URL(config.smtpUrl).host})`
@@ -144,6 +156,7 @@ export async function serve(config: Config, options: { banner?: boolean } = {}):
     try {
       await app.close();
       clearInterval(closeIdle);
+      metricsServer?.close();
       await dispatcher.stop();
       await housekeeping.stop();
       await deps.throttle.close();

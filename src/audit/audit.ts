@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import { newOrderedId } from "../crypto/secrets.ts";
 import type { Schema } from "../db/schema.ts";
 import type { Clock, Random } from "../deps.ts";
+import { countSecurityEvent } from "../operations/metrics.ts";
 
 /** Security events, by stable name. A new kind of security change adds its name here. */
 export type AuditEventType =
@@ -74,6 +75,7 @@ export async function recordAuditEvent(
       created_at: now.toISOString(),
     })
     .execute();
+  countSecurityEvent(event.type);
 }
 
 export type AuditEntry = {

@@ -3,6 +3,7 @@ import { newId } from "../crypto/secrets.ts";
 import { dialectOf } from "../db/database.ts";
 import type { OutboxMessageTable } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
+import { countMessageAttemptFailed, countMessageSent } from "../operations/metrics.ts";
 
 type OutboxRow = Selectable<OutboxMessageTable>;
 
@@ -62,6 +63,7 @@ async function deliver(deps: Deps, workerId: string, row: OutboxRow): Promise<vo
     });
   } catch (error) {
     const failedForGood = row.attempts >= deps.config.limits.outboxMaxAttempts;
+    countMessageAttemptFailed(row.channel, failedForGood);
     const next = new Date(deps.clock.now().getTime() + backoffSeconds(row.attempts) * 1000);
     await deps.db
       .updateTable("outbox_message")
@@ -80,6 +82,7 @@ async function deliver(deps: Deps, workerId: string, row: OutboxRow): Promise<vo
     else deps.log.warn({ ...log, err: error }, "message delivery failed; will retry");
     return;
   }
+  countMessageSent(row.channel, row.recipient);
   // Outside the development outbox the delivered body (which may hold a code) is not kept.
   const keepBody = deps.config.devOutbox;
   await deps.db

@@ -3,6 +3,7 @@ import type { Config } from "../config/config.ts";
 import { openDatabase } from "../db/database.ts";
 import { migrateToLatest } from "../db/migrate.ts";
 import { serve } from "../main.ts";
+import { clusterMetrics, startMetricsServer } from "./metrics-server.ts";
 
 /**
  * `mamori serve --workers N`: N processes on one machine (node:cluster), sharing the listening
@@ -15,7 +16,7 @@ const restartPauseMs = 1000;
 
 export async function serveWithWorkers(config: Config, workers: number): Promise<void> {
   if (cluster.isWorker) {
-    await serve(config, { banner: cluster.worker?.id === 1 });
+    await serve(config, { banner: cluster.worker?.id === 1, metrics: "report_to_primary" });
     return;
   }
   // Migrate before forking, so the workers do not queue up behind each other's migration lock.
@@ -23,6 +24,10 @@ export async function serveWithWorkers(config: Config, workers: number): Promise
   await migrateToLatest(db);
   await db.destroy();
 
+  // The primary answers the scrape with every worker's figures summed.
+  const metricsServer = config.metrics
+    ? await startMetricsServer(config.metrics, clusterMetrics())
+    : undefined;
   let stopping = false;
   const fork = (): Worker => cluster.fork();
   for (let i = 0; i < workers; i++) fork();
@@ -39,6 +44,7 @@ export async function serveWithWorkers(config: Config, workers: number): Promise
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
+    metricsServer?.close();
     for (const worker of Object.values(cluster.workers ?? {})) worker?.kill(signal);
   };
   process.on("SIGINT", () => stop("SIGINT"));

@@ -2,6 +2,7 @@ import type { Limits, Locale } from "../../config/config.ts";
 import { queuePhoneMessage } from "../../courier/outbox.ts";
 import type { Deps } from "../../deps.ts";
 import { parsePhoneNumberFromString } from "../../identity/phone-numbers.ts";
+import { countPhoneBudgetRefusal } from "../../operations/metrics.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
 import { issueCode } from "../one-time-code/one-time-code.ts";
 
@@ -27,6 +28,11 @@ export type PhoneSendResult =
 
 const hourSeconds = 3600;
 
+/** A budget's key, by the name the metrics give it (`phone_send:number:…` is `number`). */
+function budgetName(key: string): string {
+  return key.split(":")[1] ?? key;
+}
+
 function budgetRules(limits: Limits, send: PhoneSend): [string, number][] {
   const country = parsePhoneNumberFromString(send.phone)?.country ?? "unknown";
   return [
@@ -49,6 +55,7 @@ export async function sendPhoneCode(deps: Deps, send: PhoneSend): Promise<PhoneS
   for (const [key, limit] of budgetRules(limits, send)) {
     const verdict = await deps.throttle.hit(key, { limit, windowSeconds: hourSeconds }, now);
     if (!verdict.allowed) {
+      countPhoneBudgetRefusal(budgetName(key));
       if (key === "phone_send:global") {
         // The operator must hear of this at once: either a real surge or an attack in progress.
         deps.log.error({ alert: "phone_budget_exhausted", limit }, "the hourly SMS/voice budget is used up");

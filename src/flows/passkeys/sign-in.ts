@@ -9,6 +9,7 @@ import { consumePasskeyChallenge, createPasskeyChallenge } from "../../factors/p
 import { listPasskeys, type PasskeyRow } from "../../factors/passkey/passkeys.ts";
 import { authenticationOptions } from "../../factors/passkey/webauthn.ts";
 import type { AccountRow } from "../../identity/accounts.ts";
+import { countSignInAttempt } from "../../operations/metrics.ts";
 import type { Factor, SessionType } from "../../session/sessions.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
 import type { ThrottleRule } from "../../throttle/throttle.ts";
@@ -99,6 +100,16 @@ export type PasskeySignInInput = {
 };
 
 export async function finishPasskeyAuthentication(
+  deps: Deps,
+  input: PasskeySignInInput,
+  meta: RequestMeta,
+): Promise<SecondFactorSignedIn | TwoStepRequired | FlowFailure> {
+  const result = await checkPasskeySignIn(deps, input, meta);
+  countSignInAttempt("passkey", result.ok ? result.status : result.code);
+  return result;
+}
+
+async function checkPasskeySignIn(
   deps: Deps,
   input: PasskeySignInInput,
   meta: RequestMeta,

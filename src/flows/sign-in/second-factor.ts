@@ -18,6 +18,7 @@ import {
   sendSecondFactorCode,
 } from "../../factors/two-step/second-factor-check.ts";
 import { type AccountRow, findAccountById } from "../../identity/accounts.ts";
+import { countSignInAttempt } from "../../operations/metrics.ts";
 import type { Factor, SessionRow } from "../../session/sessions.ts";
 import { trustDevice } from "../../session/trusted-devices.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
@@ -123,6 +124,17 @@ export type SecondFactorInput = SecondFactorAnswer & { trustDevice?: boolean | u
 
 /** The second step. Wrong codes count per challenge and per account; the right one mints the session. */
 export async function verifySecondFactor(
+  deps: Deps,
+  challengeId: string,
+  input: SecondFactorInput,
+  meta: RequestMeta,
+): Promise<SecondFactorSignedIn | FlowFailure> {
+  const result = await checkSecondFactorStep(deps, challengeId, input, meta);
+  countSignInAttempt("second_factor", result.ok ? result.status : result.code);
+  return result;
+}
+
+async function checkSecondFactorStep(
   deps: Deps,
   challengeId: string,
   input: SecondFactorInput,

@@ -5,6 +5,7 @@ import type { Deps } from "../../deps.ts";
 import { isCountryAllowed } from "../../geo/country.ts";
 import { type AccountRow, findAccountByIdentifier, updatePasswordHash } from "../../identity/accounts.ts";
 import { type Identifier, parseIdentifier } from "../../identity/identifiers.ts";
+import { countSignInAttempt } from "../../operations/metrics.ts";
 import { createDummyHash, hashPassword, needsRehash, verifyPassword } from "../../passwords/hashing.ts";
 import type { Factor, SessionRow, SessionType } from "../../session/sessions.ts";
 import { findTrustedDevice } from "../../session/trusted-devices.ts";
@@ -111,6 +112,16 @@ export async function countFailedSignInFrom(deps: Deps, meta: RequestMeta, now: 
  * address and the account before the password is hashed.
  */
 export async function signInWithPassword(
+  deps: Deps,
+  input: PasswordSignInInput,
+  meta: RequestMeta,
+): Promise<SignedIn | TwoStepRequired | FlowFailure> {
+  const result = await checkPasswordSignIn(deps, input, meta);
+  countSignInAttempt("password", result.ok ? result.status : result.code);
+  return result;
+}
+
+async function checkPasswordSignIn(
   deps: Deps,
   input: PasswordSignInInput,
   meta: RequestMeta,
