@@ -91,7 +91,7 @@ test("with two workers, the primary's scrape sums both workers' counts", async (
   t.after(async () => {
     const exited = new Promise((resolve) => primary.once("exit", resolve));
     primary.kill("SIGTERM");
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, stopTimeoutMs))]);
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, stopTimeoutMs).unref())]);
     primary.kill("SIGKILL");
     rmSync(directory, { recursive: true, force: true });
   });

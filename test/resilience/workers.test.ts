@@ -96,7 +96,7 @@ test("two workers share sessions and revocations, and a dead worker is replaced"
     const exited = new Promise((resolve) => primary.once("exit", resolve));
     primary.kill("SIGTERM");
     // A cap, not a wait: it ends as soon as the primary has exited.
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, stopTimeoutMs))]);
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, stopTimeoutMs).unref())]);
     primary.kill("SIGKILL");
     rmSync(directory, { recursive: true, force: true });
   });

@@ -182,7 +182,7 @@ function track(
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
       child.kill("SIGKILL");
-      await Promise.race([exited, sleep(stopLimitMs)]);
+      await Promise.race([exited, cap(stopLimitMs)]);
     },
   };
 }
@@ -200,7 +200,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
   if (late) {
     child.kill("SIGKILL");
-    await Promise.race([exited, sleep(stopLimitMs)]);
+    await Promise.race([exited, cap(stopLimitMs)]);
   }
 }
 
@@ -215,6 +215,11 @@ function findFreePort(): Promise<number> {
       server.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port on 127.0.0.1"))));
     });
   });
+}
+
+/** A bound on a wait that must not itself keep the test process alive once the wait is over. */
+function cap(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function sleep(ms: number): Promise<void> {
