@@ -58,6 +58,8 @@ import { registerPasswordGeneratorRoutes } from "./passwords/generator-routes.ts
 import { registerPasswordStrengthRoutes } from "./passwords/strength-routes.ts";
 import { registerSessionRoutes } from "./session/routes.ts";
 import { serverWithFastPath, sessionFastPath } from "./session/session-fast-path.ts";
+import { registerConsolePages } from "./staff/console-pages.ts";
+import { registerStaffDoorPages } from "./staff/staff-pages.ts";
 import { ThrottleUnavailableError } from "./throttle/throttle.ts";
 import { html } from "./views/html.ts";
 
@@ -160,6 +162,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerSessionCheckRoutes(app, deps);
   registerOidcRoutes(app, deps, createOidcService(deps));
   registerSecurityRoutes(app, deps);
+  registerStaffDoorPages(app, deps);
+  registerConsolePages(app, deps);
   registerConnectedAppsRoutes(app, deps);
   registerTwoStepSettingsRoutes(app, deps);
   registerPasskeyRoutes(app, deps);

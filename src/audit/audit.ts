@@ -15,6 +15,7 @@ export type AuditEventType =
   | "sign_in.failed"
   | "session.revoked"
   | "session.revoked_others"
+  | "session.revoked_by_support"
   | "session.reauthenticated"
   | "password.rehashed"
   | "password.changed"

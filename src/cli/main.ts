@@ -19,6 +19,7 @@ import { runHousekeeping } from "../operations/housekeeping.ts";
 import { readMaintenanceMode, setMaintenanceMode } from "../operations/maintenance.ts";
 import { oidcUsage, runClients, runOidc } from "./oidc-commands.ts";
 import { runPasswordsCli } from "./passwords.ts";
+import { runStaff, staffUsage } from "./staff-commands.ts";
 
 /** `mamori <command>`: the operator's tool. Exit 0 done, 1 refused (not found, invalid), 2 usage. */
 const usage = `Usage: mamori <command>
@@ -46,6 +47,7 @@ const usage = `Usage: mamori <command>
   passwords [--length N] [--count N] [--no-symbols] [--passphrase --words N] [--format txt|csv|json]
                                            generate passwords (mamori passwords --help for all options)
 ${oidcUsage}
+${staffUsage}
 
 Configuration comes from the environment (DATABASE_URL, …), as for serve.
 `;
@@ -75,6 +77,7 @@ const options = {
   "redirect-uri": { type: "string", multiple: true },
   "post-logout-redirect-uri": { type: "string", multiple: true },
   "require-two-step": { type: "boolean" },
+  role: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -129,6 +132,7 @@ export async function runCli(argv: readonly string[], output: Output = processOu
     if (command === "accounts") return await runAccounts(deps, sub, target, parsed.values, output);
     if (command === "clients") return await runClients(deps, sub, target, parsed.values, output);
     if (command === "oidc") return await runOidc(deps, sub, target, output);
+    if (command === "staff") return await runStaff(deps, sub, target, parsed.values, output);
     if (command === "audit" && sub === undefined) return await runAudit(deps, parsed.values, output);
     if (command === "purge" && sub === undefined) {
       const purged = await runHousekeeping(deps);

@@ -3,6 +3,7 @@ import { format } from "../i18n/locale.ts";
 import { html } from "../views/html.ts";
 import { connectedAppRemovedCopy } from "./connected-app-templates.ts";
 import { type PasskeyChange, passkeyCopy } from "./passkey-templates.ts";
+import { signedOutBySupportCopy } from "./staff-templates.ts";
 import { type TwoStepChange, twoStepCopy } from "./two-step-templates.ts";
 
 /** Every message Mamori sends, with the data it needs. `code` marks messages that carry a security code. */
@@ -45,7 +46,8 @@ export type MessageTemplate =
       name: string;
       status: "suspended" | "closed" | "active";
       reason: string;
-    };
+    }
+  | { kind: "signed_out_by_support"; name: string; reason: string; resetUrl: string };
 
 export type RenderedMessage = { subject: string; text: string; html: string };
 
@@ -168,6 +170,8 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
       return passkeyCopy(template.change, locale);
     case "connected_app_removed":
       return connectedAppRemovedCopy(locale);
+    case "signed_out_by_support":
+      return signedOutBySupportCopy(locale);
     case "new_sign_in":
       return ja
         ? {

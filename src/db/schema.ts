@@ -290,6 +290,54 @@ export type AuditEventTable = {
   created_at: string;
 };
 
+export type StaffRole = "support" | "admin";
+/** `invited` until the person set a password and an authenticator app through their enrolment link. */
+export type StaffStatus = "invited" | "active" | "disabled";
+
+/** A member of the shop's staff who uses the operator console; never a customer account. */
+export type StaffAccountTable = {
+  id: string;
+  email: string;
+  name: string;
+  role: StaffRole;
+  status: StaffStatus;
+  password_hash: string | null;
+  /** The authenticator app's secret, encrypted with the secret keys (purpose `staff-totp`). */
+  totp_secret: string | null;
+  totp_last_step: number | null;
+  /** SHA-256 of the single-use enrolment token; null once used. */
+  enrol_token_hash: string | null;
+  enrol_expires_at: string | null;
+  created_at: string;
+  updated_at: string;
+  last_sign_in_at: string | null;
+};
+
+export type StaffSessionTable = {
+  id: string;
+  token_hash: string;
+  staff_id: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  ip: string | null;
+  user_agent: string | null;
+};
+
+/** What a member of staff did, with the reason they gave: their own trail. */
+export type StaffActionTable = {
+  id: string;
+  staff_id: string;
+  action: string;
+  account_id: string | null;
+  reason: string;
+  ip: string | null;
+  user_agent: string | null;
+  detail: string;
+  created_at: string;
+};
+
 export type SettingTable = {
   key: string;
   value: string;
@@ -377,6 +425,9 @@ export type Schema = {
   session: SessionTable;
   outbox_message: OutboxMessageTable;
   audit_event: AuditEventTable;
+  staff_account: StaffAccountTable;
+  staff_session: StaffSessionTable;
+  staff_action: StaffActionTable;
   setting: SettingTable;
   throttle_counter: ThrottleCounterTable;
   mamori_migration: MigrationTable;

@@ -1,0 +1,369 @@
+import assert from "node:assert/strict";
+import { after, type TestContext, test } from "node:test";
+import { hotp, totpStep } from "../../src/factors/totp/totp.ts";
+import { createStaff, disableStaff, reinviteStaff } from "../../src/staff/staff-accounts.ts";
+import { staffAbsoluteSeconds, staffIdleSeconds } from "../../src/staff/staff-sessions.ts";
+import { buildTestApp, type RegisteredAccount, type TestApp } from "../support/app.ts";
+import { stopSharedPostgres } from "../support/databases.ts";
+import { cookieSetBy, openForm, postForm } from "../support/forms.ts";
+
+// The operator console (/admin): staff accounts apart from customers, always two factors, short
+// sessions, roles decided on the server, and every action with a reason that reaches the staff
+// trail, the customer's audit and, where it concerns them, the customer's mailbox.
+
+after(stopSharedPostgres);
+
+const staffPassword = "Kagami-Mochi-4417-Sakura";
+
+type Staff = { email: string; key: Buffer; cookie: string };
+
+function base32Decode(text: string): Buffer {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of text.replace(/\s/g, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const bytes: number[] = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(Number.parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(bytes);
+}
+
+function appCode(s: TestApp, key: Buffer, offsetSteps = 0): string {
+  return hotp(key, totpStep(s.clock.now()) + offsetSteps);
+}
+
+/** A member of staff made as the CLI makes them, through their enrolment link; not yet signed in. */
+async function enrolStaff(
+  s: TestApp,
+  email: string,
+  role: "support" | "admin",
+): Promise<Omit<Staff, "cookie">> {
+  const created = await createStaff(s.deps, {
+    email,
+    name: role === "admin" ? "管理 花子" : "支援 太郎",
+    role,
+  });
+  assert.ok(created.ok);
+  const path = new URL(created.enrolUrl).pathname + new URL(created.enrolUrl).search;
+  const form = await openForm(s, path);
+  const key = base32Decode(/data-totp-key>([A-Z2-7 ]+)</.exec(form.body)?.[1] ?? "");
+  assert.equal(key.length, 20, "the page shows the app's key");
+  // Showing the page again shows the same key: an entry already scanned keeps working.
+  const again = await openForm(s, path, form.cookie);
+  assert.match(
+    again.body,
+    new RegExp(`data-totp-key>${/data-totp-key>([A-Z2-7 ]+)</.exec(form.body)?.[1]}<`),
+  );
+  const token = new URL(created.enrolUrl).searchParams.get("token") ?? "";
+  const done = await postForm(s, "/admin/enrol", form, {
+    _csrf: form.csrf,
+    token,
+    password: staffPassword,
+    code: appCode(s, key),
+  });
+  assert.equal(done.statusCode, 200, done.body);
+  s.clock.advance(30); // the enrolment used this step's code
+  return { email, key };
+}
+
+async function signInStaff(s: TestApp, staff: Omit<Staff, "cookie">): Promise<Staff> {
+  const form = await openForm(s, "/admin/sign-in");
+  const response = await postForm(s, "/admin/sign-in", form, {
+    _csrf: form.csrf,
+    email: staff.email,
+    password: staffPassword,
+    code: appCode(s, staff.key),
+  });
+  assert.equal(response.statusCode, 303, response.body);
+  const session = cookieSetBy(response, "mamori_staff");
+  assert.ok(session);
+  s.clock.advance(30);
+  return { ...staff, cookie: `${form.cookie}; ${session}` };
+}
+
+async function staffOf(s: TestApp, email: string, role: "support" | "admin"): Promise<Staff> {
+  return signInStaff(s, await enrolStaff(s, email, role));
+}
+
+async function act(s: TestApp, staff: Staff, account: RegisteredAccount, action: string, reason: string) {
+  const page = await openForm(s, `/admin/customers/${account.accountId}`, staff.cookie);
+  return postForm(s, `/admin/customers/${account.accountId}/actions`, page, {
+    _csrf: page.csrf,
+    action,
+    reason,
+  });
+}
+
+async function setUp(t: TestContext) {
+  const s = await buildTestApp(t);
+  const customer = await s.registerAccount({ email: "customer@example.jp" });
+  return { s, customer };
+}
+
+test("a console page without a staff session sends to the staff sign-in, and a customer's session is no staff session", async (t) => {
+  const { s, customer } = await setUp(t);
+  for (const url of [
+    "/admin",
+    "/admin/customers",
+    `/admin/customers/${customer.accountId}`,
+    "/admin/staff",
+  ]) {
+    const anonymous = await s.inject({ method: "GET", url });
+    assert.equal(anonymous.statusCode, 303, url);
+    assert.equal(anonymous.headers.location, "/admin/sign-in");
+    const asCustomer = await s.inject({ method: "GET", url, headers: { cookie: customer.cookie } });
+    assert.equal(asCustomer.statusCode, 303, `${url} with a customer's cookie`);
+  }
+});
+
+test("staff sign-in needs the password and the app's code: the password alone gets nothing", async (t) => {
+  const { s } = await setUp(t);
+  const staff = await enrolStaff(s, "support@shop.example.jp", "support");
+  const form = await openForm(s, "/admin/sign-in");
+  // Attack: a phished staff password without the phone.
+  const passwordOnly = await postForm(s, "/admin/sign-in", form, {
+    _csrf: form.csrf,
+    email: staff.email,
+    password: staffPassword,
+    code: "",
+  });
+  assert.equal(passwordOnly.statusCode, 401);
+  assert.equal(cookieSetBy(passwordOnly, "mamori_staff"), undefined);
+  const wrongCode = await postForm(s, "/admin/sign-in", form, {
+    _csrf: form.csrf,
+    email: staff.email,
+    password: staffPassword,
+    code: appCode(s, staff.key, 5),
+  });
+  assert.equal(wrongCode.statusCode, 401);
+  // The same message whichever part was wrong.
+  const wrongPassword = await postForm(s, "/admin/sign-in", form, {
+    _csrf: form.csrf,
+    email: staff.email,
+    password: "wrong-password-here",
+    code: appCode(s, staff.key),
+  });
+  assert.equal(wrongPassword.statusCode, 401);
+  const message = (body: string) => /role="alert"><p>([^<]+)</.exec(body)?.[1];
+  assert.equal(message(passwordOnly.body), message(wrongPassword.body));
+  assert.ok(await signInStaff(s, staff));
+});
+
+test("a staff app code works once: replayed at once, it signs nobody in", async (t) => {
+  const { s } = await setUp(t);
+  const staff = await enrolStaff(s, "support@shop.example.jp", "support");
+  const code = appCode(s, staff.key);
+  const form = await openForm(s, "/admin/sign-in");
+  const fields = { email: staff.email, password: staffPassword, code };
+  const answers = await Promise.all(
+    Array.from({ length: 8 }, () => postForm(s, "/admin/sign-in", form, { _csrf: form.csrf, ...fields })),
+  );
+  assert.equal(answers.filter((r) => r.statusCode === 303).length, 1, "one sign-in per code");
+});
+
+test("staff sessions end after 30 idle minutes and after 8 hours, and staff disabled or invited again lose them at once", async (t) => {
+  const { s } = await setUp(t);
+  const staff = await staffOf(s, "support@shop.example.jp", "support");
+  const open = () => s.inject({ method: "GET", url: "/admin", headers: { cookie: staff.cookie } });
+  assert.equal((await open()).statusCode, 200);
+  s.clock.advance(staffIdleSeconds + 1);
+  assert.equal((await open()).statusCode, 303, "idle");
+
+  const again = await signInStaff(s, staff);
+  const openAgain = () => s.inject({ method: "GET", url: "/admin", headers: { cookie: again.cookie } });
+  for (let elapsed = 0; elapsed < staffAbsoluteSeconds; elapsed += staffIdleSeconds - 60) {
+    assert.equal((await openAgain()).statusCode, 200);
+    s.clock.advance(staffIdleSeconds - 60);
+  }
+  assert.equal((await openAgain()).statusCode, 303, "past 8 hours");
+
+  // Someone who left, or whose phone was lost: their open console ends at the next request.
+  const third = await signInStaff(s, staff);
+  const openThird = () => s.inject({ method: "GET", url: "/admin", headers: { cookie: third.cookie } });
+  assert.equal((await openThird()).statusCode, 200);
+  assert.ok((await reinviteStaff(s.deps, staff.email)).ok);
+  assert.equal((await openThird()).statusCode, 303, "invited again");
+  const other = await staffOf(s, "other@shop.example.jp", "support");
+  const openOther = () => s.inject({ method: "GET", url: "/admin", headers: { cookie: other.cookie } });
+  assert.equal((await openOther()).statusCode, 200);
+  assert.ok((await disableStaff(s.deps, other.email)).ok);
+  assert.equal((await openOther()).statusCode, 303, "disabled");
+});
+
+test("support can sign a customer out everywhere, with a reason that reaches the customer's audit and mailbox", async (t) => {
+  const { s, customer } = await setUp(t);
+  const staff = await staffOf(s, "support@shop.example.jp", "support");
+  const noReason = await act(s, staff, customer, "sign_out_everywhere", "   ");
+  assert.equal(noReason.statusCode, 400);
+  const before = await s.inject({
+    method: "GET",
+    url: "/api/v1/session",
+    headers: { cookie: customer.cookie },
+  });
+  assert.equal(before.statusCode, 200);
+
+  const done = await act(s, staff, customer, "sign_out_everywhere", "お客様からの依頼（電話）");
+  assert.equal(done.statusCode, 200, done.body);
+  const afterwards = await s.inject({
+    method: "GET",
+    url: "/api/v1/session",
+    headers: { cookie: customer.cookie },
+  });
+  assert.equal(afterwards.statusCode, 401, "the customer's session ended");
+  const audit = await s.db
+    .selectFrom("audit_event")
+    .select(["actor", "detail"])
+    .where("account_id", "=", customer.accountId)
+    .where("type", "=", "session.revoked_by_support")
+    .execute();
+  assert.equal(audit.length, 1);
+  assert.match(audit[0]?.detail ?? "", /お客様からの依頼/);
+  const mails = await s.messagesTo(customer.email);
+  assert.ok(
+    mails.some((m) => m.template === "signed_out_by_support" && m.text_body.includes("お客様からの依頼")),
+  );
+  const trail = await s.db.selectFrom("staff_action").selectAll().execute();
+  assert.deepEqual(
+    trail.map((a) => [a.action, a.account_id, a.reason]),
+    [["sign_out_everywhere", customer.accountId, "お客様からの依頼（電話）"]],
+  );
+});
+
+test("a support person cannot close or reopen an account; an admin can, and the customer is mailed", async (t) => {
+  const { s, customer } = await setUp(t);
+  const support = await staffOf(s, "support@shop.example.jp", "support");
+  const page = await openForm(s, `/admin/customers/${customer.accountId}`, support.cookie);
+  assert.doesNotMatch(page.body, /value="close"/, "no close button for support");
+  // Attack: support forging the form an admin would see.
+  const forged = await act(s, support, customer, "close", "試しに");
+  assert.equal(forged.statusCode, 403);
+  const account = await s.db
+    .selectFrom("account")
+    .select("status")
+    .where("id", "=", customer.accountId)
+    .executeTakeFirst();
+  assert.equal(account?.status, "active");
+
+  const suspended = await act(s, support, customer, "suspend", "不正利用の疑い");
+  assert.equal(suspended.statusCode, 200, suspended.body);
+  assert.equal((await act(s, support, customer, "reopen", "確認が取れた")).statusCode, 403);
+
+  const admin = await staffOf(s, "admin@shop.example.jp", "admin");
+  const reopened = await act(s, admin, customer, "reopen", "本人確認済み");
+  assert.equal(reopened.statusCode, 200, reopened.body);
+  const closed = await act(s, admin, customer, "close", "お客様のご依頼");
+  assert.equal(closed.statusCode, 200, closed.body);
+  const row = await s.db
+    .selectFrom("account")
+    .select("status")
+    .where("id", "=", customer.accountId)
+    .executeTakeFirst();
+  assert.equal(row?.status, "closed");
+  const templates = (await s.messagesTo(customer.email)).map((m) => m.template);
+  assert.equal(templates.filter((x) => x === "account_status_changed").length, 3);
+});
+
+test("the console finds a customer by email, mobile number, name or id, and shows no secret", async (t) => {
+  const { s, customer } = await setUp(t);
+  await s.db
+    .updateTable("account")
+    .set({ phone: "+819012345678" })
+    .where("id", "=", customer.accountId)
+    .execute();
+  const staff = await staffOf(s, "support@shop.example.jp", "support");
+  for (const q of [
+    "customer@example.jp",
+    "090-1234-5678",
+    "０９０１２３４５６７８",
+    customer.name.slice(0, 2),
+    customer.accountId,
+  ]) {
+    const found = await s.inject({
+      method: "GET",
+      url: `/admin/customers?q=${encodeURIComponent(q)}`,
+      headers: { cookie: staff.cookie },
+    });
+    assert.equal(found.statusCode, 200);
+    assert.match(found.body, new RegExp(`/admin/customers/${customer.accountId}`), `found by ${q}`);
+  }
+  const wildcard = await s.inject({
+    method: "GET",
+    url: "/admin/customers?q=%25",
+    headers: { cookie: staff.cookie },
+  });
+  assert.doesNotMatch(wildcard.body, /\/admin\/customers\/acc_/, "% is a character, not a wildcard");
+  const file = await s.inject({
+    method: "GET",
+    url: `/admin/customers/${customer.accountId}`,
+    headers: { cookie: staff.cookie },
+  });
+  assert.equal(file.statusCode, 200);
+  const hash = await s.db
+    .selectFrom("account")
+    .select("password_hash")
+    .where("id", "=", customer.accountId)
+    .executeTakeFirst();
+  assert.ok(hash?.password_hash);
+  assert.ok(!file.body.includes(hash.password_hash), "no password hash");
+  const code = await s.latestCode(customer.email);
+  if (code) assert.ok(!file.body.includes(code), "no code from a mail");
+});
+
+test("only admins see the staff list and turn maintenance on, with a reason", async (t) => {
+  const { s } = await setUp(t);
+  const support = await staffOf(s, "support@shop.example.jp", "support");
+  const admin = await staffOf(s, "admin@shop.example.jp", "admin");
+  assert.equal(
+    (await s.inject({ method: "GET", url: "/admin/staff", headers: { cookie: support.cookie } })).statusCode,
+    403,
+  );
+  assert.equal(
+    (await s.inject({ method: "GET", url: "/admin/staff", headers: { cookie: admin.cookie } })).statusCode,
+    200,
+  );
+  const supportForm = await openForm(s, "/admin", support.cookie);
+  assert.equal(
+    (
+      await postForm(s, "/admin/maintenance", supportForm, {
+        _csrf: supportForm.csrf,
+        action: "maintenance_on",
+        reason: "test",
+      })
+    ).statusCode,
+    403,
+  );
+  const adminForm = await openForm(s, "/admin", admin.cookie);
+  const on = await postForm(s, "/admin/maintenance", adminForm, {
+    _csrf: adminForm.csrf,
+    action: "maintenance_on",
+    reason: "DB移行",
+  });
+  assert.equal(on.statusCode, 200, on.body);
+  const signIn = await s.signIn({ identifier: "nobody@example.jp", password: "whatever-password" });
+  assert.equal(signIn.statusCode, 503, "customers see maintenance");
+  const off = await postForm(s, "/admin/maintenance", adminForm, {
+    _csrf: adminForm.csrf,
+    action: "maintenance_off",
+    reason: "完了",
+  });
+  assert.equal(off.statusCode, 200, off.body);
+});
+
+test("an enrolment link works once and not after 24 hours", async (t) => {
+  const { s } = await setUp(t);
+  const created = await createStaff(s.deps, {
+    email: "late@shop.example.jp",
+    name: "遅刻 一郎",
+    role: "support",
+  });
+  assert.ok(created.ok);
+  const path = new URL(created.enrolUrl).pathname + new URL(created.enrolUrl).search;
+  s.clock.advance(24 * 3600 + 1);
+  assert.equal((await s.inject({ method: "GET", url: path })).statusCode, 410);
+  const fresh = await enrolStaff(s, "fresh@shop.example.jp", "support");
+  assert.ok(fresh.key.length > 0);
+  const createdAgain = await s.db
+    .selectFrom("staff_account")
+    .select("enrol_token_hash")
+    .where("email", "=", fresh.email)
+    .executeTakeFirst();
+  assert.equal(createdAgain?.enrol_token_hash, null, "the link is spent");
+});
