@@ -38,6 +38,7 @@ const shownTypes = [
   "trusted_device.added",
   "trusted_device.revoked",
   "session.revoked_others",
+  "session.revoked_by_support",
   "account.suspended",
   "account.reopened",
   "security.not_me",

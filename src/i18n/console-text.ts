@@ -53,6 +53,13 @@ const ja = {
   customer: {
     status: { active: "有効", suspended: "一時停止中", closed: "閉鎖済み" },
     profile: "プロフィール",
+    labels: {
+      id: "ID",
+      email: "Eメールアドレス",
+      phone: "携帯電話番号",
+      created: "作成日時",
+      methodsList: "2段階認証の方法",
+    },
     methods: "ログイン方法と2段階認証",
     password: "パスワード",
     passwordSet: "設定済み",
@@ -155,6 +162,13 @@ const en: ConsoleText = {
   customer: {
     status: { active: "Active", suspended: "Suspended", closed: "Closed" },
     profile: "Profile",
+    labels: {
+      id: "ID",
+      email: "Email address",
+      phone: "Mobile number",
+      created: "Created",
+      methodsList: "Two-step methods",
+    },
     methods: "Sign-in methods and two-step",
     password: "Password",
     passwordSet: "Set",

@@ -84,12 +84,12 @@ function customerBody(ctx: StaffContext, locale: Locale, file: CustomerFile): Sa
   return html`<div class="card"><h1>${a.name}</h1>
 <p><span class="tag" data-status="${a.status}">${t.status[a.status]}</span>${a.status_reason ? html` ${a.status_reason}` : null}</p>
 <h2>${t.profile}</h2>
-<dl><dt>ID</dt><dd>${a.id}</dd><dt>Email</dt><dd>${a.email}</dd>
-<dt>Tel</dt><dd>${a.phone ? maskedPhone(a.phone) : "—"}</dd><dt>Created</dt><dd>${time(a.created_at, locale)}</dd></dl>
+<dl><dt>${t.labels.id}</dt><dd>${a.id}</dd><dt>${t.labels.email}</dt><dd>${a.email}</dd>
+<dt>${t.labels.phone}</dt><dd>${a.phone ? maskedPhone(a.phone) : "—"}</dd><dt>${t.labels.created}</dt><dd>${time(a.created_at, locale)}</dd></dl>
 <h2>${t.methods}</h2>
 <dl><dt>${t.password}</dt><dd>${a.password_hash ? t.passwordSet : t.passwordNone}</dd>
 <dt>${t.twoStep}</dt><dd>${a.two_step_enabled_at ? t.on : t.off}</dd></dl>
-${list(file.methods, (m) => html`${m.role} · ${m.method}${m.phone ? html` · ${maskedPhone(m.phone)}` : null} · ${time(m.lastUsedAt, locale)}`)}
+<h3>${t.labels.methodsList}</h3>${list(file.methods, (m) => html`${m.role} · ${m.method}${m.phone ? html` · ${maskedPhone(m.phone)}` : null} · ${time(m.lastUsedAt, locale)}`)}
 <h3>${t.passkeys}</h3>${list(file.passkeys, (p) => html`${p.name} · ${time(p.createdAt, locale)}`)}
 <h2>${t.sessions}</h2>${list(file.sessions, (s) => html`${describeBrowser(s.user_agent) ?? "—"} · ${s.ip ?? "—"} · ${time(s.last_seen_at, locale)}`)}
 <h2>${t.trusted}</h2>${list(file.trustedDevices, (d) => html`${describeBrowser(d.user_agent) ?? "—"} · ${time(d.last_used_at, locale)}`)}

@@ -50,6 +50,7 @@ export function renderConsole(page: ConsolePage): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
+<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
 <title>${page.title} | ${t.title}</title>
 <link rel="stylesheet" href="/assets/mamori.css">
 <link rel="stylesheet" href="/assets/mamori-security.css">
