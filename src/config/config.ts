@@ -5,6 +5,7 @@ import { type HibpConfig, parseHibpConfig } from "./hibp-config.ts";
 import { type Limits, parseInteger, parseLimits } from "./limits.ts";
 import { parseIssuer } from "./oidc-config.ts";
 import { type PasskeyConfig, parsePasskeyConfig } from "./passkey-config.ts";
+import { parseSupportContact, type SupportContact } from "./support-config.ts";
 import { parseTimeouts, type Timeouts } from "./timeouts.ts";
 import { parseTwilioConfig, type TwilioConfig } from "./twilio-config.ts";
 
@@ -55,6 +56,8 @@ export type Config = {
   passkeys: PasskeyConfig;
   /** The OpenID Connect issuer: the public URL's origin + /oidc (MAMORI_ISSUER, src/config/oidc-config.ts). */
   issuer: URL;
+  /** The shop's support contact on refusal pages and in mail (MAMORI_SUPPORT_*; src/config/support-config.ts). */
+  support: SupportContact;
 };
 
 /** A configuration problem: the process prints every one of them and refuses to start. */
@@ -172,6 +175,7 @@ export function loadConfig(source: ConfigSource): Config {
   );
   const passkeys = parsePasskeyConfig(source, publicUrl, allowedOrigins, problems);
   const issuer = parseIssuer(source.MAMORI_ISSUER, publicUrl, problems);
+  const support = parseSupportContact(source, problems);
   const hibp = parseHibpConfig(source.MAMORI_HIBP_URL, source.MAMORI_HIBP_TIMEOUT_MS, production, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -202,6 +206,7 @@ export function loadConfig(source: ConfigSource): Config {
     hibp,
     passkeys,
     issuer,
+    support,
   };
 }
 
