@@ -31,7 +31,10 @@ export function startHousekeeping(deps: Deps, intervalMs = defaultIntervalMs): H
         if (purged.registrations > 0)
           deps.log.info({ registrations: purged.registrations }, "expired registrations purged");
         if (purged.erasedAccounts > 0)
-          deps.log.info({ accounts: purged.erasedAccounts }, "closed accounts erased after their grace period");
+          deps.log.info(
+            { accounts: purged.erasedAccounts },
+            "closed accounts erased after their grace period",
+          );
       })
       .catch((error: unknown) => deps.log.error({ err: error }, "housekeeping failed"))
       .finally(() => {
