@@ -11,6 +11,7 @@ import {
   newContext,
   phone,
   saveScreenshot,
+  visibleText,
   watchPage,
 } from "../support/browser.ts";
 import { type MamoriServer, startMamori } from "../support/server.ts";
@@ -93,7 +94,7 @@ test("データをダウンロードしてから、アカウントを閉鎖す�
   await page.getByLabel("パスワード", { exact: true }).fill(password);
   await button(page, "次に進む").click();
   await checkPage(page, "ja", "アカウントの閉鎖");
-  const consequences = await page.locator("main").innerText();
+  const consequences = await visibleText(page.locator("main"));
   assert.ok(consequences.includes("すぐにこのアカウントではログインできなくなります"), consequences);
   assert.ok(consequences.includes("30日後に消去"), consequences);
   await saveScreenshot(page, "account-close-ja");
@@ -101,17 +102,17 @@ test("データをダウンロードしてから、アカウントを閉鎖す�
   // チェックを入れずに押すと、閉鎖されずに理由が出る。
   await button(page, "アカウントを閉鎖する").click();
   await page.locator(".error-summary").waitFor();
-  assert.ok((await page.locator("main").innerText()).includes("チェックボックスをオンにしてください"));
+  assert.ok((await visibleText(page.locator("main"))).includes("チェックボックスをオンにしてください"));
   await page.getByLabel("上記を理解したうえで、アカウントを閉鎖します").check();
   await button(page, "アカウントを閉鎖する").click();
   await checkPage(page, "ja", "アカウントを閉鎖しました");
-  assertSupportOnPage(await page.locator("main").innerText());
+  assertSupportOnPage(await visibleText(page.locator("main")));
   await saveScreenshot(page, "account-closed-ja");
 
   // もう一度ログインしようとすると、閉鎖されていることとサポートの連絡先が出る。
   await signIn(page, shopper.email);
   await checkPage(page, "ja", "このアカウントは閉鎖されています");
-  assertSupportOnPage(await page.locator("main").innerText());
+  assertSupportOnPage(await visibleText(page.locator("main")));
   await saveScreenshot(page, "account-closed-sign-in-ja");
   assert.deepEqual(
     problems.list().filter((p) => !/status of (400|403)/.test(p)),
@@ -146,7 +147,7 @@ test("ログイン中に一時停止されたお客様には、理由と連絡�
   }
   await page.reload();
   await checkPage(page, "ja", "このアカウントは一時停止されています");
-  const text = await page.locator("main").innerText();
+  const text = await visibleText(page.locator("main"));
   assertSupportOnPage(text);
   assert.equal(
     await page.getByLabel("パスワード", { exact: true }).count(),
@@ -166,7 +167,7 @@ test("海外からのログインは、アクセス元の場所について説�
   const page = await context.newPage();
   await signIn(page, shopper.email);
   await checkPage(page, "ja", "現在の場所からはログインできません");
-  const text = await page.locator("main").innerText();
+  const text = await visibleText(page.locator("main"));
   assert.ok(text.includes("いまアクセスしている国・地域"), text);
   assert.ok(text.includes("アメリカ合衆国"), text);
   assertSupportOnPage(text);

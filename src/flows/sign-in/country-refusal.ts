@@ -44,10 +44,8 @@ export async function tellOwnerOfCountryRefusal(
     now,
   );
   if (!verdict.allowed) return;
-  const place =
-    (await countryOf(meta.ip)).kind === "country"
-      ? await refusedPlaceName(meta.ip, account.locale)
-      : undefined;
+  const lookup = await countryOf(meta.ip);
+  const place = lookup.kind === "country" ? countryName(lookup.code, account.locale) : undefined;
   await deps.db.transaction().execute(async (trx) => {
     await queueMessage(trx, deps, "email", account.email, account.locale, {
       kind: "sign_in_country_refused",
@@ -62,6 +60,8 @@ export async function tellOwnerOfCountryRefusal(
       actor: "account",
       ip: meta.ip,
       userAgent: meta.userAgent,
+      // The activity page names the place from it, as for a sign-in.
+      detail: { country: lookup.kind === "country" ? lookup.code : lookup.kind },
     });
   });
   deps.courier.wake();
