@@ -258,3 +258,30 @@ test("the closing page shows the consequences, needs the box ticked, and signs t
   assert.match(after.body, /このアカウントは閉鎖されています/);
   assert.match(after.body, /0120-123-456/);
 });
+
+test("the closing and download pages speak the account's language", async (t) => {
+  const s = await buildTestApp(t);
+  const owner = await s.registerAccount({ locale: "en", name: "Alice Smith" });
+  const close = await s.inject({
+    method: "GET",
+    url: "/account/security/close",
+    headers: { cookie: owner.cookie },
+  });
+  assert.equal(close.statusCode, 200);
+  assert.match(close.body, /<h1>Close your account<\/h1>/);
+  assert.match(close.body, /erased after 30 days/);
+  assert.doesNotMatch(close.body, /閉鎖/);
+  const data = await s.inject({
+    method: "GET",
+    url: "/account/security/data",
+    headers: { cookie: owner.cookie },
+  });
+  assert.match(data.body, /<h1>Download your data<\/h1>/);
+  const readable = await s.inject({
+    method: "GET",
+    url: "/account/security/data/export.html",
+    headers: { cookie: owner.cookie },
+  });
+  assert.match(readable.body, /<html lang="en">/);
+  assert.match(readable.body, /The data held about you/);
+});
