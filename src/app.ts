@@ -11,6 +11,8 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import { registerActivityPages } from "./account/activity-page.ts";
+import { registerAccountClosingPages } from "./account/closing-pages.ts";
+import { registerAccountClosingRoutes } from "./account/closing-routes.ts";
 import { registerConnectedAppsPages } from "./account/connected-apps-page.ts";
 import { registerConnectedAppsRoutes } from "./account/connected-apps-routes.ts";
 import { registerAccountPages } from "./account/pages.ts";
@@ -109,6 +111,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
         description:
           "Sign-in and account security. Errors are `{error:{code,message,field?}}`; 429 and 503 carry Retry-After. " +
           "Any endpoint that reads the database may answer 503 `database_unavailable` while the database is down. " +
+          "A signed-in endpoint answers 403 `account_suspended` or `account_closed` to a session that ended because its account was suspended or closed. " +
           "Cookie-authenticated changes need a same-origin request (Origin or Sec-Fetch-Site).",
       },
       components: {
@@ -165,6 +168,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerStaffDoorPages(app, deps);
   registerConsolePages(app, deps);
   registerConnectedAppsRoutes(app, deps);
+  registerAccountClosingRoutes(app, deps);
   registerTwoStepSettingsRoutes(app, deps);
   registerPasskeyRoutes(app, deps);
   registerPasskeyScript(app);
@@ -181,6 +185,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerPasswordChangePage(app, deps);
   registerTrustedDevicePages(app, deps);
   registerActivityPages(app, deps);
+  registerAccountClosingPages(app, deps);
   registerConnectedAppsPages(app, deps);
   registerReauthenticationPages(app, deps);
   registerTwoStepSettingsPages(app, deps);

@@ -45,6 +45,8 @@ const shownTypes = [
   "passkey.added",
   "passkey.removed",
   "passkey.clone_signal",
+  "account.data_exported",
+  "sign_in.country_refused",
 ] as const;
 
 export async function listActivity(

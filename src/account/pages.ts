@@ -3,7 +3,7 @@ import { recordAuditEvent } from "../audit/audit.ts";
 import type { Deps } from "../deps.ts";
 import { passkeySummaryRow } from "../flows/passkeys/pages.ts";
 import { checkFormToken, formField, sendFormExpired, sendPage, signedInPage } from "../http/pages.ts";
-import { clearSessionCookie, loadSession, requestMeta } from "../http/request-context.ts";
+import { clearSessionCookie, loadSession, requestMeta, sessionTokenOf } from "../http/request-context.ts";
 import { format } from "../i18n/locale.ts";
 import { formatDateTime, pageText } from "../i18n/page-text.ts";
 import { twoStepText } from "../i18n/two-step-text.ts";
@@ -13,6 +13,7 @@ import { listTrustedDevices } from "../session/trusted-devices.ts";
 import { csrfField } from "../views/forms.ts";
 import { html } from "../views/html.ts";
 import { maskedPhone } from "../views/phone-number.ts";
+import { closingRows } from "./closing-pages.ts";
 import { connectedAppsRow } from "./connected-apps-page.ts";
 import { trustedDeviceIdOf, trustedDevicesCard } from "./trusted-devices-page.ts";
 
@@ -20,7 +21,9 @@ import { trustedDeviceIdOf, trustedDevicesCard } from "./trusted-devices-page.ts
 export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
   app.get("/", async (request, reply) => {
     const auth = await loadSession(request, deps);
-    return reply.redirect(auth ? "/account" : "/sign-in", 303);
+    // A refused session's holder goes to /account too, which says why it was refused.
+    const held = auth !== null || sessionTokenOf(request, deps.config) !== undefined;
+    return reply.redirect(held ? "/account" : "/sign-in", 303);
   });
 
   app.get("/account", async (request, reply) => {
@@ -64,6 +67,7 @@ export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
   <div><dt>${text.sessions}</dt><dd><a href="/account/sessions">${text.manage}</a></dd></div>
   ${connectedAppsRow(locale, apps.length)}
   <div><dt>${text.activity}</dt><dd>${text.activityHint} <a class="edit" href="/account/security/activity" aria-label="${text.viewActivity}">${text.view}</a></dd></div>
+  ${closingRows(locale)}
 </dl>
 </div>
 ${devices.length > 0 || account.two_step_enabled_at ? trustedDevicesCard(locale, page.csrfToken, devices, trustedDeviceIdOf(request, deps.config)) : null}

@@ -113,6 +113,31 @@ describe("mamori accounts", () => {
     assert.match(reopened.out, /is now active/);
   });
 
+  test("accounts close schedules the erasure; purge erases after it, and reopen is then refused", async () => {
+    const id = await createAccount("erase@example.jp");
+    assert.equal((await mamori("accounts", "close", id, "--reason", "本人の依頼")).status, 0);
+    const shown = JSON.parse((await mamori("accounts", "show", id)).out) as Record<string, string | null>;
+    assert.ok(shown.closedAt && shown.eraseAfter && shown.erasedAt === null);
+    assert.equal(
+      Date.parse(shown.eraseAfter) - Date.parse(shown.closedAt),
+      30 * 86_400_000,
+      "the default grace period is 30 days",
+    );
+    // The grace period has ended (as if 30 days had passed).
+    await cli
+      .db()
+      .updateTable("account")
+      .set({ erase_after: new Date(Date.now() - 1000).toISOString() })
+      .where("id", "=", id)
+      .execute();
+    const purged = await mamori("purge");
+    assert.match(purged.out, /closed accounts erased: 1/);
+    const reopened = await mamori("accounts", "reopen", id);
+    assert.equal(reopened.status, 1);
+    assert.match(reopened.err, /erased: it cannot be reopened/);
+    assert.equal((await mamori("accounts", "show", "erase@example.jp")).status, 1, "the address is gone");
+  });
+
   test("an unknown account is reported, not invented", async () => {
     const run = await mamori("accounts", "show", "nobody@example.jp");
     assert.equal(run.status, 1);
@@ -185,7 +210,7 @@ describe("mamori purge", () => {
     }
     const run = await mamori("purge");
     assert.equal(run.status, 0, run.err);
-    assert.equal(run.out, "expired registrations purged: 1");
+    assert.equal(run.out, "expired registrations purged: 1\nclosed accounts erased: 0");
     const left = await db.selectFrom("registration").select("id").execute();
     assert.deepEqual(
       left.map((row) => row.id),

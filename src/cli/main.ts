@@ -33,7 +33,8 @@ const usage = `Usage: mamori <command>
   accounts show <id|email>                 the account (never its password hash) as JSON
   accounts suspend <id|email> --reason R   suspend: signed out everywhere, cannot sign in
   accounts close <id|email> --reason R     close the account
-  accounts reopen <id|email> [--reason R]  make a suspended or closed account active again
+  accounts reopen <id|email> [--reason R]  make a suspended or closed account active again (a closed
+                                           one only until its data is erased, MAMORI_ACCOUNT_ERASURE_GRACE_SECONDS)
   maintenance on --message M [--retry-after SECONDS]
                                            sign-in, registration and reset answer 503
   maintenance off | status
@@ -43,7 +44,8 @@ const usage = `Usage: mamori <command>
   outbox retry <id…> | --all-failed        queue failed messages again (a message whose security
                                            code has expired is marked expired, never sent)
   purge                                    delete now what serve deletes every 10 minutes:
-                                           registrations whose code expired, with their password hashes
+                                           registrations whose code expired, with their password hashes,
+                                           and closed accounts whose grace period has ended
   passwords [--length N] [--count N] [--no-symbols] [--passphrase --words N] [--format txt|csv|json]
                                            generate passwords (mamori passwords --help for all options)
 ${oidcUsage}
@@ -137,6 +139,7 @@ export async function runCli(argv: readonly string[], output: Output = processOu
     if (command === "purge" && sub === undefined) {
       const purged = await runHousekeeping(deps);
       output.out(`expired registrations purged: ${purged.registrations}`);
+      output.out(`closed accounts erased: ${purged.erasedAccounts}`);
       return 0;
     }
     if (command === "maintenance" && target === undefined) {
@@ -320,6 +323,7 @@ function refused(failure: AdminFailure, output: Output): number {
     password_rejected: "the password does not meet the password policy",
     already: "the account already has that status",
     reason_required: "--reason is required: the owner is told why",
+    erased: "the account was closed and its personal data has been erased: it cannot be reopened",
   };
   const detail = failure.reason === "password_rejected" ? ` (${failure.problem.code})` : "";
   output.err(`mamori: ${messages[failure.reason]}${detail}`);

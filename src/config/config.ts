@@ -6,6 +6,7 @@ import { type Limits, parseInteger, parseLimits } from "./limits.ts";
 import { type MetricsConfig, parseMetricsConfig } from "./metrics-config.ts";
 import { parseIssuer } from "./oidc-config.ts";
 import { type PasskeyConfig, parsePasskeyConfig } from "./passkey-config.ts";
+import { parseSupportContact, type SupportContact } from "./support-config.ts";
 import { parseTimeouts, type Timeouts } from "./timeouts.ts";
 import { parseTwilioConfig, type TwilioConfig } from "./twilio-config.ts";
 
@@ -58,6 +59,8 @@ export type Config = {
   issuer: URL;
   /** The Prometheus endpoint's own port, or undefined: off (MAMORI_METRICS_*, src/config/metrics-config.ts). */
   metrics: MetricsConfig;
+  /** The shop's support contact on refusal pages and in mail (MAMORI_SUPPORT_*; src/config/support-config.ts). */
+  support: SupportContact;
 };
 
 /** A configuration problem: the process prints every one of them and refuses to start. */
@@ -176,6 +179,7 @@ export function loadConfig(source: ConfigSource): Config {
   const passkeys = parsePasskeyConfig(source, publicUrl, allowedOrigins, problems);
   const issuer = parseIssuer(source.MAMORI_ISSUER, publicUrl, problems);
   const metrics = parseMetricsConfig(source, port, problems);
+  const support = parseSupportContact(source, problems);
   const hibp = parseHibpConfig(source.MAMORI_HIBP_URL, source.MAMORI_HIBP_TIMEOUT_MS, production, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -207,6 +211,7 @@ export function loadConfig(source: ConfigSource): Config {
     passkeys,
     issuer,
     metrics,
+    support,
   };
 }
 

@@ -39,6 +39,8 @@ export type Limits = {
   outboxLeaseSeconds: number;
   /** The longest an SMTP send may take (connection, greeting, each reply, and the whole send). */
   smtpTimeoutSeconds: number;
+  /** How long a closed account's personal data is kept (the operator may reopen it) before it is erased. */
+  accountErasureGraceSeconds: number;
 };
 
 type LimitRule = {
@@ -305,6 +307,16 @@ const limitRules: readonly LimitRule[] = [
   { key: "outboxMaxAttempts", env: "MAMORI_OUTBOX_MAX_ATTEMPTS", fallback: 10, min: 1, max: 100 },
   { key: "outboxLeaseSeconds", env: "MAMORI_OUTBOX_LEASE_SECONDS", fallback: 60, min: 1, max: 3600 },
   { key: "smtpTimeoutSeconds", env: "MAMORI_SMTP_TIMEOUT_SECONDS", fallback: 20, min: 1, max: 600 },
+  // A closed account is erased after this: long enough for "I closed it by mistake" to reach
+  // support, short enough that nothing is kept without a reason (APPI art. 22, GDPR art. 5(1)(e)).
+  {
+    key: "accountErasureGraceSeconds",
+    env: "MAMORI_ACCOUNT_ERASURE_GRACE_SECONDS",
+    fallback: 30 * DAY,
+    min: 1,
+    max: 365 * DAY,
+    production: { min: DAY },
+  },
 ];
 
 /** Reads every limit from the environment within its bounds; each problem is added to `problems`. */

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Limits, Locale } from "../config/config.ts";
+import type { SupportContact } from "../config/support-config.ts";
 import { newId } from "../crypto/secrets.ts";
 import type { Channel, Schema } from "../db/schema.ts";
 import type { Clock, Random } from "../deps.ts";
@@ -12,6 +13,8 @@ export type QueueDeps = {
   config: {
     devOutbox: boolean;
     limits: Pick<Limits, "emailCodeLifetimeSeconds" | "phoneCodeLifetimeSeconds">;
+    /** The shop's support contact, at the end of every mail (MAMORI_SUPPORT_*). */
+    support?: SupportContact;
   };
 };
 
@@ -80,7 +83,7 @@ export async function queueMessage(
   locale: Locale,
   template: MessageTemplate,
 ): Promise<string> {
-  const rendered = renderMessage(template, locale);
+  const rendered = renderMessage(template, locale, deps.config.support);
   return insertOutboxRow(db, deps, {
     channel,
     recipient,

@@ -1,6 +1,12 @@
 import type { Locale } from "../config/config.ts";
+import type { SupportContact } from "../config/support-config.ts";
 import { format } from "../i18n/locale.ts";
 import { html } from "../views/html.ts";
+import {
+  type AccountClosingTemplate,
+  accountClosingCopy,
+  supportLines,
+} from "./account-closing-templates.ts";
 import { connectedAppRemovedCopy } from "./connected-app-templates.ts";
 import { type PasskeyChange, passkeyCopy } from "./passkey-templates.ts";
 import { signedOutBySupportCopy } from "./staff-templates.ts";
@@ -47,7 +53,8 @@ export type MessageTemplate =
       status: "suspended" | "closed" | "active";
       reason: string;
     }
-  | { kind: "signed_out_by_support"; name: string; reason: string; resetUrl: string };
+  | { kind: "signed_out_by_support"; name: string; reason: string; resetUrl: string }
+  | AccountClosingTemplate;
 
 export type RenderedMessage = { subject: string; text: string; html: string };
 
@@ -164,6 +171,10 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
           };
     case "account_status_changed":
       return statusChangedCopy(template.status, ja);
+    case "account_closed_by_owner":
+    case "password_reset_blocked":
+    case "sign_in_country_refused":
+      return accountClosingCopy(template, ja);
     case "two_step_changed":
       return twoStepCopy(template.change, locale);
     case "passkey_changed":
@@ -288,10 +299,18 @@ function valuesOf(template: MessageTemplate): Record<string, string | number> {
 }
 
 /** Renders a message as a subject, a plain-text body and an escaped HTML body, in the person's language. */
-export function renderMessage(template: MessageTemplate, locale: Locale): RenderedMessage {
+export function renderMessage(
+  template: MessageTemplate,
+  locale: Locale,
+  support?: SupportContact,
+): RenderedMessage {
   const copy = copyFor(template, locale);
   const values = valuesOf(template);
-  const lines = copy.lines.map((line) => format(line, values));
+  // The support contact is the operator's text, not a placeholder's: added after formatting.
+  const lines = [
+    ...copy.lines.map((line) => format(line, values)),
+    ...supportLines(support, locale === "ja"),
+  ];
   const code = "code" in template ? template.code : undefined;
   const body = html`<!doctype html>
 <html lang="${locale}"><head><meta charset="utf-8"><title>${format(copy.subject, values)}</title></head>

@@ -14,6 +14,7 @@ import * as passkeyReauthentication from "./migrations/009-passkey-reauthenticat
 import * as oidcAccount from "./migrations/010-oidc-account.ts";
 import * as oidcTokenBinding from "./migrations/011-oidc-token-binding.ts";
 import * as outboxCodeExpiry from "./migrations/012-outbox-code-expiry.ts";
+import * as accountClosing from "./migrations/014-account-closing.ts";
 import * as staff from "./migrations/021-staff.ts";
 
 type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
@@ -32,6 +33,7 @@ const migrations: readonly Migration[] = [
   { id: "010-oidc-account", ...oidcAccount },
   { id: "011-oidc-token-binding", ...oidcTokenBinding },
   { id: "012-outbox-code-expiry", ...outboxCodeExpiry },
+  { id: "014-account-closing", ...accountClosing },
   { id: "021-staff", ...staff },
 ];
 

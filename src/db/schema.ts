@@ -23,6 +23,12 @@ export type AccountTable = {
   updated_at: string;
   /** When two-step verification was turned on; null while it is off. */
   two_step_enabled_at: string | null;
+  /** When the account was closed (by its owner or the operator); null while it is not (migration 014). */
+  closed_at: string | null;
+  /** When housekeeping erases a closed account's personal data (the end of the grace period). */
+  erase_after: string | null;
+  /** When its personal data was erased: only its id and times are left, and it cannot be reopened. */
+  erased_at: string | null;
 };
 
 export type RegistrationState = "code_sent" | "completed" | "exhausted";

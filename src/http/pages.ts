@@ -1,16 +1,20 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { sendRefusalPage, supportCard } from "../account/refusal-page.ts";
 import type { Config, Locale } from "../config/config.ts";
+import type { SupportContact } from "../config/support-config.ts";
 import type { Deps } from "../deps.ts";
 import type { FlowFailure } from "../flows/flow-result.ts";
+import { isLocale } from "../i18n/locale.ts";
 import { pageText } from "../i18n/page-text.ts";
 import { type MaintenanceMode, readMaintenanceMode } from "../operations/maintenance.ts";
+import { refusedSessionOf } from "../session/refused-session.ts";
 import type { AuthenticatedSession } from "../session/sessions.ts";
 import type { FieldErrors } from "../views/forms.ts";
 import { html } from "../views/html.ts";
 import { type LayoutOptions, renderLayout } from "../views/layout.ts";
 import { ensureCsrfToken, isValidFormToken } from "./csrf.ts";
 import { errorMessage, errorStatuses } from "./errors.ts";
-import { loadSession } from "./request-context.ts";
+import { loadSession, localeCookieOf, sessionTokenOf } from "./request-context.ts";
 
 /** Sends a full HTML page; pages with personal data or codes are never cached. */
 export function sendPage(reply: FastifyReply, status: number, options: LayoutOptions): FastifyReply {
@@ -105,13 +109,14 @@ export function sendMaintenancePage(
   locale: Locale,
   path: string,
   mode: MaintenanceMode & { on: true },
+  support?: SupportContact,
 ): FastifyReply {
   const text = pageText(locale);
   return sendPage(reply.header("retry-after", String(mode.retryAfterSeconds)), 503, {
     locale,
     title: text.maintenance.title,
     path,
-    body: html`<div class="card"><h1>${text.maintenance.title}</h1><p>${mode.message || errorMessage("maintenance", locale)}</p></div>`,
+    body: html`<div class="card"><h1>${text.maintenance.title}</h1><p>${mode.message || errorMessage("maintenance", locale)}</p></div>${support ? supportCard(locale, support) : null}`,
   });
 }
 
@@ -124,7 +129,7 @@ export async function answeredWithMaintenance(
 ): Promise<boolean> {
   const mode = await readMaintenanceMode(deps.db);
   if (!mode.on) return false;
-  sendMaintenancePage(reply, request.locale, path, mode);
+  sendMaintenancePage(reply, request.locale, path, mode, deps.config.support);
   return true;
 }
 
@@ -138,6 +143,13 @@ export async function signedInPage(
 ): Promise<PageContext | undefined> {
   const auth = await loadSession(request, deps);
   if (!auth) {
+    // No dead end: a session refused because its account was suspended or closed says so.
+    const refused = await refusedSessionOf(deps.db, deps.clock, sessionTokenOf(request, deps.config));
+    if (refused) {
+      const locale = isLocale(localeCookieOf(request, deps.config)) ? request.locale : refused.locale;
+      sendRefusalPage(reply, locale, deps.config.support, refused.status, { path: "/account" });
+      return undefined;
+    }
     const path = request.url.split("?")[0] ?? "/account";
     reply.redirect(`/sign-in?return_to=${encodeURIComponent(path)}`, 303);
     return undefined;

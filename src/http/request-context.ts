@@ -3,6 +3,7 @@ import type { Config, Locale } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import type { RequestMeta } from "../flows/flow-result.ts";
 import { isLocale, negotiateLocale } from "../i18n/locale.ts";
+import { refusedSessionOf } from "../session/refused-session.ts";
 import { authenticateSessionToken } from "../session/session-lookup.ts";
 import { type AuthenticatedSession, rotateSessionSecret, type SessionRow } from "../session/sessions.ts";
 import { cookieName } from "./cookie-names.ts";
@@ -60,10 +61,17 @@ export async function loadSession(request: FastifyRequest, deps: Deps): Promise<
   return request.auth;
 }
 
-/** A preHandler for routes that need a signed-in person: 401 `unauthenticated` otherwise. */
+/**
+ * A preHandler for routes that need a signed-in person: 401 `unauthenticated` otherwise, or 403
+ * `account_suspended` / `account_closed` when the token's session ended because its account was
+ * suspended or closed (decision 0020: the client can say why instead of asking to sign in again).
+ */
 export function requireSession(deps: Deps) {
   return async function requireSessionHandler(request: FastifyRequest): Promise<void> {
-    if (!(await loadSession(request, deps))) throw new ApiError("unauthenticated");
+    if (await loadSession(request, deps)) return;
+    const refused = await refusedSessionOf(deps.db, deps.clock, sessionTokenOf(request, deps.config));
+    if (refused) throw new ApiError(refused.status === "suspended" ? "account_suspended" : "account_closed");
+    throw new ApiError("unauthenticated");
   };
 }
 

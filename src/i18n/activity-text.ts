@@ -58,6 +58,9 @@ const ja = {
     "passkey.used": "パスキーを使用",
     "passkey.clone_signal": "複製の疑いがあるパスキーを拒否",
     "oidc.grant.revoked": "お店・アプリのアクセスを削除",
+    "account.erased": "個人データの消去",
+    "account.data_exported": "データのダウンロード",
+    "sign_in.country_refused": "海外からのログインの拒否",
   } satisfies Record<AccountEventType, string>,
   otherEvent: "セキュリティに関する操作",
   confirm: {
@@ -128,6 +131,9 @@ const en: ActivityText = {
     "passkey.used": "Passkey used",
     "passkey.clone_signal": "Possibly copied passkey refused",
     "oidc.grant.revoked": "A shop's access removed",
+    "account.erased": "Personal data erased",
+    "account.data_exported": "Your data downloaded",
+    "sign_in.country_refused": "Sign-in from abroad refused",
   },
   otherEvent: "Security activity",
   confirm: {

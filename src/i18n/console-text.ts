@@ -96,6 +96,7 @@ const ja = {
     not_found: "対象が見つかりません。",
     already: "すでにその状態です。",
     not_failed: "このメッセージは送信失敗ではないため、再送できません。",
+    erased: "このアカウントは個人データを消去済みのため、再開できません。",
   },
   staff: {
     title: "スタッフ",
@@ -205,6 +206,7 @@ const en: ConsoleText = {
     not_found: "Not found.",
     already: "It is already in that state.",
     not_failed: "This message did not fail, so it cannot be sent again.",
+    erased: "This account's personal data has been erased: it cannot be reopened.",
   },
   staff: {
     title: "Staff",

@@ -27,7 +27,8 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     invalid_credentials: "Eメールアドレス(または携帯電話番号)かパスワードが正しくありません。",
     account_suspended: "このアカウントは一時停止されています。ショップのサポートにお問い合わせください。",
     account_closed: "このアカウントは閉鎖されています。",
-    country_not_allowed: "このショップでは、お住まいの国・地域からのサインインは許可されていません。",
+    country_not_allowed:
+      "このショップでは、いまアクセスしている国・地域からのログインを受け付けていません。ご旅行中の場合は、帰国後にログインするか、ショップのサポートにご相談ください。",
     maintenance: "ただいまメンテナンス中です。しばらくしてからもう一度お試しください。",
     throttle_unavailable: "一時的にご利用いただけません。しばらくしてからもう一度お試しください。",
     challenge_expired: "確認の有効期限が切れました。もう一度サインインしてください。",
@@ -82,7 +83,8 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     invalid_credentials: "Your email address (or mobile number) or password is incorrect.",
     account_suspended: "This account is suspended. Please contact the shop's support.",
     account_closed: "This account has been closed.",
-    country_not_allowed: "Signing in from your country or region is not allowed by this shop.",
+    country_not_allowed:
+      "This shop does not accept sign-ins from the country or region you are connecting from. If you are travelling, sign in when you are back, or ask the shop's support.",
     maintenance: "We are down for maintenance. Please try again later.",
     throttle_unavailable: "This is temporarily unavailable. Please try again in a few moments.",
     challenge_expired: "This verification has expired. Please sign in again.",

@@ -1,3 +1,4 @@
+import { endAccountAccess, eraseAfterFrom } from "../account/closing.ts";
 import { recordAuditEvent } from "../audit/audit.ts";
 import type { Locale } from "../config/config.ts";
 import { queueMessage } from "../courier/outbox.ts";
@@ -16,7 +17,7 @@ import { normalizeEmail } from "../identity/identifiers.ts";
 import { checkBreached } from "../passwords/breach-check.ts";
 import { hashPassword } from "../passwords/hashing.ts";
 import { checkPasswordPolicy, type PasswordProblem } from "../passwords/policy.ts";
-import { listLiveSessions, revokeAccountSessions } from "../session/sessions.ts";
+import { listLiveSessions } from "../session/sessions.ts";
 
 /**
  * What an operator does to accounts from the `mamori` CLI. Every change is audited with the
@@ -29,7 +30,8 @@ export type AdminFailure =
   | { ok: false; reason: "email_invalid" | "name_invalid" | "email_taken" }
   | { ok: false; reason: "password_rejected"; problem: PasswordProblem }
   | { ok: false; reason: "already"; status: AccountStatus }
-  | { ok: false; reason: "reason_required" };
+  | { ok: false; reason: "reason_required" }
+  | { ok: false; reason: "erased" };
 
 /** An account by its id (`acc_…`) or its email address. */
 export async function findAccountForOperator(
@@ -98,7 +100,10 @@ const auditTypeFor = {
 
 /**
  * Suspends, closes or reopens an account. Suspending or closing signs the owner out everywhere in
- * the same transaction (sessions also die at once because every check reads the status).
+ * the same transaction (sessions also die at once because every check reads the status), forgets
+ * its trusted browsers and removes every shop's grant. Closing schedules the erasure of its
+ * personal data after the grace period; reopening a closed account cancels it, and an account
+ * already erased cannot be reopened (there is nobody left to give it back to).
  */
 export async function changeAccountStatus(
   deps: OperatorDeps,
@@ -111,11 +116,21 @@ export async function changeAccountStatus(
   if (status !== "active" && trimmedReason === "") return { ok: false, reason: "reason_required" };
   const account = await findAccountForOperator(deps, idOrEmail);
   if (!account) return { ok: false, reason: "not_found" };
+  if (account.erased_at !== null) return { ok: false, reason: "erased" };
   if (account.status === status) return { ok: false, reason: "already", status };
   const now = deps.clock.now();
   const sessionsRevoked = await deps.db.transaction().execute(async (trx) => {
     await setAccountStatus(trx, account.id, status, trimmedReason || null, now);
-    const revoked = status === "active" ? 0 : await revokeAccountSessions(trx, account.id, null, now);
+    await trx
+      .updateTable("account")
+      .set(
+        status === "closed"
+          ? { closed_at: now.toISOString(), erase_after: eraseAfterFrom(deps, now) }
+          : { closed_at: null, erase_after: null },
+      )
+      .where("id", "=", account.id)
+      .execute();
+    const revoked = status === "active" ? 0 : (await endAccountAccess(trx, account.id, now)).sessions;
     await recordAuditEvent(trx, deps, {
       type: auditTypeFor[status],
       accountId: account.id,
@@ -155,6 +170,9 @@ export async function describeAccount(
     status: account.status,
     statusReason: account.status_reason,
     createdAt: account.created_at,
+    closedAt: account.closed_at,
+    eraseAfter: account.erase_after,
+    erasedAt: account.erased_at,
     liveSessions: sessions.length,
   };
 }

@@ -1,9 +1,11 @@
 import type { Deps } from "../deps.ts";
 import { purgeExpiredRegistrations } from "../flows/registration/purge.ts";
+import { eraseClosedAccounts } from "./erasure.ts";
 
 /**
  * Periodic clean-up in every serving process: what has expired and holds a secret is deleted
- * (today: registrations nobody finished, with their password hashes). Each run is idempotent, so
+ * (registrations nobody finished, with their password hashes), and closed accounts whose grace
+ * period has ended are erased (./erasure.ts). Each run is idempotent, so
  * several processes (or machines) running it at once only repeat each other's work.
  */
 export type Housekeeping = { stop(): Promise<void> };
@@ -11,8 +13,13 @@ export type Housekeeping = { stop(): Promise<void> };
 // Ten minutes: an expired registration (15-minute code) is gone within a quarter of an hour after.
 const defaultIntervalMs = 10 * 60_000;
 
-export async function runHousekeeping(deps: Pick<Deps, "db" | "clock">): Promise<{ registrations: number }> {
-  return { registrations: await purgeExpiredRegistrations(deps.db, deps.clock.now()) };
+export async function runHousekeeping(
+  deps: Pick<Deps, "db" | "clock" | "random">,
+): Promise<{ registrations: number; erasedAccounts: number }> {
+  return {
+    registrations: await purgeExpiredRegistrations(deps.db, deps.clock.now()),
+    erasedAccounts: await eraseClosedAccounts(deps),
+  };
 }
 
 export function startHousekeeping(deps: Deps, intervalMs = defaultIntervalMs): Housekeeping {
@@ -21,7 +28,13 @@ export function startHousekeeping(deps: Deps, intervalMs = defaultIntervalMs): H
     if (running) return;
     running = runHousekeeping(deps)
       .then((purged) => {
-        if (purged.registrations > 0) deps.log.info(purged, "expired registrations purged");
+        if (purged.registrations > 0)
+          deps.log.info({ registrations: purged.registrations }, "expired registrations purged");
+        if (purged.erasedAccounts > 0)
+          deps.log.info(
+            { accounts: purged.erasedAccounts },
+            "closed accounts erased after their grace period",
+          );
       })
       .catch((error: unknown) => deps.log.error({ err: error }, "housekeeping failed"))
       .finally(() => {

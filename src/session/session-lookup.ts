@@ -28,6 +28,9 @@ function sessionLookup(db: Kysely<Schema>) {
       "account.created_at as account_created_at",
       "account.updated_at as account_updated_at",
       "account.two_step_enabled_at",
+      "account.closed_at",
+      "account.erase_after",
+      "account.erased_at",
     ])
     .where("session.id", "=", "");
 }
@@ -196,6 +199,9 @@ function toAuthenticated(row: SessionLookupRow): AuthenticatedSession {
     created_at: row.account_created_at,
     updated_at: row.account_updated_at,
     two_step_enabled_at: row.two_step_enabled_at,
+    closed_at: row.closed_at,
+    erase_after: row.erase_after,
+    erased_at: row.erased_at,
   };
   return { session, account };
 }

@@ -46,7 +46,14 @@ export const maxReasonLength = 500;
 
 export type ActionFailure = {
   ok: false;
-  reason: "forbidden" | "reason_required" | "reason_too_long" | "not_found" | "already" | "not_failed";
+  reason:
+    | "forbidden"
+    | "reason_required"
+    | "reason_too_long"
+    | "not_found"
+    | "already"
+    | "not_failed"
+    | "erased";
 };
 export type ActionResult = { ok: true; summary: string } | ActionFailure;
 
@@ -117,7 +124,11 @@ async function perform(
       const status =
         input.action === "suspend" ? "suspended" : input.action === "close" ? "closed" : "active";
       const changed = await changeAccountStatus(deps, input.accountId, status, `${input.reason} — ${who}`);
-      if (!changed.ok) return { ok: false, reason: changed.reason === "already" ? "already" : "not_found" };
+      if (!changed.ok) {
+        const reason =
+          changed.reason === "already" || changed.reason === "erased" ? changed.reason : "not_found";
+        return { ok: false, reason };
+      }
       return { ok: true, summary: `${status}; ${changed.sessionsRevoked} sessions ended` };
     }
     case "retry_mail": {

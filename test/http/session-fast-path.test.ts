@@ -99,7 +99,9 @@ test("an account suspended by the CLI in another process is refused by the next 
     },
   );
   const after = await get("/api/v1/session");
-  assert.equal(after.status, 401);
+  // Refused, and (decision 0020) its holder is told why.
+  assert.equal(after.status, 403);
+  assert.equal((await after.json()).error.code, "account_suspended");
 });
 
 test("without a session cookie, or with a bearer token, the route answers as before", async (t) => {

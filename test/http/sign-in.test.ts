@@ -78,9 +78,9 @@ test("a suspended or closed account is named only after the correct password", a
     const right = await s.signIn({ identifier: account.email, password: account.password });
     assertApiError(right, 403, code);
     assert.equal(right.headers["set-cookie"], undefined, "no session for a suspended or closed account");
-    // The session the account had before stops working too.
+    // The session the account had before stops working too, and its holder (only) is told why.
     const me = await s.inject({ method: "GET", url: "/api/v1/session", headers: { cookie: account.cookie } });
-    assertApiError(me, 401, "unauthenticated");
+    assertApiError(me, 403, code);
   }
   assert.equal(
     (await s.db.selectFrom("session").select("id").execute()).length,

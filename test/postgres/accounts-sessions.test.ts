@@ -41,6 +41,8 @@ const allMigrations = [
   "010-oidc-account",
   "011-oidc-token-binding",
   "012-outbox-code-expiry",
+  "014-account-closing",
+  "021-staff",
 ];
 
 for (const dialect of dialects) {

@@ -102,6 +102,16 @@ export async function requestPasswordReset(
       codeRulesFor(deps, "email"),
     );
     if (!issued.ok) throw new Error("a new password reset cannot be in cooldown");
+    // A suspended or closed account is told why no code comes (an honest mail, never a code); the
+    // page answers exactly as for everyone, and the per-identifier limit above bounds the mails.
+    if (found && !account && found.status !== "active" && found.erased_at === null) {
+      await queueMessage(trx, deps, "email", found.email, found.locale, {
+        kind: "password_reset_blocked",
+        name: found.name,
+        status: found.status,
+      });
+      return;
+    }
     if (!account) return;
     await queueMessage(trx, deps, "email", account.email, account.locale, {
       kind: "password_reset_code",
@@ -117,7 +127,7 @@ export async function requestPasswordReset(
       userAgent: meta.userAgent,
     });
   });
-  if (account) deps.courier.wake();
+  if (found) deps.courier.wake();
   return { ok: true, passwordReset: { id, expiresAt: expiresAt.toISOString() } };
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { sendRefusalPage } from "../../account/refusal-page.ts";
 import type { Locale } from "../../config/config.ts";
 import type { Deps } from "../../deps.ts";
 import { cookieName } from "../../http/cookie-names.ts";
@@ -19,6 +20,7 @@ import { csrfField, errorSummary, type FieldErrors, field } from "../../views/fo
 import { html } from "../../views/html.ts";
 import { passkeySignInBlock } from "../passkeys/ui.ts";
 import { handChallengeToBrowser } from "./challenge-browser.ts";
+import { refusedPlaceName } from "./country-refusal.ts";
 import { signInWithPassword } from "./sign-in.ts";
 
 type SignInForm = {
@@ -116,6 +118,19 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
       requestMeta(request),
     );
     if (!result.ok) {
+      // No dead end: a blocked account or a refused place gets a page that says why and where to turn.
+      if (result.code === "account_suspended" || result.code === "account_closed")
+        return sendRefusalPage(
+          reply,
+          locale,
+          deps.config.support,
+          result.code === "account_suspended" ? "suspended" : "closed",
+        );
+      if (result.code === "country_not_allowed")
+        return sendRefusalPage(reply, locale, deps.config.support, "country", {
+          path: "/sign-in",
+          place: await refusedPlaceName(requestMeta(request).ip, locale),
+        });
       if (result.retryAfterSeconds !== undefined)
         reply.header("retry-after", String(result.retryAfterSeconds));
       return renderSignIn(reply, locale, token, errorStatuses[result.code], {

@@ -19,6 +19,7 @@ import {
 } from "../../throttle/lockout.ts";
 import type { ThrottleRule } from "../../throttle/throttle.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
+import { tellOwnerOfCountryRefusal } from "./country-refusal.ts";
 import { mintSignInSession } from "./mint-session.ts";
 import { startSecondFactor, type TwoStepRequired } from "./second-factor.ts";
 
@@ -129,7 +130,11 @@ async function checkPasswordSignIn(
   const limits = deps.config.limits;
   const now = deps.clock.now();
   const admitted = await admitSignIn(deps, meta, now);
-  if (!admitted.ok) return admitted;
+  if (!admitted.ok) {
+    if (admitted.code === "country_not_allowed")
+      await tellOwnerOfCountryRefusal(deps, input.identifier, meta, now);
+    return admitted;
+  }
 
   const identifier = parseIdentifier(input.identifier);
   const account = identifier ? await findAccountByIdentifier(deps.db, identifier) : undefined;
