@@ -75,6 +75,7 @@ const options = {
   "redirect-uri": { type: "string", multiple: true },
   "post-logout-redirect-uri": { type: "string", multiple: true },
   "require-two-step": { type: "boolean" },
+  device: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 

@@ -346,6 +346,8 @@ export type OidcClientTable = {
   /** 1: every sign-in for this client needs two-step verification (acr urn:mamori:aal2). */
   require_two_step: number;
   created_at: string;
+  /** 1: a public client of the Device Authorization Grant, without a secret (migration 017). */
+  device_flow: Generated<number>;
 };
 
 export type OidcSigningKeyState = "current" | "previous" | "retired";
