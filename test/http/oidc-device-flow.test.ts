@@ -14,6 +14,7 @@ import {
   withSetCookies,
 } from "../support/device-flow.ts";
 import { verifiedIdToken } from "../support/oidc-inject.ts";
+import { accountWithApp, oathtoolCode } from "../support/two-step.ts";
 
 // The OAuth 2.0 Device Authorization Grant (RFC 8628): a TV app (openid-client) shows a code, the
 // person logs in at /oidc/device on their phone, enters it and allows; the app's poll gets tokens.
@@ -222,4 +223,93 @@ test("the device page needs a login and the form token", async (t) => {
     decision: "allow",
   });
   assert.equal(forged.statusCode, 403);
+});
+
+test("two-step required when on: a person with two-step proves a code before any device code is looked up, and the ID token says aal2", async (t) => {
+  const s = await buildTestApp(t);
+  const clientId = await registerDevice(s);
+  const config = await deviceConfiguration(s, clientId);
+  const start = await startDevice(config);
+  const owner = await accountWithApp(s);
+  // The attack: a session that proved only the password (a stolen password, a trusted browser)
+  // signs the account in on the thief's TV without the second factor.
+  const page = await personGet(s, owner.cookie, "/oidc/device");
+  assert.equal(page.statusCode, 303);
+  assert.equal(
+    page.headers.location,
+    `/account/security/step-up?return_to=${encodeURIComponent("/oidc/device")}`,
+  );
+  const anyCsrf = await personGet(s, owner.cookie, "/account/security/step-up?return_to=%2Foidc%2Fdevice");
+  assert.equal(anyCsrf.statusCode, 200, anyCsrf.body);
+  const cookie = withSetCookies(owner.cookie, anyCsrf);
+  const csrf = csrfOf(anyCsrf);
+  const tried = await personPost(s, cookie, "/oidc/device/confirm", {
+    _csrf: csrf,
+    user_code: start.user_code,
+    decision: "allow",
+  });
+  assert.equal(tried.statusCode, 303, "no answer without the second factor");
+  assert.match(String(tried.headers.location), /^\/account\/security\/step-up/);
+  assert.equal(
+    (await rawPoll(s, clientId, start.device_code)).json<{ error: string }>().error,
+    "authorization_pending",
+  );
+
+  const methodId = /name="method_id" value="([^"]+)"/.exec(anyCsrf.body)?.[1];
+  assert.ok(methodId);
+  const proved = await personPost(s, cookie, "/account/security/step-up", {
+    _csrf: csrf,
+    return_to: "/oidc/device",
+    method_id: methodId,
+    code: oathtoolCode(owner.secret, s.clock.now()),
+  });
+  assert.equal(proved.statusCode, 303, proved.body);
+  assert.equal(proved.headers.location, "/oidc/device");
+  const stepped = withSetCookies(cookie, proved);
+  const devicePage = await personGet(s, stepped, "/oidc/device");
+  assert.equal(devicePage.statusCode, 200, devicePage.body);
+  const allowed = await personPost(s, withSetCookies(stepped, devicePage), "/oidc/device/confirm", {
+    _csrf: csrfOf(devicePage),
+    user_code: start.user_code,
+    decision: "allow",
+  });
+  assert.equal(allowed.statusCode, 200, allowed.body);
+  const tokens = await pollOnce(config, start);
+  const { claims } = await verifiedIdToken(s, String(tokens.id_token));
+  assert.equal(claims.acr, "urn:mamori:aal2");
+  assert.ok(claims.amr?.includes("otp"), JSON.stringify(claims.amr));
+});
+
+test("a device client registered with --require-two-step is refused by a person without two-step, and the device gets nothing", async (t) => {
+  const s = await buildTestApp(t);
+  const clientId = await registerDevice(s, { requireTwoStep: true });
+  const config = await deviceConfiguration(s, clientId);
+  const start = await startDevice(config);
+  const person = await personAtDevicePage(s, "device-aal1@example.jp");
+  const entered = await enterCode(s, person, start.user_code);
+  assert.equal(entered.statusCode, 403);
+  assert.match(entered.body, /2段階認証が必要です/);
+  const forced = await answer(s, person, start.user_code, "allow");
+  assert.equal(forced.statusCode, 403);
+  assert.equal(
+    (await rawPoll(s, clientId, start.device_code)).json<{ error: string }>().error,
+    "authorization_pending",
+  );
+});
+
+test("the device's tokens end when the session that allowed it is signed out", async (t) => {
+  const s = await buildTestApp(t);
+  const clientId = await registerDevice(s);
+  const config = await deviceConfiguration(s, clientId);
+  const start = await startDevice(config);
+  const person = await personAtDevicePage(s, "device-out@example.jp");
+  assert.equal((await answer(s, person, start.user_code, "allow")).statusCode, 200);
+  const tokens = await pollOnce(config, start);
+  const signedOut = await personPost(s, person.cookie, "/sign-out", { _csrf: person.csrf });
+  assert.ok(signedOut.statusCode < 400, signedOut.body);
+  await assert.rejects(client.refreshTokenGrant(config, String(tokens.refresh_token)), (error: unknown) => {
+    assert.ok(error instanceof client.ResponseBodyError, String(error));
+    assert.equal(error.error, "invalid_grant");
+    return true;
+  });
 });
