@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import * as client from "openid-client";
 import { buildTestApp, type TestApp } from "../support/app.ts";
+import { stopSharedPostgres } from "../support/databases.ts";
 import {
   csrfOf,
   deviceConfiguration,
@@ -18,6 +19,8 @@ import { accountWithApp, oathtoolCode } from "../support/two-step.ts";
 
 // The OAuth 2.0 Device Authorization Grant (RFC 8628): a TV app (openid-client) shows a code, the
 // person logs in at /oidc/device on their phone, enters it and allows; the app's poll gets tokens.
+
+after(stopSharedPostgres);
 
 type Person = { cookie: string; csrf: string; accountId: string };
 

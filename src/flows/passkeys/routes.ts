@@ -19,6 +19,7 @@ import {
   startPasskeyRegistration,
 } from "./manage.ts";
 import { finishPasskeyAuthentication, startPasskeyAuthentication } from "./sign-in.ts";
+import { registerPasskeySignalRoutes } from "./signal-routes.ts";
 
 // What @simplewebauthn/browser's startRegistration()/startAuthentication() return (WebAuthn's JSON
 // serialisation). The inner objects accept fields browsers add later (WebAuthn Level 3 adds some);
@@ -92,6 +93,7 @@ export function registerPasskeyRoutes(app: FastifyInstance, deps: Deps): void {
     meta: requestMeta(request),
   });
   const tags = ["passkeys"];
+  registerPasskeySignalRoutes(app, deps);
 
   api.post(
     "/api/v1/passkeys/registration/options",
