@@ -252,7 +252,7 @@ async function conditionalCreate(block) {
   }
   if (capabilities?.conditionalCreate !== true) return;
   try {
-    const started = await post("/api/v1/passkeys/registration/options");
+    const started = await post("/api/v1/passkeys/registration/options?mediation=conditional");
     if (started.status !== 200) return;
     const credential = await webauthn.startRegistration({
       optionsJSON: started.body.options,

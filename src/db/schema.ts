@@ -230,7 +230,12 @@ export type PasskeyTable = {
   last_used_at: string | null;
 };
 
-export type PasskeyChallengePurpose = "registration" | "authentication" | "reauthentication";
+export type PasskeyChallengePurpose =
+  | "registration"
+  | "authentication"
+  | "reauthentication"
+  /** A registration by conditional create (WebAuthn L3): its answer may lack user presence. */
+  | "conditional_registration";
 
 /**
  * A WebAuthn challenge: random, single use, short-lived; tied to an account or a waiting sign-in,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { assertApiError, buildTestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
-import { addPasskey, signInWithPasskey } from "../support/passkeys.ts";
+import { addPasskey, type PasskeyOptions, signInWithPasskey } from "../support/passkeys.ts";
 import { SoftwareAuthenticator } from "../support/software-authenticator.ts";
 import { call } from "../support/two-step.ts";
 
@@ -70,4 +70,54 @@ test("a passkey of another account is not reported unknown (it must never be sig
   const id = added.json<{ passkey: { id: string } }>().passkey.id;
   assert.equal((await call(app, "DELETE", `/api/v1/passkeys/${id}`, owner.cookie)).statusCode, 204);
   assertApiError(await signInWithPasskey(app, authenticator), 404, "passkey_unknown_credential");
+});
+
+async function registerWithoutPresence(
+  app: Awaited<ReturnType<typeof buildTestApp>>,
+  cookie: string,
+  optionsPath: string,
+) {
+  const started = await call(app, "POST", optionsPath, cookie);
+  assert.equal(started.statusCode, 200, started.body);
+  const { challengeId, options } = started.json<{
+    challengeId: string;
+    options: PasskeyOptions["options"];
+  }>();
+  const authenticator = new SoftwareAuthenticator({ userPresent: false });
+  return call(app, "POST", "/api/v1/passkeys/registration/verify", cookie, {
+    challengeId,
+    credential: authenticator.create(options),
+  });
+}
+
+test("a passkey made without user presence is refused by an ordinary registration", async (t) => {
+  const app = await buildTestApp(t);
+  const owner = await app.registerAccount();
+  // The attack: a script on the page (or a stolen session's) makes a passkey silently, with no
+  // touch, through the ordinary "Add a passkey" ceremony.
+  const response = await registerWithoutPresence(app, owner.cookie, "/api/v1/passkeys/registration/options");
+  assertApiError(response, 400, "passkey_invalid");
+  assert.equal((await app.db.selectFrom("passkey").select("id").execute()).length, 0);
+});
+
+test("a conditional create (mediation=conditional on the options) may lack user presence, and is added", async (t) => {
+  const app = await buildTestApp(t);
+  const owner = await app.registerAccount();
+  const response = await registerWithoutPresence(
+    app,
+    owner.cookie,
+    "/api/v1/passkeys/registration/options?mediation=conditional",
+  );
+  assert.equal(response.statusCode, 201, response.body);
+  // Its guards are the ordinary ones: a session signed in long ago gets no options.
+  app.clock.advance(app.config.limits.reauthenticationWindowSeconds + 1);
+  const late = await call(
+    app,
+    "POST",
+    "/api/v1/passkeys/registration/options?mediation=conditional",
+    owner.cookie,
+  );
+  assert.equal(late.statusCode, 403, late.body);
+  const bad = await call(app, "POST", "/api/v1/passkeys/registration/options?mediation=silent", owner.cookie);
+  assert.equal(bad.statusCode, 400, bad.body);
 });

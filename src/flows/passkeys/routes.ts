@@ -102,6 +102,17 @@ export function registerPasskeyRoutes(app: FastifyInstance, deps: Deps): void {
       schema: {
         tags,
         summary: "Start adding a passkey (a recent sign-in, and a step-up code while two-step is on)",
+        querystring: Type.Object(
+          {
+            mediation: Type.Optional(
+              Type.Literal("conditional", {
+                description:
+                  "A conditional create (WebAuthn L3) right after a password sign-in: the answer may lack user presence",
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({ challengeId: Type.String(), options: Options }),
           ...errorResponses(401, 403),
@@ -109,7 +120,9 @@ export function registerPasskeyRoutes(app: FastifyInstance, deps: Deps): void {
       },
     },
     async (request) => {
-      const result = await startPasskeyRegistration(context(request));
+      const result = await startPasskeyRegistration(context(request), {
+        conditional: request.query.mediation === "conditional",
+      });
       if (!result.ok) throw toApiError(result);
       return { challengeId: result.challengeId, options: result.options };
     },
