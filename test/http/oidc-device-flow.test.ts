@@ -316,3 +316,33 @@ test("the device's tokens end when the session that allowed it is signed out", a
     return true;
   });
 });
+
+test("a device the person allowed is listed under Apps and websites, and removing its access ends the device's tokens", async (t) => {
+  const s = await buildTestApp(t);
+  const clientId = await registerDevice(s);
+  const config = await deviceConfiguration(s, clientId);
+  const start = await startDevice(config);
+  const person = await personAtDevicePage(s, "device-apps@example.jp");
+  assert.equal((await answer(s, person, start.user_code, "allow")).statusCode, 200);
+  const tokens = await pollOnce(config, start);
+
+  const apps = await personGet(s, person.cookie, "/api/v1/security/apps");
+  assert.equal(apps.statusCode, 200, apps.body);
+  const listed = apps.json<{ apps: { clientId: string; name: string }[] }>().apps;
+  assert.deepEqual(
+    listed.map((app) => [app.clientId, app.name]),
+    [[clientId, "テレビアプリ"]],
+  );
+  // The attack: a TV in a hotel room or a sold-on kiosk keeps the account; the owner ends it here.
+  const page = await personGet(s, person.cookie, "/account/security/apps");
+  const removed = await personPost(s, withSetCookies(person.cookie, page), "/account/security/apps/remove", {
+    _csrf: csrfOf(page),
+    client: clientId,
+  });
+  assert.equal(removed.statusCode, 303, removed.body);
+  await assert.rejects(client.refreshTokenGrant(config, String(tokens.refresh_token)), (error: unknown) => {
+    assert.ok(error instanceof client.ResponseBodyError, String(error));
+    assert.equal(error.error, "invalid_grant");
+    return true;
+  });
+});
