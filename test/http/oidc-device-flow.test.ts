@@ -346,3 +346,38 @@ test("a device the person allowed is listed under Apps and websites, and removin
     return true;
   });
 });
+
+test("the device pages speak English to an English browser", async (t) => {
+  const s = await buildTestApp(t);
+  const clientId = await registerDevice(s);
+  const start = await startDevice(await deviceConfiguration(s, clientId));
+  const account = await s.registerAccount({ email: "device-en@example.jp", locale: "en" });
+  const page = await s.inject({
+    method: "GET",
+    url: "/oidc/device",
+    headers: { host: s.config.publicUrl.host, cookie: account.cookie, "accept-language": "en-GB,en;q=0.9" },
+  });
+  assert.equal(page.statusCode, 200, page.body);
+  assert.match(page.body, /<html lang="en">/);
+  assert.match(page.body, /Enter the code/);
+  const person = {
+    cookie: withSetCookies(account.cookie, page),
+    csrf: csrfOf(page),
+    accountId: account.accountId,
+  };
+  const confirm = await s.inject({
+    method: "POST",
+    url: "/oidc/device",
+    headers: {
+      host: s.config.publicUrl.host,
+      cookie: person.cookie,
+      origin: s.config.publicUrl.origin,
+      "accept-language": "en",
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    payload: new URLSearchParams({ _csrf: person.csrf, user_code: start.user_code }).toString(),
+  });
+  assert.equal(confirm.statusCode, 200, confirm.body);
+  assert.match(confirm.body, /Log in to テレビアプリ\?/);
+  assert.match(confirm.body, /Don&#39;t allow|Don't allow/);
+});
