@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import type { Adapter, AdapterPayload } from "oidc-provider";
 import { decryptSecret, encryptSecret } from "../crypto/encryption.ts";
 import { sha256Hex } from "../crypto/secrets.ts";
@@ -97,7 +97,17 @@ export function deviceCodeAdapter(deps: AdapterDeps): Adapter {
         .insertInto("oidc_model")
         // `uid` is the claim of the person who answered (claimDeviceCode): never reset by a save.
         .values({ model, id: keyOf(id), consumed_at: null, uid: null, ...values })
-        .onConflict((oc) => oc.columns(["model", "id"]).doUpdateSet(values))
+        // A later save that knows no user code or approving browser (the provider saving what a
+        // device's request found) keeps the stored ones: the code stays findable and bound.
+        .onConflict((oc) =>
+          oc.columns(["model", "id"]).doUpdateSet({
+            ...values,
+            user_code: sql<string | null>`coalesce(excluded.user_code, oidc_model.user_code)`,
+            mamori_session_id: sql<
+              string | null
+            >`coalesce(excluded.mamori_session_id, oidc_model.mamori_session_id)`,
+          }),
+        )
         .execute();
     },
     async find(id) {
