@@ -40,6 +40,62 @@ function messageFor(button, failure) {
   return button.dataset.failed;
 }
 
+/**
+ * WebAuthn Level 3's Signal API: tells the browser's passkey provider what Mamori knows, so a
+ * removed passkey stops being offered and a new email or name shows in its list. Each method is
+ * feature-detected: a browser without it (or without WebAuthn at all) skips it silently. A signal
+ * is advice to the provider; nothing the person needs to see comes of it, success or failure.
+ */
+const credentialApi = window.PublicKeyCredential;
+
+/** A passkey Mamori knows under no account (removed, or never registered here): the provider may drop it. */
+async function signalUnknown(rpId, credentialId) {
+  if (typeof credentialApi?.signalUnknownCredential !== "function" || !rpId || !credentialId) return;
+  try {
+    await credentialApi.signalUnknownCredential({ rpId, credentialId });
+  } catch {
+    // Refused (an rpId this page may not speak for, a malformed id): nothing to do.
+  }
+}
+
+/** The signed-in account's accepted passkeys and current details, from /api/v1/passkeys/signals. */
+async function signalCurrentState() {
+  const all = typeof credentialApi?.signalAllAcceptedCredentials === "function";
+  const details = typeof credentialApi?.signalCurrentUserDetails === "function";
+  if (!all && !details) return;
+  try {
+    const response = await fetch("/api/v1/passkeys/signals", {
+      credentials: "same-origin",
+      headers: { accept: "application/json" },
+    });
+    if (!response.ok) return;
+    const state = await response.json();
+    if (all) {
+      await credentialApi.signalAllAcceptedCredentials({
+        rpId: state.rpId,
+        userId: state.userId,
+        allAcceptedCredentialIds: state.acceptedCredentialIds,
+      });
+    }
+    if (details) {
+      await credentialApi.signalCurrentUserDetails({
+        rpId: state.rpId,
+        userId: state.userId,
+        name: state.name,
+        displayName: state.displayName,
+      });
+    }
+  } catch {
+    // A network hiccup or a provider that refused: the next visit signals again.
+  }
+}
+
+/** After a failed passkey answer: a credential Mamori does not know at all is signalled unknown. */
+async function signalIfUnknown(failure, started, credential) {
+  if (failure?.body?.error?.code !== "passkey_unknown_credential" || !credential) return;
+  await signalUnknown(started?.body?.options?.rpId, credential.id);
+}
+
 /** Where a sign-in goes next: the return address, or the two-step page of a passkey that was one factor. */
 function afterSignIn(result, returnTo) {
   if (result.body.status === "two_step_required") {
@@ -57,6 +113,8 @@ async function finishSignIn(button, started, credential, extra) {
     ...extra,
   });
   if (result.status !== 200) throw result;
+  // Signed in now (not only one factor): the provider learns the account's current passkeys and name.
+  if (result.body.status !== "two_step_required") await signalCurrentState();
   afterSignIn(result, button.dataset.returnTo || "/account");
 }
 
@@ -68,13 +126,16 @@ function keepSignedIn() {
 /** "Sign in with a passkey": the browser asks which passkey (none named: any of this site's). */
 async function signIn(button) {
   clearError(button);
+  let started;
+  let credential;
   try {
-    const started = await post("/api/v1/passkeys/authentication/options", {});
+    started = await post("/api/v1/passkeys/authentication/options", {});
     if (started.status !== 200) throw started;
-    const credential = await webauthn.startAuthentication({ optionsJSON: started.body.options });
+    credential = await webauthn.startAuthentication({ optionsJSON: started.body.options });
     await finishSignIn(button, started, credential, { keepSignedIn: keepSignedIn() });
   } catch (failure) {
     showError(button, messageFor(button, failure));
+    await signalIfUnknown(failure, started, credential);
   }
 }
 
@@ -85,8 +146,9 @@ async function signIn(button) {
 async function offerAutofill(button) {
   if (!(await webauthn.browserSupportsWebAuthnAutofill())) return;
   let credential;
+  let started;
   try {
-    const started = await post("/api/v1/passkeys/authentication/options", {});
+    started = await post("/api/v1/passkeys/authentication/options", {});
     if (started.status !== 200) return;
     credential = await webauthn.startAuthentication({
       optionsJSON: started.body.options,
@@ -99,24 +161,28 @@ async function offerAutofill(button) {
     // page must not greet someone with an error. Only a picked passkey that failed is reported.
     if (credential === undefined) return;
     showError(button, messageFor(button, failure));
+    await signalIfUnknown(failure, started, credential);
   }
 }
 
 /** "Use a passkey" at the two-step challenge: one of the account's passkeys completes the sign-in. */
 async function secondStep(button) {
   clearError(button);
+  let started;
+  let credential;
   try {
-    const started = await post("/api/v1/passkeys/authentication/options", {
+    started = await post("/api/v1/passkeys/authentication/options", {
       signInChallengeId: button.dataset.challengeId,
     });
     if (started.status !== 200) throw started;
-    const credential = await webauthn.startAuthentication({ optionsJSON: started.body.options });
+    credential = await webauthn.startAuthentication({ optionsJSON: started.body.options });
     const trust = document.getElementById(button.dataset.trust);
     await finishSignIn(button, started, credential, {
       trustDevice: trust instanceof HTMLInputElement && trust.checked,
     });
   } catch (failure) {
     showError(button, messageFor(button, failure));
+    await signalIfUnknown(failure, started, credential);
   }
 }
 
@@ -169,8 +235,48 @@ async function register(button) {
   }
 }
 
+/**
+ * Right after a password sign-in, where the browser says it can (`conditionalCreate` in
+ * getClientCapabilities): ask the password manager that filled the password to create a passkey
+ * too, without a dialog (WebAuthn's conditional create, mediation "conditional"). The server runs
+ * its normal registration ceremony; the browser creates nothing unless its manager agrees, and
+ * then the page says a passkey was added. Any refusal is silent: it was an offer, not a request.
+ */
+async function conditionalCreate(block) {
+  if (typeof credentialApi?.getClientCapabilities !== "function") return;
+  let capabilities;
+  try {
+    capabilities = await credentialApi.getClientCapabilities();
+  } catch {
+    return;
+  }
+  if (capabilities?.conditionalCreate !== true) return;
+  try {
+    const started = await post("/api/v1/passkeys/registration/options?mediation=conditional");
+    if (started.status !== 200) return;
+    const credential = await webauthn.startRegistration({
+      optionsJSON: started.body.options,
+      useAutoRegister: true,
+    });
+    const result = await post("/api/v1/passkeys/registration/verify", {
+      challengeId: started.body.challengeId,
+      credential,
+    });
+    if (result.status !== 201) return;
+    block.hidden = false;
+  } catch {
+    // No password manager agreed, or it was not the one that filled the password: nothing to say.
+  }
+}
+
 function setUp() {
   if (!webauthn?.browserSupportsWebAuthn()) return;
+  for (const block of document.querySelectorAll("[data-passkey-signals]")) {
+    if (block instanceof HTMLElement) signalCurrentState();
+  }
+  for (const block of document.querySelectorAll("[data-passkey-conditional-create]")) {
+    if (block instanceof HTMLElement) conditionalCreate(block);
+  }
   for (const block of document.querySelectorAll("[data-passkey-block]")) block.hidden = false;
   for (const note of document.querySelectorAll("[data-passkey-nojs]")) note.hidden = true;
   for (const button of document.querySelectorAll("[data-passkey-sign-in]")) {

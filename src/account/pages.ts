@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { recordAuditEvent } from "../audit/audit.ts";
 import type { Deps } from "../deps.ts";
+import { conditionalCreateOffer } from "../flows/passkeys/conditional-create.ts";
 import { passkeySummaryRow } from "../flows/passkeys/pages.ts";
 import { checkFormToken, formField, sendFormExpired, sendPage, signedInPage } from "../http/pages.ts";
 import { clearSessionCookie, loadSession, requestMeta, sessionTokenOf } from "../http/request-context.ts";
@@ -36,7 +37,8 @@ export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
 <div class="card menu">
   <a href="/account/security">${text.security}<p>${text.securityHint}</p></a>
   <a href="/account/sessions">${text.sessions}<p>${text.sessionsHint}</p></a>
-</div>`;
+</div>
+${await conditionalCreateOffer(deps, page.auth, locale)}`;
     return sendPage(reply, 200, {
       locale,
       title: text.title,

@@ -80,6 +80,7 @@ const options = {
   "post-logout-redirect-uri": { type: "string", multiple: true },
   "require-two-step": { type: "boolean" },
   role: { type: "string" },
+  device: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 

@@ -89,3 +89,37 @@ test("oidc rotate-keys makes a new signing key and keeps the previous one publis
     ["previous", "current"],
   );
 });
+
+test("clients create --device registers a public device client: no secret printed or stored, no redirect URIs", async () => {
+  const run = await mamori("clients", "create", "--device", "--name", "テレビアプリ");
+  assert.equal(run.status, 0, run.err);
+  const clientId = /client_id: (\S+)/.exec(run.out)?.[1];
+  assert.ok(clientId);
+  assert.doesNotMatch(run.out, /client_secret/);
+  const row = await cli
+    .db()
+    .selectFrom("oidc_client")
+    .selectAll()
+    .where("id", "=", clientId)
+    .executeTakeFirstOrThrow();
+  assert.equal(row.device_flow, 1);
+  assert.equal(row.secret_encrypted, "");
+  assert.deepEqual(JSON.parse(row.redirect_uris), []);
+  const listed = JSON.parse((await mamori("clients", "list")).out) as {
+    clientId: string;
+    deviceFlow: boolean;
+  }[];
+  assert.ok(listed.some((c) => c.clientId === clientId && c.deviceFlow));
+  // A device has no browser to send back to: a redirect URI is a mistake, said so.
+  const mixed = await mamori(
+    "clients",
+    "create",
+    "--device",
+    "--name",
+    "x",
+    "--redirect-uri",
+    "https://shop.example.jp/callback",
+  );
+  assert.equal(mixed.status, 2);
+  assert.match(mixed.err, /no redirect URIs/);
+});

@@ -10,6 +10,10 @@ export const oidcUsage = `  clients create --name N --redirect-uri URL [--redire
                  [--post-logout-redirect-uri URL …] [--require-two-step]
                                            register a shop's site for OpenID Connect; prints the
                                            client id and secret (shown once)
+  clients create --device --name N [--require-two-step]
+                                           register a device without a keyboard (TV app, kiosk):
+                                           OAuth device authorization grant, a public client (no
+                                           secret); prints the client id
   clients list                             the registered clients as JSON (never their secrets)
   clients delete <client id>               remove a client and every token issued to it
   oidc rotate-keys                         a new ID-token signing key; the old one stays published
@@ -22,6 +26,7 @@ export type OidcCommandValues = {
   "redirect-uri"?: string[] | undefined;
   "post-logout-redirect-uri"?: string[] | undefined;
   "require-two-step"?: boolean | undefined;
+  device?: boolean | undefined;
 };
 
 function usageError(output: Output, message: string): number {
@@ -43,7 +48,10 @@ export async function runClients(
     const postLogoutRedirectUris = values["post-logout-redirect-uri"] ?? [];
     if (!name || name.length > 100)
       return usageError(output, "clients create needs --name (1–100 characters)");
-    if (redirectUris.length === 0)
+    const device = values.device === true;
+    if (device && redirectUris.length + postLogoutRedirectUris.length > 0)
+      return usageError(output, "a --device client has no redirect URIs (nothing returns to a browser)");
+    if (!device && redirectUris.length === 0)
       return usageError(output, "clients create needs at least one --redirect-uri");
     const allowHttp = deps.config.environment !== "production";
     const problems = [...redirectUris, ...postLogoutRedirectUris]
@@ -56,12 +64,23 @@ export async function runClients(
     const created = await createClient(
       deps.db,
       { clock: deps.clock, random: deps.random, secretKeys: deps.config.secretKeys },
-      { name, redirectUris, postLogoutRedirectUris, requireTwoStep: values["require-two-step"] === true },
+      {
+        name,
+        redirectUris,
+        postLogoutRedirectUris,
+        requireTwoStep: values["require-two-step"] === true,
+        deviceFlow: device,
+      },
     );
     output.out(`client_id: ${created.clientId}`);
-    output.out(`client_secret: ${created.clientSecret}`);
+    if (created.clientSecret !== undefined) output.out(`client_secret: ${created.clientSecret}`);
     output.out(`issuer: ${deps.config.issuer.href}`);
-    output.out("\nThe secret is shown once: put it in the shop's configuration now.");
+    if (created.clientSecret !== undefined)
+      output.out("\nThe secret is shown once: put it in the shop's configuration now.");
+    else
+      output.out(
+        "\nA device client has no secret: the device asks for a code at the issuer's device_authorization_endpoint.",
+      );
     return 0;
   }
   if (verb === "list" && target === undefined) {

@@ -236,7 +236,12 @@ export type PasskeyTable = {
   last_used_at: string | null;
 };
 
-export type PasskeyChallengePurpose = "registration" | "authentication" | "reauthentication";
+export type PasskeyChallengePurpose =
+  | "registration"
+  | "authentication"
+  | "reauthentication"
+  /** A registration by conditional create (WebAuthn L3): its answer may lack user presence. */
+  | "conditional_registration";
 
 /**
  * A WebAuthn challenge: random, single use, short-lived; tied to an account or a waiting sign-in,
@@ -400,6 +405,8 @@ export type OidcClientTable = {
   /** 1: every sign-in for this client needs two-step verification (acr urn:mamori:aal2). */
   require_two_step: number;
   created_at: string;
+  /** 1: a public client of the Device Authorization Grant, without a secret (migration 017). */
+  device_flow: Generated<number>;
 };
 
 export type OidcSigningKeyState = "current" | "previous" | "retired";

@@ -47,6 +47,7 @@ export const errorStatuses = {
   challenge_not_found: 404,
   email_reminder_not_found: 404,
   passkey_not_found: 404,
+  passkey_unknown_credential: 404,
   passkey_invalid: 400,
   passkey_clone_suspected: 403,
   passkey_last_sign_in_method: 409,

@@ -52,6 +52,8 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     email_reminder_not_found: "この手続きは見つからないか、終了しています。最初からやり直してください。",
     passkey_not_found: "このパスキーは見つかりません。別のパスキーか、パスワードでサインインしてください。",
     passkey_invalid: "パスキーを確認できませんでした。もう一度お試しください。",
+    passkey_unknown_credential:
+      "このパスキーは削除されているため使えません。別のパスキーか、パスワードでログインしてください。",
     passkey_clone_suspected:
       "このパスキーは複製された可能性があるため、使えません。パスワードでサインインし、ログインとセキュリティでパスキーを確認してください。",
     passkey_last_sign_in_method:
@@ -107,6 +109,8 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     email_reminder_not_found: "This request was not found or has ended. Please start again.",
     passkey_not_found: "This passkey was not found. Use another passkey or your password.",
     passkey_invalid: "The passkey could not be verified. Please try again.",
+    passkey_unknown_credential:
+      "This passkey was removed and no longer works. Use another passkey or your password.",
     passkey_clone_suspected:
       "This passkey can't be used: it may have been copied. Sign in with your password and check your passkeys in Login & security.",
     passkey_last_sign_in_method:

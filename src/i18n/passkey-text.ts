@@ -33,6 +33,9 @@ const ja = {
   failed: "パスキーを使えませんでした。もう一度お試しください。",
   back: "ログインとセキュリティへ戻る",
   doneAdded: "パスキーを追加しました。",
+  conditionalCreated:
+    "パスワードマネージャーにパスキーを作成しました。次回からパスワードなしでログインできます。",
+  conditionalManage: "パスキーを管理する",
   doneRemoved: "パスキーを削除しました。",
   doneRenamed: "パスキーの名前を変更しました。",
   signInWithPasskey: "パスキーでサインイン",
@@ -86,6 +89,9 @@ const en: PasskeyText = {
   failed: "The passkey could not be used. Please try again.",
   back: "Back to Login & security",
   doneAdded: "The passkey was added.",
+  conditionalCreated:
+    "Your password manager created a passkey. Next time you can log in without the password.",
+  conditionalManage: "Manage passkeys",
   doneRemoved: "The passkey was removed.",
   doneRenamed: "The passkey was renamed.",
   signInWithPasskey: "Sign in with a passkey",

@@ -4,6 +4,7 @@ import { sha256Hex } from "../crypto/secrets.ts";
 import type { Schema } from "../db/schema.ts";
 import type { Clock } from "../deps.ts";
 import { findClient, toProviderMetadata } from "./clients.ts";
+import { deviceCodeAdapter } from "./device-code-adapter.ts";
 import { currentProviderRequest } from "./provider-request.ts";
 
 /**
@@ -26,7 +27,7 @@ import { currentProviderRequest } from "./provider-request.ts";
  *   fails with `spent()` (invalid_grant), so one code or refresh token never yields two sets of
  *   tokens.
  */
-type AdapterDeps = {
+export type AdapterDeps = {
   db: Kysely<Schema>;
   clock: Clock;
   secretKeys: readonly Buffer[];
@@ -52,10 +53,12 @@ export function createAdapterFactory(deps: AdapterDeps): (model: string) => Adap
       ? clientAdapter(deps)
       : tokenModels.has(model)
         ? tokenAdapter(model, deps)
-        : modelAdapter(model, deps);
+        : model === "DeviceCode"
+          ? deviceCodeAdapter(deps)
+          : modelAdapter(model, deps);
 }
 
-function parsePayload(text: string, consumedAt: string | null): AdapterPayload | undefined {
+export function parsePayload(text: string, consumedAt: string | null): AdapterPayload | undefined {
   const payload: unknown = JSON.parse(text);
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return undefined;
   const result = payload as AdapterPayload;
@@ -63,7 +66,7 @@ function parsePayload(text: string, consumedAt: string | null): AdapterPayload |
   return result;
 }
 
-function expiresAt(now: Date, expiresIn: number | undefined): string | null {
+export function expiresAt(now: Date, expiresIn: number | undefined): string | null {
   return typeof expiresIn === "number" ? new Date(now.getTime() + expiresIn * 1000).toISOString() : null;
 }
 
@@ -135,7 +138,7 @@ async function issuingSession(model: string, payload: AdapterPayload): Promise<s
   return request.presentedSession ?? null;
 }
 
-type TokenRow = {
+export type TokenRow = {
   payload: string;
   consumed_at: string | null;
   issued_at: string | null;
@@ -149,7 +152,7 @@ type TokenRow = {
 };
 
 /** Whether a stored code or token may still be used, by the state of its session and account now. */
-function tokenIsLive(row: TokenRow, payload: AdapterPayload, nowText: string): boolean {
+export function tokenIsLive(row: TokenRow, payload: AdapterPayload, nowText: string): boolean {
   if (row.session_id === null || row.revoked_at !== null || row.issued_at === null) return false;
   if (row.status !== "active") return false;
   if (row.password_changed_at !== null && row.password_changed_at > row.issued_at) return false;

@@ -17,6 +17,8 @@ export type NewClient = {
   redirectUris: readonly string[];
   postLogoutRedirectUris: readonly string[];
   requireTwoStep: boolean;
+  /** A device without a keyboard (RFC 8628): public, no secret, no redirect URIs. */
+  deviceFlow?: boolean;
 };
 
 export type ClientSummary = {
@@ -25,6 +27,7 @@ export type ClientSummary = {
   redirectUris: string[];
   postLogoutRedirectUris: string[];
   requireTwoStep: boolean;
+  deviceFlow: boolean;
   createdAt: string;
 };
 
@@ -57,23 +60,25 @@ export async function createClient(
   db: Kysely<Schema>,
   deps: ClientDeps,
   input: NewClient,
-): Promise<{ clientId: string; clientSecret: string }> {
+): Promise<{ clientId: string; clientSecret: string | undefined }> {
   const clientId = newId(deps.random, "cli");
-  const clientSecret = newSecret(deps.random);
+  const deviceFlow = input.deviceFlow === true;
+  const clientSecret = deviceFlow ? undefined : newSecret(deps.random);
   await db
     .insertInto("oidc_client")
     .values({
       id: clientId,
       name: input.name,
-      secret_encrypted: encryptSecret(
-        deps.secretKeys,
-        Buffer.from(clientSecret, "utf8"),
-        secretPurpose(clientId),
-      ),
+      // A device client is public: no secret to keep (migration 017).
+      secret_encrypted:
+        clientSecret === undefined
+          ? ""
+          : encryptSecret(deps.secretKeys, Buffer.from(clientSecret, "utf8"), secretPurpose(clientId)),
       redirect_uris: JSON.stringify(input.redirectUris),
       post_logout_redirect_uris: JSON.stringify(input.postLogoutRedirectUris),
       require_two_step: input.requireTwoStep ? 1 : 0,
       created_at: deps.clock.now().toISOString(),
+      device_flow: deviceFlow ? 1 : 0,
     })
     .execute();
   return { clientId, clientSecret };
@@ -91,6 +96,7 @@ export function toClientSummary(row: ClientRow): ClientSummary {
     redirectUris: parseUris(row.redirect_uris),
     postLogoutRedirectUris: parseUris(row.post_logout_redirect_uris),
     requireTwoStep: row.require_two_step === 1,
+    deviceFlow: row.device_flow === 1,
     createdAt: row.created_at,
   };
 }
@@ -120,6 +126,7 @@ export function toProviderMetadata(
   row: ClientRow,
   secretKeys: readonly Buffer[],
 ): Record<string, unknown> | undefined {
+  if (row.device_flow === 1) return deviceClientMetadata(row);
   const secret = decryptSecret(secretKeys, row.secret_encrypted, secretPurpose(row.id));
   // A secret no configured key can read (MAMORI_SECRET_KEYS lost a key): the client cannot sign in.
   if (!secret) return undefined;
@@ -132,6 +139,27 @@ export function toProviderMetadata(
     grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
     token_endpoint_auth_method: "client_secret_basic",
+    mamori_require_two_step: row.require_two_step === 1,
+  };
+}
+
+/** The grant a device client uses (RFC 8628, section 3.4). */
+export const deviceCodeGrantType = "urn:ietf:params:oauth:grant-type:device_code";
+
+/**
+ * A device client as oidc-provider's metadata: public (`none`: it proves nothing at the token
+ * endpoint, the device code is its only secret), the device code grant and refresh tokens, no
+ * redirects (nothing is ever sent back to a browser).
+ */
+function deviceClientMetadata(row: ClientRow): Record<string, unknown> {
+  return {
+    client_id: row.id,
+    client_name: row.name,
+    redirect_uris: [],
+    post_logout_redirect_uris: [],
+    grant_types: [deviceCodeGrantType, "refresh_token"],
+    response_types: [],
+    token_endpoint_auth_method: "none",
     mamori_require_two_step: row.require_two_step === 1,
   };
 }

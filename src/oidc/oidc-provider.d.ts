@@ -79,6 +79,28 @@ declare module "oidc-provider" {
     save(): Promise<string>;
   }
 
+  /** A Device Authorization Grant's code (RFC 8628), as lib/models/device_code.js keeps it. */
+  export class DeviceCode {
+    static findByUserCode(
+      userCode: string,
+      options?: { ignoreExpiration?: boolean },
+    ): Promise<DeviceCode | undefined>;
+    jti: string;
+    clientId: string;
+    readonly isExpired: boolean;
+    accountId?: string;
+    acr?: string;
+    amr?: string[];
+    authTime?: number;
+    grantId?: string;
+    scope?: string;
+    error?: string;
+    errorDescription?: string;
+    deviceInfo?: { ip?: string; ua?: string };
+    params?: Record<string, unknown>;
+    save(): Promise<string>;
+  }
+
   export type Configuration = Record<string, unknown>;
 
   export class Provider {
@@ -86,6 +108,7 @@ declare module "oidc-provider" {
     proxy: boolean;
     readonly issuer: string;
     Grant: typeof Grant;
+    DeviceCode: typeof DeviceCode;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
     interactionResult(

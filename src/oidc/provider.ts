@@ -14,6 +14,7 @@ import { type AuthenticatedSession, revokeSession } from "../session/sessions.ts
 import { renderLayout } from "../views/layout.ts";
 import { createAdapterFactory } from "./adapter.ts";
 import { findClient } from "./clients.ts";
+import { deviceFlowFeature } from "./device-codes.ts";
 import { providerErrorPage, signedOutPage, signOutPage } from "./pages.ts";
 import { providerCookieNames } from "./provider-cookies.ts";
 import { currentProviderRequest, withProviderRequest } from "./provider-request.ts";
@@ -38,6 +39,8 @@ const ttlSeconds = {
   AuthorizationCode: 60,
   IdToken: 60 * 60,
   Interaction: 30 * 60,
+  // A device's code (RFC 8628): ten minutes to walk to a phone and type eight letters.
+  DeviceCode: 10 * 60,
   // The provider's session and grants: a shop's refresh token lives as long as "keep me signed in".
   Session: 14 * 86_400,
   Grant: 90 * 86_400,
@@ -256,6 +259,9 @@ function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLi
       revocation: { enabled: true, allowedPolicy: ownToken },
       introspection: { enabled: true, allowedPolicy: ownToken },
       userinfo: { enabled: true },
+      // Devices without a keyboard (RFC 8628): the person enters the code on Mamori's own page at
+      // the verification URI (/oidc/device, src/oidc/device-routes.ts), never the provider's.
+      deviceFlow: deviceFlowFeature,
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx: KoaContext, form: string) => {

@@ -10,6 +10,7 @@ import { oidcText } from "../i18n/oidc-text.ts";
 import { acrOf, amrOf, factorsOf } from "../integration/assurance.ts";
 import { isRecentlyAuthenticated } from "../session/sessions.ts";
 import { findClient } from "./clients.ts";
+import { registerDeviceRoutes } from "./device-routes.ts";
 import {
   consentPage,
   continuingPage,
@@ -91,6 +92,8 @@ export function registerOidcRoutes(app: FastifyInstance, deps: Deps, oidc: OidcS
       (request, reply) => forwardToProvider(oidc, deps.config.issuer, request, reply),
     );
   });
+
+  registerDeviceRoutes(app, deps, oidc);
 
   app.get<UidParams>(
     `${oidcMountPath}/interaction/:uid`,

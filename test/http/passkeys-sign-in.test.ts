@@ -243,11 +243,11 @@ test("a synced passkey that always reports counter 0 keeps working", async (t) =
   assert.deepEqual({ ...list }, { backup_eligible: 1, backed_up: 1 });
 });
 
-test("a removed passkey no longer signs in", async (t) => {
+test("a removed passkey no longer signs in, and is answered passkey_unknown_credential (the page signals it unknown)", async (t) => {
   const app = await buildTestApp(t);
   const { owner, authenticator, passkeyId } = await ownerWithPasskey(app);
   assert.equal((await call(app, "DELETE", `/api/v1/passkeys/${passkeyId}`, owner.cookie)).statusCode, 204);
-  assertApiError(await signInWithPasskey(app, authenticator), 404, "passkey_not_found");
+  assertApiError(await signInWithPasskey(app, authenticator), 404, "passkey_unknown_credential");
 });
 
 test("a suspended account is named only after a valid passkey, and gets no session", async (t) => {

@@ -57,6 +57,8 @@ export type AuthenticatorOptions = {
   backupEligible?: boolean;
   /** Adds 1 to the counter on every assertion (a device-bound key). Default true; false: always 0. */
   counting?: boolean;
+  /** Sets UP: the person was present (a touch). Default true; false: a conditional create's passkey. */
+  userPresent?: boolean;
 };
 
 export type RegistrationJson = {
@@ -85,6 +87,7 @@ export class SoftwareAuthenticator {
   userVerified: boolean;
   backupEligible: boolean;
   counting: boolean;
+  userPresent: boolean;
   /** The signature counter; a test may set it back to show a clone. */
   counter = 0;
   userHandle: string | undefined;
@@ -98,6 +101,7 @@ export class SoftwareAuthenticator {
     this.userVerified = options.userVerified ?? true;
     this.backupEligible = options.backupEligible ?? false;
     this.counting = options.counting ?? true;
+    this.userPresent = options.userPresent ?? true;
   }
 
   get id(): string {
@@ -105,8 +109,8 @@ export class SoftwareAuthenticator {
   }
 
   private flags(attested: boolean): number {
-    // UP (user present) always; UV, BE/BS and AT (attested credential data) as set.
-    let flags = 0x01;
+    // UP (user present) unless told otherwise; UV, BE/BS and AT (attested credential data) as set.
+    let flags = this.userPresent ? 0x01 : 0;
     if (this.userVerified) flags |= 0x04;
     if (this.backupEligible) flags |= 0x08 | 0x10;
     if (attested) flags |= 0x40;

@@ -30,7 +30,7 @@ export type PasskeyAssertionCheck =
       ok: false;
       /** A refused credential: it counts as a failed attempt. */
       reason: "refused";
-      code: "passkey_not_found" | "passkey_invalid";
+      code: "passkey_not_found" | "passkey_unknown_credential" | "passkey_invalid";
       /** For the log only: what exactly was wrong. */
       detail: string;
       accountId?: string;
@@ -44,8 +44,11 @@ export async function checkPasskeyAssertion(
   meta: RequestMeta,
 ): Promise<PasskeyAssertionCheck> {
   const passkey = await findPasskeyByCredentialId(deps.db, input.credential.id.slice(0, 1024));
+  // No passkey of any account has this id (removed, or never registered here): a code of its own,
+  // so the page can tell the authenticator to stop offering it (WebAuthn's signalUnknownCredential).
+  // A passkey of another account is not "unknown": it must never be signalled away.
   if (!passkey)
-    return { ok: false, reason: "refused", code: "passkey_not_found", detail: "unknown credential" };
+    return { ok: false, reason: "refused", code: "passkey_unknown_credential", detail: "unknown credential" };
   // A passkey proves only the account the challenge was made for.
   if (input.accountId !== null && input.accountId !== passkey.account_id)
     return {

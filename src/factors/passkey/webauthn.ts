@@ -72,7 +72,15 @@ export type VerifiedRegistration = {
 /** Checks a new credential; an unexpected origin, RP ID or challenge is `{ok:false}` with the reason for the log. */
 export async function verifyRegistration(
   config: PasskeyConfig,
-  input: { challenge: string; response: RegistrationResponseJSON },
+  input: {
+    challenge: string;
+    response: RegistrationResponseJSON;
+    /**
+     * False only for a conditional create (WebAuthn L3, section 5.1.3): the password manager makes
+     * the passkey without a touch, so its UP flag is 0. Every other registration needs UP.
+     */
+    requireUserPresence?: boolean;
+  },
 ): Promise<{ ok: true; credential: VerifiedRegistration } | { ok: false; detail: string }> {
   try {
     const verified = await (await webauthn()).verifyRegistrationResponse({
@@ -82,6 +90,7 @@ export async function verifyRegistration(
       expectedRPID: config.rpId,
       // A passkey without user verification is still a passkey: it counts as one factor.
       requireUserVerification: false,
+      requireUserPresence: input.requireUserPresence ?? true,
       supportedAlgorithmIDs: supportedAlgorithmIds,
     });
     if (!verified.verified) return { ok: false, detail: "registration not verified" };

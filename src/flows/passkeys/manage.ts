@@ -43,13 +43,14 @@ function guard(ctx: SettingsContext): FlowFailure | undefined {
 
 export async function startPasskeyRegistration(
   ctx: SettingsContext,
+  how: { conditional?: boolean } = {},
 ): Promise<RegistrationStarted | FlowFailure> {
   const refused = guard(ctx);
   if (refused) return refused;
   const { deps, auth } = ctx;
   const account = auth.account;
   const challenge = await createPasskeyChallenge(deps.db, deps, {
-    purpose: "registration",
+    purpose: how.conditional === true ? "conditional_registration" : "registration",
     accountId: account.id,
     signInFlowId: null,
   });
@@ -76,7 +77,18 @@ export async function finishPasskeyRegistration(
   if (refused) return refused;
   const { deps, auth, meta } = ctx;
   const account = auth.account;
-  const consumed = await consumePasskeyChallenge(deps.db, deps.clock, input.challengeId, "registration");
+  // A conditional create's challenge says so when it is made (the options request), never the answer.
+  let conditional = false;
+  let consumed = await consumePasskeyChallenge(deps.db, deps.clock, input.challengeId, "registration");
+  if (!consumed.ok && consumed.reason === "not_found") {
+    consumed = await consumePasskeyChallenge(
+      deps.db,
+      deps.clock,
+      input.challengeId,
+      "conditional_registration",
+    );
+    conditional = consumed.ok;
+  }
   if (!consumed.ok)
     return failure(consumed.reason === "expired" ? "challenge_expired" : "challenge_not_found");
   // Another account's challenge is no challenge at all for this one.
@@ -84,6 +96,7 @@ export async function finishPasskeyRegistration(
   const verified = await verifyRegistration(deps.config.passkeys, {
     challenge: consumed.challenge.challenge,
     response: input.credential,
+    requireUserPresence: !conditional,
   });
   if (!verified.ok) {
     deps.log.info({ accountId: account.id, detail: verified.detail }, "passkey registration refused");

@@ -20,7 +20,7 @@ import {
   settingsPage,
 } from "../two-step-settings/pages-shared.ts";
 import { listAccountPasskeys, removeAccountPasskey, renameAccountPasskey } from "./manage.ts";
-import { passkeyRegisterBlock, passkeyScripts } from "./ui.ts";
+import { passkeyRegisterBlock, passkeyScripts, passkeySignalsMarker } from "./ui.ts";
 
 /**
  * Login & security -> Passkeys: the list (name, added, last used, synced), rename and remove as
@@ -88,6 +88,7 @@ ${passkeys.length === 0 ? html`<p>${t.none}</p>` : html`<ul class="sessions pass
 <p class="note" data-passkey-nojs>${t.needsJavaScript}</p>
 <a class="button" href="${addPath}">${t.add}</a>
 </div>
+${passkeySignalsMarker()}
 ${passkeyScripts()}
 <p><a href="/account/security">${t.back}</a></p>`;
   return sendSettingsPage(reply, page, locale, status, {

@@ -19,6 +19,7 @@ import {
   startPasskeyRegistration,
 } from "./manage.ts";
 import { finishPasskeyAuthentication, startPasskeyAuthentication } from "./sign-in.ts";
+import { registerPasskeySignalRoutes } from "./signal-routes.ts";
 
 // What @simplewebauthn/browser's startRegistration()/startAuthentication() return (WebAuthn's JSON
 // serialisation). The inner objects accept fields browsers add later (WebAuthn Level 3 adds some);
@@ -92,6 +93,7 @@ export function registerPasskeyRoutes(app: FastifyInstance, deps: Deps): void {
     meta: requestMeta(request),
   });
   const tags = ["passkeys"];
+  registerPasskeySignalRoutes(app, deps);
 
   api.post(
     "/api/v1/passkeys/registration/options",
@@ -100,6 +102,17 @@ export function registerPasskeyRoutes(app: FastifyInstance, deps: Deps): void {
       schema: {
         tags,
         summary: "Start adding a passkey (a recent sign-in, and a step-up code while two-step is on)",
+        querystring: Type.Object(
+          {
+            mediation: Type.Optional(
+              Type.Literal("conditional", {
+                description:
+                  "A conditional create (WebAuthn L3) right after a password sign-in: the answer may lack user presence",
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({ challengeId: Type.String(), options: Options }),
           ...errorResponses(401, 403),
@@ -107,7 +120,9 @@ export function registerPasskeyRoutes(app: FastifyInstance, deps: Deps): void {
       },
     },
     async (request) => {
-      const result = await startPasskeyRegistration(context(request));
+      const result = await startPasskeyRegistration(context(request), {
+        conditional: request.query.mediation === "conditional",
+      });
       if (!result.ok) throw toApiError(result);
       return { challengeId: result.challengeId, options: result.options };
     },

@@ -21,6 +21,24 @@ function status(id: string): SafeHtml {
   return html`<p class="error" id="${id}" role="alert" hidden></p>`;
 }
 
+/**
+ * The passkeys page and the page after a passkey sign-in tell the browser's passkey provider the
+ * account's current passkeys and name (WebAuthn's Signal API, public/passkeys.js).
+ */
+export function passkeySignalsMarker(): SafeHtml {
+  return html`<div data-passkey-signals hidden></div>`;
+}
+
+/**
+ * Right after a password sign-in: the script asks the password manager to create a passkey too
+ * (conditional create), where the browser can; this notice shows only when one was created.
+ */
+export function passkeyConditionalCreateBlock(locale: Locale, passkeysPath: string): SafeHtml {
+  const t = passkeyText(locale);
+  return html`<p class="notice" role="status" data-passkey-conditional-create hidden>${t.conditionalCreated} <a href="${passkeysPath}">${t.conditionalManage}</a></p>
+${passkeyScripts()}`;
+}
+
 /** "Sign in with a passkey" under the sign-in form; the identifier field also offers passkeys (autofill). */
 export function passkeySignInBlock(locale: Locale, returnTo: string): SafeHtml {
   const t = passkeyText(locale);
