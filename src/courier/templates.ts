@@ -3,6 +3,7 @@ import { format } from "../i18n/locale.ts";
 import { html } from "../views/html.ts";
 import { connectedAppRemovedCopy } from "./connected-app-templates.ts";
 import { type PasskeyChange, passkeyCopy } from "./passkey-templates.ts";
+import { type TwoStepRecoveryMail, twoStepRecoveryCopy } from "./two-step-recovery-templates.ts";
 import { type TwoStepChange, twoStepCopy } from "./two-step-templates.ts";
 
 /** Every message Mamori sends, with the data it needs. `code` marks messages that carry a security code. */
@@ -40,6 +41,7 @@ export type MessageTemplate =
       app: string;
       securityUrl: string;
     }
+  | TwoStepRecoveryMail
   | {
       kind: "account_status_changed";
       name: string;
@@ -168,6 +170,11 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
       return passkeyCopy(template.change, locale);
     case "connected_app_removed":
       return connectedAppRemovedCopy(locale);
+    case "two_step_recovery_code":
+    case "two_step_recovery_started":
+    case "two_step_recovery_cancelled":
+    case "two_step_recovery_completed":
+      return twoStepRecoveryCopy(template, locale);
     case "new_sign_in":
       return ja
         ? {
