@@ -57,6 +57,11 @@ const ja = {
     "passkey.used": "パスキーを使用",
     "passkey.clone_signal": "複製の疑いがあるパスキーを拒否",
     "oidc.grant.revoked": "お店・アプリのアクセスを削除",
+    "two_step_recovery.requested": "2段階認証の解除手続き: 確認コードを送信",
+    "two_step_recovery.failed": "2段階認証の解除手続き: 確認に失敗",
+    "two_step_recovery.started": "2段階認証の解除手続きを開始(待機中)",
+    "two_step_recovery.cancelled": "2段階認証の解除手続きを取り消し",
+    "two_step_recovery.completed": "2段階認証の解除手続きが完了",
   } satisfies Record<AccountEventType, string>,
   otherEvent: "セキュリティに関する操作",
   confirm: {
@@ -126,6 +131,11 @@ const en: ActivityText = {
     "passkey.used": "Passkey used",
     "passkey.clone_signal": "Possibly copied passkey refused",
     "oidc.grant.revoked": "A shop's access removed",
+    "two_step_recovery.requested": "Two-step recovery: code sent",
+    "two_step_recovery.failed": "Two-step recovery: a proof failed",
+    "two_step_recovery.started": "Two-step recovery started (waiting)",
+    "two_step_recovery.cancelled": "Two-step recovery cancelled",
+    "two_step_recovery.completed": "Two-step recovery completed",
   },
   otherEvent: "Security activity",
   confirm: {

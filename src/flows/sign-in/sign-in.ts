@@ -18,6 +18,11 @@ import {
 } from "../../throttle/lockout.ts";
 import type { ThrottleRule } from "../../throttle/throttle.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
+import {
+  cancelWaitingRecovery,
+  completeDueRecovery,
+  takeSetUpAgainPrompt,
+} from "../two-step-recovery/outcome.ts";
 import { mintSignInSession } from "./mint-session.ts";
 import { startSecondFactor, type TwoStepRequired } from "./second-factor.ts";
 
@@ -36,6 +41,8 @@ export type SignedIn = {
   account: AccountRow;
   token: string;
   session: SessionRow;
+  /** Two-step was just turned off by a recovery whose wait is over: ask the owner to set it up again. */
+  twoStepRecovered?: true;
 };
 
 let dummyHash: Promise<string> | undefined;
@@ -173,12 +180,21 @@ export async function signInWithPassword(
       actor: "system",
     });
   }
-  if (account.two_step_enabled_at) {
+  // A two-step recovery whose wait is over turns two-step off now, if housekeeping has not yet
+  // (docs/flows/two-step-recovery.md): the password then signs in, and trusted browsers are gone.
+  const current =
+    account.two_step_enabled_at && (await completeDueRecovery(deps, account.id))
+      ? { ...account, two_step_enabled_at: null }
+      : account;
+  if (current.two_step_enabled_at) {
     // A trusted browser skips the second factor only: the password was checked above.
-    if (trustedDeviceId) return completeSignIn(deps, account, ["password", "trusted_device"], input, meta);
-    return startSecondFactor(deps, account, input, meta);
+    if (trustedDeviceId) return completeSignIn(deps, current, ["password", "trusted_device"], input, meta);
+    return startSecondFactor(deps, current, input, meta);
   }
-  return completeSignIn(deps, account, ["password"], input, meta);
+  const signedIn = await completeSignIn(deps, current, ["password"], input, meta);
+  return (await takeSetUpAgainPrompt(deps.db, current.id, now))
+    ? { ...signedIn, twoStepRecovered: true }
+    : signedIn;
 }
 
 /** "Someone tried your password": once per series of pauses, with the way to reset it. */
@@ -222,7 +238,13 @@ export async function completeSignIn(
         method_id: null,
       })
       .execute();
-    return mintSignInSession(trx, deps, account, factors, input, meta);
+    const minted = await mintSignInSession(trx, deps, account, factors, input, meta);
+    // A passkey that verified the person is a real second factor: the owner has it, so a pending
+    // two-step recovery (someone else's, or no longer needed) is cancelled, and the owner mailed.
+    if (factors.includes("passkey_verified"))
+      await cancelWaitingRecovery(trx, deps, account, "second_factor_sign_in", meta);
+    return minted;
   });
+  deps.courier.wake();
   return { ok: true, status: "signed_in", account, token: minted.token, session: minted.session };
 }
