@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { recordAuditEvent } from "../audit/audit.ts";
 import type { Deps } from "../deps.ts";
 import { passkeySummaryRow } from "../flows/passkeys/pages.ts";
+import { twoStepRecoveryBanner } from "../flows/two-step-recovery/pages.ts";
 import { checkFormToken, formField, sendFormExpired, sendPage, signedInPage } from "../http/pages.ts";
 import { clearSessionCookie, loadSession, requestMeta } from "../http/request-context.ts";
 import { format } from "../i18n/locale.ts";
@@ -52,7 +53,9 @@ export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
     const devices = await listTrustedDevices(deps.db, account.id, deps.clock.now());
     const passkeys = await passkeySummaryRow(deps.db, account.id, locale);
     const apps = await listConnectedApps(deps.db, account.id, deps.clock.now());
+    const recoveryBanner = await twoStepRecoveryBanner(deps, account.id, locale, page.csrfToken);
     const body = html`<h1>${text.title}</h1>
+${recoveryBanner}
 <div class="card">
 <dl class="settings">
   <div><dt>${text.name}</dt><dd>${account.name}</dd></div>

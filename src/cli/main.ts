@@ -133,6 +133,7 @@ export async function runCli(argv: readonly string[], output: Output = processOu
     if (command === "purge" && sub === undefined) {
       const purged = await runHousekeeping(deps);
       output.out(`expired registrations purged: ${purged.registrations}`);
+      output.out(`two-step recoveries completed after their wait: ${purged.twoStepRecoveries}`);
       return 0;
     }
     if (command === "maintenance" && target === undefined) {

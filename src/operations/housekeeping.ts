@@ -1,9 +1,12 @@
 import type { Deps } from "../deps.ts";
 import { purgeExpiredRegistrations } from "../flows/registration/purge.ts";
+import { completeDueRecoveries, type RecoveryDeps } from "../flows/two-step-recovery/outcome.ts";
 
 /**
  * Periodic clean-up in every serving process: what has expired and holds a secret is deleted
- * (today: registrations nobody finished, with their password hashes). Each run is idempotent, so
+ * (registrations nobody finished, with their password hashes), and two-step recoveries whose wait is
+ * over are completed (two-step off, the owner mailed; the next sign-in also completes a due one, so
+ * a stopped timer delays the mail, never the owner). Each run is idempotent, so
  * several processes (or machines) running it at once only repeat each other's work.
  */
 export type Housekeeping = { stop(): Promise<void> };
@@ -11,8 +14,13 @@ export type Housekeeping = { stop(): Promise<void> };
 // Ten minutes: an expired registration (15-minute code) is gone within a quarter of an hour after.
 const defaultIntervalMs = 10 * 60_000;
 
-export async function runHousekeeping(deps: Pick<Deps, "db" | "clock">): Promise<{ registrations: number }> {
-  return { registrations: await purgeExpiredRegistrations(deps.db, deps.clock.now()) };
+export async function runHousekeeping(
+  deps: RecoveryDeps,
+): Promise<{ registrations: number; twoStepRecoveries: number }> {
+  return {
+    registrations: await purgeExpiredRegistrations(deps.db, deps.clock.now()),
+    twoStepRecoveries: await completeDueRecoveries(deps),
+  };
 }
 
 export function startHousekeeping(deps: Deps, intervalMs = defaultIntervalMs): Housekeeping {
@@ -21,7 +29,8 @@ export function startHousekeeping(deps: Deps, intervalMs = defaultIntervalMs): H
     if (running) return;
     running = runHousekeeping(deps)
       .then((purged) => {
-        if (purged.registrations > 0) deps.log.info(purged, "expired registrations purged");
+        if (purged.registrations > 0 || purged.twoStepRecoveries > 0)
+          deps.log.info(purged, "expired registrations purged, due two-step recoveries completed");
       })
       .catch((error: unknown) => deps.log.error({ err: error }, "housekeeping failed"))
       .finally(() => {
