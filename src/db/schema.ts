@@ -365,7 +365,13 @@ export type OidcSigningKeyTable = {
  * password are proven, then `waiting` until `completes_at`, when two-step is turned off
  * (`completed`), unless the owner cancels it first (`cancelled`). `voided`: a newer start replaced it.
  */
-export type TwoStepRecoveryState = "code_sent" | "waiting" | "completed" | "cancelled" | "exhausted" | "voided";
+export type TwoStepRecoveryState =
+  | "code_sent"
+  | "waiting"
+  | "completed"
+  | "cancelled"
+  | "exhausted"
+  | "voided";
 
 export type TwoStepRecoveryTable = {
   id: string;

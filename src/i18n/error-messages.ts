@@ -48,8 +48,7 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     enrollment_not_found: "この設定手続きは見つからないか、期限が切れています。最初からやり直してください。",
     confirmation_required: "無効にするには、もう一度確認してください。",
     challenge_not_found: "この確認手続きは見つかりません。もう一度サインインしてください。",
-    two_step_recovery_not_found:
-      "この2段階認証の解除手続きは見つからないか、既に終了しています。",
+    two_step_recovery_not_found: "この2段階認証の解除手続きは見つからないか、既に終了しています。",
     two_step_recovery_pending:
       "このアカウントでは2段階認証の解除手続きが既に進行中です。待機期間が終わるまでお待ちください。",
     email_reminder_not_found: "この手続きは見つからないか、終了しています。最初からやり直してください。",
