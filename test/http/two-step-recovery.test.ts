@@ -405,6 +405,59 @@ describe("two-step recovery: when every second factor is lost", () => {
     );
   });
 
+  test("at the end of the wait, housekeeping and sign-ins racing turn two-step off once, with one mail", async (t) => {
+    const app = await buildTestApp(t);
+    const owner = await accountWithApp(app);
+    await waitingRecovery(app, owner);
+    app.clock.advance(waitSeconds);
+    const [sweeps, signIns] = await Promise.all([
+      Promise.all(Array.from({ length: 3 }, () => runHousekeeping(app.deps))),
+      Promise.all(
+        Array.from({ length: 3 }, () => app.signIn({ identifier: owner.email, password: owner.password })),
+      ),
+    ]);
+    for (const answer of signIns)
+      assert.equal(answer.json<{ status: string }>().status, "signed_in", answer.body);
+    const bySweeps = sweeps.reduce((sum, swept) => sum + swept.twoStepRecoveries, 0);
+    assert.ok(bySweeps <= 1);
+    assert.equal(countOf(await templatesTo(app, owner.email), "two_step_recovery_completed"), 1);
+    assert.equal(signIns.filter((a) => a.json<{ twoStepRecovered?: boolean }>().twoStepRecovered).length, 1);
+    assert.deepEqual(await recoveryStates(app, owner.accountId), ["completed"]);
+  });
+
+  test("a recovery that two-step outlived (turned off and on again by the owner) never undoes the new set-up", async (t) => {
+    // The owner, signed in from before, replaced the lost method instead of cancelling.
+    const app = await buildTestApp(t);
+    const owner = await accountWithApp(app);
+    await waitingRecovery(app, owner);
+    app.clock.advance(60);
+    await app.db
+      .updateTable("account")
+      .set({ two_step_enabled_at: app.clock.now().toISOString() })
+      .where("id", "=", owner.accountId)
+      .execute();
+    app.clock.advance(waitSeconds);
+    assert.equal((await runHousekeeping(app.deps)).twoStepRecoveries, 0);
+    assert.equal(await isTwoStepOn(app, owner.accountId), true);
+    assert.deepEqual(await recoveryStates(app, owner.accountId), ["cancelled"]);
+    await challengeFor(app, owner.email, owner.password);
+  });
+
+  test("the signed-in cancel is refused from another site (CSRF)", async (t) => {
+    // Attack: a page elsewhere posting to the API with the owner's cookie, to cancel nothing useful
+    // today, but no cookie-authenticated change is taken from another origin.
+    const app = await buildTestApp(t);
+    const owner = await accountWithApp(app);
+    await waitingRecovery(app, owner);
+    const crossSite = await app.inject({
+      method: "POST",
+      url: "/api/v1/security/two-step/recovery/cancel",
+      headers: { cookie: owner.cookie, origin: "https://evil.example" },
+    });
+    assertApiError(crossSite, 403, "csrf_failed");
+    assert.deepEqual(await recoveryStates(app, owner.accountId), ["waiting"]);
+  });
+
   test("the sign-in answer's twoStepRecovered flag is in the published OpenAPI schema", async (t) => {
     const app = await buildTestApp(t);
     const doc = await app.inject({ method: "GET", url: "/api/openapi.json" });

@@ -3,7 +3,12 @@ import { queueMessage } from "../../courier/outbox.ts";
 import { newId } from "../../crypto/secrets.ts";
 import type { Deps } from "../../deps.ts";
 import { isCountryAllowed } from "../../geo/country.ts";
-import { type AccountRow, findAccountByIdentifier, updatePasswordHash } from "../../identity/accounts.ts";
+import {
+  type AccountRow,
+  findAccountById,
+  findAccountByIdentifier,
+  updatePasswordHash,
+} from "../../identity/accounts.ts";
 import { type Identifier, parseIdentifier } from "../../identity/identifiers.ts";
 import { createDummyHash, hashPassword, needsRehash, verifyPassword } from "../../passwords/hashing.ts";
 import type { Factor, SessionRow, SessionType } from "../../session/sessions.ts";
@@ -182,10 +187,13 @@ export async function signInWithPassword(
   }
   // A two-step recovery whose wait is over turns two-step off now, if housekeeping has not yet
   // (docs/flows/two-step-recovery.md): the password then signs in, and trusted browsers are gone.
-  const current =
-    account.two_step_enabled_at && (await completeDueRecovery(deps, account.id))
+  // When it returns, any racing completion (housekeeping, a sign-in in another tab) has committed:
+  // the account is read again, so a two-step turned off meanwhile is not asked for.
+  const current = !account.two_step_enabled_at
+    ? account
+    : (await completeDueRecovery(deps, account.id))
       ? { ...account, two_step_enabled_at: null }
-      : account;
+      : ((await findAccountById(deps.db, account.id)) ?? account);
   if (current.two_step_enabled_at) {
     // A trusted browser skips the second factor only: the password was checked above.
     if (trustedDeviceId) return completeSignIn(deps, current, ["password", "trusted_device"], input, meta);

@@ -170,24 +170,47 @@ async function turnOffTwoStep(
 
 /**
  * The wait of this account's recovery is over: two-step goes off now. Both the housekeeping timer
- * and the next sign-in call this; the guarded move to `completed` lets exactly one of them do it.
+ * and the next sign-in call this; the guarded move out of `waiting` lets exactly one of them do it.
+ * A recovery that two-step has outlived (the owner turned it off, or on again with a new method,
+ * after the recovery started) is moot: it ends as `cancelled` and touches nothing, so it can never
+ * undo the owner's new set-up.
  */
 export async function completeDueRecovery(deps: RecoveryDeps, accountId: string): Promise<boolean> {
   const now = deps.clock.now().toISOString();
   const account = await findAccountById(deps.db, accountId);
   if (!account) return false;
+  const due = await deps.db
+    .selectFrom("two_step_recovery")
+    .select(["id", "created_at"])
+    .where("account_id", "=", accountId)
+    .where("state", "=", "waiting")
+    .where("completes_at", "<=", now)
+    .executeTakeFirst();
+  if (!due) return false;
+  const moot = !account.two_step_enabled_at || account.two_step_enabled_at > due.created_at;
   const done = await deps.db.transaction().execute(async (trx) => {
     const moved = await trx
       .updateTable("two_step_recovery")
-      .set({ state: "completed", ended_by: "wait_over", ended_at: now, cancel_token_hash: null })
-      .where("account_id", "=", accountId)
+      .set({
+        state: moot ? "cancelled" : "completed",
+        ended_by: moot ? "two_step_changed" : "wait_over",
+        ended_at: now,
+        cancel_token_hash: null,
+      })
+      .where("id", "=", due.id)
       .where("state", "=", "waiting")
-      .where("completes_at", "<=", now)
-      .returning("id")
-      .execute();
-    const recovery = moved[0];
-    if (!recovery) return false;
-    await turnOffTwoStep(trx, deps, account, recovery.id, false, null);
+      .executeTakeFirst();
+    if (moved.numUpdatedRows === 0n) return false;
+    if (moot) {
+      await recordAuditEvent(trx, deps, {
+        type: "two_step_recovery.cancelled",
+        accountId,
+        actor: "system",
+        detail: { recoveryId: due.id, endedBy: "two_step_changed" },
+      });
+      return false;
+    }
+    await turnOffTwoStep(trx, deps, account, due.id, false, null);
     return true;
   });
   if (done) deps.courier.wake();
