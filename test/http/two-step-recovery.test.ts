@@ -4,6 +4,8 @@ import { runHousekeeping } from "../../src/operations/housekeeping.ts";
 import { assertApiError, buildTestApp, type TestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
 import { wrongCode } from "../support/forms.ts";
+import { addPasskey, signInWithPasskey } from "../support/passkeys.ts";
+import { SoftwareAuthenticator } from "../support/software-authenticator.ts";
 import {
   accountWithApp,
   call,
@@ -327,6 +329,25 @@ describe("two-step recovery: when every second factor is lost", () => {
     app.clock.advance(waitSeconds);
     assert.equal((await runHousekeeping(app.deps)).twoStepRecoveries, 0);
     assert.equal(await isTwoStepOn(app, owner.accountId), true);
+  });
+
+  test("a passkey sign-in that verified the person during the wait cancels the recovery too", async (t) => {
+    const app = await buildTestApp(t);
+    const owner = await accountWithApp(app);
+    // Adding a passkey while two-step is on needs a code from the app first (step-up).
+    const stepUp = await call(app, "POST", "/api/v1/session/reauthenticate", owner.cookie, {
+      method: "totp",
+      code: oathtoolCode(owner.secret, app.clock.now()),
+    });
+    assert.equal(stepUp.statusCode, 200, stepUp.body);
+    const authenticator = new SoftwareAuthenticator();
+    const added = await addPasskey(app, owner.cookie, authenticator);
+    assert.equal(added.statusCode, 201, added.body);
+    await waitingRecovery(app, owner);
+    const signedIn = await signInWithPasskey(app, authenticator);
+    assert.equal(signedIn.statusCode, 200, signedIn.body);
+    assert.deepEqual(await recoveryStates(app, owner.accountId), ["cancelled"]);
+    assert.ok((await templatesTo(app, owner.email)).includes("two_step_recovery_cancelled"));
   });
 
   test("only one recovery waits per account, even when two reach the wait at once", async (t) => {
