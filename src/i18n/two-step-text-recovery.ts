@@ -18,6 +18,10 @@ const ja = {
   codeHint: "6桁の数字({time}まで有効)",
   password: "パスワード",
   proveSubmit: "確認して手続きを始める",
+  noMail: "メールが届かない場合",
+  resend: "コードを再送信",
+  resent: "新しいセキュリティコードを送信しました。前のコードは使えなくなりました。",
+  resendWait: "セキュリティコードは続けて再送信できません。{minutes}分ほど待ってからもう一度お試しください。",
   waitingTitle: "手続きを受け付けました",
   waitingIntro:
     "{time}以降に、パスワードだけでログインできるようになります。ログインした後、2段階認証をもう一度設定してください。",
@@ -63,6 +67,11 @@ const en: TwoStepRecoveryText = {
   codeHint: "6 digits (valid until {time})",
   password: "Password",
   proveSubmit: "Confirm and start",
+  noMail: "Didn't get the email?",
+  resend: "Send a new code",
+  resent: "We sent a new security code. The previous one no longer works.",
+  resendWait:
+    "Codes can't be resent right away. Please wait about {minutes} minutes; the code already sent still works.",
   waitingTitle: "Your request was received",
   waitingIntro:
     "From {time}, your password alone will sign you in. After you sign in, please set up two-step verification again.",

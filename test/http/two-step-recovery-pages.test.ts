@@ -66,6 +66,23 @@ test("on the pages, a recovery goes from the two-step page to the code and passw
   assert.equal(await isTwoStepOn(s, owner.accountId), true, "nothing changes before the wait ends");
 });
 
+test("the recovery form's resend button stays on the form and says how long to wait", async (t) => {
+  const s = await buildTestApp(t);
+  const owner = await accountWithApp(s);
+  const recovery = await startOnPages(s, owner);
+  const form = await openForm(s, recovery.path, recovery.cookie);
+  const early = await postForm(s, `${recovery.path}/resend`, form, { _csrf: form.csrf });
+  assert.equal(early.statusCode, 429);
+  assert.ok(early.headers["retry-after"]);
+  assert.match(early.body, /続けて再送信できません/);
+  s.clock.advance(s.config.limits.codeResendCooldownSeconds);
+  const sent = await postForm(s, `${recovery.path}/resend`, form, { _csrf: form.csrf });
+  assert.equal(sent.statusCode, 200);
+  assert.match(sent.body, /新しいセキュリティコードを送信しました/);
+  const codes = (await s.messagesTo(owner.email)).filter((m) => m.template === "two_step_recovery_code");
+  assert.equal(codes.length, 2);
+});
+
 test("a recovery form without its CSRF token, or from another browser, does nothing", async (t) => {
   // Attack: a cross-site form post, and a recovery URL read from a shared computer's history.
   const s = await buildTestApp(t);

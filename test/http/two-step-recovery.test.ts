@@ -127,6 +127,24 @@ describe("two-step recovery: when every second factor is lost", () => {
     assert.equal(right.statusCode, 200, right.body);
   });
 
+  test("a new recovery code waits for the cooldown, and the old code dies with it", async (t) => {
+    const app = await buildTestApp(t);
+    const owner = await accountWithApp(app);
+    const id = await start(app, owner);
+    const first = await recoveryCode(app, owner);
+    const resend = () => call(app, "POST", `/api/v1/two-step-recoveries/${id}/resend`, undefined);
+    const early = await resend();
+    assertApiError(early, 429, "too_many_attempts");
+    assert.ok(early.headers["retry-after"]);
+    app.clock.advance(app.config.limits.codeResendCooldownSeconds);
+    assert.equal((await resend()).statusCode, 202);
+    const second = await recoveryCode(app, owner);
+    if (second !== first) {
+      assertApiError(await prove(app, id, { code: first, password: owner.password }), 400, "invalid_code");
+    }
+    assert.equal((await prove(app, id, { code: second, password: owner.password })).statusCode, 200);
+  });
+
   test("recovery proofs are limited per account, reserved before they are checked, even in parallel", async (t) => {
     // Attack: twenty wrong passwords sent at once, hoping more than the limit get checked.
     const app = await buildTestApp(t);

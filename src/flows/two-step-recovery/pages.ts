@@ -30,6 +30,7 @@ import {
   findRecovery,
   findRecoveryAwaitingCode,
   proveTwoStepRecovery,
+  resendTwoStepRecoveryCode,
   startTwoStepRecovery,
 } from "./two-step-recovery.ts";
 
@@ -119,7 +120,8 @@ function renderProve(
   ${field({ name: "code", label: t.code, hint, autocomplete: "one-time-code", inputmode: "numeric", required: true, autofocus: true, maxlength: 12, errors: form.errors })}
   ${field({ name: "password", label: t.password, type: "password", autocomplete: "current-password", required: true, maxlength: 4096, errors: form.errors })}
   <button type="submit" class="wide">${t.proveSubmit}</button>
-</form>`,
+</form>
+<form method="post" action="${action}/resend" class="links">${csrfField(csrfToken)}<p>${t.noMail}</p><button type="submit" class="secondary">${t.resend}</button></form>`,
   );
   return sendPage(reply, status, { locale, title: t.proveTitle, path: action, body });
 }
@@ -259,6 +261,29 @@ export function registerTwoStepRecoveryPages(app: FastifyInstance, deps: Deps): 
       return renderProve(reply, locale, token(request, reply), errorStatuses[result.code], row, state);
     }
     return sendEnded(reply, locale, result);
+  });
+
+  app.post("/two-step-recovery/:id/resend", async (request: IdRequest, reply) => {
+    const locale = request.locale;
+    const id = request.params.id.slice(0, 64);
+    if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, recoveryPath(id));
+    if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
+    if (!ofRecoveryBrowser(request)) return sendEnded(reply, locale, failure("two_step_recovery_not_found"));
+    const result = await resendTwoStepRecoveryCode(deps, id);
+    const row = await findRecoveryAwaitingCode(deps, id);
+    if ("ok" in row) return sendEnded(reply, locale, row);
+    if (result.ok) {
+      return renderProve(reply, locale, token(request, reply), 200, row, {
+        errors: {},
+        general: twoStepRecoveryText(locale).resent,
+      });
+    }
+    // The cooldown (or the cap on sends): the code already sent still works, so stay on the form.
+    const minutes = Math.max(1, Math.ceil((result.retryAfterSeconds ?? 60) / 60));
+    return renderProve(withRetryAfter(reply, result), locale, token(request, reply), 429, row, {
+      errors: {},
+      general: format(twoStepRecoveryText(locale).resendWait, { minutes }),
+    });
   });
 
   app.get(

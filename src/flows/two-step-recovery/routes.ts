@@ -12,6 +12,7 @@ import {
   cancelRecoveryAsOwner,
   cancelRecoveryWithLink,
   proveTwoStepRecovery,
+  resendTwoStepRecoveryCode,
   startTwoStepRecovery,
 } from "./two-step-recovery.ts";
 
@@ -93,6 +94,28 @@ export function registerTwoStepRecoveryRoutes(app: FastifyInstance, deps: Deps):
       const result = await proveTwoStepRecovery(deps, request.params.id, request.body, requestMeta(request));
       if (!result.ok) throw toApiError(result);
       return { twoStepRecovery: result.twoStepRecovery };
+    },
+  );
+
+  api.post(
+    "/api/v1/two-step-recoveries/:id/resend",
+    {
+      preHandler: [
+        maintenance,
+        requireFlowToken(deps.config, "two_step_recovery", "two_step_recovery_not_found"),
+      ],
+      schema: {
+        tags: ["two-step recovery"],
+        summary: "Mail a new code (the old one stops working); 60-second cooldown, at most 5 sends",
+        params: IdParams,
+        headers: FlowTokenHeaders,
+        response: { 202: Type.Object({}), ...errorResponses(404, 409, 410, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const result = await resendTwoStepRecoveryCode(deps, request.params.id);
+      if (!result.ok) throw toApiError(result);
+      return reply.code(202).send({});
     },
   );
 

@@ -7,7 +7,7 @@ import { type AccountRow, findAccountById } from "../../identity/accounts.ts";
 import { verifyPassword } from "../../passwords/hashing.ts";
 import { type AttemptReservation, reserveAttempt } from "../../throttle/attempts.ts";
 import { ipThrottleSubject } from "../../throttle/ip-subject.ts";
-import { codeDepsFor, codeRefusal, codeRulesFor } from "../code-step.ts";
+import { codeDepsFor, codeRefusal, codeRulesFor, resendRefusal } from "../code-step.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
 import {
   cancelWaitingRecovery,
@@ -304,6 +304,39 @@ export async function cancelRecoveryAsOwner(
     .transaction()
     .execute((trx) => cancelWaitingRecovery(trx, deps, account, "owner_session", meta));
   if (!cancelled) return failure("two_step_recovery_not_found");
+  deps.courier.wake();
+  return { ok: true };
+}
+
+/** "Send the code again": a new code (the old one dies) after the cooldown, within the cap on sends. */
+export async function resendTwoStepRecoveryCode(deps: Deps, id: string): Promise<{ ok: true } | FlowFailure> {
+  const row = await findRecoveryAwaitingCode(deps, id);
+  if ("ok" in row) return row;
+  const account = await findAccountById(deps.db, row.account_id);
+  if (account?.status !== "active") return failure("two_step_recovery_not_found");
+  const issued = await deps.db.transaction().execute(async (trx) => {
+    const result = await issueCode(
+      trx,
+      codeDepsFor(deps),
+      { flowId: id, purpose: "two_step_recovery", channel: "email", destination: account.email },
+      codeRulesFor(deps, "email"),
+    );
+    if (!result.ok) return result;
+    await trx
+      .updateTable("two_step_recovery")
+      .set({ code_expires_at: result.expiresAt.toISOString() })
+      .where("id", "=", id)
+      .where("state", "=", "code_sent")
+      .execute();
+    await queueMessage(trx, deps, "email", account.email, account.locale, {
+      kind: "two_step_recovery_code",
+      name: account.name,
+      code: result.code,
+      lifetimeMinutes: Math.ceil(deps.config.limits.emailCodeLifetimeSeconds / 60),
+    });
+    return result;
+  });
+  if (!issued.ok) return resendRefusal(deps, issued, row.code_expires_at);
   deps.courier.wake();
   return { ok: true };
 }
