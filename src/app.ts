@@ -35,6 +35,8 @@ import { registerRegistrationRoutes } from "./flows/registration/routes.ts";
 import { registerSignInPages } from "./flows/sign-in/pages.ts";
 import { registerSignInRoutes } from "./flows/sign-in/routes.ts";
 import { registerTwoStepSignInPage } from "./flows/sign-in/two-step-page.ts";
+import { registerTwoStepRecoveryPages } from "./flows/two-step-recovery/pages.ts";
+import { registerTwoStepRecoveryRoutes } from "./flows/two-step-recovery/routes.ts";
 import { registerTwoStepSettingsPages } from "./flows/two-step-settings/pages.ts";
 import { registerTwoStepManagePages } from "./flows/two-step-settings/pages-manage.ts";
 import { registerTwoStepSetupPages } from "./flows/two-step-settings/pages-setup.ts";
@@ -170,6 +172,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerConnectedAppsRoutes(app, deps);
   registerAccountClosingRoutes(app, deps);
   registerTwoStepSettingsRoutes(app, deps);
+  registerTwoStepRecoveryRoutes(app, deps);
   registerPasskeyRoutes(app, deps);
   registerPasskeyScript(app);
   registerPasswordStrengthRoutes(app, deps);
@@ -178,6 +181,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerSiteRoutes(app, deps);
   registerSignInPages(app, deps);
   registerTwoStepSignInPage(app, deps);
+  registerTwoStepRecoveryPages(app, deps);
   registerRegistrationPages(app, deps);
   registerPasswordResetPages(app, deps);
   registerEmailReminderPages(app, deps);

@@ -3,6 +3,7 @@ import { recordAuditEvent } from "../audit/audit.ts";
 import type { Deps } from "../deps.ts";
 import { conditionalCreateOffer } from "../flows/passkeys/conditional-create.ts";
 import { passkeySummaryRow } from "../flows/passkeys/pages.ts";
+import { twoStepRecoveryBanner } from "../flows/two-step-recovery/pages.ts";
 import { checkFormToken, formField, sendFormExpired, sendPage, signedInPage } from "../http/pages.ts";
 import { clearSessionCookie, loadSession, requestMeta, sessionTokenOf } from "../http/request-context.ts";
 import { format } from "../i18n/locale.ts";
@@ -57,7 +58,9 @@ ${await conditionalCreateOffer(deps, page.auth, locale)}`;
     const devices = await listTrustedDevices(deps.db, account.id, deps.clock.now());
     const passkeys = await passkeySummaryRow(deps.db, account.id, locale);
     const apps = await listConnectedApps(deps.db, account.id, deps.clock.now());
+    const recoveryBanner = await twoStepRecoveryBanner(deps, account.id, locale, page.csrfToken);
     const body = html`<h1>${text.title}</h1>
+${recoveryBanner}
 <div class="card">
 <dl class="settings">
   <div><dt>${text.name}</dt><dd>${account.name}</dd></div>

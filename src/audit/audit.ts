@@ -47,7 +47,12 @@ export type AuditEventType =
   | "maintenance.on"
   | "maintenance.off"
   | "outbox.retried"
-  | "outbox.expired";
+  | "outbox.expired"
+  | "two_step_recovery.requested"
+  | "two_step_recovery.failed"
+  | "two_step_recovery.started"
+  | "two_step_recovery.cancelled"
+  | "two_step_recovery.completed";
 
 export type AuditEvent = {
   type: AuditEventType;

@@ -210,7 +210,10 @@ describe("mamori purge", () => {
     }
     const run = await mamori("purge");
     assert.equal(run.status, 0, run.err);
-    assert.equal(run.out, "expired registrations purged: 1\nclosed accounts erased: 0");
+    assert.equal(
+      run.out,
+      "expired registrations purged: 1\nclosed accounts erased: 0\ntwo-step recoveries completed after their wait: 0",
+    );
     const left = await db.selectFrom("registration").select("id").execute();
     assert.deepEqual(
       left.map((row) => row.id),

@@ -13,6 +13,8 @@ import {
   createAccountAsOperator,
   describeAccount,
   findAccountForOperator,
+  resetTwoStepAsOperator,
+  type TwoStepResetFailure,
 } from "../operations/account-admin.ts";
 import { serveWithWorkers } from "../operations/cluster.ts";
 import { runHousekeeping } from "../operations/housekeeping.ts";
@@ -35,6 +37,10 @@ const usage = `Usage: mamori <command>
   accounts close <id|email> --reason R     close the account
   accounts reopen <id|email> [--reason R]  make a suspended or closed account active again (a closed
                                            one only until its data is erased, MAMORI_ACCOUNT_ERASURE_GRACE_SECONDS)
+  accounts reset-two-step <id|email> --reason R [--now]
+                                           turn two-step off for a customer who lost every second
+                                           factor: after the waiting period (the owner is told on
+                                           every channel and can cancel), or at once with --now
   maintenance on --message M [--retry-after SECONDS]
                                            sign-in, registration and reset answer 503
   maintenance off | status
@@ -81,6 +87,7 @@ const options = {
   "require-two-step": { type: "boolean" },
   role: { type: "string" },
   device: { type: "boolean" },
+  now: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -141,6 +148,7 @@ export async function runCli(argv: readonly string[], output: Output = processOu
       const purged = await runHousekeeping(deps);
       output.out(`expired registrations purged: ${purged.registrations}`);
       output.out(`closed accounts erased: ${purged.erasedAccounts}`);
+      output.out(`two-step recoveries completed after their wait: ${purged.twoStepRecoveries}`);
       return 0;
     }
     if (command === "maintenance" && target === undefined) {
@@ -170,6 +178,7 @@ type Values = {
   limit?: string | undefined;
   failed?: boolean | undefined;
   "all-failed"?: boolean | undefined;
+  now?: boolean | undefined;
 };
 
 const statusForVerb: Record<string, AccountStatus> = {
@@ -211,12 +220,35 @@ async function runAccounts(
     output.out(JSON.stringify(await describeAccount(deps, account), null, 2));
     return 0;
   }
+  if (verb === "reset-two-step") return resetTwoStep(deps, target, values, output);
+  if (values.now) throw new UsageError("--now goes only with accounts reset-two-step");
   const status = verb ? statusForVerb[verb] : undefined;
   if (!status) throw new UsageError(`unknown accounts command: ${verb ?? ""}`);
   const result = await changeAccountStatus(deps, target, status, values.reason ?? "");
   if (!result.ok) return refused(result, output);
   const revoked = result.sessionsRevoked > 0 ? `; ${result.sessionsRevoked} session(s) signed out` : "";
   output.out(`${result.account.email} is now ${result.account.status}${revoked}; the owner is mailed`);
+  return 0;
+}
+
+async function resetTwoStep(deps: Deps, target: string, values: Values, output: Output): Promise<number> {
+  const result = await resetTwoStepAsOperator(deps, target, values.reason ?? "", values.now === true);
+  if (!result.ok) {
+    const messages: Record<TwoStepResetFailure["reason"], string> = {
+      not_found: "no account has that id or email",
+      reason_required: "--reason is required: it is audited and the owner is told why",
+      two_step_off: "two-step verification is already off for this account",
+      already_pending:
+        "a two-step recovery is already waiting for this account (use --now to end it at once)",
+    };
+    output.err(`mamori: ${messages[result.reason]}`);
+    return 1;
+  }
+  output.out(
+    result.completesAt
+      ? `${result.account.email}: two-step verification will be turned off at ${result.completesAt} unless the owner cancels; the owner is told by mail and SMS`
+      : `${result.account.email}: two-step verification is off now; trusted browsers and sessions ended; the owner is mailed`,
+  );
   return 0;
 }
 

@@ -41,6 +41,11 @@ export type Limits = {
   smtpTimeoutSeconds: number;
   /** How long a closed account's personal data is kept (the operator may reopen it) before it is erased. */
   accountErasureGraceSeconds: number;
+  /** How long a two-step recovery waits before two-step is turned off (the owner can cancel it meanwhile). */
+  twoStepRecoveryWaitSeconds: number;
+  /** Two-step recovery starts and failed proofs per account, and per IP address, per day. */
+  twoStepRecoveryAttemptsPerAccount: number;
+  twoStepRecoveryAttemptsPerIp: number;
 };
 
 type LimitRule = {
@@ -57,6 +62,31 @@ const DAY = 86_400;
 
 // Defaults and reasons are in shared/DESIGN.md, "Security numbers".
 const limitRules: readonly LimitRule[] = [
+  // Lost every second factor: the wait is what stops someone holding the mailbox and the password
+  // (the owner, told on every channel, cancels). Google, Microsoft and Amazon wait a day or more.
+  {
+    key: "twoStepRecoveryWaitSeconds",
+    env: "MAMORI_TWO_STEP_RECOVERY_WAIT_SECONDS",
+    fallback: DAY,
+    min: 1,
+    max: 30 * DAY,
+    production: { min: 3600 },
+  },
+  {
+    key: "twoStepRecoveryAttemptsPerAccount",
+    env: "MAMORI_TWO_STEP_RECOVERY_ATTEMPTS_PER_ACCOUNT",
+    fallback: 5,
+    min: 1,
+    max: 1000,
+    production: { max: 20 },
+  },
+  {
+    key: "twoStepRecoveryAttemptsPerIp",
+    env: "MAMORI_TWO_STEP_RECOVERY_ATTEMPTS_PER_IP",
+    fallback: 20,
+    min: 1,
+    max: 100_000,
+  },
   {
     key: "emailCodeLifetimeSeconds",
     env: "MAMORI_EMAIL_CODE_LIFETIME_SECONDS",

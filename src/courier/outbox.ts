@@ -113,6 +113,6 @@ export async function queuePhoneMessage(
     subject: null,
     text: renderPhoneMessage(template, locale, channel),
     html: null,
-    code: template.code,
+    code: "code" in template ? template.code : undefined,
   });
 }

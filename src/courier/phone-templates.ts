@@ -1,8 +1,12 @@
 import type { Locale } from "../config/config.ts";
 import { format } from "../i18n/locale.ts";
+import { twoStepRecoverySms } from "./two-step-recovery-templates.ts";
 
 /** A security code sent to a phone, by text message or read out in a voice call. */
-export type PhoneMessageTemplate = { kind: "phone_code"; code: string; lifetimeMinutes: number };
+export type PhoneMessageTemplate =
+  | { kind: "phone_code"; code: string; lifetimeMinutes: number }
+  /** "A two-step recovery started" (SMS only), with the single-use cancel link. */
+  | { kind: "two_step_recovery_notice"; completesAt: string; cancelUrl: string };
 
 const sms: Record<Locale, string> = {
   // One SMS segment: UCS-2 allows 70 characters, and this stays under it.
@@ -24,6 +28,12 @@ export function renderPhoneMessage(
   locale: Locale,
   channel: "sms" | "voice",
 ): string {
+  if (template.kind === "two_step_recovery_notice") {
+    return format(twoStepRecoverySms(locale), {
+      completesAt: template.completesAt,
+      cancelUrl: template.cancelUrl,
+    });
+  }
   const minutes = template.lifetimeMinutes;
   if (channel === "sms") return format(sms[locale], { code: template.code, minutes });
   const digits = [...template.code].join(locale === "ja" ? "、" : ", ");

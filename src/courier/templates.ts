@@ -10,6 +10,7 @@ import {
 import { connectedAppRemovedCopy } from "./connected-app-templates.ts";
 import { type PasskeyChange, passkeyCopy } from "./passkey-templates.ts";
 import { signedOutBySupportCopy } from "./staff-templates.ts";
+import { type TwoStepRecoveryMail, twoStepRecoveryCopy } from "./two-step-recovery-templates.ts";
 import { type TwoStepChange, twoStepCopy } from "./two-step-templates.ts";
 
 /** Every message Mamori sends, with the data it needs. `code` marks messages that carry a security code. */
@@ -47,6 +48,7 @@ export type MessageTemplate =
       app: string;
       securityUrl: string;
     }
+  | TwoStepRecoveryMail
   | {
       kind: "account_status_changed";
       name: string;
@@ -183,6 +185,11 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
       return connectedAppRemovedCopy(locale);
     case "signed_out_by_support":
       return signedOutBySupportCopy(locale);
+    case "two_step_recovery_code":
+    case "two_step_recovery_started":
+    case "two_step_recovery_cancelled":
+    case "two_step_recovery_completed":
+      return twoStepRecoveryCopy(template, locale);
     case "new_sign_in":
       return ja
         ? {

@@ -15,6 +15,7 @@ import * as oidcAccount from "./migrations/010-oidc-account.ts";
 import * as oidcTokenBinding from "./migrations/011-oidc-token-binding.ts";
 import * as outboxCodeExpiry from "./migrations/012-outbox-code-expiry.ts";
 import * as accountClosing from "./migrations/014-account-closing.ts";
+import * as twoStepRecovery from "./migrations/015-two-step-recovery.ts";
 import * as deviceFlow from "./migrations/017-device-flow.ts";
 import * as staff from "./migrations/021-staff.ts";
 
@@ -35,6 +36,7 @@ const migrations: readonly Migration[] = [
   { id: "011-oidc-token-binding", ...oidcTokenBinding },
   { id: "012-outbox-code-expiry", ...outboxCodeExpiry },
   { id: "014-account-closing", ...accountClosing },
+  { id: "015-two-step-recovery", ...twoStepRecovery },
   { id: "017-device-flow", ...deviceFlow },
   { id: "021-staff", ...staff },
 ];

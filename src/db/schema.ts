@@ -52,7 +52,8 @@ export type CodePurpose =
   | "password_reset"
   | "email_reminder"
   | "phone_verification"
-  | "sign_in";
+  | "sign_in"
+  | "two_step_recovery";
 
 /** A one-time code sent by email, SMS or voice; one live code per flow, a newer one voids it. */
 export type VerificationCodeTable = {
@@ -420,6 +421,43 @@ export type OidcSigningKeyTable = {
   retired_at: string | null;
 };
 
+/**
+ * "I can't receive my two-step codes" (migration 015): `code_sent` until the mailed code and the
+ * password are proven, then `waiting` until `completes_at`, when two-step is turned off
+ * (`completed`), unless the owner cancels it first (`cancelled`). `voided`: a newer start replaced it.
+ */
+export type TwoStepRecoveryState =
+  | "code_sent"
+  | "waiting"
+  | "completed"
+  | "cancelled"
+  | "exhausted"
+  | "voided";
+
+export type TwoStepRecoveryTable = {
+  id: string;
+  account_id: string;
+  state: TwoStepRecoveryState;
+  /** `account`: from the sign-in page; `operator`: `mamori accounts reset-two-step`. */
+  started_by: "account" | "operator";
+  /** The operator's reason (audited and mailed); null when the customer started it. */
+  reason: string | null;
+  /** When the mailed code stops working (the `code_sent` step's deadline). */
+  code_expires_at: string;
+  /** When the wait ends and two-step is turned off; set on entering `waiting`. */
+  completes_at: string | null;
+  /** SHA-256 of the secret of the single-use cancel link sent by mail and SMS. */
+  cancel_token_hash: string | null;
+  /** Who ended it: owner_session, cancel_link, second_factor_sign_in, operator, wait_over. */
+  ended_by: string | null;
+  ended_at: string | null;
+  /** When the owner was shown "set up two-step again" after it completed. */
+  prompted_at: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  created_at: string;
+};
+
 export type Schema = {
   account: AccountTable;
   registration: RegistrationTable;
@@ -447,6 +485,7 @@ export type Schema = {
   oidc_model: OidcModelTable;
   oidc_client: OidcClientTable;
   oidc_signing_key: OidcSigningKeyTable;
+  two_step_recovery: TwoStepRecoveryTable;
 };
 
 export type { Generated };

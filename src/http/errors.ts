@@ -45,6 +45,8 @@ export const errorStatuses = {
   enrollment_not_found: 404,
   confirmation_required: 400,
   challenge_not_found: 404,
+  two_step_recovery_not_found: 404,
+  two_step_recovery_pending: 409,
   email_reminder_not_found: 404,
   passkey_not_found: 404,
   passkey_unknown_credential: 404,

@@ -16,7 +16,12 @@ import { toApiError } from "./flow-errors.ts";
  * unknown flow and does nothing. The token travels in a header, never in a URL, so it stays out of
  * access logs (the id in the path is no secret any more).
  */
-export type ApiFlowKind = "registration" | "sign_in_challenge" | "password_reset" | "email_reminder";
+export type ApiFlowKind =
+  | "registration"
+  | "sign_in_challenge"
+  | "password_reset"
+  | "email_reminder"
+  | "two_step_recovery";
 
 export const flowTokenHeader = "x-mamori-flow-token";
 

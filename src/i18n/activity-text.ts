@@ -61,6 +61,11 @@ const ja = {
     "account.erased": "個人データの消去",
     "account.data_exported": "データのダウンロード",
     "sign_in.country_refused": "海外からのログインの拒否",
+    "two_step_recovery.requested": "2段階認証の解除手続き: 確認コードを送信",
+    "two_step_recovery.failed": "2段階認証の解除手続き: 確認に失敗",
+    "two_step_recovery.started": "2段階認証の解除手続きを開始(待機中)",
+    "two_step_recovery.cancelled": "2段階認証の解除手続きを取り消し",
+    "two_step_recovery.completed": "2段階認証の解除手続きが完了",
   } satisfies Record<AccountEventType, string>,
   otherEvent: "セキュリティに関する操作",
   confirm: {
@@ -134,6 +139,11 @@ const en: ActivityText = {
     "account.erased": "Personal data erased",
     "account.data_exported": "Your data downloaded",
     "sign_in.country_refused": "Sign-in from abroad refused",
+    "two_step_recovery.requested": "Two-step recovery: code sent",
+    "two_step_recovery.failed": "Two-step recovery: a proof failed",
+    "two_step_recovery.started": "Two-step recovery started (waiting)",
+    "two_step_recovery.cancelled": "Two-step recovery cancelled",
+    "two_step_recovery.completed": "Two-step recovery completed",
   },
   otherEvent: "Security activity",
   confirm: {

@@ -49,6 +49,9 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     enrollment_not_found: "この設定手続きは見つからないか、期限が切れています。最初からやり直してください。",
     confirmation_required: "無効にするには、もう一度確認してください。",
     challenge_not_found: "この確認手続きは見つかりません。もう一度サインインしてください。",
+    two_step_recovery_not_found: "この2段階認証の解除手続きは見つからないか、既に終了しています。",
+    two_step_recovery_pending:
+      "このアカウントでは2段階認証の解除手続きが既に進行中です。待機期間が終わるまでお待ちください。",
     email_reminder_not_found: "この手続きは見つからないか、終了しています。最初からやり直してください。",
     passkey_not_found: "このパスキーは見つかりません。別のパスキーか、パスワードでサインインしてください。",
     passkey_invalid: "パスキーを確認できませんでした。もう一度お試しください。",
@@ -106,6 +109,9 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     enrollment_not_found: "This set-up was not found or has expired. Please start again.",
     confirmation_required: "Confirm once more to turn it off.",
     challenge_not_found: "This verification was not found. Please sign in again.",
+    two_step_recovery_not_found: "This two-step recovery was not found or has already ended.",
+    two_step_recovery_pending:
+      "A two-step recovery is already under way for this account. Please wait until its waiting period ends.",
     email_reminder_not_found: "This request was not found or has ended. Please start again.",
     passkey_not_found: "This passkey was not found. Use another passkey or your password.",
     passkey_invalid: "The passkey could not be verified. Please try again.",

@@ -7,6 +7,12 @@ import type { AccountStatus } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { normalizeName } from "../flows/registration/registration.ts";
 import {
+  isUniqueViolation,
+  newCancelToken,
+  tellEveryChannel,
+  turnOffTwoStepNow,
+} from "../flows/two-step-recovery/outcome.ts";
+import {
   type AccountRow,
   findAccountByEmail,
   findAccountById,
@@ -175,4 +181,94 @@ export async function describeAccount(
     erasedAt: account.erased_at,
     liveSessions: sessions.length,
   };
+}
+
+export type TwoStepResetFailure = {
+  ok: false;
+  reason: "not_found" | "reason_required" | "two_step_off" | "already_pending";
+};
+
+/**
+ * Support's `mamori accounts reset-two-step`: for a customer who lost every second factor and
+ * called in. By default it honours the waiting period like the customer's own recovery (a caller
+ * who talked support into it is stopped by the owner's cancel, told on every channel); `now` turns
+ * two-step off at once. Both need a reason, which is audited and mailed.
+ */
+export async function resetTwoStepAsOperator(
+  deps: OperatorDeps,
+  idOrEmail: string,
+  reason: string,
+  now: boolean,
+): Promise<{ ok: true; account: AccountRow; completesAt: string | null } | TwoStepResetFailure> {
+  const trimmedReason = reason.trim();
+  if (trimmedReason === "") return { ok: false, reason: "reason_required" };
+  const account = await findAccountForOperator(deps, idOrEmail);
+  if (!account) return { ok: false, reason: "not_found" };
+  if (!account.two_step_enabled_at) return { ok: false, reason: "two_step_off" };
+  const started = deps.clock.now();
+  const id = newId(deps.random, "tsr");
+  const completesAt = new Date(
+    started.getTime() + (now ? 0 : deps.config.limits.twoStepRecoveryWaitSeconds * 1000),
+  ).toISOString();
+  const cancel = newCancelToken(deps, id);
+  const values = {
+    id,
+    account_id: account.id,
+    started_by: "operator" as const,
+    reason: trimmedReason,
+    code_expires_at: started.toISOString(),
+    completes_at: completesAt,
+    cancel_token_hash: now ? null : cancel.hash,
+    prompted_at: null,
+    ip: null,
+    user_agent: null,
+    created_at: started.toISOString(),
+  };
+  try {
+    await deps.db.transaction().execute(async (trx) => {
+      if (now) {
+        // Whatever recovery was waiting ends with this one: two-step is off from now on.
+        await trx
+          .updateTable("two_step_recovery")
+          .set({
+            state: "completed",
+            ended_by: "operator",
+            ended_at: started.toISOString(),
+            cancel_token_hash: null,
+          })
+          .where("account_id", "=", account.id)
+          .where("state", "=", "waiting")
+          .execute();
+        await trx
+          .insertInto("two_step_recovery")
+          .values({ ...values, state: "completed", ended_by: "operator", ended_at: started.toISOString() })
+          .execute();
+        await turnOffTwoStepNow(trx, deps, account, id, trimmedReason);
+        return;
+      }
+      await trx
+        .insertInto("two_step_recovery")
+        .values({ ...values, state: "waiting", ended_by: null, ended_at: null })
+        .execute();
+      await tellEveryChannel(
+        trx,
+        deps,
+        account,
+        { completes_at: completesAt, started_by: "operator", reason: trimmedReason },
+        cancel.token,
+      );
+      await recordAuditEvent(trx, deps, {
+        type: "two_step_recovery.started",
+        accountId: account.id,
+        actor: "operator",
+        detail: { recoveryId: id, completesAt, reason: trimmedReason },
+      });
+    });
+  } catch (error) {
+    // One waiting recovery per account (a unique index): the customer's own, or another operator's.
+    if (isUniqueViolation(error)) return { ok: false, reason: "already_pending" };
+    throw error;
+  }
+  deps.courier.wake();
+  return { ok: true, account, completesAt: now ? null : completesAt };
 }

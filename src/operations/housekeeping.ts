@@ -1,11 +1,14 @@
 import type { Deps } from "../deps.ts";
 import { purgeExpiredRegistrations } from "../flows/registration/purge.ts";
+import { completeDueRecoveries, type RecoveryDeps } from "../flows/two-step-recovery/outcome.ts";
 import { eraseClosedAccounts } from "./erasure.ts";
 
 /**
  * Periodic clean-up in every serving process: what has expired and holds a secret is deleted
- * (registrations nobody finished, with their password hashes), and closed accounts whose grace
- * period has ended are erased (./erasure.ts). Each run is idempotent, so
+ * (registrations nobody finished, with their password hashes), closed accounts whose grace period
+ * has ended are erased (./erasure.ts), and two-step recoveries whose wait is over are completed
+ * (two-step off, the owner mailed; the next sign-in also completes a due one, so a stopped timer
+ * delays the mail, never the owner). Each run is idempotent, so
  * several processes (or machines) running it at once only repeat each other's work.
  */
 export type Housekeeping = { stop(): Promise<void> };
@@ -14,11 +17,12 @@ export type Housekeeping = { stop(): Promise<void> };
 const defaultIntervalMs = 10 * 60_000;
 
 export async function runHousekeeping(
-  deps: Pick<Deps, "db" | "clock" | "random">,
-): Promise<{ registrations: number; erasedAccounts: number }> {
+  deps: RecoveryDeps,
+): Promise<{ registrations: number; erasedAccounts: number; twoStepRecoveries: number }> {
   return {
     registrations: await purgeExpiredRegistrations(deps.db, deps.clock.now()),
     erasedAccounts: await eraseClosedAccounts(deps),
+    twoStepRecoveries: await completeDueRecoveries(deps),
   };
 }
 
@@ -28,12 +32,10 @@ export function startHousekeeping(deps: Deps, intervalMs = defaultIntervalMs): H
     if (running) return;
     running = runHousekeeping(deps)
       .then((purged) => {
-        if (purged.registrations > 0)
-          deps.log.info({ registrations: purged.registrations }, "expired registrations purged");
-        if (purged.erasedAccounts > 0)
+        if (purged.registrations > 0 || purged.erasedAccounts > 0 || purged.twoStepRecoveries > 0)
           deps.log.info(
-            { accounts: purged.erasedAccounts },
-            "closed accounts erased after their grace period",
+            purged,
+            "housekeeping: expired registrations purged, closed accounts erased, due two-step recoveries completed",
           );
       })
       .catch((error: unknown) => deps.log.error({ err: error }, "housekeeping failed"))

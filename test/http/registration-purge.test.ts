@@ -45,11 +45,19 @@ test("unfinished registrations and their password hashes are purged after their 
   // Not yet: a code still alive keeps its registration.
   s.clock.advance(s.config.limits.emailCodeLifetimeSeconds - 60);
   const live = await startRegistration(s, "live@example.jp");
-  assert.deepEqual(await runHousekeeping(s.deps), { registrations: 0, erasedAccounts: 0 });
+  assert.deepEqual(await runHousekeeping(s.deps), {
+    registrations: 0,
+    erasedAccounts: 0,
+    twoStepRecoveries: 0,
+  });
   assert.equal((await registrationRows(s, [abandoned, exhausted])).length, 2);
 
   s.clock.advance(61);
-  assert.deepEqual(await runHousekeeping(s.deps), { registrations: 2, erasedAccounts: 0 });
+  assert.deepEqual(await runHousekeeping(s.deps), {
+    registrations: 2,
+    erasedAccounts: 0,
+    twoStepRecoveries: 0,
+  });
   assert.deepEqual(await registrationRows(s, [abandoned, exhausted]), []);
   assert.deepEqual(await codeRows(s, [abandoned, exhausted]), [], "their codes went too");
   const left = await s.db

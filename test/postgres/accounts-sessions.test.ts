@@ -42,6 +42,7 @@ const allMigrations = [
   "011-oidc-token-binding",
   "012-outbox-code-expiry",
   "014-account-closing",
+  "015-two-step-recovery",
   "017-device-flow",
   "021-staff",
 ];

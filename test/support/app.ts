@@ -264,6 +264,7 @@ const flowStepPaths: readonly [RegExp, ApiFlowKind][] = [
   [/^\/api\/v1\/sign-in\/challenges\/([^/?]+)\//, "sign_in_challenge"],
   [/^\/api\/v1\/password-resets\/([^/?]+)\//, "password_reset"],
   [/^\/api\/v1\/email-reminders\/([^/?]+)\//, "email_reminder"],
+  [/^\/api\/v1\/two-step-recoveries\/((?!cancel)[^/?]+)\//, "two_step_recovery"],
 ];
 
 /** The flow a JSON API step is for (`/api/v1/password-resets/{id}/verify` -> a reset's id). */

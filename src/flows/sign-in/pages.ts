@@ -147,6 +147,9 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
       return reply.redirect(`${challengePath}?return_to=${encodeURIComponent(returnTo)}`, 303);
     }
     setSessionCookie(reply, deps.config, result.token, result.session);
+    // Two-step was just turned off by a recovery: first the prompt to set it up again.
+    if (result.twoStepRecovered)
+      return reply.redirect(`/two-step-recovery/set-up-again?return_to=${encodeURIComponent(returnTo)}`, 303);
     return reply.redirect(returnTo, 303);
   });
 }

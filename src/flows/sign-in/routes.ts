@@ -39,6 +39,12 @@ export const SignedInSchema = Type.Object({
   status: Type.Literal("signed_in"),
   account: AccountResponse,
   session: SessionResponse,
+  twoStepRecovered: Type.Optional(
+    Type.Literal(true, {
+      description:
+        "Two-step verification was just turned off by a recovery whose wait ended: ask the person to set it up again (decision 0021)",
+    }),
+  ),
 });
 
 /** The cookie that lets this browser skip the second factor (30 days), HttpOnly like the session's. */
@@ -55,7 +61,7 @@ export function setTrustedDeviceCookie(reply: FastifyReply, config: Config, toke
 export function signedInBody(
   reply: FastifyReply,
   config: Config,
-  result: { account: AccountRow; token: string; session: SessionRow },
+  result: { account: AccountRow; token: string; session: SessionRow; twoStepRecovered?: true },
 ) {
   const sessionType = result.session.session_type;
   if (sessionType === "cookie") setSessionCookie(reply, config, result.token, result.session);
@@ -66,6 +72,7 @@ export function signedInBody(
       ...toPublicSession(result.session),
       ...(sessionType === "token" ? { token: result.token } : {}),
     },
+    ...(result.twoStepRecovered ? { twoStepRecovered: true as const } : {}),
   };
 }
 

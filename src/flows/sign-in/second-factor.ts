@@ -22,6 +22,7 @@ import { countSignInAttempt } from "../../operations/metrics.ts";
 import type { Factor, SessionRow } from "../../session/sessions.ts";
 import { trustDevice } from "../../session/trusted-devices.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
+import { cancelWaitingRecovery } from "../two-step-recovery/outcome.ts";
 import { mintSignInSession, type SessionChoice } from "./mint-session.ts";
 
 /**
@@ -218,6 +219,10 @@ export async function completeWaitingFlow(
     if (moved.numUpdatedRows === 0n) return undefined;
     const minted = await mintSignInSession(trx, deps, account, factors, sessionChoiceOf(flow), meta);
     await alsoRecord?.(trx);
+    // The owner just used a real second factor: they have it, so a two-step recovery waiting on
+    // the account is cancelled (and they are mailed). Attack: someone holding the mailbox and the
+    // password started one; the owner only has to sign in as usual to end it.
+    await cancelWaitingRecovery(trx, deps, account, "second_factor_sign_in", meta);
     const trusted = trustDevice ? await trustBrowser(trx, deps, account, meta) : undefined;
     return { minted, trusted };
   });

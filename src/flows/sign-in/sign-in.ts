@@ -3,7 +3,12 @@ import { queueMessage } from "../../courier/outbox.ts";
 import { newId } from "../../crypto/secrets.ts";
 import type { Deps } from "../../deps.ts";
 import { isCountryAllowed } from "../../geo/country.ts";
-import { type AccountRow, findAccountByIdentifier, updatePasswordHash } from "../../identity/accounts.ts";
+import {
+  type AccountRow,
+  findAccountById,
+  findAccountByIdentifier,
+  updatePasswordHash,
+} from "../../identity/accounts.ts";
 import { type Identifier, parseIdentifier } from "../../identity/identifiers.ts";
 import { countSignInAttempt } from "../../operations/metrics.ts";
 import { createDummyHash, hashPassword, needsRehash, verifyPassword } from "../../passwords/hashing.ts";
@@ -19,6 +24,11 @@ import {
 } from "../../throttle/lockout.ts";
 import type { ThrottleRule } from "../../throttle/throttle.ts";
 import { type FlowFailure, failure, type RequestMeta } from "../flow-result.ts";
+import {
+  cancelWaitingRecovery,
+  completeDueRecovery,
+  takeSetUpAgainPrompt,
+} from "../two-step-recovery/outcome.ts";
 import { tellOwnerOfCountryRefusal } from "./country-refusal.ts";
 import { mintSignInSession } from "./mint-session.ts";
 import { startSecondFactor, type TwoStepRequired } from "./second-factor.ts";
@@ -38,6 +48,8 @@ export type SignedIn = {
   account: AccountRow;
   token: string;
   session: SessionRow;
+  /** Two-step was just turned off by a recovery whose wait is over: ask the owner to set it up again. */
+  twoStepRecovered?: true;
 };
 
 let dummyHash: Promise<string> | undefined;
@@ -189,12 +201,24 @@ async function checkPasswordSignIn(
       actor: "system",
     });
   }
-  if (account.two_step_enabled_at) {
+  // A two-step recovery whose wait is over turns two-step off now, if housekeeping has not yet
+  // (docs/flows/two-step-recovery.md): the password then signs in, and trusted browsers are gone.
+  // When it returns, any racing completion (housekeeping, a sign-in in another tab) has committed:
+  // the account is read again, so a two-step turned off meanwhile is not asked for.
+  const current = !account.two_step_enabled_at
+    ? account
+    : (await completeDueRecovery(deps, account.id))
+      ? { ...account, two_step_enabled_at: null }
+      : ((await findAccountById(deps.db, account.id)) ?? account);
+  if (current.two_step_enabled_at) {
     // A trusted browser skips the second factor only: the password was checked above.
-    if (trustedDeviceId) return completeSignIn(deps, account, ["password", "trusted_device"], input, meta);
-    return startSecondFactor(deps, account, input, meta);
+    if (trustedDeviceId) return completeSignIn(deps, current, ["password", "trusted_device"], input, meta);
+    return startSecondFactor(deps, current, input, meta);
   }
-  return completeSignIn(deps, account, ["password"], input, meta);
+  const signedIn = await completeSignIn(deps, current, ["password"], input, meta);
+  return (await takeSetUpAgainPrompt(deps.db, current.id, now))
+    ? { ...signedIn, twoStepRecovered: true }
+    : signedIn;
 }
 
 /** "Someone tried your password": once per series of pauses, with the way to reset it. */
@@ -238,7 +262,13 @@ export async function completeSignIn(
         method_id: null,
       })
       .execute();
-    return mintSignInSession(trx, deps, account, factors, input, meta);
+    const minted = await mintSignInSession(trx, deps, account, factors, input, meta);
+    // A passkey that verified the person is a real second factor: the owner has it, so a pending
+    // two-step recovery (someone else's, or no longer needed) is cancelled, and the owner mailed.
+    if (factors.includes("passkey_verified"))
+      await cancelWaitingRecovery(trx, deps, account, "second_factor_sign_in", meta);
+    return minted;
   });
+  deps.courier.wake();
   return { ok: true, status: "signed_in", account, token: minted.token, session: minted.session };
 }

@@ -16,6 +16,7 @@ import {
 import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
 import { format } from "../../i18n/locale.ts";
 import { twoStepText } from "../../i18n/two-step-text.ts";
+import { twoStepRecoveryText } from "../../i18n/two-step-text-recovery.ts";
 import { csrfField, errorSummary, type FieldErrors, field } from "../../views/forms.ts";
 import { html, type SafeHtml } from "../../views/html.ts";
 import { maskedPhone } from "../../views/phone-number.ts";
@@ -124,6 +125,7 @@ function renderChallenge(
   ${form.useRecovery ? html`<li><a href="${pageUrl(view.id, form.returnTo)}">${format(t.use, { method: methodName(locale, current) })}</a></li>` : null}
   ${view.others.map(switchTo)}
   ${form.useRecovery ? null : html`<li><a href="${pageUrl(view.id, form.returnTo, { use: "recovery" })}">${t.useRecovery}</a></li>`}
+  <li><a href="${challengePath(view.id)}/recovery?return_to=${encodeURIComponent(form.returnTo)}">${twoStepRecoveryText(locale).link}</a></li>
 </ul>`;
   const body = html`<div class="card">
 <h1>${t.title}</h1>
