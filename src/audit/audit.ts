@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import { newOrderedId } from "../crypto/secrets.ts";
 import type { Schema } from "../db/schema.ts";
 import type { Clock, Random } from "../deps.ts";
+import { queueWebhooksForAudit } from "../webhooks/events.ts";
 
 /** Security events, by stable name. A new kind of security change adds its name here. */
 export type AuditEventType =
@@ -42,7 +43,11 @@ export type AuditEventType =
   | "maintenance.on"
   | "maintenance.off"
   | "outbox.retried"
-  | "outbox.expired";
+  | "outbox.expired"
+  | "webhook.endpoint_added"
+  | "webhook.endpoint_removed"
+  | "webhook.secret_rotated"
+  | "webhook.retried";
 
 export type AuditEvent = {
   type: AuditEventType;
@@ -60,11 +65,12 @@ export async function recordAuditEvent(
   event: AuditEvent,
 ): Promise<void> {
   const now = deps.clock.now();
+  // Events of one request often share a millisecond: the id keeps them in the order they happened.
+  const id = newOrderedId(deps.random, "aud", now);
   await db
     .insertInto("audit_event")
     .values({
-      // Events of one request often share a millisecond: the id keeps them in the order they happened.
-      id: newOrderedId(deps.random, "aud", now),
+      id,
       account_id: event.accountId,
       type: event.type,
       actor: event.actor,
@@ -74,6 +80,8 @@ export async function recordAuditEvent(
       created_at: now.toISOString(),
     })
     .execute();
+  // The shop's webhook for this change, if any, in the same transaction (src/webhooks/events.ts).
+  await queueWebhooksForAudit(db, deps, { ...event, id, at: now });
 }
 
 export type AuditEntry = {

@@ -7,6 +7,7 @@ import { parseIssuer } from "./oidc-config.ts";
 import { type PasskeyConfig, parsePasskeyConfig } from "./passkey-config.ts";
 import { parseTimeouts, type Timeouts } from "./timeouts.ts";
 import { parseTwilioConfig, type TwilioConfig } from "./twilio-config.ts";
+import { parseWebhookConfig, type WebhookConfig } from "./webhook-config.ts";
 
 export type { Limits } from "./limits.ts";
 export type { Timeouts } from "./timeouts.ts";
@@ -55,6 +56,8 @@ export type Config = {
   passkeys: PasskeyConfig;
   /** The OpenID Connect issuer: the public URL's origin + /oidc (MAMORI_ISSUER, src/config/oidc-config.ts). */
   issuer: URL;
+  /** Webhooks to the shop (src/config/webhook-config.ts). */
+  webhooks: WebhookConfig;
 };
 
 /** A configuration problem: the process prints every one of them and refuses to start. */
@@ -173,6 +176,7 @@ export function loadConfig(source: ConfigSource): Config {
   const passkeys = parsePasskeyConfig(source, publicUrl, allowedOrigins, problems);
   const issuer = parseIssuer(source.MAMORI_ISSUER, publicUrl, problems);
   const hibp = parseHibpConfig(source.MAMORI_HIBP_URL, source.MAMORI_HIBP_TIMEOUT_MS, production, problems);
+  const webhooks = parseWebhookConfig(source, limits.outboxLeaseSeconds, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const cookieSecure = production || publicUrl.protocol === "https:";
@@ -202,6 +206,7 @@ export function loadConfig(source: ConfigSource): Config {
     hibp,
     passkeys,
     issuer,
+    webhooks,
   };
 }
 
