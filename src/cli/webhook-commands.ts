@@ -102,7 +102,11 @@ export async function runWebhooks(
     }
     const rotated = await rotateWebhookSecret(deps, target);
     if (!rotated.ok) {
-      output.err(`mamori: no webhook endpoint ${target}`);
+      output.err(
+        rotated.reason === "not_found"
+          ? `mamori: no webhook endpoint ${target}`
+          : `mamori: ${target} was rotated or removed by someone else just now; list it and try again`,
+      );
       return 1;
     }
     output.out(`secret: ${rotated.secret}`);

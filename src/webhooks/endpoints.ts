@@ -125,13 +125,15 @@ export async function removeWebhookEndpoint(deps: EndpointDeps, id: string): Pro
 export async function rotateWebhookSecret(
   deps: EndpointDeps,
   id: string,
-): Promise<{ ok: true; secret: string; previousUntil: string } | { ok: false }> {
+): Promise<
+  { ok: true; secret: string; previousUntil: string } | { ok: false; reason: "not_found" | "changed" }
+> {
   const row = await deps.db
     .selectFrom("webhook_endpoint")
     .select("secret_encrypted")
     .where("id", "=", id)
     .executeTakeFirst();
-  if (!row) return { ok: false };
+  if (!row) return { ok: false, reason: "not_found" };
   const secret = newWebhookSecret(deps);
   const previousUntil = new Date(deps.clock.now().getTime() + secretGraceSeconds * 1000).toISOString();
   return deps.db.transaction().execute(async (trx) => {
@@ -146,7 +148,7 @@ export async function rotateWebhookSecret(
       .where("id", "=", id)
       .where("secret_encrypted", "=", row.secret_encrypted)
       .executeTakeFirst();
-    if (rotated.numUpdatedRows === 0n) return { ok: false as const };
+    if (rotated.numUpdatedRows === 0n) return { ok: false as const, reason: "changed" as const };
     await recordAuditEvent(trx, deps, {
       type: "webhook.secret_rotated",
       accountId: null,

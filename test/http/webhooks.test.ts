@@ -3,7 +3,7 @@ import { after, test } from "node:test";
 import { Webhook } from "standardwebhooks";
 import { recordAuditEvent } from "../../src/audit/audit.ts";
 import { changeAccountStatus } from "../../src/operations/account-admin.ts";
-import { dispatchDueWebhooks } from "../../src/webhooks/delivery.ts";
+import { dispatchDueWebhooks, retryWebhookDelivery } from "../../src/webhooks/delivery.ts";
 import { addWebhookEndpoint, rotateWebhookSecret } from "../../src/webhooks/endpoints.ts";
 import { type WebhookEventType, webhookEventTypes } from "../../src/webhooks/events.ts";
 import { buildTestApp, sameOrigin, type TestApp } from "../support/app.ts";
@@ -348,4 +348,55 @@ test("a delivery to an endpoint that does not answer ends within the timeout and
   const [last] = await deliveries(s);
   assert.equal(last?.state, "failed");
   assert.equal(last?.attempts, 2);
+});
+
+test("a failed delivery retried by many operators at once is queued again once, and its webhook-id stays the same", async (t) => {
+  const s = await buildTestApp(t, { env: { ...allowLoopback, MAMORI_WEBHOOK_MAX_ATTEMPTS: "1" } });
+  const { receiver } = await receiverFor(t, s);
+  receiver.mode = "unavailable";
+  await s.registerAccount();
+  await dispatchDueWebhooks(s.deps);
+  const [failed] = await deliveries(s);
+  assert.equal(failed?.state, "failed");
+  assert.equal(failed?.last_status, 503);
+  const outcomes = await Promise.all(
+    Array.from({ length: 10 }, () => retryWebhookDelivery(s.deps, failed.id)),
+  );
+  assert.equal(outcomes.filter((o) => o.outcome === "requeued").length, 1, JSON.stringify(outcomes));
+  const audited = await s.db
+    .selectFrom("audit_event")
+    .select("id")
+    .where("type", "=", "webhook.retried")
+    .execute();
+  assert.equal(audited.length, 1);
+  receiver.mode = "ok";
+  await dispatchDueWebhooks(s.deps);
+  assert.deepEqual(
+    receiver.unique().map((m) => m.id),
+    [failed.id],
+  );
+  assert.equal((await deliveries(s))[0]?.state, "sent");
+});
+
+test("secret rotations at once leave one current and one previous secret that both still decrypt and sign", async (t) => {
+  const s = await buildTestApp(t, { env: allowLoopback });
+  const { receiver, endpointId } = await receiverFor(t, s);
+  const results = await Promise.all(Array.from({ length: 5 }, () => rotateWebhookSecret(s.deps, endpointId)));
+  const winners = results.filter((r) => r.ok);
+  assert.ok(winners.length >= 1);
+  assert.ok(results.every((r) => r.ok || r.reason === "changed"));
+  const current = winners.at(-1);
+  assert.ok(current?.ok);
+  // Whichever rotation landed last, the receiver with its secret verifies the next message.
+  const row = await s.db
+    .selectFrom("webhook_endpoint")
+    .selectAll()
+    .where("id", "=", endpointId)
+    .executeTakeFirstOrThrow();
+  assert.ok(row.previous_secret_encrypted);
+  receiver.secrets = winners.flatMap((r) => (r.ok ? [r.secret] : []));
+  await s.registerAccount();
+  await dispatchDueWebhooks(s.deps);
+  const [message] = receiver.unique();
+  assert.equal(message?.signature.split(" ").length, 2);
 });
