@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { Webhook } from "standardwebhooks";
 import { recordAuditEvent } from "../../src/audit/audit.ts";
+import { startDispatcher } from "../../src/courier/dispatcher.ts";
 import { changeAccountStatus } from "../../src/operations/account-admin.ts";
 import { dispatchDueWebhooks, retryWebhookDelivery } from "../../src/webhooks/delivery.ts";
 import { addWebhookEndpoint, rotateWebhookSecret } from "../../src/webhooks/endpoints.ts";
@@ -10,6 +11,7 @@ import { buildTestApp, sameOrigin, type TestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
 import { Browser, registerShop, signInAtShop } from "../support/oidc-inject.ts";
 import { addPasskey } from "../support/passkeys.ts";
+import { waitFor } from "../support/patience.ts";
 import { SoftwareAuthenticator } from "../support/software-authenticator.ts";
 import { accountWithApp, call } from "../support/two-step.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver.ts";
@@ -399,4 +401,16 @@ test("secret rotations at once leave one current and one previous secret that bo
   await dispatchDueWebhooks(s.deps);
   const [message] = receiver.unique();
   assert.equal(message?.signature.split(" ").length, 2);
+});
+
+test("the serving process's dispatcher sends webhooks beside the mail, without a test draining it", async (t) => {
+  const s = await buildTestApp(t, { env: allowLoopback });
+  const { receiver } = await receiverFor(t, s);
+  const dispatcher = startDispatcher(s.deps, 50);
+  t.after(() => dispatcher.stop());
+  const owner = await s.registerAccount();
+  const delivered = await waitFor("the account.created webhook", async () =>
+    receiver.unique().find((m) => m.payload?.type === "account.created"),
+  );
+  assert.equal(delivered.payload?.data.account_id, owner.accountId);
 });
