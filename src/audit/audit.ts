@@ -3,6 +3,7 @@ import { newOrderedId } from "../crypto/secrets.ts";
 import type { Schema } from "../db/schema.ts";
 import type { Clock, Random } from "../deps.ts";
 import { countSecurityEvent } from "../operations/metrics.ts";
+import { queueWebhooksForAudit } from "../webhooks/events.ts";
 
 /** Security events, by stable name. A new kind of security change adds its name here. */
 export type AuditEventType =
@@ -52,7 +53,11 @@ export type AuditEventType =
   | "two_step_recovery.failed"
   | "two_step_recovery.started"
   | "two_step_recovery.cancelled"
-  | "two_step_recovery.completed";
+  | "two_step_recovery.completed"
+  | "webhook.endpoint_added"
+  | "webhook.endpoint_removed"
+  | "webhook.secret_rotated"
+  | "webhook.retried";
 
 export type AuditEvent = {
   type: AuditEventType;
@@ -70,11 +75,12 @@ export async function recordAuditEvent(
   event: AuditEvent,
 ): Promise<void> {
   const now = deps.clock.now();
+  // Events of one request often share a millisecond: the id keeps them in the order they happened.
+  const id = newOrderedId(deps.random, "aud", now);
   await db
     .insertInto("audit_event")
     .values({
-      // Events of one request often share a millisecond: the id keeps them in the order they happened.
-      id: newOrderedId(deps.random, "aud", now),
+      id,
       account_id: event.accountId,
       type: event.type,
       actor: event.actor,
@@ -85,6 +91,8 @@ export async function recordAuditEvent(
     })
     .execute();
   countSecurityEvent(event.type);
+  // The shop's webhook for this change, if any, in the same transaction (src/webhooks/events.ts).
+  await queueWebhooksForAudit(db, deps, { ...event, id, at: now });
 }
 
 export type AuditEntry = {

@@ -22,6 +22,7 @@ import { readMaintenanceMode, setMaintenanceMode } from "../operations/maintenan
 import { oidcUsage, runClients, runOidc } from "./oidc-commands.ts";
 import { runPasswordsCli } from "./passwords.ts";
 import { runStaff, staffUsage } from "./staff-commands.ts";
+import { runWebhooks, webhookUsage } from "./webhook-commands.ts";
 
 /** `mamori <command>`: the operator's tool. Exit 0 done, 1 refused (not found, invalid), 2 usage. */
 const usage = `Usage: mamori <command>
@@ -56,6 +57,7 @@ const usage = `Usage: mamori <command>
                                            generate passwords (mamori passwords --help for all options)
 ${oidcUsage}
 ${staffUsage}
+${webhookUsage}
 
 Configuration comes from the environment (DATABASE_URL, …), as for serve.
 `;
@@ -88,6 +90,8 @@ const options = {
   role: { type: "string" },
   device: { type: "boolean" },
   now: { type: "boolean" },
+  events: { type: "string" },
+  "personal-data": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -138,6 +142,19 @@ export async function runCli(argv: readonly string[], output: Output = processOu
     }
     if (command === "outbox")
       return await runOutbox(deps, parsed.positionals.slice(1), parsed.values, output);
+    if (command === "webhooks") {
+      const { events, "personal-data": personalData, failed, limit, ...others } = parsed.values;
+      const misplaced = Object.keys(others).filter(
+        (name) => others[name as keyof typeof others] !== undefined,
+      );
+      if (misplaced.length > 0) throw new UsageError(`webhooks does not take --${misplaced.join(", --")}`);
+      return await runWebhooks(
+        deps,
+        parsed.positionals.slice(1),
+        { events, "personal-data": personalData, failed, limit },
+        output,
+      );
+    }
     if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(" ")}`);
     if (command === "accounts") return await runAccounts(deps, sub, target, parsed.values, output);
     if (command === "clients") return await runClients(deps, sub, target, parsed.values, output);

@@ -9,6 +9,7 @@ import { type PasskeyConfig, parsePasskeyConfig } from "./passkey-config.ts";
 import { parseSupportContact, type SupportContact } from "./support-config.ts";
 import { parseTimeouts, type Timeouts } from "./timeouts.ts";
 import { parseTwilioConfig, type TwilioConfig } from "./twilio-config.ts";
+import { parseWebhookConfig, type WebhookConfig } from "./webhook-config.ts";
 
 export type { Limits } from "./limits.ts";
 export type { Timeouts } from "./timeouts.ts";
@@ -61,6 +62,8 @@ export type Config = {
   metrics: MetricsConfig;
   /** The shop's support contact on refusal pages and in mail (MAMORI_SUPPORT_*; src/config/support-config.ts). */
   support: SupportContact;
+  /** Webhooks to the shop (src/config/webhook-config.ts). */
+  webhooks: WebhookConfig;
 };
 
 /** A configuration problem: the process prints every one of them and refuses to start. */
@@ -181,6 +184,7 @@ export function loadConfig(source: ConfigSource): Config {
   const metrics = parseMetricsConfig(source, port, problems);
   const support = parseSupportContact(source, problems);
   const hibp = parseHibpConfig(source.MAMORI_HIBP_URL, source.MAMORI_HIBP_TIMEOUT_MS, production, problems);
+  const webhooks = parseWebhookConfig(source, limits.outboxLeaseSeconds, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const cookieSecure = production || publicUrl.protocol === "https:";
@@ -212,6 +216,7 @@ export function loadConfig(source: ConfigSource): Config {
     issuer,
     metrics,
     support,
+    webhooks,
   };
 }
 

@@ -91,9 +91,9 @@ function numberOf(text: string): number | null {
 // MAMORI_HIBP_TIMEOUT_MS only means something when the HIBP API is configured.
 const contextSource: ConfigSource = { MAMORI_HIBP_URL: "https://api.pwnedpasswords.com" };
 
-/** What a default can change: every limit and lifetime, and the HIBP timeout. */
+/** What a default can change: every limit and lifetime, the HIBP timeout and the webhook settings. */
 function observable(config: Config): unknown {
-  return { limits: config.limits, hibpTimeoutMs: config.hibp?.timeoutMs };
+  return { limits: config.limits, hibpTimeoutMs: config.hibp?.timeoutMs, webhooks: config.webhooks };
 }
 
 test("every numeric default in README's Configuration table is the shipped default", () => {
@@ -119,7 +119,9 @@ test("every numeric default in README's Configuration table is the shipped defau
       (key) => other.limits[key as keyof Config["limits"]] !== shipped.limits[key as keyof Config["limits"]],
     );
     assert.ok(
-      changed.length === 1 || other.hibp?.timeoutMs !== shipped.hibp?.timeoutMs,
+      changed.length === 1 ||
+        other.hibp?.timeoutMs !== shipped.hibp?.timeoutMs ||
+        JSON.stringify(other.webhooks) !== JSON.stringify(shipped.webhooks),
       `${variable} sets one value`,
     );
     for (const key of changed) covered.add(key);

@@ -1,52 +1,24 @@
 import type { Selectable } from "kysely";
 import { newId } from "../crypto/secrets.ts";
-import { dialectOf } from "../db/database.ts";
 import type { OutboxMessageTable } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import { countMessageAttemptFailed, countMessageSent } from "../operations/metrics.ts";
+import { dispatchDueWebhooks } from "../webhooks/delivery.ts";
+import { backoffSeconds, claimDue, markSent, releaseAfterFailure } from "./lease-queue.ts";
 
 type OutboxRow = Selectable<OutboxMessageTable>;
 
 const batchSize = 10;
-const maxBackoffSeconds = 3600;
 
-/** Seconds to wait before retry number `attempts` (1-based): 5, 10, 20, … capped at an hour. */
-export function backoffSeconds(attempts: number): number {
-  return Math.min(maxBackoffSeconds, 5 * 2 ** Math.max(0, attempts - 1));
-}
+export { backoffSeconds };
 
-/**
- * Claims due messages with a lease: pending ones whose time has come, and ones whose sender's
- * lease ran out (the process died mid-send). On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several
- * processes claim side by side without waiting for or double-claiming each other's rows.
- */
 async function claimDueMessages(deps: Deps, workerId: string): Promise<OutboxRow[]> {
-  const now = deps.clock.now();
-  const nowText = now.toISOString();
-  const leaseEnd = new Date(now.getTime() + deps.config.limits.outboxLeaseSeconds * 1000).toISOString();
-  let due = deps.db
-    .selectFrom("outbox_message")
-    .select("id")
-    .where((eb) =>
-      eb.or([
-        eb.and([eb("state", "=", "pending"), eb("next_attempt_at", "<=", nowText)]),
-        eb.and([eb("state", "=", "sending"), eb("lease_expires_at", "<=", nowText)]),
-      ]),
-    )
-    .orderBy("next_attempt_at")
-    .limit(batchSize);
-  if (dialectOf(deps.db) === "postgres") due = due.forUpdate().skipLocked();
-  return deps.db
-    .updateTable("outbox_message")
-    .set((eb) => ({
-      state: "sending",
-      leased_by: workerId,
-      lease_expires_at: leaseEnd,
-      attempts: eb("attempts", "+", 1),
-    }))
-    .where("id", "in", due)
-    .returningAll()
-    .execute();
+  return claimDue(deps.db, "outbox_message", {
+    workerId,
+    now: deps.clock.now(),
+    leaseSeconds: deps.config.limits.outboxLeaseSeconds,
+    batchSize,
+  });
 }
 
 async function deliver(deps: Deps, workerId: string, row: OutboxRow): Promise<void> {
@@ -62,21 +34,13 @@ async function deliver(deps: Deps, workerId: string, row: OutboxRow): Promise<vo
       locale: row.locale,
     });
   } catch (error) {
-    const failedForGood = row.attempts >= deps.config.limits.outboxMaxAttempts;
+    const failedForGood = await releaseAfterFailure(deps.db, "outbox_message", row, {
+      workerId,
+      now: deps.clock.now(),
+      maxAttempts: deps.config.limits.outboxMaxAttempts,
+      error: (error as Error).message,
+    });
     countMessageAttemptFailed(row.channel, failedForGood);
-    const next = new Date(deps.clock.now().getTime() + backoffSeconds(row.attempts) * 1000);
-    await deps.db
-      .updateTable("outbox_message")
-      .set({
-        state: failedForGood ? "failed" : "pending",
-        next_attempt_at: next.toISOString(),
-        lease_expires_at: null,
-        leased_by: null,
-        last_error: (error as Error).message.slice(0, 500),
-      })
-      .where("id", "=", row.id)
-      .where("leased_by", "=", workerId)
-      .execute();
     const log = { messageId: row.id, channel: row.channel, template: row.template, attempts: row.attempts };
     if (failedForGood) deps.log.error({ ...log, err: error }, "message could not be delivered; giving up");
     else deps.log.warn({ ...log, err: error }, "message delivery failed; will retry");
@@ -85,18 +49,11 @@ async function deliver(deps: Deps, workerId: string, row: OutboxRow): Promise<vo
   countMessageSent(row.channel, row.recipient);
   // Outside the development outbox the delivered body (which may hold a code) is not kept.
   const keepBody = deps.config.devOutbox;
-  await deps.db
-    .updateTable("outbox_message")
-    .set({
-      state: "sent",
-      sent_at: deps.clock.now().toISOString(),
-      lease_expires_at: null,
-      last_error: null,
-      ...(keepBody ? {} : { text_body: "", html_body: null, dev_code: null }),
-    })
-    .where("id", "=", row.id)
-    .where("leased_by", "=", workerId)
-    .execute();
+  await markSent(deps.db, "outbox_message", row.id, {
+    workerId,
+    now: deps.clock.now(),
+    extra: keepBody ? {} : { text_body: "", html_body: null, dev_code: null },
+  });
   deps.log.info(
     { messageId: row.id, channel: row.channel, template: row.template, transport: transport.name },
     "message sent",
@@ -133,7 +90,8 @@ export function startDispatcher(deps: Deps, pollIntervalMs = 1000): Dispatcher {
       again = true;
       return;
     }
-    running = dispatchDueMessages(deps, workerId)
+    // Webhooks to the shop share the dispatcher, its lease and its backoff (src/webhooks/delivery.ts).
+    running = Promise.all([dispatchDueMessages(deps, workerId), dispatchDueWebhooks(deps, workerId)])
       .then(() => undefined)
       .catch((error: unknown) => deps.log.error({ err: error }, "outbox dispatch failed"))
       .finally(() => {

@@ -350,6 +350,44 @@ export type StaffActionTable = {
   created_at: string;
 };
 
+export type WebhookEndpointTable = {
+  id: string;
+  url: string;
+  /** A JSON array of webhook event types, or `["*"]` for every event. */
+  events: string;
+  /** 1: the payload also carries the account's email and name (docs/webhooks.md). */
+  personal_data: number;
+  secret_encrypted: string;
+  /** The secret before the last rotation: it still signs beside the new one until `previous_secret_until`. */
+  previous_secret_encrypted: string | null;
+  previous_secret_until: string | null;
+  created_at: string;
+};
+
+/** `cancelled`: its endpoint was removed before it was sent. */
+export type WebhookDeliveryState = "pending" | "sending" | "sent" | "failed" | "cancelled";
+
+export type WebhookDeliveryTable = {
+  /** The message's `webhook-id`: the same on every attempt, so receivers drop repeats by it. */
+  id: string;
+  endpoint_id: string;
+  event_type: string;
+  account_id: string | null;
+  audit_event_id: string;
+  /** The exact JSON sent: the same bytes on every attempt. */
+  body: string;
+  state: WebhookDeliveryState;
+  attempts: number;
+  next_attempt_at: string;
+  lease_expires_at: string | null;
+  leased_by: string | null;
+  last_error: string | null;
+  /** The HTTP status of the last answer; null when there was none (refused, timed out). */
+  last_status: number | null;
+  created_at: string;
+  sent_at: string | null;
+};
+
 export type SettingTable = {
   key: string;
   value: string;
@@ -486,6 +524,8 @@ export type Schema = {
   oidc_client: OidcClientTable;
   oidc_signing_key: OidcSigningKeyTable;
   two_step_recovery: TwoStepRecoveryTable;
+  webhook_endpoint: WebhookEndpointTable;
+  webhook_delivery: WebhookDeliveryTable;
 };
 
 export type { Generated };

@@ -4,10 +4,10 @@ import type { Locale } from "../config/config.ts";
 // What the "sign-in activity" and "this wasn't me" pages say. The Japanese is the wording shoppers
 // know from the big shops' security pages: サインイン履歴, 心当たりのないサインイン.
 
-/** Every event an account's history can hold (maintenance switches and outbox retries belong to no account). */
+/** Every event an account's history can hold (maintenance switches, outbox retries and webhook settings belong to no account). */
 export type AccountEventType = Exclude<
   AuditEventType,
-  "maintenance.on" | "maintenance.off" | "outbox.retried" | "outbox.expired"
+  "maintenance.on" | "maintenance.off" | "outbox.retried" | "outbox.expired" | `webhook.${string}`
 >;
 
 const ja = {
