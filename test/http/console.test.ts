@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { after, type TestContext, test } from "node:test";
 import { hotp, totpStep } from "../../src/factors/totp/totp.ts";
+import { createLogger } from "../../src/main.ts";
+import type { LogOutput } from "../../src/operations/log-output.ts";
 import { createStaff, disableStaff, reinviteStaff } from "../../src/staff/staff-accounts.ts";
 import { staffAbsoluteSeconds, staffIdleSeconds } from "../../src/staff/staff-sessions.ts";
 import { buildTestApp, type RegisteredAccount, type TestApp } from "../support/app.ts";
@@ -366,4 +368,35 @@ test("an enrolment link works once and not after 24 hours", async (t) => {
     .where("email", "=", fresh.email)
     .executeTakeFirst();
   assert.equal(createdAgain?.enrol_token_hash, null, "the link is spent");
+});
+
+test("the enrolment link's token never reaches the request log", async (t) => {
+  // Attack: someone who reads the logs (a log service, a colleague with log access) copies the
+  // token of a link not yet used from the "incoming request" line, opens it first, and becomes
+  // a member of staff with the role the CLI gave, admin included.
+  const lines: string[] = [];
+  const output: LogOutput = {
+    write: (line) => {
+      lines.push(line);
+    },
+    dropped: () => 0,
+    flush: async () => {},
+    reportDropped: () => {},
+    notice: () => {},
+  };
+  const s = await buildTestApp(t, { log: createLogger({ logLevel: "info" }, output) });
+  const created = await createStaff(s.deps, {
+    email: "new@shop.example.jp",
+    name: "新人 次郎",
+    role: "admin",
+  });
+  assert.ok(created.ok);
+  const link = new URL(created.enrolUrl);
+  const token = link.searchParams.get("token") ?? "";
+  assert.ok(token.length > 20);
+  const page = await s.inject({ method: "GET", url: link.pathname + link.search });
+  assert.equal(page.statusCode, 200);
+  const incoming = lines.map((l) => JSON.parse(l)).find((l) => l.msg === "incoming request");
+  assert.equal(incoming?.req?.url, "/admin/enrol?token=[redacted]", "the path and the query's names stay");
+  assert.ok(!lines.some((l) => l.includes(token)), "no log line holds the token");
 });
