@@ -97,6 +97,7 @@ const ja = {
     already: "すでにその状態です。",
     not_failed: "このメッセージは送信失敗ではないため、再送できません。",
     erased: "このアカウントは個人データを消去済みのため、再開できません。",
+    closed: "閉鎖済みのアカウントは、再開のみできます。",
   },
   staff: {
     title: "スタッフ",
@@ -207,6 +208,7 @@ const en: ConsoleText = {
     already: "It is already in that state.",
     not_failed: "This message did not fail, so it cannot be sent again.",
     erased: "This account's personal data has been erased: it cannot be reopened.",
+    closed: "A closed account can only be reopened.",
   },
   staff: {
     title: "Staff",

@@ -53,7 +53,8 @@ export type ActionFailure = {
     | "not_found"
     | "already"
     | "not_failed"
-    | "erased";
+    | "erased"
+    | "closed";
 };
 export type ActionResult = { ok: true; summary: string } | ActionFailure;
 
@@ -126,7 +127,9 @@ async function perform(
       const changed = await changeAccountStatus(deps, input.accountId, status, `${input.reason} — ${who}`);
       if (!changed.ok) {
         const reason =
-          changed.reason === "already" || changed.reason === "erased" ? changed.reason : "not_found";
+          changed.reason === "already" || changed.reason === "erased" || changed.reason === "closed"
+            ? changed.reason
+            : "not_found";
         return { ok: false, reason };
       }
       return { ok: true, summary: `${status}; ${changed.sessionsRevoked} sessions ended` };

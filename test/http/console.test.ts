@@ -400,3 +400,58 @@ test("the enrolment link's token never reaches the request log", async (t) => {
   assert.equal(incoming?.req?.url, "/admin/enrol?token=[redacted]", "the path and the query's names stay");
   assert.ok(!lines.some((l) => l.includes(token)), "no log line holds the token");
 });
+
+test("a closed account can only be reopened: support cannot cancel its erasure by suspending it", async (t) => {
+  const { s, customer } = await setUp(t);
+  const admin = await staffOf(s, "admin@shop.example.jp", "admin");
+  const closed = await act(s, admin, customer, "close", "お客様のご依頼");
+  assert.equal(closed.statusCode, 200, closed.body);
+  const before = await s.db
+    .selectFrom("account")
+    .select(["status", "erase_after"])
+    .where("id", "=", customer.accountId)
+    .executeTakeFirstOrThrow();
+  assert.ok(before.erase_after);
+  // Attack: a support person (who may suspend, never reopen) posts "suspend" for the closed
+  // account; the old code took closed → suspended and cleared erase_after, so the customer's
+  // data was never erased, without an admin's say and without the customer knowing.
+  const support = await staffOf(s, "support@shop.example.jp", "support");
+  const suspended = await act(s, support, customer, "suspend", "念のため");
+  assert.equal(suspended.statusCode, 409, suspended.body);
+  const after = await s.db
+    .selectFrom("account")
+    .select(["status", "erase_after"])
+    .where("id", "=", customer.accountId)
+    .executeTakeFirstOrThrow();
+  assert.deepEqual(after, before, "still closed, its erasure still due");
+  // An admin cannot either: reopening is the only way back.
+  assert.equal((await act(s, admin, customer, "suspend", "念のため")).statusCode, 409);
+});
+
+test("parallel status changes of one account change it once: one audit event, one mail", async (t) => {
+  const { s, customer } = await setUp(t);
+  const support = await staffOf(s, "support@shop.example.jp", "support");
+  const page = await openForm(s, `/admin/customers/${customer.accountId}`, support.cookie);
+  // Attack (or a double click): the same change posted many times at once; each request read the
+  // account before any changed it, and the old code applied every one of them.
+  const answers = await Promise.all(
+    Array.from({ length: 8 }, () =>
+      postForm(s, `/admin/customers/${customer.accountId}/actions`, page, {
+        _csrf: page.csrf,
+        action: "suspend",
+        reason: "不正利用の疑い",
+      }),
+    ),
+  );
+  assert.equal(answers.filter((a) => a.statusCode === 200).length, 1);
+  assert.ok(answers.every((a) => a.statusCode === 200 || a.statusCode === 409));
+  const events = await s.db
+    .selectFrom("audit_event")
+    .select("type")
+    .where("account_id", "=", customer.accountId)
+    .where("type", "=", "account.suspended")
+    .execute();
+  assert.equal(events.length, 1);
+  const mails = (await s.messagesTo(customer.email)).filter((m) => m.template === "account_status_changed");
+  assert.equal(mails.length, 1);
+});
