@@ -455,3 +455,29 @@ test("parallel status changes of one account change it once: one audit event, on
   const mails = (await s.messagesTo(customer.email)).filter((m) => m.template === "account_status_changed");
   assert.equal(mails.length, 1);
 });
+
+test("a console change with a staff session cookie must say where it comes from (Origin or Sec-Fetch-Site)", async (t) => {
+  // Attack: a request from no page of ours (neither Origin nor Sec-Fetch-Site, as from an old
+  // browser or a plug-in) carries the console's cookie and a form token it got hold of. The
+  // global origin check let through any request without those headers unless it carried the
+  // CUSTOMER's cookie: a staff cookie was no ambient authority to it. Now it is.
+  const { s, customer } = await setUp(t);
+  const support = await staffOf(s, "support@shop.example.jp", "support");
+  const page = await openForm(s, `/admin/customers/${customer.accountId}`, support.cookie);
+  const response = await s.inject({
+    method: "POST",
+    url: `/admin/customers/${customer.accountId}/actions`,
+    headers: { cookie: page.cookie, "content-type": "application/x-www-form-urlencoded" },
+    payload: new URLSearchParams({ _csrf: page.csrf, action: "suspend", reason: "偽の依頼" }).toString(),
+  });
+  assert.equal(response.statusCode, 403, response.body);
+  const row = await s.db
+    .selectFrom("account")
+    .select("status")
+    .where("id", "=", customer.accountId)
+    .executeTakeFirstOrThrow();
+  assert.equal(row.status, "active");
+  // The same form from the console's own page goes through.
+  const own = await act(s, support, customer, "suspend", "不正利用の疑い");
+  assert.equal(own.statusCode, 200, own.body);
+});
