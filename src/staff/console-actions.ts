@@ -180,6 +180,8 @@ async function signOutEverywhere(
 ): Promise<ActionResult> {
   const account = input.accountId ? await findAccountById(deps.db, input.accountId) : undefined;
   if (!account) return { ok: false, reason: "not_found" };
+  // Nobody is left to sign out or to tell: a reason and a mail would only bring personal data back.
+  if (account.erased_at !== null) return { ok: false, reason: "erased" };
   const now = deps.clock.now();
   const revoked = await deps.db.transaction().execute(async (trx) => {
     const count = await revokeAccountSessions(trx, account.id, null, now);

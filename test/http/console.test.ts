@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, type TestContext, test } from "node:test";
 import { hotp, totpStep } from "../../src/factors/totp/totp.ts";
 import { createLogger } from "../../src/main.ts";
+import { runHousekeeping } from "../../src/operations/housekeeping.ts";
 import type { LogOutput } from "../../src/operations/log-output.ts";
 import { createStaff, disableStaff, reinviteStaff } from "../../src/staff/staff-accounts.ts";
 import { staffAbsoluteSeconds, staffIdleSeconds } from "../../src/staff/staff-sessions.ts";
@@ -480,4 +481,40 @@ test("a console change with a staff session cookie must say where it comes from 
   // The same form from the console's own page goes through.
   const own = await act(s, support, customer, "suspend", "不正利用の疑い");
   assert.equal(own.statusCode, 200, own.body);
+});
+
+test("nothing is done to an erased account from the console, so no personal data comes back", async (t) => {
+  const { s, customer } = await setUp(t);
+  const admin = await staffOf(s, "admin@shop.example.jp", "admin");
+  assert.equal((await act(s, admin, customer, "close", "お客様のご依頼")).statusCode, 200);
+  s.clock.advance(s.config.limits.accountErasureGraceSeconds + 1);
+  assert.equal((await runHousekeeping(s.deps)).erasedAccounts, 1);
+  // Attack on the erasure: support "signs out everywhere" the erased account with a reason that
+  // names the caller; the old code wrote the reason to the audit and the staff trail and queued
+  // a mail, so the erased person's data was stored again.
+  const support = await staffOf(s, "support@shop.example.jp", "support");
+  const reason = "田中 一郎様 090-1234-5678 からお電話";
+  const refused = await act(s, support, customer, "sign_out_everywhere", reason);
+  assert.equal(refused.statusCode, 409, refused.body);
+  const trail = await s.db
+    .selectFrom("staff_action")
+    .select("reason")
+    .where("account_id", "=", customer.accountId)
+    .execute();
+  assert.ok(
+    trail.every((a) => a.reason === ""),
+    "no reason about the person is kept",
+  );
+  const audit = await s.db
+    .selectFrom("audit_event")
+    .select("detail")
+    .where("account_id", "=", customer.accountId)
+    .execute();
+  assert.ok(audit.every((e) => !e.detail.includes("090-1234-5678")));
+  const mails = await s.db
+    .selectFrom("outbox_message")
+    .select("id")
+    .where("recipient", "like", "%@erased.invalid")
+    .execute();
+  assert.deepEqual(mails, []);
 });
