@@ -65,6 +65,9 @@ export async function eraseAccount(deps: ErasureDeps, accountId: string): Promis
       })
       .where("id", "=", accountId)
       .where("erased_at", "is", null)
+      // Still closed and due: a reopening committed since the read above keeps its account.
+      .where("status", "=", "closed")
+      .where("erase_after", "<=", now)
       .executeTakeFirst();
     if (claimed.numUpdatedRows === 0n) return false;
     await eraseRowsOf(trx, account, now);

@@ -241,3 +241,47 @@ test("erasure also clears what staff wrote about the person in the console's tra
     ],
   );
 });
+
+test("a reopening racing the erasure leaves each account either reopened and whole, or closed and erased", async (t) => {
+  // Attack on the reopening (or plain bad luck): the operator reopens an account while
+  // housekeeping erases it. Each side read the account before the other wrote, and each wrote
+  // unguarded: an account could end up active with its data erased (an empty shell that signs
+  // nobody in), or closed and erased after the reopening was confirmed. Both writes now change
+  // the row only if it is still as they read it. (Whether a run interleaves depends on timing;
+  // the outcome must hold in every run.)
+  const s = await buildTestApp(t);
+  const owners = [];
+  for (let i = 0; i < 6; i++) {
+    const owner = await s.registerAccount({ email: `race${i}@example.jp` });
+    assert.equal(
+      (await call(s, "POST", "/api/v1/security/close", owner.cookie, { confirm: true })).statusCode,
+      200,
+    );
+    owners.push(owner);
+  }
+  s.clock.advance(s.config.limits.accountErasureGraceSeconds + 1);
+  const reopenings = owners.map((o) => changeAccountStatus(s.deps, o.accountId, "active", "by mistake"));
+  const [reopened] = await Promise.all([
+    Promise.all(reopenings),
+    runHousekeeping(s.deps),
+    runHousekeeping(s.deps),
+  ]);
+  for (const [i, owner] of owners.entries()) {
+    const row = await s.db
+      .selectFrom("account")
+      .select(["status", "erased_at", "email", "password_hash"])
+      .where("id", "=", owner.accountId)
+      .executeTakeFirstOrThrow();
+    const answer = reopened[i];
+    if (row.status === "active") {
+      assert.equal(answer?.ok, true);
+      assert.equal(row.erased_at, null);
+      assert.equal(row.email, owner.email);
+      assert.ok(row.password_hash);
+    } else {
+      assert.equal(row.status, "closed");
+      assert.ok(row.erased_at, "a closed account past its grace period is erased");
+      assert.deepEqual(answer, { ok: false, reason: "erased" });
+    }
+  }
+});
