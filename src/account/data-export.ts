@@ -162,7 +162,13 @@ export async function exportAccountData(
     .where("account_id", "=", id)
     .orderBy("first_seen_at")
     .execute();
-  const recipients = [account.email, ...new Set(methods.map((m) => m.phone).concat(account.phone))].filter(
+  // Messages to the numbers this person proved are theirs: a number typed into a method never
+  // verified may be anyone's, and its texts (another account's codes, their times) are not theirs.
+  const provenPhones = methods
+    .filter((m) => m.state === "active")
+    .map((m) => m.phone)
+    .concat(account.phone_verified_at !== null ? account.phone : null);
+  const recipients = [account.email, ...new Set(provenPhones)].filter(
     (r): r is string => typeof r === "string",
   );
   const messages = await db

@@ -374,6 +374,7 @@ function refused(failure: AdminFailure, output: Output): number {
     already: "the account already has that status",
     reason_required: "--reason is required: the owner is told why",
     erased: "the account was closed and its personal data has been erased: it cannot be reopened",
+    closed: "the account is closed: it can only be reopened (accounts reopen)",
   };
   const detail = failure.reason === "password_rejected" ? ` (${failure.problem.code})` : "";
   output.err(`mamori: ${messages[failure.reason]}${detail}`);

@@ -7,12 +7,15 @@ import { cookieName } from "./cookie-names.ts";
 const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 /** The form-token cookie's name outside production (`__Host-mamori_csrf` in it: ./cookie-names.ts). */
 export const csrfCookieName = "mamori_csrf";
+/** The console session cookie's name outside production (src/staff/staff-sessions.ts sets it). */
+export const staffCookieBase = "mamori_staff";
 
 /**
  * The origin check for every state-changing request (login CSRF included). A browser tells where
  * a request comes from: Sec-Fetch-Site must be same-origin (or none: typed by the person), else
  * the Origin must be one of ours. A request with neither header comes from no browser, and is let
- * through only when it carries no session cookie: then there is no ambient authority to abuse.
+ * through only when it carries no session cookie, a customer's or staff's (the console's): then
+ * there is no ambient authority to abuse.
  */
 export function isCrossSiteRequest(request: FastifyRequest, config: Config): boolean {
   if (!unsafeMethods.has(request.method)) return false;
@@ -20,7 +23,9 @@ export function isCrossSiteRequest(request: FastifyRequest, config: Config): boo
   if (typeof fetchSite === "string") return !(fetchSite === "same-origin" || fetchSite === "none");
   const origin = request.headers.origin;
   if (typeof origin === "string") return !config.allowedOrigins.has(origin);
-  const hasSessionCookie = request.cookies[config.sessionCookieName] !== undefined;
+  const hasSessionCookie =
+    request.cookies[config.sessionCookieName] !== undefined ||
+    request.cookies[cookieName(config, staffCookieBase)] !== undefined;
   const hasBearer = typeof request.headers.authorization === "string";
   return hasSessionCookie && !hasBearer;
 }

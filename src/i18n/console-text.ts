@@ -96,7 +96,8 @@ const ja = {
     not_found: "対象が見つかりません。",
     already: "すでにその状態です。",
     not_failed: "このメッセージは送信失敗ではないため、再送できません。",
-    erased: "このアカウントは個人データを消去済みのため、再開できません。",
+    erased: "このアカウントは個人データを消去済みのため、再開も操作もできません。",
+    closed: "閉鎖済みのアカウントは、再開のみできます。",
   },
   staff: {
     title: "スタッフ",
@@ -206,7 +207,8 @@ const en: ConsoleText = {
     not_found: "Not found.",
     already: "It is already in that state.",
     not_failed: "This message did not fail, so it cannot be sent again.",
-    erased: "This account's personal data has been erased: it cannot be reopened.",
+    erased: "This account's personal data has been erased: it cannot be reopened or acted on.",
+    closed: "A closed account can only be reopened.",
   },
   staff: {
     title: "Staff",

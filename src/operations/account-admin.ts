@@ -12,13 +12,7 @@ import {
   tellEveryChannel,
   turnOffTwoStepNow,
 } from "../flows/two-step-recovery/outcome.ts";
-import {
-  type AccountRow,
-  findAccountByEmail,
-  findAccountById,
-  insertAccount,
-  setAccountStatus,
-} from "../identity/accounts.ts";
+import { type AccountRow, findAccountByEmail, findAccountById, insertAccount } from "../identity/accounts.ts";
 import { normalizeEmail } from "../identity/identifiers.ts";
 import { checkBreached } from "../passwords/breach-check.ts";
 import { hashPassword } from "../passwords/hashing.ts";
@@ -37,7 +31,8 @@ export type AdminFailure =
   | { ok: false; reason: "password_rejected"; problem: PasswordProblem }
   | { ok: false; reason: "already"; status: AccountStatus }
   | { ok: false; reason: "reason_required" }
-  | { ok: false; reason: "erased" };
+  | { ok: false; reason: "erased" }
+  | { ok: false; reason: "closed" };
 
 /** An account by its id (`acc_…`) or its email address. */
 export async function findAccountForOperator(
@@ -109,7 +104,11 @@ const auditTypeFor = {
  * the same transaction (sessions also die at once because every check reads the status), forgets
  * its trusted browsers and removes every shop's grant. Closing schedules the erasure of its
  * personal data after the grace period; reopening a closed account cancels it, and an account
- * already erased cannot be reopened (there is nobody left to give it back to).
+ * already erased cannot be reopened (there is nobody left to give it back to). A closed account
+ * can only be reopened: suspending it would cancel its erasure without anyone saying so (and let
+ * a support person, who may suspend but not reopen, keep a closed account's data for ever). The
+ * change is made only if the account is still as it was read, so two changes at once (or a change
+ * racing the erasure) never both happen.
  */
 export async function changeAccountStatus(
   deps: OperatorDeps,
@@ -124,18 +123,25 @@ export async function changeAccountStatus(
   if (!account) return { ok: false, reason: "not_found" };
   if (account.erased_at !== null) return { ok: false, reason: "erased" };
   if (account.status === status) return { ok: false, reason: "already", status };
+  if (account.status === "closed" && status !== "active") return { ok: false, reason: "closed" };
   const now = deps.clock.now();
   const sessionsRevoked = await deps.db.transaction().execute(async (trx) => {
-    await setAccountStatus(trx, account.id, status, trimmedReason || null, now);
-    await trx
+    const changed = await trx
       .updateTable("account")
-      .set(
-        status === "closed"
+      .set({
+        status,
+        status_reason: trimmedReason || null,
+        updated_at: now.toISOString(),
+        ...(status === "closed"
           ? { closed_at: now.toISOString(), erase_after: eraseAfterFrom(deps, now) }
-          : { closed_at: null, erase_after: null },
-      )
+          : { closed_at: null, erase_after: null }),
+      })
       .where("id", "=", account.id)
-      .execute();
+      .where("status", "=", account.status)
+      .where("erased_at", "is", null)
+      .executeTakeFirst();
+    // Changed (or erased) by someone else since it was read: this request changes nothing.
+    if (changed.numUpdatedRows === 0n) return undefined;
     const revoked = status === "active" ? 0 : (await endAccountAccess(trx, account.id, now)).sessions;
     await recordAuditEvent(trx, deps, {
       type: auditTypeFor[status],
@@ -151,9 +157,13 @@ export async function changeAccountStatus(
     });
     return revoked;
   });
-  deps.courier.wake();
   const updated = await findAccountById(deps.db, account.id);
   if (!updated) throw new Error(`account ${account.id} vanished while its status changed`);
+  if (sessionsRevoked === undefined) {
+    if (updated.erased_at !== null) return { ok: false, reason: "erased" };
+    return { ok: false, reason: "already", status: updated.status };
+  }
+  deps.courier.wake();
   return { ok: true, account: updated, sessionsRevoked };
 }
 

@@ -65,6 +65,9 @@ export async function eraseAccount(deps: ErasureDeps, accountId: string): Promis
       })
       .where("id", "=", accountId)
       .where("erased_at", "is", null)
+      // Still closed and due: a reopening committed since the read above keeps its account.
+      .where("status", "=", "closed")
+      .where("erase_after", "<=", now)
       .executeTakeFirst();
     if (claimed.numUpdatedRows === 0n) return false;
     await eraseRowsOf(trx, account, now);
@@ -152,6 +155,9 @@ async function eraseRowsOf(
     )
     .map((c) => c.key);
   for (const key of doomed) await db.deleteFrom("throttle_counter").where("key", "=", key).execute();
+  // The console's trail keeps which member of staff did what and when; the reason they wrote (free
+  // text, often the caller's name or number) goes.
+  await db.updateTable("staff_action").set({ reason: "" }).where("account_id", "=", id).execute();
   // The audit keeps what happened and when (its ids, types, times, actor), never who or from where.
   await db
     .updateTable("audit_event")

@@ -53,7 +53,8 @@ export type ActionFailure = {
     | "not_found"
     | "already"
     | "not_failed"
-    | "erased";
+    | "erased"
+    | "closed";
 };
 export type ActionResult = { ok: true; summary: string } | ActionFailure;
 
@@ -126,7 +127,9 @@ async function perform(
       const changed = await changeAccountStatus(deps, input.accountId, status, `${input.reason} — ${who}`);
       if (!changed.ok) {
         const reason =
-          changed.reason === "already" || changed.reason === "erased" ? changed.reason : "not_found";
+          changed.reason === "already" || changed.reason === "erased" || changed.reason === "closed"
+            ? changed.reason
+            : "not_found";
         return { ok: false, reason };
       }
       return { ok: true, summary: `${status}; ${changed.sessionsRevoked} sessions ended` };
@@ -177,6 +180,8 @@ async function signOutEverywhere(
 ): Promise<ActionResult> {
   const account = input.accountId ? await findAccountById(deps.db, input.accountId) : undefined;
   if (!account) return { ok: false, reason: "not_found" };
+  // Nobody is left to sign out or to tell: a reason and a mail would only bring personal data back.
+  if (account.erased_at !== null) return { ok: false, reason: "erased" };
   const now = deps.clock.now();
   const revoked = await deps.db.transaction().execute(async (trx) => {
     const count = await revokeAccountSessions(trx, account.id, null, now);

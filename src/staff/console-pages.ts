@@ -126,7 +126,13 @@ function statusOf(result: Awaited<ReturnType<typeof runConsoleAction>>): number 
   if (result.ok) return 200;
   if (result.reason === "forbidden") return 403;
   if (result.reason === "not_found") return 404;
-  if (result.reason === "already" || result.reason === "not_failed" || result.reason === "erased") return 409;
+  if (
+    result.reason === "already" ||
+    result.reason === "not_failed" ||
+    result.reason === "erased" ||
+    result.reason === "closed"
+  )
+    return 409;
   return 400;
 }
 

@@ -4,6 +4,7 @@ import { newId, newSecret, sha256Hex } from "../crypto/secrets.ts";
 import type { Deps } from "../deps.ts";
 import type { RequestMeta } from "../flows/flow-result.ts";
 import { cookieName } from "../http/cookie-names.ts";
+import { staffCookieBase } from "../http/csrf.ts";
 import { createDummyHash, verifyPassword } from "../passwords/hashing.ts";
 import { reserveAttempt } from "../throttle/attempts.ts";
 import { ipThrottleSubject } from "../throttle/ip-subject.ts";
@@ -17,8 +18,6 @@ import { checkStaffCode, findStaffByEmail, type StaffRow } from "./staff-account
  */
 export const staffIdleSeconds = 30 * 60;
 export const staffAbsoluteSeconds = 8 * 3600;
-
-const staffCookieBase = "mamori_staff";
 
 export function staffCookieName(config: Config): string {
   return cookieName(config, staffCookieBase);

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { changeAccountStatus } from "../../src/operations/account-admin.ts";
 import { runHousekeeping } from "../../src/operations/housekeeping.ts";
+import { runConsoleAction } from "../../src/staff/console-actions.ts";
+import { createStaff } from "../../src/staff/staff-accounts.ts";
 import { assertApiError, buildTestApp, sessionCookieHeader, type TestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
 import { call } from "../support/two-step.ts";
@@ -190,4 +192,96 @@ test("the operator can reopen a closed account during the grace period, and neve
     .executeTakeFirstOrThrow();
   assert.equal(row.status, "closed");
   assert.ok(row.erased_at);
+});
+
+test("erasure also clears what staff wrote about the person in the console's trail", async (t) => {
+  // Attack on the promise "nothing about you is left": support writes the caller's number and
+  // name in the reason of a console action (as support does: "called from 090-…"); the reason
+  // went to the customer's audit (cleared at erasure) but also to staff_action, which the
+  // erasure never touched, so the person's data outlived their account for ever.
+  const s = await buildTestApp(t);
+  const email = "called@example.jp";
+  const name = "電話 三郎";
+  const owner = await s.registerAccount({ email, name });
+  const created = await createStaff(s.deps, {
+    email: "admin@shop.example.jp",
+    name: "管理 花子",
+    role: "admin",
+  });
+  assert.ok(created.ok);
+  const meta = { ip: "198.51.100.9", userAgent: "Console Browser" };
+  const reason = `${name}様 ${phone} からお電話、ご本人確認済み`;
+  for (const action of ["sign_out_everywhere", "close"] as const) {
+    const done = await runConsoleAction(
+      s.deps,
+      created.staff,
+      { action, reason, accountId: owner.accountId },
+      meta,
+    );
+    assert.ok(done.ok, action);
+  }
+  assert.ok(tablesHolding(await everyRow(s), phone).includes("staff_action"));
+  s.clock.advance(s.config.limits.accountErasureGraceSeconds + 1);
+  assert.equal((await runHousekeeping(s.deps)).erasedAccounts, 1);
+  const afterErasure = await everyRow(s);
+  for (const value of [email, name, phone])
+    assert.deepEqual(tablesHolding(afterErasure, value), [], `${value} is erased from every table`);
+  // The trail still says which member of staff did what, and when.
+  const trail = await s.db
+    .selectFrom("staff_action")
+    .select(["action", "staff_id", "reason", "created_at"])
+    .where("account_id", "=", owner.accountId)
+    .orderBy("id")
+    .execute();
+  assert.deepEqual(
+    trail.map((a) => [a.action, a.staff_id, a.reason]),
+    [
+      ["sign_out_everywhere", created.staff.id, ""],
+      ["close", created.staff.id, ""],
+    ],
+  );
+});
+
+test("a reopening racing the erasure leaves each account either reopened and whole, or closed and erased", async (t) => {
+  // Attack on the reopening (or plain bad luck): the operator reopens an account while
+  // housekeeping erases it. Each side read the account before the other wrote, and each wrote
+  // unguarded: an account could end up active with its data erased (an empty shell that signs
+  // nobody in), or closed and erased after the reopening was confirmed. Both writes now change
+  // the row only if it is still as they read it. (Whether a run interleaves depends on timing;
+  // the outcome must hold in every run.)
+  const s = await buildTestApp(t);
+  const owners = [];
+  for (let i = 0; i < 6; i++) {
+    const owner = await s.registerAccount({ email: `race${i}@example.jp` });
+    assert.equal(
+      (await call(s, "POST", "/api/v1/security/close", owner.cookie, { confirm: true })).statusCode,
+      200,
+    );
+    owners.push(owner);
+  }
+  s.clock.advance(s.config.limits.accountErasureGraceSeconds + 1);
+  const reopenings = owners.map((o) => changeAccountStatus(s.deps, o.accountId, "active", "by mistake"));
+  const [reopened] = await Promise.all([
+    Promise.all(reopenings),
+    runHousekeeping(s.deps),
+    runHousekeeping(s.deps),
+  ]);
+  for (const [i, owner] of owners.entries()) {
+    const row = await s.db
+      .selectFrom("account")
+      .select(["status", "erased_at", "email", "password_hash"])
+      .where("id", "=", owner.accountId)
+      .executeTakeFirstOrThrow();
+    const answer = reopened[i];
+    if (row.status === "active") {
+      assert.equal(answer?.ok, true);
+      assert.equal(row.erased_at, null);
+      assert.equal(row.email, owner.email);
+      assert.ok(row.password_hash);
+    } else {
+      assert.equal(row.status, "closed");
+      assert.ok(row.erased_at, "a closed account past its grace period is erased");
+      assert.deepEqual(answer, { ok: false, reason: "erased" });
+    }
+  }
 });

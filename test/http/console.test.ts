@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { after, type TestContext, test } from "node:test";
 import { hotp, totpStep } from "../../src/factors/totp/totp.ts";
+import { createLogger } from "../../src/main.ts";
+import { runHousekeeping } from "../../src/operations/housekeeping.ts";
+import type { LogOutput } from "../../src/operations/log-output.ts";
 import { createStaff, disableStaff, reinviteStaff } from "../../src/staff/staff-accounts.ts";
 import { staffAbsoluteSeconds, staffIdleSeconds } from "../../src/staff/staff-sessions.ts";
 import { buildTestApp, type RegisteredAccount, type TestApp } from "../support/app.ts";
@@ -366,4 +369,152 @@ test("an enrolment link works once and not after 24 hours", async (t) => {
     .where("email", "=", fresh.email)
     .executeTakeFirst();
   assert.equal(createdAgain?.enrol_token_hash, null, "the link is spent");
+});
+
+test("the enrolment link's token never reaches the request log", async (t) => {
+  // Attack: someone who reads the logs (a log service, a colleague with log access) copies the
+  // token of a link not yet used from the "incoming request" line, opens it first, and becomes
+  // a member of staff with the role the CLI gave, admin included.
+  const lines: string[] = [];
+  const output: LogOutput = {
+    write: (line) => {
+      lines.push(line);
+    },
+    dropped: () => 0,
+    flush: async () => {},
+    reportDropped: () => {},
+    notice: () => {},
+  };
+  const s = await buildTestApp(t, { log: createLogger({ logLevel: "info" }, output) });
+  const created = await createStaff(s.deps, {
+    email: "new@shop.example.jp",
+    name: "新人 次郎",
+    role: "admin",
+  });
+  assert.ok(created.ok);
+  const link = new URL(created.enrolUrl);
+  const token = link.searchParams.get("token") ?? "";
+  assert.ok(token.length > 20);
+  const page = await s.inject({ method: "GET", url: link.pathname + link.search });
+  assert.equal(page.statusCode, 200);
+  const incoming = lines.map((l) => JSON.parse(l)).find((l) => l.msg === "incoming request");
+  assert.equal(incoming?.req?.url, "/admin/enrol?token=[redacted]", "the path and the query's names stay");
+  assert.ok(!lines.some((l) => l.includes(token)), "no log line holds the token");
+});
+
+test("a closed account can only be reopened: support cannot cancel its erasure by suspending it", async (t) => {
+  const { s, customer } = await setUp(t);
+  const admin = await staffOf(s, "admin@shop.example.jp", "admin");
+  const closed = await act(s, admin, customer, "close", "お客様のご依頼");
+  assert.equal(closed.statusCode, 200, closed.body);
+  const before = await s.db
+    .selectFrom("account")
+    .select(["status", "erase_after"])
+    .where("id", "=", customer.accountId)
+    .executeTakeFirstOrThrow();
+  assert.ok(before.erase_after);
+  // Attack: a support person (who may suspend, never reopen) posts "suspend" for the closed
+  // account; the old code took closed → suspended and cleared erase_after, so the customer's
+  // data was never erased, without an admin's say and without the customer knowing.
+  const support = await staffOf(s, "support@shop.example.jp", "support");
+  const suspended = await act(s, support, customer, "suspend", "念のため");
+  assert.equal(suspended.statusCode, 409, suspended.body);
+  const after = await s.db
+    .selectFrom("account")
+    .select(["status", "erase_after"])
+    .where("id", "=", customer.accountId)
+    .executeTakeFirstOrThrow();
+  assert.deepEqual(after, before, "still closed, its erasure still due");
+  // An admin cannot either: reopening is the only way back.
+  assert.equal((await act(s, admin, customer, "suspend", "念のため")).statusCode, 409);
+});
+
+test("parallel status changes of one account change it once: one audit event, one mail", async (t) => {
+  const { s, customer } = await setUp(t);
+  const support = await staffOf(s, "support@shop.example.jp", "support");
+  const page = await openForm(s, `/admin/customers/${customer.accountId}`, support.cookie);
+  // Attack (or a double click): the same change posted many times at once; each request read the
+  // account before any changed it, and the old code applied every one of them.
+  const answers = await Promise.all(
+    Array.from({ length: 8 }, () =>
+      postForm(s, `/admin/customers/${customer.accountId}/actions`, page, {
+        _csrf: page.csrf,
+        action: "suspend",
+        reason: "不正利用の疑い",
+      }),
+    ),
+  );
+  assert.equal(answers.filter((a) => a.statusCode === 200).length, 1);
+  assert.ok(answers.every((a) => a.statusCode === 200 || a.statusCode === 409));
+  const events = await s.db
+    .selectFrom("audit_event")
+    .select("type")
+    .where("account_id", "=", customer.accountId)
+    .where("type", "=", "account.suspended")
+    .execute();
+  assert.equal(events.length, 1);
+  const mails = (await s.messagesTo(customer.email)).filter((m) => m.template === "account_status_changed");
+  assert.equal(mails.length, 1);
+});
+
+test("a console change with a staff session cookie must say where it comes from (Origin or Sec-Fetch-Site)", async (t) => {
+  // Attack: a request from no page of ours (neither Origin nor Sec-Fetch-Site, as from an old
+  // browser or a plug-in) carries the console's cookie and a form token it got hold of. The
+  // global origin check let through any request without those headers unless it carried the
+  // CUSTOMER's cookie: a staff cookie was no ambient authority to it. Now it is.
+  const { s, customer } = await setUp(t);
+  const support = await staffOf(s, "support@shop.example.jp", "support");
+  const page = await openForm(s, `/admin/customers/${customer.accountId}`, support.cookie);
+  const response = await s.inject({
+    method: "POST",
+    url: `/admin/customers/${customer.accountId}/actions`,
+    headers: { cookie: page.cookie, "content-type": "application/x-www-form-urlencoded" },
+    payload: new URLSearchParams({ _csrf: page.csrf, action: "suspend", reason: "偽の依頼" }).toString(),
+  });
+  assert.equal(response.statusCode, 403, response.body);
+  const row = await s.db
+    .selectFrom("account")
+    .select("status")
+    .where("id", "=", customer.accountId)
+    .executeTakeFirstOrThrow();
+  assert.equal(row.status, "active");
+  // The same form from the console's own page goes through.
+  const own = await act(s, support, customer, "suspend", "不正利用の疑い");
+  assert.equal(own.statusCode, 200, own.body);
+});
+
+test("nothing is done to an erased account from the console, so no personal data comes back", async (t) => {
+  const { s, customer } = await setUp(t);
+  const admin = await staffOf(s, "admin@shop.example.jp", "admin");
+  assert.equal((await act(s, admin, customer, "close", "お客様のご依頼")).statusCode, 200);
+  s.clock.advance(s.config.limits.accountErasureGraceSeconds + 1);
+  assert.equal((await runHousekeeping(s.deps)).erasedAccounts, 1);
+  // Attack on the erasure: support "signs out everywhere" the erased account with a reason that
+  // names the caller; the old code wrote the reason to the audit and the staff trail and queued
+  // a mail, so the erased person's data was stored again.
+  const support = await staffOf(s, "support@shop.example.jp", "support");
+  const reason = "田中 一郎様 090-1234-5678 からお電話";
+  const refused = await act(s, support, customer, "sign_out_everywhere", reason);
+  assert.equal(refused.statusCode, 409, refused.body);
+  const trail = await s.db
+    .selectFrom("staff_action")
+    .select("reason")
+    .where("account_id", "=", customer.accountId)
+    .execute();
+  assert.ok(
+    trail.every((a) => a.reason === ""),
+    "no reason about the person is kept",
+  );
+  const audit = await s.db
+    .selectFrom("audit_event")
+    .select("detail")
+    .where("account_id", "=", customer.accountId)
+    .execute();
+  assert.ok(audit.every((e) => !e.detail.includes("090-1234-5678")));
+  const mails = await s.db
+    .selectFrom("outbox_message")
+    .select("id")
+    .where("recipient", "like", "%@erased.invalid")
+    .execute();
+  assert.deepEqual(mails, []);
 });

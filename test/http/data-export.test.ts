@@ -5,7 +5,14 @@ import { assertApiError, buildTestApp, sessionCookieHeader, type TestApp } from 
 import { stopSharedPostgres } from "../support/databases.ts";
 import { location } from "../support/forms.ts";
 import { Browser, registerShop, signInAtShop } from "../support/oidc-inject.ts";
-import { accountWithApp, call, challengeFor, oathtoolCode, verifyChallenge } from "../support/two-step.ts";
+import {
+  accountWithApp,
+  call,
+  challengeFor,
+  oathtoolCode,
+  phoneCode,
+  verifyChallenge,
+} from "../support/two-step.ts";
 
 // 「データのダウンロード」: everything held about the person, and no secret. Runs on SQLite, and on
 // PostgreSQL with MAMORI_TEST_DATABASE=postgres.
@@ -213,4 +220,53 @@ test("the data download needs a recent sign-in", async (t) => {
   });
   assert.equal(page.statusCode, 200);
   assert.match(page.body, /データのダウンロード/);
+});
+
+test("the download lists only messages to numbers the person proved are theirs, never another person's", async (t) => {
+  const s = await buildTestApp(t);
+  // The victim turns two-step on with texts to their mobile number.
+  const victim = await s.registerAccount({ email: "victim@example.jp" });
+  const started = await call(s, "POST", "/api/v1/security/two-step/methods", victim.cookie, {
+    role: "primary",
+    method: "sms",
+    phone: "090-1234-5678",
+  });
+  assert.equal(started.statusCode, 201, started.body);
+  const id = started.json<{ enrollment: { id: string } }>().enrollment.id;
+  const victimPhone = "+819012345678";
+  const verified = await call(s, "POST", `/api/v1/security/two-step/methods/${id}/verify`, victim.cookie, {
+    code: (await phoneCode(s, victimPhone)) ?? "",
+  });
+  assert.equal(verified.statusCode, 200, verified.body);
+  const victimTexts = await s.db
+    .selectFrom("outbox_message")
+    .select("id")
+    .where("recipient", "=", victimPhone)
+    .execute();
+  assert.ok(victimTexts.length > 0);
+
+  // Attack: another customer starts adding the victim's number (a method left pending: they
+  // never see the code), then downloads their data. The old export listed every message ever
+  // sent to that number: which services' codes the victim got, and when (their sign-ins).
+  s.clock.advance(600);
+  const attacker = await s.registerAccount({ email: "attacker@example.jp" });
+  const pending = await call(s, "POST", "/api/v1/security/two-step/methods", attacker.cookie, {
+    role: "primary",
+    method: "sms",
+    phone: "090-1234-5678",
+  });
+  assert.equal(pending.statusCode, 201, pending.body);
+  const exported = await call(s, "GET", "/api/v1/security/export", attacker.cookie);
+  assert.equal(exported.statusCode, 200, exported.body);
+  const messages = exported.json<{ messages: { id: string; recipient: string }[] }>().messages;
+  assert.ok(messages.length > 0, "the attacker's own mails are listed");
+  assert.ok(
+    messages.every((m) => m.recipient === "attacker@example.jp"),
+    `no message to an unproven number: ${JSON.stringify(messages)}`,
+  );
+
+  // The owner who proved the number still finds their texts.
+  const own = await call(s, "GET", "/api/v1/security/export", victim.cookie);
+  const ownIds = own.json<{ messages: { id: string }[] }>().messages.map((m) => m.id);
+  for (const text of victimTexts) assert.ok(ownIds.includes(text.id), "the victim's texts are theirs");
 });
