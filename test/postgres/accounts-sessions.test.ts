@@ -41,6 +41,7 @@ const allMigrations = [
   "010-oidc-account",
   "011-oidc-token-binding",
   "012-outbox-code-expiry",
+  "018-session-change-feed",
 ];
 
 for (const dialect of dialects) {
