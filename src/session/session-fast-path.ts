@@ -109,15 +109,19 @@ export function sessionFastPath(deps: Deps): FastPath {
 /**
  * The log line of a request answered before Fastify, when requests are logged: Fastify's
  * "request completed" line (reqId, res.statusCode, responseTime) with the `req` of its
- * "incoming request" line, written once instead of twice and without a child logger per request.
+ * "incoming request" line, written once instead of twice, without a child logger per request and
+ * without the redaction pass (it holds no header).
  */
 function requestLogger(deps: Deps): ((request: IncomingMessage, started: number) => void) | undefined {
   if (!deps.log.isLevelEnabled("info")) return undefined;
+  // The line holds no header, cookie or token, so the logger's redaction (which doubles the cost of
+  // a line) has nothing to do here.
+  const log = deps.log.child({}, { redact: { paths: [] } });
   let count = 0;
   const res = { statusCode: 200 };
   return (request, started) => {
     count += 1;
-    deps.log.info(
+    log.info(
       {
         reqId: `fast-${count}`,
         req: {
