@@ -7,6 +7,7 @@ import { openTestDatabase, stopSharedPostgres, type TestDatabase } from "../supp
 import { requestSignal, waitFor } from "../support/patience.ts";
 import { type MamoriServer, startMamori } from "../support/server.ts";
 import { registerOnServer } from "../support/server-accounts.ts";
+import { oathtoolCode } from "../support/two-step.ts";
 
 // Two Mamori processes on one PostgreSQL, each with its session cache (decision 0024): a change
 // committed through either, or by anyone else, is refused by the other at the very next request.
@@ -101,6 +102,28 @@ async function send(
   });
   await response.arrayBuffer();
   return response.status;
+}
+
+/** A cookie-authenticated POST whose JSON answer the test needs. */
+async function postJson(
+  server: MamoriServer,
+  session: Session,
+  path: string,
+  body: object = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${server.url}${path}`, {
+    method: "POST",
+    headers: { cookie: session.cookie, origin: server.url, "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal: requestSignal(),
+  });
+  // A privilege change (a second factor proven) gives the session a new secret, in a new cookie.
+  const renewed = response.headers
+    .getSetCookie()
+    .map((line) => line.split(";")[0] ?? "")
+    .find((pair) => /^(__Host-)?mamori_session=./.test(pair));
+  if (renewed) session.cookie = renewed;
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
 /**
@@ -205,6 +228,30 @@ test("a password change on one process ends the other sessions on every process 
   assert.equal(await check(b, other), 401, "refused on B");
   assert.equal(await check(a, other), 401, "refused on A");
   await signIn(b, email, newPassword);
+});
+
+test("turning two-step verification on through one process ends the password-only sessions on every process at once", async () => {
+  const email = await newAccount();
+  const owner = await signIn(a, email);
+  // Signed in elsewhere with the password alone (say, by someone who had stolen it).
+  const passwordOnly = await signIn(b, email);
+  await waitUntilServedFromCache(b, passwordOnly);
+  await cachedOnBoth(passwordOnly);
+  const started = await postJson(a, owner, "/api/v1/security/two-step/methods", {
+    role: "primary",
+    method: "totp",
+  });
+  assert.equal(started.status, 201, JSON.stringify(started.json));
+  const enrollment = (started.json as { enrollment: { id: string; secret: string } }).enrollment;
+  const verified = await postJson(a, owner, `/api/v1/security/two-step/methods/${enrollment.id}/verify`, {
+    code: oathtoolCode(enrollment.secret, new Date()),
+  });
+  assert.equal(verified.status, 200, JSON.stringify(verified.json));
+  const enabled = await postJson(a, owner, "/api/v1/security/two-step/enable");
+  assert.equal(enabled.status, 200, JSON.stringify(enabled.json));
+  assert.equal(await check(b, passwordOnly), 401, "the password-only session is refused on B");
+  assert.equal(await check(a, passwordOnly), 401, "and on A");
+  assert.equal(await check(b, owner), 200, "the session that turned it on stays");
 });
 
 test("an account suspended by the operator's CLI in a third process is refused on both processes at once", async () => {
