@@ -5,7 +5,9 @@
  * scale part (bench/scale.ts, about six more; `npm run bench -- --scale-only` runs only that). See
  * the preamble of that file for the method. `npm run bench -- --strength-only` runs only the
  * strength-burst phase (bench/strength-burst.ts, under a minute) and prints its figure, writing
- * nothing.
+ * nothing. After the phases, the session check side by side (bench/session-check.ts, about two
+ * minutes; `npm run bench -- --session-check-only` runs only that): bare node:http, SQLite and
+ * PostgreSQL (one process and --workers 2), with PostgreSQL's CPU per 1,000 checks.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +20,7 @@ import { log, renderText, writeMarkdown } from "./report.ts";
 import { measureResetTiming } from "./reset-timing.ts";
 import { runScaleBench } from "./scale.ts";
 import { requireNode24, Servers } from "./servers.ts";
+import { runSessionCheckBench } from "./session-check.ts";
 import { cores, patience, productionHashing, root } from "./settings.ts";
 import { SharedMachine } from "./shared-machine.ts";
 import { measureStrengthBurst, strengthBurstRows } from "./strength-burst.ts";
@@ -84,6 +87,11 @@ async function strengthOnly(): Promise<void> {
   }
 }
 
+// The session check side by side (bench/session-check.ts): alone with `--session-check-only`.
+if (process.argv.includes("--session-check-only")) {
+  await runSessionCheckBench("npm run bench -- --session-check-only");
+  process.exit(0);
+}
 // The generator's part (bench/generator.ts, in this process) and the scale part (bench/scale.ts)
 // run after the phases above, or alone with `--generator-only` / `--scale-only`.
 const scaleOnly = process.argv.includes("--scale-only");
@@ -92,7 +100,12 @@ if (process.argv.includes("--strength-only")) {
   await strengthOnly();
   process.exit(0);
 }
-if (!scaleOnly && !generatorOnly) await main();
+if (!scaleOnly && !generatorOnly) {
+  await main();
+  await runSessionCheckBench(
+    process.argv.includes("--no-scale") ? "npm run bench -- --no-scale" : "npm run bench",
+  );
+}
 if (!scaleOnly) runGeneratorBench(generatorOnly ? "npm run bench -- --generator-only" : "npm run bench");
 // `--no-scale`: the first two parts only (the scale part takes six minutes and a PostgreSQL).
 const noScale = process.argv.includes("--no-scale");

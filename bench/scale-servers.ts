@@ -16,8 +16,18 @@ export class ScaleServers {
   #postgresPid: number | undefined;
 
   /** Mamori on `databaseUrl` with the bench's raised limits; `mamori serve --workers <n>` for n > 1. */
-  startMamori(name: string, databaseUrl: string, workers: number): Promise<ServerProcess> {
-    return this.#servers.startMamori(name, databaseUrl, { workers, env: benchLimits });
+  startMamori(
+    name: string,
+    databaseUrl: string,
+    workers: number,
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<ServerProcess> {
+    return this.#servers.startMamori(name, databaseUrl, { workers, env: { ...benchLimits, ...env } });
+  }
+
+  /** The bare node:http yardstick (bench/baseline-server.ts); stopped with stopMamori. */
+  startBaseline(script: string): Promise<ServerProcess> {
+    return this.#servers.start({ name: "baseline", args: [script], env: {}, ready: /baseline listening/ });
   }
 
   stopMamori(server: ServerProcess): Promise<void> {

@@ -75,7 +75,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   const fastPath = sessionFastPath(deps);
   const schemas = new LazySchemas();
   const app = Fastify({
-    ...(fastPath ? { serverFactory: serverWithFastPath(fastPath) } : {}),
+    serverFactory: serverWithFastPath(fastPath),
     schemaController: { compilersFactory: schemas.compilersFactory },
     // pino's Logger is Fastify's logger; the cast only drops pino-specific members from the type.
     loggerInstance: deps.log as FastifyBaseLogger,

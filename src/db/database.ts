@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql } from "kysely";
 import type PgModule from "pg";
+import { type ChangeListener, PostgresChangeFeed } from "./postgres-change-feed.ts";
 import { createPostgresPool, type PostgresPoolOptions } from "./postgres-pool.ts";
 import type { Schema } from "./schema.ts";
 import type { SqliteChanges } from "./sqlite-changes.ts";
@@ -15,6 +16,11 @@ export type DialectName = "sqlite" | "postgres";
 // account. A session row also goes when its account is deleted (the only reference it has).
 const cachedTables: ReadonlySet<string> = new Set(["session", "account"]);
 const changesByDatabase = new WeakMap<Database, SqliteChanges>();
+const feedsByDatabase = new WeakMap<Database, (listener: ChangeListener) => PostgresChangeFeed | undefined>();
+
+/** The channel migration 018's triggers notify, and how the feed's connection shows in pg_stat_activity. */
+export const sessionChangeChannel = "mamori_session_changes";
+export const sessionFeedApplicationName = "mamori-session-feed";
 
 /**
  * Opens the database named by DATABASE_URL: `sqlite:PATH`, `sqlite::memory:` or `postgres://…`.
@@ -31,12 +37,56 @@ export function openDatabase(url: string, options: PostgresPoolOptions = {}): Da
   }
   // The PostgreSQL driver is loaded only when it is the database (a SQLite process never holds it).
   const pg = createRequire(import.meta.url)("pg") as typeof PgModule;
-  return new Kysely<Schema>({ dialect: new PostgresDialect({ pool: createPostgresPool(pg, url, options) }) });
+  const pool = createPostgresPool(pg, url, options);
+  let feed: PostgresChangeFeed | undefined;
+  let ended = false;
+  const db = new Kysely<Schema>({
+    dialect: new PostgresDialect({
+      pool: {
+        connect: () => pool.connect(),
+        end: () => {
+          ended = true;
+          feed?.close();
+          return pool.end();
+        },
+      },
+    }),
+  });
+  feedsByDatabase.set(db, (listener) => {
+    if (ended || feed) return undefined;
+    feed = new PostgresChangeFeed(
+      pg,
+      {
+        url,
+        channel: sessionChangeChannel,
+        applicationName: sessionFeedApplicationName,
+        readyQuery:
+          "select 1 from pg_trigger where tgname in ('mamori_session_change_feed', 'mamori_account_change_feed') having count(*) = 2",
+        ...(options.connectTimeoutMs !== undefined ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
+        ...(options.onConnectionError ? { onConnectionError: options.onConnectionError } : {}),
+      },
+      listener,
+    );
+    return feed;
+  });
+  return db;
 }
 
 /**
- * What tells a cache of session and account rows when they may have changed: known for a SQLite
- * database opened here; none for PostgreSQL, where other processes commit unseen (every lookup reads).
+ * PostgreSQL: starts the feed of changes to session and account rows (migration 018's triggers,
+ * src/db/postgres-change-feed.ts) for the one listener a database has, the session cache. Undefined
+ * for SQLite, for a database already closed, or when the feed was started before.
+ */
+export function startSessionChangeFeed(
+  db: Database,
+  listener: ChangeListener,
+): PostgresChangeFeed | undefined {
+  return feedsByDatabase.get(db)?.(listener);
+}
+
+/**
+ * What tells a cache of session and account rows when they may have changed, for a SQLite database
+ * opened here; PostgreSQL has its change feed instead (startSessionChangeFeed).
  */
 export function cachedRowChangesOf(db: Database): SqliteChanges | undefined {
   return changesByDatabase.get(db);

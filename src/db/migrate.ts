@@ -17,6 +17,7 @@ import * as outboxCodeExpiry from "./migrations/012-outbox-code-expiry.ts";
 import * as accountClosing from "./migrations/014-account-closing.ts";
 import * as twoStepRecovery from "./migrations/015-two-step-recovery.ts";
 import * as deviceFlow from "./migrations/017-device-flow.ts";
+import * as sessionChangeFeed from "./migrations/018-session-change-feed.ts";
 import * as webhooks from "./migrations/019-webhooks.ts";
 import * as staff from "./migrations/021-staff.ts";
 
@@ -39,6 +40,7 @@ const migrations: readonly Migration[] = [
   { id: "014-account-closing", ...accountClosing },
   { id: "015-two-step-recovery", ...twoStepRecovery },
   { id: "017-device-flow", ...deviceFlow },
+  { id: "018-session-change-feed", ...sessionChangeFeed },
   { id: "019-webhooks", ...webhooks },
   { id: "021-staff", ...staff },
 ];

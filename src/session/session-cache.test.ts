@@ -17,7 +17,10 @@ import { createSession, revokeSession, type SessionDeps } from "./sessions.ts";
 
 /** The session id the cache alone vouches for, for this token. */
 function cachedSessionId(db: Database, deps: Pick<SessionDeps, "clock">, token: string): string | undefined {
-  return renderCachedSession(db, deps, token, (auth) => auth.session.id);
+  const answer = renderCachedSession(db, deps, token, (auth) => auth.session.id);
+  // SQLite's cache answers at once; only PostgreSQL's waits for its change feed.
+  if (answer instanceof Promise) throw new Error("SQLite's session cache answered with a promise");
+  return answer;
 }
 
 async function signedIn(t: import("node:test").TestContext) {

@@ -37,6 +37,11 @@ export class SessionCache<Row> {
     return this.#rows.get(id);
   }
 
+  /** `get` already answers only what the database holds: nothing to wait for (PostgreSQL's cache has). */
+  settled(): true {
+    return true;
+  }
+
   /** Keeps a row read in `generation`, unless something may have changed it since the read began. */
   remember(id: string, row: Row, generation: number | undefined): void {
     if (generation === undefined || this.generation() !== generation) return;

@@ -1,8 +1,9 @@
 import type { CompiledQuery, Kysely, Selectable } from "kysely";
 import { constantTimeEqual, sha256Hex } from "../crypto/secrets.ts";
-import { cachedRowChangesOf } from "../db/database.ts";
+import { cachedRowChangesOf, startSessionChangeFeed } from "../db/database.ts";
 import type { AccountTable, Schema } from "../db/schema.ts";
 import { SessionCache } from "./session-cache.ts";
+import { PostgresSessionCache } from "./session-cache-postgres.ts";
 import { type AuthenticatedSession, lifetimes, type SessionDeps, type SessionRow } from "./sessions.ts";
 
 // last_seen_at is written at most once a minute per session: a session check stays a single read.
@@ -55,17 +56,50 @@ function compiledSessionLookup(db: Kysely<Schema>): SessionLookup {
 // The sessions of a small shop's busiest minutes (one SQLite process); about 1.5 KiB each with the
 // answer made of it, so at most 3 MiB. Beyond it the oldest row goes and is read again when needed.
 const cachedSessions = 2_000;
-const caches = new WeakMap<Kysely<Schema>, SessionCache<SessionLookupRow> | null>();
+// On PostgreSQL a process serves a share of a larger shop: at most about 15 MiB.
+const cachedSessionsPostgres = 10_000;
 
-/** The session cache of a database, on SQLite; PostgreSQL reads every time (none). */
-function sessionCacheOf(db: Kysely<Schema>): SessionCache<SessionLookupRow> | undefined {
+/** What both caches offer: SQLite's (session-cache.ts) and PostgreSQL's (session-cache-postgres.ts). */
+type RowCache = {
+  generation(): number | undefined;
+  get(id: string): SessionLookupRow | undefined;
+  /** true: `get` answers what the database holds now; a promise: once it resolves true; false: read. */
+  settled(): true | Promise<boolean> | false;
+  remember(id: string, row: SessionLookupRow, generation: number | undefined): void;
+};
+const caches = new WeakMap<Kysely<Schema>, RowCache | null>();
+
+/**
+ * The session cache of a database: SQLite's, told of changes by PRAGMA data_version; PostgreSQL's,
+ * told by its change feed (started here, on the first lookup; none once the database is closed).
+ */
+function sessionCacheOf(db: Kysely<Schema>): RowCache | undefined {
   let cache = caches.get(db);
   if (cache === undefined) {
     const changes = cachedRowChangesOf(db);
-    cache = changes ? new SessionCache<SessionLookupRow>(changes, cachedSessions) : null;
+    if (changes) cache = new SessionCache<SessionLookupRow>(changes, cachedSessions);
+    else {
+      const postgres = new PostgresSessionCache<SessionLookupRow>(cachedSessionsPostgres);
+      const feed = startSessionChangeFeed(db, postgres);
+      if (feed) postgres.attach(feed);
+      cache = feed ? postgres : null;
+    }
     caches.set(db, cache);
   }
   return cache ?? undefined;
+}
+
+/** The cached row for a session id, once the cache can vouch for it (see RowCache.settled). */
+function settledRow(
+  cache: RowCache,
+  id: string,
+): SessionLookupRow | undefined | Promise<SessionLookupRow | undefined> {
+  if (!cache.get(id)) return undefined;
+  const settled = cache.settled();
+  if (settled === true) return cache.get(id);
+  if (settled === false) return undefined;
+  // A row evicted while the barrier was on its way is gone from the cache: get() says so.
+  return settled.then((yes) => (yes ? cache.get(id) : undefined));
 }
 
 type ParsedToken = { id: string; secret: string };
@@ -78,9 +112,9 @@ function parseToken(token: string): ParsedToken | undefined {
 
 /**
  * The session a token names, if it is live: the secret matches (constant time), not revoked, not
- * past its idle or absolute expiry, and its account is active. On PostgreSQL the row is read from
- * the database every time; on SQLite it may come from the session cache, which answers only what
- * a read would (see session-cache.ts). Either way a revocation anywhere takes effect at once.
+ * past its idle or absolute expiry, and its account is active. The row may come from the session
+ * cache, which answers only what a read would (session-cache.ts on SQLite, session-cache-postgres.ts
+ * on PostgreSQL); otherwise it is read. Either way a revocation anywhere takes effect at once.
  */
 export async function authenticateSessionToken(
   db: Kysely<Schema>,
@@ -90,7 +124,9 @@ export async function authenticateSessionToken(
   const parsed = parseToken(token);
   if (!parsed) return undefined;
   const cache = sessionCacheOf(db);
-  let row = cache?.get(parsed.id);
+  const settled = cache ? settledRow(cache, parsed.id) : undefined;
+  // Awaited only when there is something to wait for (PostgreSQL): a SQLite hit stays synchronous.
+  let row = settled instanceof Promise ? await settled : settled;
   if (!row) {
     const generation = cache?.generation();
     const { rows } = await db.executeQuery<SessionLookupRow>({
@@ -115,19 +151,36 @@ type Render<T> = (auth: AuthenticatedSession) => T;
 const renderedByRender = new WeakMap<Render<unknown>, WeakMap<SessionLookupRow, unknown>>();
 
 /**
- * `render` of the live session a token names, without waiting: from the session cache alone, or
- * undefined when the cache cannot say (no cached row, not SQLite, a failed check, or a touch of
- * last_seen_at is due), and `authenticateSessionToken` must be asked. `render` must depend on the
- * session and account alone: what it makes of a cached row is kept with the row, and goes with it.
+ * `render` of the live session a token names, from the session cache alone: at once on SQLite, after
+ * the change feed's barrier on PostgreSQL (a promise); undefined when the cache cannot say (no
+ * cached row, the feed down, a failed check, or a touch of last_seen_at is due), and
+ * `authenticateSessionToken` must be asked. `render` must depend on the session and account alone:
+ * what it makes of a cached row is kept with the row, and goes with it.
  */
 export function renderCachedSession<T>(
   db: Kysely<Schema>,
   deps: Pick<SessionDeps, "clock">,
   token: string,
   render: Render<T>,
+): T | undefined | Promise<T | undefined> {
+  const parsed = parseToken(token);
+  const cache = sessionCacheOf(db);
+  if (!parsed || !cache) return undefined;
+  const settled = settledRow(cache, parsed.id);
+  if (settled instanceof Promise) return settled.then((row) => renderLive(row, parsed, deps, render));
+  return renderLive(settled, parsed, deps, render);
+}
+
+function renderLive<T>(
+  row: SessionLookupRow | undefined,
+  parsed: ParsedToken,
+  deps: Pick<SessionDeps, "clock">,
+  render: Render<T>,
 ): T | undefined {
-  const row = liveCachedRow(db, deps, token);
   if (!row) return undefined;
+  const now = deps.clock.now();
+  if (now.getTime() - Date.parse(row.last_seen_at) >= touchIntervalMs) return undefined;
+  if (!isLive(row, parsed.secret, now)) return undefined;
   let rendered = renderedByRender.get(render);
   if (!rendered) {
     rendered = new WeakMap();
@@ -140,19 +193,6 @@ export function renderCachedSession<T>(
   const answer = render(toAuthenticated(row));
   rendered.set(row, answer);
   return answer;
-}
-
-function liveCachedRow(
-  db: Kysely<Schema>,
-  deps: Pick<SessionDeps, "clock">,
-  token: string,
-): SessionLookupRow | undefined {
-  const parsed = parseToken(token);
-  const row = parsed && sessionCacheOf(db)?.get(parsed.id);
-  if (!parsed || !row) return undefined;
-  const now = deps.clock.now();
-  if (now.getTime() - Date.parse(row.last_seen_at) >= touchIntervalMs) return undefined;
-  return isLive(row, parsed.secret, now) ? row : undefined;
 }
 
 /** The token's secret matches (constant time), the session is neither revoked nor expired, and its account is active. */

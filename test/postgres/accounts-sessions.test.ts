@@ -44,6 +44,7 @@ const allMigrations = [
   "014-account-closing",
   "015-two-step-recovery",
   "017-device-flow",
+  "018-session-change-feed",
   "019-webhooks",
   "021-staff",
 ];
