@@ -15,6 +15,7 @@ import { registerConnectedAppsPages } from "./account/connected-apps-page.ts";
 import { registerConnectedAppsRoutes } from "./account/connected-apps-routes.ts";
 import { registerAccountPages } from "./account/pages.ts";
 import { registerPasswordChangePage } from "./account/password-page.ts";
+import { registerProfileRoutes } from "./account/profile-routes.ts";
 import { registerSecurityRoutes } from "./account/security-routes.ts";
 import { registerTrustedDevicePages } from "./account/trusted-devices-page.ts";
 import { registerDevOutboxRoutes } from "./courier/dev-outbox-routes.ts";
@@ -148,6 +149,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerSessionCheckRoutes(app, deps);
   registerOidcRoutes(app, deps, createOidcService(deps));
   registerSecurityRoutes(app, deps);
+  registerProfileRoutes(app, deps);
   registerConnectedAppsRoutes(app, deps);
   registerTwoStepSettingsRoutes(app, deps);
   registerPasskeyRoutes(app, deps);

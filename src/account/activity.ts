@@ -44,6 +44,11 @@ const shownTypes = [
   "passkey.added",
   "passkey.removed",
   "passkey.clone_signal",
+  "account.name_changed",
+  "account.email_changed",
+  "account.email_change_undone",
+  "account.phone_added",
+  "account.phone_removed",
 ] as const;
 
 export async function listActivity(

@@ -23,7 +23,11 @@ export type AccountTable = {
   updated_at: string;
   /** When two-step verification was turned on; null while it is off. */
   two_step_enabled_at: string | null;
+  /** Why the account has its mobile number (migration 013): its own, or an SMS two-step method's. */
+  phone_source: PhoneSource | null;
 };
+
+export type PhoneSource = "account" | "two_step";
 
 export type RegistrationState = "code_sent" | "completed" | "exhausted";
 
@@ -46,7 +50,8 @@ export type CodePurpose =
   | "password_reset"
   | "email_reminder"
   | "phone_verification"
-  | "sign_in";
+  | "sign_in"
+  | "email_change";
 
 /** A one-time code sent by email, SMS or voice; one live code per flow, a newer one voids it. */
 export type VerificationCodeTable = {
@@ -359,6 +364,33 @@ export type OidcSigningKeyTable = {
   retired_at: string | null;
 };
 
+export type ProfileChangeKind = "email" | "phone" | "phone_removal";
+
+/** A change of the email address or the mobile number, waiting for the code sent to confirm it. */
+export type ProfileChangeTable = {
+  id: string;
+  account_id: string;
+  kind: ProfileChangeKind;
+  value: string;
+  state: "code_sent" | "completed" | "exhausted";
+  taken: number;
+  expires_at: string;
+  created_at: string;
+  completed_at: string | null;
+};
+
+/** The "this wasn't me" link mailed to the old address after an email change. */
+export type EmailChangeUndoTable = {
+  id: string;
+  account_id: string;
+  token_hash: string;
+  old_email: string;
+  new_email: string;
+  expires_at: string;
+  used_at: string | null;
+  created_at: string;
+};
+
 export type Schema = {
   account: AccountTable;
   registration: RegistrationTable;
@@ -383,6 +415,8 @@ export type Schema = {
   oidc_model: OidcModelTable;
   oidc_client: OidcClientTable;
   oidc_signing_key: OidcSigningKeyTable;
+  profile_change: ProfileChangeTable;
+  email_change_undo: EmailChangeUndoTable;
 };
 
 export type { Generated };

@@ -28,6 +28,7 @@ function sessionLookup(db: Kysely<Schema>) {
       "account.created_at as account_created_at",
       "account.updated_at as account_updated_at",
       "account.two_step_enabled_at",
+      "account.phone_source",
     ])
     .where("session.id", "=", "");
 }
@@ -196,6 +197,7 @@ function toAuthenticated(row: SessionLookupRow): AuthenticatedSession {
     created_at: row.account_created_at,
     updated_at: row.account_updated_at,
     two_step_enabled_at: row.two_step_enabled_at,
+    phone_source: row.phone_source,
   };
   return { session, account };
 }
