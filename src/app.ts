@@ -13,6 +13,7 @@ import Fastify, {
 import { registerActivityPages } from "./account/activity-page.ts";
 import { registerConnectedAppsPages } from "./account/connected-apps-page.ts";
 import { registerConnectedAppsRoutes } from "./account/connected-apps-routes.ts";
+import { registerEmailUndoPage } from "./account/email-undo-page.ts";
 import { registerAccountPages } from "./account/pages.ts";
 import { registerPasswordChangePage } from "./account/password-page.ts";
 import { registerProfilePages } from "./account/profile-pages.ts";
@@ -168,6 +169,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerAccountPages(app, deps);
   registerPasswordChangePage(app, deps);
   registerProfilePages(app, deps);
+  registerEmailUndoPage(app, deps);
   registerWelcomePage(app, deps);
   registerTrustedDevicePages(app, deps);
   registerActivityPages(app, deps);

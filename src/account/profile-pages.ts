@@ -3,7 +3,6 @@ import type { Locale } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import type { FlowFailure } from "../flows/flow-result.ts";
 import { pageGuard, settingsPage } from "../flows/two-step-settings/pages-shared.ts";
-import { ensureCsrfToken } from "../http/csrf.ts";
 import { errorMessage, errorStatuses } from "../http/errors.ts";
 import {
   checkFormToken,
@@ -20,7 +19,7 @@ import { profileText } from "../i18n/profile-text.ts";
 import { csrfField, errorSummary, field } from "../views/forms.ts";
 import { html, type SafeHtml } from "../views/html.ts";
 import { maskedPhone } from "../views/phone-number.ts";
-import { findUndo, startEmailChange, undoEmailChange, verifyEmailChange } from "./email-change.ts";
+import { startEmailChange, verifyEmailChange } from "./email-change.ts";
 import { startPhoneChange, startPhoneRemoval, verifyPhoneChange } from "./mobile-number.ts";
 import { changeName } from "./name-change.ts";
 
@@ -32,7 +31,6 @@ import { changeName } from "./name-change.ts";
 const namePath = "/account/security/name";
 const emailPath = "/account/security/email";
 const phonePath = "/account/security/phone";
-const undoPath = "/account/email/undo";
 
 function formOf(locale: Locale, f: FlowFailure, field: string): FormState {
   const message = errorMessage(f.code, locale, f);
@@ -414,73 +412,6 @@ export function registerProfilePages(app: FastifyInstance, deps: Deps): void {
       errorStatuses[result.code],
       phoneCodeView(request.locale, id, change.kind, change.value),
       formOf(request.locale, result, "code"),
-    );
-  });
-
-  registerUndoPage(app, deps);
-}
-
-/** The link in the old address's mail: a page that asks (mail scanners open links), then the undo. */
-function registerUndoPage(app: FastifyInstance, deps: Deps): void {
-  function render(reply: FastifyReply, locale: Locale, status: number, body: SafeHtml): FastifyReply {
-    return sendPage(reply, status, { locale, title: profileText(locale).undo.title, path: undoPath, body });
-  }
-
-  function invalid(reply: FastifyReply, locale: Locale, status: number): FastifyReply {
-    const t = profileText(locale).undo;
-    return render(
-      reply,
-      locale,
-      status,
-      html`<div class="card"><h1>${t.title}</h1><p>${t.invalid}</p>
-<div class="links"><p><a href="/sign-in">${t.signIn}</a></p></div></div>`,
-    );
-  }
-
-  app.get(undoPath, async (request: FastifyRequest<{ Querystring: { token?: string } }>, reply) => {
-    const locale = request.locale;
-    const token = String(request.query.token ?? "").slice(0, 128);
-    const found = token ? await findUndo(deps, token) : undefined;
-    if (!found?.ok) return invalid(reply, locale, 410);
-    const csrf = ensureCsrfToken(request, reply, deps.config, deps.random);
-    const t = profileText(locale).undo;
-    reply.header("referrer-policy", "no-referrer");
-    return render(
-      reply,
-      locale,
-      200,
-      html`<div class="card">
-<h1>${t.title}</h1>
-<p>${format(t.intro, { newEmail: found.newEmail })}</p>
-<p>${format(t.effects, { oldEmail: found.oldEmail })}</p>
-<form method="post" action="${undoPath}">
-  ${csrfField(csrf)}
-  <input type="hidden" name="token" value="${token}">
-  <button type="submit" class="wide danger">${t.submit}</button>
-</form>
-</div>`,
-    );
-  });
-
-  app.post(undoPath, async (request, reply) => {
-    const locale = request.locale;
-    if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, "/sign-in");
-    const result = await undoEmailChange(
-      deps,
-      formField(request, "token").slice(0, 128),
-      requestMeta(request),
-    );
-    if (!result.ok) return invalid(reply, locale, errorStatuses[result.code]);
-    const t = profileText(locale).undo;
-    return render(
-      reply,
-      locale,
-      200,
-      html`<div class="card">
-<h1>${t.title}</h1>
-<p>${format(t.done, { email: result.email })}</p>
-<a class="button wide" href="/password-reset">${t.reset}</a>
-</div>`,
     );
   });
 }
