@@ -231,3 +231,22 @@ test("the name follows the sign-up rules, is mailed and shows in the activity", 
   assert.ok(types.includes("account.name_changed"));
   assert.ok(types.includes("account.email_changed"));
 });
+
+test("email change starts are capped per account, also when sent all at once", async (t) => {
+  // Attack: a signed-in session used to mail many addresses (codes, or "someone tried" notices).
+  const app = await buildTestApp(t);
+  const owner = await app.registerAccount();
+  const cap = app.config.limits.codeMaxSends;
+  const answers = await Promise.all(
+    Array.from({ length: cap + 6 }, (_, i) => start(app, owner, `burst-${i}@example.jp`)),
+  );
+  assert.equal(answers.filter((r) => r.statusCode === 201).length, cap);
+  const refused = answers.filter((r) => r.statusCode !== 201);
+  assert.ok(refused.every((r) => r.statusCode === 429 && Number(r.headers["retry-after"]) > 0));
+  app.clock.advance(3600);
+  assert.equal(
+    (await start(app, owner, "later@example.jp")).statusCode,
+    403,
+    "an hour later the sign-in is old",
+  );
+});

@@ -3,7 +3,7 @@ import { after, test } from "node:test";
 import { buildTestApp, type RegisteredAccount, type TestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
 import { wrongCode } from "../support/forms.ts";
-import { call, errorCodeOf, phoneCode } from "../support/two-step.ts";
+import { call, errorCodeOf, oathtoolCode, phoneCode } from "../support/two-step.ts";
 
 // Login & security -> 携帯電話番号 (docs/flows/profile.md): the account's own number, with an SMS
 // code for adding, changing and removing it. Runs on SQLite, and on PostgreSQL with
@@ -201,4 +201,27 @@ test("the account's own number stays when an SMS two-step method with it is remo
   const removed = await call(app, "DELETE", `/api/v1/security/two-step/methods/${methodId}`, owner.cookie);
   assert.equal(removed.statusCode, 204, removed.body);
   assert.equal(await signInAs(app, number, owner.password), owner.accountId);
+});
+
+test("replacing an SMS two-step primary with an app leaves no sign-in ID behind", async (t) => {
+  const app = await buildTestApp(t);
+  const owner = await app.registerAccount();
+  await smsPrimary(app, owner, number, e164);
+  const started = await call(app, "POST", "/api/v1/security/two-step/methods", owner.cookie, {
+    role: "primary",
+    method: "totp",
+  });
+  assert.equal(started.statusCode, 201, started.body);
+  const enrollment = started.json<{ enrollment: { id: string; secret: string } }>().enrollment;
+  const verified = await call(
+    app,
+    "POST",
+    `/api/v1/security/two-step/methods/${enrollment.id}/verify`,
+    owner.cookie,
+    {
+      code: oathtoolCode(enrollment.secret, app.clock.now()),
+    },
+  );
+  assert.equal(verified.statusCode, 200, verified.body);
+  assert.equal(await signInAs(app, number, owner.password), undefined);
 });
