@@ -47,6 +47,11 @@ const shownTypes = [
   "passkey.clone_signal",
   "account.data_exported",
   "sign_in.country_refused",
+  "account.name_changed",
+  "account.email_changed",
+  "account.email_change_undone",
+  "account.phone_added",
+  "account.phone_removed",
 ] as const;
 
 export async function listActivity(

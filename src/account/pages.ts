@@ -14,9 +14,9 @@ import { listLiveSessions, revokeAccountSessions, revokeSession } from "../sessi
 import { listTrustedDevices } from "../session/trusted-devices.ts";
 import { csrfField } from "../views/forms.ts";
 import { html } from "../views/html.ts";
-import { maskedPhone } from "../views/phone-number.ts";
 import { closingRows } from "./closing-pages.ts";
 import { connectedAppsRow } from "./connected-apps-page.ts";
+import { profileNotice, profileRows } from "./profile-rows.ts";
 import { trustedDeviceIdOf, trustedDevicesCard } from "./trusted-devices-page.ts";
 
 /** "Your account", "Login & security", the signed-in devices, and sign out. */
@@ -63,9 +63,7 @@ ${await conditionalCreateOffer(deps, page.auth, locale)}`;
 ${recoveryBanner}
 <div class="card">
 <dl class="settings">
-  <div><dt>${text.name}</dt><dd>${account.name}</dd></div>
-  <div><dt>${text.email}</dt><dd>${account.email}</dd></div>
-  <div><dt>${text.phone}</dt><dd>${account.phone && account.phone_verified_at ? maskedPhone(account.phone) : text.phoneNone}</dd></div>
+  ${profileRows(locale, account)}
   <div><dt>${text.password}</dt><dd>${account.password_changed_at ? format(text.passwordChangedAt, { time: formatDateTime(account.password_changed_at, locale) }) : "—"} <a class="edit" href="/account/security/password" aria-label="${text.editPassword}">${text.edit}</a></dd></div>
   <div><dt>${text.twoStep}</dt><dd>${account.two_step_enabled_at ? text.twoStepOn : text.twoStepOff} <a class="edit" href="/account/security/two-step">${text.twoStepSettings}</a></dd></div>
   ${passkeys}
@@ -82,7 +80,7 @@ ${devices.length > 0 || account.two_step_enabled_at ? trustedDevicesCard(locale,
         ? pageText(locale).changePassword.done
         : request.query.done === "device"
           ? twoStepText(locale).devices.forgotten
-          : undefined;
+          : profileNotice(locale, request.query.done);
     return sendPage(reply, 200, {
       locale,
       title: text.title,

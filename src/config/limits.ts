@@ -13,6 +13,8 @@ export type Limits = {
   sessionAbsoluteSeconds: number;
   browserSessionSeconds: number;
   reauthenticationWindowSeconds: number;
+  /** How long the "this wasn't me" link mailed to the old address can undo an email change. */
+  emailChangeUndoSeconds: number;
   passwordMinLength: number;
   passwordMaxLength: number;
   passwordMinScore: number;
@@ -168,6 +170,14 @@ const limitRules: readonly LimitRule[] = [
     min: 1,
     max: 3600,
     production: { max: 3600 },
+  },
+  {
+    key: "emailChangeUndoSeconds",
+    env: "MAMORI_EMAIL_CHANGE_UNDO_SECONDS",
+    fallback: 7 * DAY,
+    min: 1,
+    max: 90 * DAY,
+    production: { min: DAY },
   },
   {
     key: "passwordMinLength",

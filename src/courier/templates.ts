@@ -9,12 +9,14 @@ import {
 } from "./account-closing-templates.ts";
 import { connectedAppRemovedCopy } from "./connected-app-templates.ts";
 import { type PasskeyChange, passkeyCopy } from "./passkey-templates.ts";
+import { type ProfileTemplate, profileCopy } from "./profile-templates.ts";
 import { signedOutBySupportCopy } from "./staff-templates.ts";
 import { type TwoStepRecoveryMail, twoStepRecoveryCopy } from "./two-step-recovery-templates.ts";
 import { type TwoStepChange, twoStepCopy } from "./two-step-templates.ts";
 
 /** Every message Mamori sends, with the data it needs. `code` marks messages that carry a security code. */
 export type MessageTemplate =
+  | ProfileTemplate
   // No name: the address is not verified yet, and the name is whatever the registrant typed (an
   // advert, a link), which must not reach a stranger's mailbox in a mail that looks like the shop's.
   | { kind: "registration_code"; code: string; lifetimeMinutes: number }
@@ -190,6 +192,13 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
     case "two_step_recovery_cancelled":
     case "two_step_recovery_completed":
       return twoStepRecoveryCopy(template, locale);
+    case "email_change_code":
+    case "email_change_taken":
+    case "email_changed":
+    case "email_change_undone":
+    case "profile_changed":
+    case "phone_moved":
+      return profileCopy(template, locale);
     case "new_sign_in":
       return ja
         ? {

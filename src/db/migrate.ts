@@ -14,6 +14,7 @@ import * as passkeyReauthentication from "./migrations/009-passkey-reauthenticat
 import * as oidcAccount from "./migrations/010-oidc-account.ts";
 import * as oidcTokenBinding from "./migrations/011-oidc-token-binding.ts";
 import * as outboxCodeExpiry from "./migrations/012-outbox-code-expiry.ts";
+import * as profile from "./migrations/013-profile.ts";
 import * as accountClosing from "./migrations/014-account-closing.ts";
 import * as twoStepRecovery from "./migrations/015-two-step-recovery.ts";
 import * as deviceFlow from "./migrations/017-device-flow.ts";
@@ -37,6 +38,7 @@ const migrations: readonly Migration[] = [
   { id: "010-oidc-account", ...oidcAccount },
   { id: "011-oidc-token-binding", ...oidcTokenBinding },
   { id: "012-outbox-code-expiry", ...outboxCodeExpiry },
+  { id: "013-profile", ...profile },
   { id: "014-account-closing", ...accountClosing },
   { id: "015-two-step-recovery", ...twoStepRecovery },
   { id: "017-device-flow", ...deviceFlow },

@@ -29,7 +29,11 @@ export type AccountTable = {
   erase_after: string | null;
   /** When its personal data was erased: only its id and times are left, and it cannot be reopened. */
   erased_at: string | null;
+  /** Why the account has its mobile number (migration 013): its own, or an SMS two-step method's. */
+  phone_source: PhoneSource | null;
 };
+
+export type PhoneSource = "account" | "two_step";
 
 export type RegistrationState = "code_sent" | "completed" | "exhausted";
 
@@ -53,7 +57,8 @@ export type CodePurpose =
   | "email_reminder"
   | "phone_verification"
   | "sign_in"
-  | "two_step_recovery";
+  | "two_step_recovery"
+  | "email_change";
 
 /** A one-time code sent by email, SMS or voice; one live code per flow, a newer one voids it. */
 export type VerificationCodeTable = {
@@ -496,6 +501,33 @@ export type TwoStepRecoveryTable = {
   created_at: string;
 };
 
+export type ProfileChangeKind = "email" | "phone" | "phone_removal";
+
+/** A change of the email address or the mobile number, waiting for the code sent to confirm it. */
+export type ProfileChangeTable = {
+  id: string;
+  account_id: string;
+  kind: ProfileChangeKind;
+  value: string;
+  state: "code_sent" | "completed" | "exhausted";
+  taken: number;
+  expires_at: string;
+  created_at: string;
+  completed_at: string | null;
+};
+
+/** The "this wasn't me" link mailed to the old address after an email change. */
+export type EmailChangeUndoTable = {
+  id: string;
+  account_id: string;
+  token_hash: string;
+  old_email: string;
+  new_email: string;
+  expires_at: string;
+  used_at: string | null;
+  created_at: string;
+};
+
 export type Schema = {
   account: AccountTable;
   registration: RegistrationTable;
@@ -526,6 +558,8 @@ export type Schema = {
   two_step_recovery: TwoStepRecoveryTable;
   webhook_endpoint: WebhookEndpointTable;
   webhook_delivery: WebhookDeliveryTable;
+  profile_change: ProfileChangeTable;
+  email_change_undo: EmailChangeUndoTable;
 };
 
 export type { Generated };

@@ -55,6 +55,9 @@ export const errorStatuses = {
   passkey_last_sign_in_method: 409,
   app_not_found: 404,
   invalid_options: 400,
+  email_unchanged: 400,
+  profile_change_not_found: 404,
+  undo_link_invalid: 410,
   internal_error: 500,
 } as const satisfies Record<string, number>;
 

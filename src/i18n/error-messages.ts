@@ -62,6 +62,9 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     passkey_last_sign_in_method:
       "このパスキーを削除すると、サインインする方法がなくなります。先にパスワードを設定するか、別のパスキーを追加してください。",
     app_not_found: "このお店・アプリはあなたのアカウントへのアクセスを許可されていません。",
+    email_unchanged: "今のEメールアドレスと同じです。新しいEメールアドレスを入力してください。",
+    profile_change_not_found: "この変更手続きは見つからないか、終了しています。最初からやり直してください。",
+    undo_link_invalid: "このリンクは期限が切れているか、既に使われています。",
     internal_error: "エラーが発生しました。しばらくしてからもう一度お試しください。",
     database_unavailable: "ただいま一時的にご利用いただけません。少し待ってからもう一度お試しください。",
   },
@@ -122,6 +125,9 @@ export const errorMessages: Record<Locale, Record<ErrorCode, string>> = {
     passkey_last_sign_in_method:
       "Removing this passkey would leave no way to sign in. Set a password or add another passkey first.",
     app_not_found: "This shop or app does not have access to your account.",
+    email_unchanged: "This is your current email address. Enter a new one.",
+    profile_change_not_found: "This change was not found or has ended. Please start again.",
+    undo_link_invalid: "This link has expired or has already been used.",
     internal_error: "Something went wrong. Please try again later.",
     database_unavailable: "This service is temporarily unavailable. Please try again in a moment.",
   },

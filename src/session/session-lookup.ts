@@ -32,6 +32,7 @@ function sessionLookup(db: Kysely<Schema>) {
       "account.closed_at",
       "account.erase_after",
       "account.erased_at",
+      "account.phone_source",
     ])
     .where("session.id", "=", "");
 }
@@ -242,6 +243,7 @@ function toAuthenticated(row: SessionLookupRow): AuthenticatedSession {
     closed_at: row.closed_at,
     erase_after: row.erase_after,
     erased_at: row.erased_at,
+    phone_source: row.phone_source,
   };
   return { session, account };
 }

@@ -33,11 +33,17 @@ export function isWebhookEventType(value: string): value is WebhookEventType {
  * Which audit events become which webhook events: every security change already writes an audit
  * event in the transaction of the change, and `recordAuditEvent` queues the webhook beside it, so
  * a change and its webhook are committed together (or neither is). A new audit type that a shop
- * should hear of gets one line here. `account.email_changed`, `account.mobile_changed` and
- * `account.name_changed` have no audit event yet: their line comes with it.
+ * should hear of gets one line here.
  */
 export const webhookEventForAudit: Partial<Record<AuditEventType, WebhookEventType>> = {
   "account.created": "account.created",
+  "account.name_changed": "account.name_changed",
+  // The new address confirmed by its code, and the old one put back by its "this wasn't me" link.
+  "account.email_changed": "account.email_changed",
+  "account.email_change_undone": "account.email_changed",
+  // The account's own mobile number added, changed, removed, or taken by another account that verified it.
+  "account.phone_added": "account.mobile_changed",
+  "account.phone_removed": "account.mobile_changed",
   "password.changed": "password.changed",
   "password_reset.completed": "password.reset",
   "two_step.enabled": "two_step.enabled",

@@ -116,7 +116,9 @@ async function walkAccountJourney(
   assert.equal(await page.locator("#code").getAttribute("aria-invalid"), "true");
   await page.getByLabel(words.verify.code, { exact: true }).fill(code);
   await page.getByRole("button", { name: words.verify.submit, exact: true }).click();
-  await page.waitForURL((url) => url.pathname === "/account");
+  await page.waitForURL((url) => url.pathname === "/account/welcome");
+  // After registration, the welcome page suggests the next safe step; then Your account.
+  await page.goto(new URL("/account", page.url()).href);
 
   // Signed in: Your account.
   await checkPage(page, words, words.account.title);
@@ -254,7 +256,9 @@ describe("a shopper's account journey in a real browser", () => {
         .getByLabel(japanese.verify.code, { exact: true })
         .fill(await latestCode(server, person.email));
       await page.getByRole("button", { name: japanese.verify.submit, exact: true }).click();
-      await page.waitForURL((url) => url.pathname === "/account");
+      await page.waitForURL((url) => url.pathname === "/account/welcome");
+      // After registration, the welcome page suggests the next safe step; then Your account.
+      await page.goto(new URL("/account", page.url()).href);
       await page.locator("header").getByRole("button", { name: japanese.signOut, exact: true }).click();
       await page.waitForURL((url) => url.pathname === "/sign-in");
 

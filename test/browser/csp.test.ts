@@ -139,7 +139,9 @@ async function visitEveryPage(watched: Watched): Promise<void> {
   const registrationCode = await latestCode(server, email);
   await page.locator("#code").fill(registrationCode);
   await page.locator("form[action='/sign-up/verify'] button").click();
-  await page.waitForURL((url) => url.pathname === "/account");
+  await page.waitForURL((url) => url.pathname === "/account/welcome");
+  // After registration, the welcome page suggests the next safe step; then Your account.
+  await page.goto(new URL("/account", page.url()).href);
   await checkCurrentPage(watched);
 
   await visit(watched, "/account/security");

@@ -74,7 +74,9 @@ async function signUp(page: Page, words: Words, person: Person): Promise<void> {
   const mail = await inbox.waitForMail(person.email, words.verify.mailSubject, 0);
   await page.getByLabel(words.verify.code, { exact: true }).fill(codeInMail(mail));
   await button(page, words.verify.submit).click();
-  await page.waitForURL((url) => url.pathname === "/account");
+  await page.waitForURL((url) => url.pathname === "/account/welcome");
+  // After registration, the welcome page suggests the next safe step; then Your account.
+  await page.goto(new URL("/account", page.url()).href);
 }
 
 async function signIn(page: Page, words: Words, person: Person, secret: string): Promise<void> {

@@ -214,5 +214,5 @@ test("the sign-up code page opened without its browser cookie shows nothing and 
   const page = await openForm(s, url, owner);
   assert.match(page.body, /page-bound@example\.jp/);
   const verified = await postForm(s, "/sign-up/verify", page, { _csrf: page.csrf, registration: id, code });
-  assert.equal(location(verified), "/account");
+  assert.equal(location(verified), "/account/welcome");
 });

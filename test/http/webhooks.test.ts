@@ -414,3 +414,53 @@ test("the serving process's dispatcher sends webhooks beside the mail, without a
   );
   assert.equal(delivered.payload?.data.account_id, owner.accountId);
 });
+
+test("the customer's own name, email and mobile number changes reach the shop as account.*_changed events", async (t) => {
+  const s = await buildTestApp(t, { env: allowLoopback });
+  const { receiver } = await receiverFor(t, s, [
+    "account.name_changed",
+    "account.email_changed",
+    "account.mobile_changed",
+  ]);
+  const owner = await s.registerAccount({ email: "webhook-profile@example.jp" });
+  const named = await call(s, "PUT", "/api/v1/security/name", owner.cookie, { name: "山田 次郎" });
+  assert.equal(named.statusCode, 200, named.body);
+
+  const started = await call(s, "POST", "/api/v1/security/email-changes", owner.cookie, {
+    email: "webhook-profile-new@example.jp",
+  });
+  assert.equal(started.statusCode, 201, started.body);
+  const emailCode = await s.latestCode("webhook-profile-new@example.jp", "email_change_code");
+  assert.ok(emailCode);
+  const changeId = started.json<{ emailChange: { id: string } }>().emailChange.id;
+  const verified = await call(s, "POST", `/api/v1/security/email-changes/${changeId}/verify`, owner.cookie, {
+    code: emailCode,
+  });
+  assert.equal(verified.statusCode, 200, verified.body);
+
+  const phone = await call(s, "POST", "/api/v1/security/phone-changes", owner.cookie, {
+    phone: "090-2468-1357",
+  });
+  assert.equal(phone.statusCode, 201, phone.body);
+  const phoneId = phone.json<{ phoneChange: { id: string } }>().phoneChange.id;
+  const smsCode = (await s.messagesTo("+819024681357"))
+    .map((m) => /\d{6}/.exec(m.text_body)?.[0])
+    .find((code) => code !== undefined);
+  assert.ok(smsCode, "the SMS code went to the number");
+  const phoneDone = await call(s, "POST", `/api/v1/security/phone-changes/${phoneId}/verify`, owner.cookie, {
+    code: smsCode,
+  });
+  assert.equal(phoneDone.statusCode, 200, phoneDone.body);
+
+  await dispatchDueWebhooks(s.deps);
+  const types = receiver.unique().map((m) => m.payload?.type);
+  assert.deepEqual(types, ["account.name_changed", "account.email_changed", "account.mobile_changed"]);
+  for (const message of receiver.unique()) {
+    assert.equal(message.payload?.data.account_id, owner.accountId);
+    assert.doesNotMatch(
+      JSON.stringify(message.payload),
+      /webhook-profile|2468/,
+      "ids only, no address or number",
+    );
+  }
+});

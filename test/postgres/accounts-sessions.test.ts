@@ -41,6 +41,7 @@ const allMigrations = [
   "010-oidc-account",
   "011-oidc-token-binding",
   "012-outbox-code-expiry",
+  "013-profile",
   "014-account-closing",
   "015-two-step-recovery",
   "017-device-flow",

@@ -19,6 +19,7 @@ import {
 import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
 import { format } from "../../i18n/locale.ts";
 import { formatDateTime, pageText } from "../../i18n/page-text.ts";
+import { profileText } from "../../i18n/profile-text.ts";
 import { csrfField, errorSummary, type FieldErrors, field } from "../../views/forms.ts";
 import { html } from "../../views/html.ts";
 import type { FlowFailure } from "../flow-result.ts";
@@ -83,6 +84,7 @@ ${errorSummary(locale, form.errors, form.general)}
   <p class="hint">${text.decoyNote}</p>
   <button type="submit" class="secondary">${text.resend}</button>
 </form>
+<div class="links"><p><a href="/sign-up?registration=${encodeURIComponent(form.registrationId)}">${profileText(locale).changeEmail}</a></p></div>
 </div>`;
   return sendPage(reply, status, {
     locale,
@@ -122,15 +124,23 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
   async function registrationView(id: string) {
     return deps.db
       .selectFrom("registration")
-      .select(["id", "email", "expires_at", "state"])
+      .select(["id", "email", "name", "expires_at", "state"])
       .where("id", "=", id)
       .executeTakeFirst();
   }
 
-  app.get("/sign-up", async (request, reply) => {
+  app.get("/sign-up", async (request: FastifyRequest<{ Querystring: { registration?: string } }>, reply) => {
     if (await answeredWithMaintenance(deps, request, reply, "/sign-up")) return reply;
     const token = ensureCsrfToken(request, reply, deps.config, deps.random);
-    return renderSignUp(reply, request.locale, token, 200, { name: "", email: "", errors: {} });
+    // 「Eメールアドレスを変更」 from the code page: the form again, filled in (never the password),
+    // only for the browser that started the registration.
+    const id = String(request.query.registration ?? "").slice(0, 64);
+    const started = id ? await ownRegistration(request, id) : undefined;
+    return renderSignUp(reply, request.locale, token, 200, {
+      name: started?.name ?? "",
+      email: started?.email ?? "",
+      errors: {},
+    });
   });
 
   app.post("/sign-up", async (request, reply) => {
@@ -191,7 +201,7 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
     if (result.ok) {
       setSessionCookie(reply, deps.config, result.token, result.session);
       releaseFlowFromBrowser(deps.config, reply, registrationPages, id);
-      return reply.redirect("/account", 303);
+      return reply.redirect("/account/welcome", 303);
     }
     const row = await registrationView(id);
     if (row?.state !== "code_sent") {

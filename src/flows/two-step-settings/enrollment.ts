@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { releaseTwoStepPhone } from "../../account/mobile-number.ts";
 import type { TwoStepMethodKind } from "../../db/schema.ts";
 import { checkPhoneForChannel } from "../../factors/phone/phone-policy.ts";
 import { groupedKey, otpauthUri, toBase32, totpSecretBytes } from "../../factors/totp/totp.ts";
@@ -229,6 +230,21 @@ export async function verifyEnrollment(
       .executeTakeFirst();
     if (moved.numUpdatedRows === 0n) return false;
     if (pending.role === "primary") {
+      const replaced = await trx
+        .selectFrom("two_step_method")
+        .select("phone")
+        .where("account_id", "=", auth.account.id)
+        .where("role", "=", "primary")
+        .where("state", "=", "active")
+        .where("id", "!=", pending.id)
+        .execute();
+      // The replaced primary's number stops being a sign-in ID if only it made it one.
+      await releaseTwoStepPhone(
+        trx,
+        auth.account.id,
+        replaced.map((m) => m.phone),
+        now,
+      );
       await trx
         .deleteFrom("two_step_method")
         .where("account_id", "=", auth.account.id)
@@ -237,8 +253,9 @@ export async function verifyEnrollment(
         .where("id", "!=", pending.id)
         .execute();
     }
-    if (pending.phone && pending.method === "sms" && auth.account.phone === null) {
-      // The first verified mobile also becomes a sign-in identifier, unless another account has it.
+    if (pending.phone && pending.method === "sms") {
+      // The first verified mobile also becomes a sign-in identifier, unless another account has it;
+      // marked as two-step's (`phone_source`), it stops being one when its method goes.
       const taken = await trx
         .selectFrom("account")
         .select("id")
@@ -247,8 +264,14 @@ export async function verifyEnrollment(
       if (!taken) {
         await trx
           .updateTable("account")
-          .set({ phone: pending.phone, phone_verified_at: now.toISOString(), updated_at: now.toISOString() })
+          .set({
+            phone: pending.phone,
+            phone_verified_at: now.toISOString(),
+            phone_source: "two_step",
+            updated_at: now.toISOString(),
+          })
           .where("id", "=", auth.account.id)
+          .where("phone", "is", null)
           .execute();
       }
     }

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { releaseTwoStepPhone } from "../../account/mobile-number.ts";
 import type { Schema } from "../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import {
@@ -98,7 +99,19 @@ export async function disableTwoStep(
       .set({ two_step_enabled_at: null, updated_at: now.toISOString() })
       .where("id", "=", auth.account.id)
       .execute();
+    const phones = await trx
+      .selectFrom("two_step_method")
+      .select("phone")
+      .where("account_id", "=", auth.account.id)
+      .execute();
     await trx.deleteFrom("two_step_method").where("account_id", "=", auth.account.id).execute();
+    // A number that was a sign-in ID only because of SMS two-step goes with it.
+    await releaseTwoStepPhone(
+      trx,
+      auth.account.id,
+      phones.map((m) => m.phone),
+      now,
+    );
     await trx.deleteFrom("recovery_code").where("account_id", "=", auth.account.id).execute();
     await forgetTrustedDevices(trx, auth.account.id, null, now);
     await revokeAccountSessions(trx, auth.account.id, auth.session.id, now);
@@ -123,6 +136,8 @@ export async function removeMethod(
   }
   await deps.db.transaction().execute(async (trx) => {
     await trx.deleteFrom("two_step_method").where("id", "=", method.id).execute();
+    // A number that was a sign-in ID only because of this SMS method goes with it.
+    await releaseTwoStepPhone(trx, auth.account.id, [method.phone], deps.clock.now());
     if (method.state === "active" && auth.account.two_step_enabled_at) {
       await recordTwoStepChange(trx, deps, auth.account, "method_removed", ctx.meta, {
         method: toPublicMethod(method),
