@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
+import { type FederationConfig, parseFederationConfig } from "../federation/federation-config.ts";
 import { type HibpConfig, parseHibpConfig } from "./hibp-config.ts";
 import { type Limits, parseInteger, parseLimits } from "./limits.ts";
 import { parseIssuer } from "./oidc-config.ts";
@@ -55,6 +56,8 @@ export type Config = {
   passkeys: PasskeyConfig;
   /** The OpenID Connect issuer: the public URL's origin + /oidc (MAMORI_ISSUER, src/config/oidc-config.ts). */
   issuer: URL;
+  /** Sign-in with other OpenID Connect providers (src/federation/federation-config.ts). */
+  federation: FederationConfig;
 };
 
 /** A configuration problem: the process prints every one of them and refuses to start. */
@@ -173,6 +176,7 @@ export function loadConfig(source: ConfigSource): Config {
   const passkeys = parsePasskeyConfig(source, publicUrl, allowedOrigins, problems);
   const issuer = parseIssuer(source.MAMORI_ISSUER, publicUrl, problems);
   const hibp = parseHibpConfig(source.MAMORI_HIBP_URL, source.MAMORI_HIBP_TIMEOUT_MS, production, problems);
+  const federation = parseFederationConfig(source, production, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const cookieSecure = production || publicUrl.protocol === "https:";
@@ -202,6 +206,7 @@ export function loadConfig(source: ConfigSource): Config {
     hibp,
     passkeys,
     issuer,
+    federation,
   };
 }
 

@@ -2,6 +2,7 @@ import type { Locale } from "../config/config.ts";
 import { format } from "../i18n/locale.ts";
 import { html } from "../views/html.ts";
 import { connectedAppRemovedCopy } from "./connected-app-templates.ts";
+import { federationCopy } from "./federation-templates.ts";
 import { type PasskeyChange, passkeyCopy } from "./passkey-templates.ts";
 import { type TwoStepChange, twoStepCopy } from "./two-step-templates.ts";
 
@@ -40,6 +41,8 @@ export type MessageTemplate =
       app: string;
       securityUrl: string;
     }
+  | { kind: "federation_linked"; name: string; provider: string; securityUrl: string }
+  | { kind: "federation_unlinked"; name: string; provider: string; securityUrl: string }
   | {
       kind: "account_status_changed";
       name: string;
@@ -168,6 +171,10 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
       return passkeyCopy(template.change, locale);
     case "connected_app_removed":
       return connectedAppRemovedCopy(locale);
+    case "federation_linked":
+      return federationCopy("linked", locale);
+    case "federation_unlinked":
+      return federationCopy("unlinked", locale);
     case "new_sign_in":
       return ja
         ? {

@@ -57,6 +57,9 @@ const ja = {
     "passkey.used": "パスキーを使用",
     "passkey.clone_signal": "複製の疑いがあるパスキーを拒否",
     "oidc.grant.revoked": "お店・アプリのアクセスを削除",
+    "federation.linked": "外部サービスのアカウントを連携",
+    "federation.unlinked": "外部サービスのアカウントの連携を解除",
+    "federation.signed_in": "外部サービスのアカウントでログイン",
   } satisfies Record<AccountEventType, string>,
   otherEvent: "セキュリティに関する操作",
   confirm: {
@@ -126,6 +129,9 @@ const en: ActivityText = {
     "passkey.used": "Passkey used",
     "passkey.clone_signal": "Possibly copied passkey refused",
     "oidc.grant.revoked": "A shop's access removed",
+    "federation.linked": "Another service's account linked",
+    "federation.unlinked": "Another service's account unlinked",
+    "federation.signed_in": "Signed in with another service's account",
   },
   otherEvent: "Security activity",
   confirm: {

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Locale } from "../../config/config.ts";
 import type { Deps } from "../../deps.ts";
+import { federationButtons } from "../../federation/buttons.ts";
 import { ensureCsrfToken } from "../../http/csrf.ts";
 import { errorMessage, errorStatuses } from "../../http/errors.ts";
 import {
@@ -32,6 +33,7 @@ function renderSignUp(
   csrfToken: string,
   status: number,
   form: SignUpForm,
+  deps?: Deps,
 ): FastifyReply {
   const text = pageText(locale).signUp;
   const body = html`<div class="card">
@@ -44,6 +46,7 @@ ${errorSummary(locale, form.errors, form.general)}
   ${field({ name: "password", label: text.password, hint: text.passwordHint, type: "password", autocomplete: "new-password", required: true, maxlength: 4096, errors: form.errors, strength: { locale, fields: ["name", "email"] } })}
   <button type="submit" class="wide">${text.submit}</button>
 </form>
+${deps ? federationButtons(deps.config, locale, csrfToken, "/account", "sign_up") : ""}
 <div class="links"><p>${text.haveAccount} <a href="/sign-in">${text.signIn}</a></p></div>
 </div>`;
   return sendPage(reply, status, { locale, title: text.title, path: "/sign-up", body });
@@ -130,7 +133,7 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
   app.get("/sign-up", async (request, reply) => {
     if (await answeredWithMaintenance(deps, request, reply, "/sign-up")) return reply;
     const token = ensureCsrfToken(request, reply, deps.config, deps.random);
-    return renderSignUp(reply, request.locale, token, 200, { name: "", email: "", errors: {} });
+    return renderSignUp(reply, request.locale, token, 200, { name: "", email: "", errors: {} }, deps);
   });
 
   app.post("/sign-up", async (request, reply) => {

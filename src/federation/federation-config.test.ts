@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ConfigError, loadConfig } from "../config/config.ts";
+import { amrOf } from "../integration/assurance.ts";
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig({ NODE_ENV: "test", ...env });
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+}
+
+test("a preset without its secret refuses to start, and says which variable and why", () => {
+  const problems = problemsOf({
+    MAMORI_FEDERATION_PROVIDERS: "line",
+    MAMORI_FEDERATION_LINE_CLIENT_ID: "1650000000",
+  });
+  assert.equal(problems.length, 1);
+  assert.match(
+    problems[0] ?? "",
+    /MAMORI_FEDERATION_LINE_CLIENT_SECRET is required: the LINE Login channel secret/,
+  );
+});
+
+test("a generic provider needs its issuer and label; presets know theirs", () => {
+  const problems = problemsOf({
+    MAMORI_FEDERATION_PROVIDERS: "acme",
+    MAMORI_FEDERATION_ACME_CLIENT_ID: "id",
+    MAMORI_FEDERATION_ACME_CLIENT_SECRET: "secret",
+  });
+  assert.ok(problems.some((p) => p.includes("MAMORI_FEDERATION_ACME_ISSUER is required")));
+  assert.ok(problems.some((p) => p.includes("MAMORI_FEDERATION_ACME_LABEL is required")));
+  const config = loadConfig({
+    NODE_ENV: "test",
+    MAMORI_FEDERATION_PROVIDERS: "google,yahoo_japan",
+    MAMORI_FEDERATION_GOOGLE_CLIENT_ID: "g",
+    MAMORI_FEDERATION_GOOGLE_CLIENT_SECRET: "gs",
+    MAMORI_FEDERATION_YAHOO_JAPAN_CLIENT_ID: "y",
+    MAMORI_FEDERATION_YAHOO_JAPAN_CLIENT_SECRET: "ys",
+  });
+  assert.deepEqual(
+    config.federation.providers.map((p) => [p.name, p.issuer.href, p.idTokenAlg, p.acceptProviderMfa]),
+    [
+      ["google", "https://accounts.google.com/", "RS256", false],
+      ["yahoo_japan", "https://auth.login.yahoo.co.jp/yconnect/v2", "RS256", false],
+    ],
+  );
+});
+
+test("a provider's issuer must be https, except loopback outside production", () => {
+  const base = {
+    MAMORI_FEDERATION_PROVIDERS: "google",
+    MAMORI_FEDERATION_GOOGLE_CLIENT_ID: "g",
+    MAMORI_FEDERATION_GOOGLE_CLIENT_SECRET: "gs",
+  };
+  assert.deepEqual(problemsOf({ ...base, MAMORI_FEDERATION_GOOGLE_ISSUER: "http://127.0.0.1:9999" }), []);
+  assert.ok(
+    problemsOf({ ...base, MAMORI_FEDERATION_GOOGLE_ISSUER: "http://idp.example" }).some((p) =>
+      p.includes("must be an https:// URL"),
+    ),
+  );
+});
+
+test("Apple is refused at start until its preset exists, rather than half-working", () => {
+  const problems = problemsOf({ MAMORI_FEDERATION_PROVIDERS: "apple" });
+  assert.ok(problems.some((p) => p.includes("Sign in with Apple is not available yet")));
+});
+
+test("OIDC to shops reports a social sign-in honestly: amr fed", () => {
+  assert.deepEqual(amrOf(["federated"], 1), ["fed"]);
+});

@@ -1,0 +1,175 @@
+import { jwtVerify } from "jose";
+import * as client from "openid-client";
+import type { FederationProvider } from "./federation-config.ts";
+
+/**
+ * Talking to a provider, all through openid-client (no JWT or PKCE code of Mamori's own): issuer
+ * discovery, the authorization URL with state, nonce and PKCE S256, and the callback's checks —
+ * `state`, RFC 9207 `iss` when the provider sends it, the code exchange with the PKCE verifier,
+ * and the ID token's `iss`, `aud`, `azp`, `exp`, `iat` and `nonce`. The ID token's signature is
+ * checked too, though it came straight from the token endpoint over TLS: against the provider's
+ * JWKS (RS256/ES256), or, for LINE's HS256, with the channel secret (jose).
+ */
+
+// A provider that does not answer within this is down for this sign-in: the person is told so.
+const providerTimeoutSeconds = 10;
+
+const configurations = new Map<string, Promise<client.Configuration>>();
+
+function clientAuth(provider: FederationProvider): client.ClientAuth {
+  // LINE's token endpoint takes the channel secret in the body; the others accept HTTP Basic.
+  return provider.kind === "line"
+    ? client.ClientSecretPost(provider.clientSecret)
+    : client.ClientSecretBasic(provider.clientSecret);
+}
+
+async function discover(provider: FederationProvider): Promise<client.Configuration> {
+  const insecure = provider.issuer.protocol === "http:"; // loopback outside production only (config)
+  const configuration = await client.discovery(
+    provider.issuer,
+    provider.clientId,
+    { id_token_signed_response_alg: provider.idTokenAlg },
+    clientAuth(provider),
+    { timeout: providerTimeoutSeconds, ...(insecure ? { execute: [client.allowInsecureRequests] } : {}) },
+  );
+  if (provider.idTokenAlg !== "HS256") client.enableNonRepudiationChecks(configuration);
+  return configuration;
+}
+
+/** The provider's configuration, discovered once per process (again after a failure). */
+export function providerConfiguration(provider: FederationProvider): Promise<client.Configuration> {
+  const key = `${provider.name}|${provider.issuer.href}|${provider.clientId}`;
+  let found = configurations.get(key);
+  if (!found) {
+    found = discover(provider);
+    configurations.set(key, found);
+    found.catch(() => configurations.delete(key));
+  }
+  return found;
+}
+
+export type AuthorizationStart = { url: URL; codeVerifier: string; nonce: string };
+
+/** Where to send the browser: the provider's authorization endpoint with state, nonce and PKCE. */
+export async function authorizationUrl(
+  provider: FederationProvider,
+  redirectUri: string,
+  state: string,
+  locale: string,
+): Promise<AuthorizationStart> {
+  const configuration = await providerConfiguration(provider);
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const nonce = client.randomNonce();
+  const parameters: Record<string, string> = {
+    redirect_uri: redirectUri,
+    scope: provider.scopes.join(" "),
+    state,
+    nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: "S256",
+    ui_locales: locale,
+  };
+  if (provider.hostedDomain) parameters.hd = provider.hostedDomain;
+  return { url: client.buildAuthorizationUrl(configuration, parameters), codeVerifier, nonce };
+}
+
+/** What a provider said about the person, after every check passed. */
+export type ProviderClaims = {
+  subject: string;
+  email: string | undefined;
+  emailVerified: boolean;
+  name: string | undefined;
+  /** The provider's own multi-factor sign-in, as its ID token's `amr` says. */
+  providerMfa: boolean;
+  hostedDomain: string | undefined;
+};
+
+export type CallbackOutcome =
+  | { ok: true; claims: ProviderClaims }
+  | { ok: false; reason: "cancelled" | "refused"; detail: string };
+
+function stringClaim(value: unknown): string | undefined {
+  return typeof value === "string" && value.length > 0 ? value : undefined;
+}
+
+/**
+ * The callback: `currentUrl` is the public callback URL with the provider's query parameters.
+ * Every failure is a value: the person cancelled (`error=access_denied`), or a check refused
+ * the answer (forged state, another client's token, a wrong nonce, a bad signature…).
+ */
+export async function completeAuthorization(
+  provider: FederationProvider,
+  currentUrl: URL,
+  expected: { state: string; nonce: string; codeVerifier: string },
+): Promise<CallbackOutcome> {
+  const configuration = await providerConfiguration(provider);
+  let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+  try {
+    tokens = await client.authorizationCodeGrant(configuration, currentUrl, {
+      pkceCodeVerifier: expected.codeVerifier,
+      expectedState: expected.state,
+      expectedNonce: expected.nonce,
+      idTokenExpected: true,
+    });
+  } catch (error) {
+    if (error instanceof client.AuthorizationResponseError && error.error === "access_denied")
+      return { ok: false, reason: "cancelled", detail: error.error };
+    return { ok: false, reason: "refused", detail: describe(error) };
+  }
+  const idToken = tokens.id_token;
+  const claims = tokens.claims();
+  if (!idToken || !claims) return { ok: false, reason: "refused", detail: "no ID token" };
+  if (provider.idTokenAlg === "HS256") {
+    // LINE signs its web login's ID token with the channel secret (HS256).
+    try {
+      await jwtVerify(idToken, new TextEncoder().encode(provider.clientSecret), {
+        algorithms: ["HS256"],
+        issuer: configuration.serverMetadata().issuer,
+        audience: provider.clientId,
+      });
+    } catch (error) {
+      return { ok: false, reason: "refused", detail: `ID token signature: ${describe(error)}` };
+    }
+  }
+  let email = stringClaim(claims.email);
+  let emailVerified = claims.email_verified === true;
+  let name = stringClaim(claims.name);
+  // Yahoo! JAPAN ID (and some generic providers) give the email and name at the UserInfo endpoint.
+  if (!email && provider.kind !== "line" && configuration.serverMetadata().userinfo_endpoint) {
+    try {
+      const info = await client.fetchUserInfo(configuration, tokens.access_token, claims.sub);
+      email = stringClaim(info.email);
+      emailVerified = info.email_verified === true;
+      name ??= stringClaim(info.name);
+    } catch (error) {
+      return { ok: false, reason: "refused", detail: `userinfo: ${describe(error)}` };
+    }
+  }
+  const hostedDomain = stringClaim(claims.hd);
+  if (provider.hostedDomain && hostedDomain !== provider.hostedDomain)
+    return {
+      ok: false,
+      reason: "refused",
+      detail: `hd ${hostedDomain ?? "(none)"} is not ${provider.hostedDomain}`,
+    };
+  const amr = Array.isArray(claims.amr) ? claims.amr : [];
+  return {
+    ok: true,
+    claims: {
+      subject: claims.sub,
+      email,
+      emailVerified: email !== undefined && emailVerified,
+      name,
+      providerMfa: amr.includes("mfa"),
+      hostedDomain,
+    },
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as Error & { code?: unknown }).code;
+    return typeof code === "string" ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}

@@ -1,0 +1,290 @@
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import type { LightMyRequestResponse } from "fastify";
+import { buildTestApp, type TestApp } from "../support/app.ts";
+import { stopSharedPostgres } from "../support/databases.ts";
+import {
+  type FakeKind,
+  type FakeProvider,
+  federationEnv,
+  startFakeProvider,
+} from "../support/fake-oidc-provider.ts";
+import { cookieSetBy, flowCookieSetBy, location, openForm, postForm } from "../support/forms.ts";
+import { requestSignal } from "../support/patience.ts";
+import { accountWithApp } from "../support/two-step.ts";
+
+// Sign-in with LINE, Yahoo! JAPAN ID and Google (issue 19), end to end against a fake provider on
+// loopback that signs, omits and answers as the real ones do (test/support/fake-oidc-provider.ts).
+// Runs on SQLite, and on PostgreSQL with MAMORI_TEST_DATABASE=postgres.
+
+after(stopSharedPostgres);
+
+type Setup = { s: TestApp; fakes: Record<FakeKind, FakeProvider> };
+
+async function setUp(t: Parameters<typeof buildTestApp>[0]): Promise<Setup> {
+  const fakes = {
+    google: await startFakeProvider("google"),
+    line: await startFakeProvider("line"),
+    yahoo_japan: await startFakeProvider("yahoo_japan"),
+  };
+  t.after(async () => {
+    for (const fake of Object.values(fakes)) await fake.close();
+  });
+  const s = await buildTestApp(t, {
+    env: federationEnv((Object.keys(fakes) as FakeKind[]).map((kind) => ({ kind, fake: fakes[kind] }))),
+  });
+  return { s, fakes };
+}
+
+type Trip = { callbackPath: string; cookie: string; response: LightMyRequestResponse };
+
+/** A browser's trip: the sign-in page's button, the provider (which answers at once), the callback. */
+async function tripTo(
+  s: TestApp,
+  kind: FakeKind,
+  options: { cookie?: string; purpose?: "link" } = {},
+): Promise<Trip> {
+  const page = await openForm(s, options.purpose ? "/sign-in" : "/sign-in", options.cookie ?? "");
+  const started = await postForm(s, `/sign-in/federation/${kind}`, page, {
+    _csrf: page.csrf,
+    return_to: "/account",
+    ...(options.purpose ? { purpose: options.purpose } : {}),
+  });
+  const providerUrl = location(started);
+  const flowCookie = flowCookieSetBy(started, "mamori_federation");
+  assert.ok(flowCookie, "the start binds the flow to this browser");
+  const atProvider = await fetch(providerUrl, { redirect: "manual", signal: requestSignal() });
+  assert.equal(atProvider.status, 302, await atProvider.text());
+  const callback = new URL(String(atProvider.headers.get("location")));
+  const callbackPath = `${callback.pathname}${callback.search}`;
+  const cookie = `${page.cookie}; ${flowCookie}`;
+  const response = await s.inject({ method: "GET", url: callbackPath, headers: { cookie } });
+  return { callbackPath, cookie, response };
+}
+
+function sessionCookieOf(s: TestApp, response: LightMyRequestResponse): string | undefined {
+  return cookieSetBy(response, s.config.sessionCookieName);
+}
+
+async function identityCount(s: TestApp): Promise<number> {
+  const rows = await s.db.selectFrom("federated_identity").select("id").execute();
+  return rows.length;
+}
+
+test("a first sign-in with Google and a verified email creates an account without a password, and signs in", async (t) => {
+  const { s, fakes } = await setUp(t);
+  fakes.google.person = { sub: "g-1", name: "山田 花子", email: "hanako@example.jp", emailVerified: true };
+  const trip = await tripTo(s, "google");
+  assert.equal(location(trip.response), "/account");
+  assert.ok(sessionCookieOf(s, trip.response), "signed in");
+  const account = await s.db
+    .selectFrom("account")
+    .selectAll()
+    .where("email", "=", "hanako@example.jp")
+    .executeTakeFirstOrThrow();
+  assert.equal(account.password_hash, null);
+  assert.equal(account.name, "山田 花子");
+  const session = await s.db
+    .selectFrom("session")
+    .select("factors")
+    .where("account_id", "=", account.id)
+    .executeTakeFirstOrThrow();
+  assert.deepEqual(JSON.parse(session.factors), ["federated"]);
+  // The next sign-in finds the same account through the link, not a second one.
+  const again = await tripTo(s, "google");
+  assert.equal(location(again.response), "/account");
+  assert.equal((await s.db.selectFrom("account").select("id").execute()).length, 1);
+  assert.equal(await identityCount(s), 1);
+});
+
+test("an existing account is never linked by email match alone: a provider's verified email of an account signs no one in", async (t) => {
+  // Attack: someone opens a Google account (or a generic provider's) with the victim's address,
+  // verified there, and signs in to Mamori with it to take over the victim's account.
+  const { s, fakes } = await setUp(t);
+  const victim = await s.registerAccount({ email: "victim@example.jp" });
+  fakes.google.person = { sub: "attacker", email: "victim@example.jp", emailVerified: true };
+  const trip = await tripTo(s, "google");
+  assert.equal(trip.response.statusCode, 409);
+  assert.match(trip.response.body, /data-reason="email_in_use"/);
+  assert.equal(sessionCookieOf(s, trip.response), undefined);
+  assert.equal(await identityCount(s), 0);
+  const sessions = await s.db
+    .selectFrom("session")
+    .select("id")
+    .where("account_id", "=", victim.accountId)
+    .execute();
+  assert.equal(sessions.length, 1, "only the victim's own registration session");
+});
+
+test("an unverified email from the provider is not trusted: the person proves an email with a code first", async (t) => {
+  // Attack: a provider that lets anyone type any address (email_verified false) would otherwise
+  // create accounts under other people's addresses.
+  const { s, fakes } = await setUp(t);
+  fakes.google.person = { sub: "g-2", name: "Taro", email: "someone-else@example.jp", emailVerified: false };
+  const trip = await tripTo(s, "google");
+  const emailPage = location(trip.response);
+  assert.match(emailPage, /^\/sign-in\/federation\/email\/fed_/);
+  assert.equal(
+    await s.db
+      .selectFrom("account")
+      .select("id")
+      .execute()
+      .then((r) => r.length),
+    0,
+  );
+  const form = await openForm(s, emailPage, trip.cookie);
+  const sent = await postForm(s, emailPage, form, { _csrf: form.csrf, email: "taro@example.jp" });
+  assert.equal(sent.statusCode, 200, sent.body);
+  const code = await s.latestCode("taro@example.jp");
+  assert.ok(code);
+  const verified = await postForm(s, `${emailPage}/code`, form, { _csrf: form.csrf, code });
+  assert.equal(location(verified), "/account");
+  const account = await s.db
+    .selectFrom("account")
+    .selectAll()
+    .where("email", "=", "taro@example.jp")
+    .executeTakeFirstOrThrow();
+  assert.equal(account.password_hash, null);
+  assert.equal(await identityCount(s), 1);
+});
+
+test("LINE without the email permission: HS256 ID token checked with the channel secret, then the email step", async (t) => {
+  const { s, fakes } = await setUp(t);
+  fakes.line.person = { sub: "Uline1", name: "LINE太郎" };
+  const trip = await tripTo(s, "line");
+  assert.match(location(trip.response), /^\/sign-in\/federation\/email\//);
+});
+
+test("LINE: an ID token not signed with the channel secret is refused", async (t) => {
+  // Attack: a forged LINE ID token (any key but the channel secret) naming someone else's sub.
+  const { s, fakes } = await setUp(t);
+  fakes.line.person = { sub: "Uline2", email: "x@example.jp" };
+  fakes.line.tamperNext = { wrongKey: true };
+  const trip = await tripTo(s, "line");
+  assert.equal(trip.response.statusCode, 400);
+  assert.match(trip.response.body, /data-reason="refused"/);
+});
+
+test("Yahoo! JAPAN ID: the verified email comes from UserInfo (YConnect v2) and makes the account", async (t) => {
+  const { s, fakes } = await setUp(t);
+  fakes.yahoo_japan.person = { sub: "yj-1", name: "Yahoo 花子", email: "yj@example.jp", emailVerified: true };
+  const trip = await tripTo(s, "yahoo_japan");
+  assert.equal(location(trip.response), "/account");
+  assert.ok(
+    await s.db.selectFrom("account").select("id").where("email", "=", "yj@example.jp").executeTakeFirst(),
+  );
+});
+
+test("an ID token for another client (aud), with a wrong nonce, or signed by another key is refused", async (t) => {
+  // Attack: a token the provider issued to another site (aud), or one captured from an earlier
+  // sign-in (nonce), replayed into Mamori's callback.
+  const { s, fakes } = await setUp(t);
+  fakes.google.person = { sub: "g-3", email: "g3@example.jp", emailVerified: true };
+  for (const tamper of [{ aud: "another-client" }, { nonce: "an-old-nonce" }, { wrongKey: true }]) {
+    fakes.google.tamperNext = tamper;
+    const trip = await tripTo(s, "google");
+    assert.equal(trip.response.statusCode, 400, JSON.stringify(tamper));
+    assert.match(trip.response.body, /data-reason="refused"/);
+    assert.equal(sessionCookieOf(s, trip.response), undefined);
+  }
+  assert.equal(await identityCount(s), 0);
+});
+
+test("the customer cancelling at the provider (error=access_denied) is told so, and nothing is made", async (t) => {
+  const { s, fakes } = await setUp(t);
+  fakes.google.cancelNext = true;
+  const trip = await tripTo(s, "google");
+  assert.equal(trip.response.statusCode, 400);
+  assert.match(trip.response.body, /data-reason="cancelled"/);
+  assert.equal(await identityCount(s), 0);
+});
+
+test("a replayed callback is refused: the flow is spent by its first callback, even when sent many times at once", async (t) => {
+  // Attack: a callback URL (code and state) from the browser's history or a log, sent again.
+  const { s, fakes } = await setUp(t);
+  fakes.google.person = { sub: "g-4", email: "g4@example.jp", emailVerified: true };
+  const trip = await tripTo(s, "google");
+  assert.equal(location(trip.response), "/account");
+  const replay = await s.inject({ method: "GET", url: trip.callbackPath, headers: { cookie: trip.cookie } });
+  assert.equal(replay.statusCode, 403);
+  // The same, 10 at once on a fresh flow: one sign-in, one code exchange.
+  const page = await openForm(s, "/sign-in");
+  const started = await postForm(s, "/sign-in/federation/google", page, { _csrf: page.csrf });
+  const atProvider = await fetch(location(started), { redirect: "manual", signal: requestSignal() });
+  const callback = new URL(String(atProvider.headers.get("location")));
+  const cookie = `${page.cookie}; ${flowCookieSetBy(started, "mamori_federation")}`;
+  const before = fakes.google.exchanged;
+  const answers = await Promise.all(
+    Array.from({ length: 10 }, () =>
+      s.inject({ method: "GET", url: `${callback.pathname}${callback.search}`, headers: { cookie } }),
+    ),
+  );
+  assert.equal(answers.filter((a) => a.statusCode === 303).length, 1);
+  assert.equal(fakes.google.exchanged - before, 1);
+});
+
+test("a callback in another browser, or with a forged state, is refused and does not spend the flow", async (t) => {
+  // Attack (login CSRF): the attacker signs in with their own Google account, stops before the
+  // callback, and sends that URL to the victim, who would then be signed in to the attacker's account.
+  const { s, fakes } = await setUp(t);
+  fakes.google.person = { sub: "attacker-g", email: "attacker@example.jp", emailVerified: true };
+  const page = await openForm(s, "/sign-in");
+  const started = await postForm(s, "/sign-in/federation/google", page, { _csrf: page.csrf });
+  const atProvider = await fetch(location(started), { redirect: "manual", signal: requestSignal() });
+  const callback = new URL(String(atProvider.headers.get("location")));
+  const url = `${callback.pathname}${callback.search}`;
+  const victim = await s.inject({ method: "GET", url, headers: {} });
+  assert.equal(victim.statusCode, 403);
+  assert.equal(sessionCookieOf(s, victim), undefined);
+  const forged = new URL(callback.href);
+  forged.searchParams.set("state", "fed_FORGEDSTATEFORGEDSTATEFORGED");
+  const cookie = `${page.cookie}; ${flowCookieSetBy(started, "mamori_federation")}`;
+  const withForgedState = await s.inject({
+    method: "GET",
+    url: `${forged.pathname}${forged.search}`,
+    headers: { cookie },
+  });
+  assert.equal(withForgedState.statusCode, 403);
+  // The browser that started it still completes it.
+  const own = await s.inject({ method: "GET", url, headers: { cookie } });
+  assert.equal(location(own), "/account");
+});
+
+test("linking needs the signed-in owner; the owner is mailed; two-step still applies to a linked sign-in", async (t) => {
+  const { s, fakes } = await setUp(t);
+  const owner = await accountWithApp(s);
+  fakes.google.person = { sub: "g-owner", email: owner.email, emailVerified: true };
+  const linked = await tripTo(s, "google", { cookie: owner.cookie, purpose: "link" });
+  assert.equal(location(linked.response), "/account/security/sign-in-methods?linked=1");
+  const mails = await s.messagesTo(owner.email);
+  assert.ok(
+    mails.some((m) => m.template === "federation_linked"),
+    "owner mailed on link",
+  );
+  // Signing in with the linked Google account asks for the app's code, as after a password.
+  const signIn = await tripTo(s, "google");
+  assert.match(location(signIn.response), /^\/sign-in\/two-step\/sif_/);
+  assert.equal(sessionCookieOf(s, signIn.response), undefined);
+});
+
+test("a suspended account is refused at social sign-in as at password sign-in", async (t) => {
+  const { s, fakes } = await setUp(t);
+  fakes.google.person = { sub: "g-5", email: "g5@example.jp", emailVerified: true };
+  await tripTo(s, "google");
+  await s.db
+    .updateTable("account")
+    .set({ status: "suspended" })
+    .where("email", "=", "g5@example.jp")
+    .execute();
+  const trip = await tripTo(s, "google");
+  assert.equal(trip.response.statusCode, 403);
+  assert.match(trip.response.body, /data-reason="account_suspended"/);
+});
+
+test("the sign-in page shows a button for each configured provider, in the provider's words", async (t) => {
+  const { s } = await setUp(t);
+  const page = await s.inject({ method: "GET", url: "/sign-in", headers: { "accept-language": "ja" } });
+  assert.match(page.body, /Googleでログイン/);
+  assert.match(page.body, /LINEでログイン/);
+  assert.match(page.body, /Yahoo! JAPAN IDでログイン/);
+});
