@@ -20,6 +20,7 @@ import { registerTrustedDevicePages } from "./account/trusted-devices-page.ts";
 import { registerDevOutboxRoutes } from "./courier/dev-outbox-routes.ts";
 import { isDatabaseUnavailable } from "./db/database-unavailable.ts";
 import type { Deps } from "./deps.ts";
+import { registerSignInMethodsPages } from "./federation/methods-page.ts";
 import { registerFederationPages } from "./federation/pages.ts";
 import { registerEmailReminderPages } from "./flows/email-reminder/pages.ts";
 import { registerEmailReminderRoutes } from "./flows/email-reminder/routes.ts";
@@ -173,6 +174,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerTwoStepManagePages(app, deps);
   registerPasskeyPages(app, deps);
   registerFederationPages(app, deps);
+  registerSignInMethodsPages(app, deps);
   if (deps.config.devOutbox) registerDevOutboxRoutes(app, deps);
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 

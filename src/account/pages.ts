@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { recordAuditEvent } from "../audit/audit.ts";
 import type { Deps } from "../deps.ts";
+import { signInMethodsRow } from "../federation/methods-row.ts";
 import { passkeySummaryRow } from "../flows/passkeys/pages.ts";
 import { checkFormToken, formField, sendFormExpired, sendPage, signedInPage } from "../http/pages.ts";
 import { clearSessionCookie, loadSession, requestMeta } from "../http/request-context.ts";
@@ -61,6 +62,7 @@ export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
   <div><dt>${text.password}</dt><dd>${account.password_changed_at ? format(text.passwordChangedAt, { time: formatDateTime(account.password_changed_at, locale) }) : "—"} <a class="edit" href="/account/security/password" aria-label="${text.editPassword}">${text.edit}</a></dd></div>
   <div><dt>${text.twoStep}</dt><dd>${account.two_step_enabled_at ? text.twoStepOn : text.twoStepOff} <a class="edit" href="/account/security/two-step">${text.twoStepSettings}</a></dd></div>
   ${passkeys}
+  ${signInMethodsRow(locale)}
   <div><dt>${text.sessions}</dt><dd><a href="/account/sessions">${text.manage}</a></dd></div>
   ${connectedAppsRow(locale, apps.length)}
   <div><dt>${text.activity}</dt><dd>${text.activityHint} <a class="edit" href="/account/security/activity" aria-label="${text.viewActivity}">${text.view}</a></dd></div>

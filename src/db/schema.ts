@@ -408,10 +408,12 @@ export type FederationFlowState = "started" | "email_needed" | "code_sent" | "co
 export type FederationFlowTable = {
   id: string;
   provider: string;
-  purpose: "sign_in" | "link";
+  purpose: "sign_in" | "link" | "reauth";
   state: FederationFlowState;
-  /** The account a `link` flow adds the provider to. */
+  /** The account a `link` flow adds the provider to, or whose owner a `reauth` flow proves again. */
   account_id: string | null;
+  /** The session a `link` or `reauth` flow was started from: only it gets the result. */
+  session_id: string | null;
   code_verifier: string;
   nonce: string;
   return_to: string;

@@ -8,7 +8,7 @@ import { startSecondFactor } from "../flows/sign-in/second-factor.ts";
 import { admitSignIn, completeSignIn, type SignedIn } from "../flows/sign-in/sign-in.ts";
 import { type AccountRow, findAccountByEmail, findAccountById } from "../identity/accounts.ts";
 import { normalizeEmail } from "../identity/identifiers.ts";
-import type { Factor } from "../session/sessions.ts";
+import { type Factor, markReauthenticated } from "../session/sessions.ts";
 import { findTrustedDevice } from "../session/trusted-devices.ts";
 import type { FederationProvider } from "./federation-config.ts";
 import { createFederatedAccount, findIdentity, insertIdentity, touchIdentity } from "./identities.ts";
@@ -29,7 +29,8 @@ import { authorizationUrl, completeAuthorization, type ProviderClaims } from "./
  */
 export type FederationFlowRow = Selectable<FederationFlowTable>;
 
-export type FederationPurpose = "sign_in" | "link";
+/** `sign_in` (and sign-up); `link` a provider to the signed-in account; `reauth`: prove it is the owner again. */
+export type FederationPurpose = "sign_in" | "link" | "reauth";
 
 /** Why a trip to a provider ended without signing in; each has a page text (i18n/federation-text.ts). */
 export type FederationRefusal =
@@ -50,6 +51,7 @@ export type FederationOutcome =
   | { ok: true; kind: "signed_in"; signedIn: SignedIn; returnTo: string }
   | { ok: true; kind: "two_step"; challengeId: string; returnTo: string }
   | { ok: true; kind: "linked"; returnTo: string }
+  | { ok: true; kind: "reauthenticated"; returnTo: string }
   | { ok: true; kind: "email_needed"; flowId: string }
   | Refused;
 
@@ -66,7 +68,8 @@ export async function startFederation(
   provider: FederationProvider,
   input: {
     purpose: FederationPurpose;
-    accountId: string | null;
+    /** For `link` and `reauth`: the signed-in account and the session that asked. */
+    signedIn: { accountId: string; sessionId: string } | null;
     returnTo: string;
     keepSignedIn: boolean;
     locale: "ja" | "en";
@@ -88,7 +91,8 @@ export async function startFederation(
       provider: provider.name,
       purpose: input.purpose,
       state: "started",
-      account_id: input.accountId,
+      account_id: input.signedIn?.accountId ?? null,
+      session_id: input.signedIn?.sessionId ?? null,
       code_verifier: start.codeVerifier,
       nonce: start.nonce,
       return_to: input.returnTo,
@@ -132,10 +136,14 @@ export async function finishFederation(
   flowId: string,
   currentUrl: URL,
   meta: RequestMeta,
-  trustedDeviceToken: string | undefined,
+  browser: { trustedDeviceToken: string | undefined; sessionId: string | undefined },
 ): Promise<FederationOutcome> {
   const flow = await spendFlow(deps, flowId);
   if (!flow || flow.provider !== provider.name) return { ok: false, reason: "flow_not_found" };
+  // A link or a reauthentication belongs to the session that asked: signed out (or another
+  // person signed in) in this browser meanwhile, the result would reach the wrong session.
+  if (flow.purpose !== "sign_in" && flow.session_id !== browser.sessionId)
+    return { ok: false, reason: "flow_not_found" };
   const now = deps.clock.now();
   // A provider's answer counts like a password: refused ones fill the address's failure budget.
   const admitted = await admitSignIn(deps, meta, now);
@@ -171,7 +179,8 @@ export async function finishFederation(
   await admitted.succeeded();
   const claims = checked.claims;
   if (flow.purpose === "link") return linkToAccount(deps, provider, flow, claims, meta);
-  return signInWithClaims(deps, provider, flow, claims, meta, trustedDeviceToken);
+  if (flow.purpose === "reauth") return reauthenticate(deps, provider, flow, claims, meta);
+  return signInWithClaims(deps, provider, flow, claims, meta, browser.trustedDeviceToken);
 }
 
 async function linkToAccount(
@@ -194,6 +203,32 @@ async function linkToAccount(
   if (!linked) return { ok: false, reason: "identity_in_use" };
   deps.courier.wake();
   return { ok: true, kind: "linked", returnTo: flow.return_to };
+}
+
+/** The owner proved again by a provider linked to their account: the session counts as recent. */
+async function reauthenticate(
+  deps: Deps,
+  provider: FederationProvider,
+  flow: FederationFlowRow,
+  claims: ProviderClaims,
+  meta: RequestMeta,
+): Promise<FederationOutcome> {
+  const identity = await findIdentity(deps.db, provider.name, claims.subject);
+  // Another person's account at the provider proves nothing about this account's owner.
+  if (!identity || identity.account_id !== flow.account_id || !flow.session_id)
+    return { ok: false, reason: "refused" };
+  const now = deps.clock.now();
+  await markReauthenticated(deps.db, flow.session_id, now);
+  await touchIdentity(deps.db, identity.id, now);
+  await recordAuditEvent(deps.db, deps, {
+    type: "session.reauthenticated",
+    accountId: identity.account_id,
+    actor: "account",
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    detail: { provider: provider.name },
+  });
+  return { ok: true, kind: "reauthenticated", returnTo: flow.return_to };
 }
 
 async function signInWithClaims(

@@ -188,3 +188,13 @@ export async function createFederatedAccount(
 
 /** Thrown inside a transaction to undo it when a unique index said no; never leaves this file. */
 class RolledBack extends Error {}
+
+/** True when a provider is linked to the account: then it has a way in besides password and passkeys. */
+export async function hasLinkedIdentity(db: Kysely<Schema>, accountId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom("federated_identity")
+    .select("id")
+    .where("account_id", "=", accountId)
+    .executeTakeFirst();
+  return row !== undefined;
+}

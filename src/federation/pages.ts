@@ -15,6 +15,7 @@ import {
   answeredWithMaintenance,
   checkFormToken,
   formField,
+  safeReturnPath,
   safeReturnTarget,
   sendFormExpired,
   sendPage,
@@ -100,7 +101,8 @@ function answerOutcome(
     return reply.redirect(`/sign-in/federation/email/${encodeURIComponent(outcome.flowId)}`, 303);
   }
   releaseFlowFromBrowser(deps.config, reply, federationPages, flowId);
-  if (outcome.kind === "linked") return reply.redirect(`${methodsPath}?linked=1`, 303);
+  if (outcome.kind === "linked") return reply.redirect(`${methodsPath}?done=linked`, 303);
+  if (outcome.kind === "reauthenticated") return reply.redirect(outcome.returnTo, 303);
   if (outcome.kind === "two_step") {
     handChallengeToBrowser(deps.config, reply, outcome.challengeId);
     const path = `/sign-in/two-step/${encodeURIComponent(outcome.challengeId)}`;
@@ -170,31 +172,34 @@ export function registerFederationPages(app: FastifyInstance, deps: Deps): void 
       if (!provider) return sendRefusal(reply, locale, "flow_not_found");
       if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, "/sign-in");
       if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
-      const linking = formField(request, "purpose") === "link";
-      let accountId: string | null = null;
-      if (linking) {
+      const purposeField = formField(request, "purpose");
+      const purpose = purposeField === "link" || purposeField === "reauth" ? purposeField : "sign_in";
+      let signedIn: { accountId: string; sessionId: string } | null = null;
+      let returnTo = safeReturnTarget(formField(request, "return_to"), deps.config.allowedOrigins);
+      if (purpose !== "sign_in") {
         // Linking adds a way into the account: only its signed-in owner, recently proven, may do it.
         const auth = await loadSession(request, deps);
         if (!auth) return reply.redirect(`/sign-in?return_to=${encodeURIComponent(methodsPath)}`, 303);
-        if (
-          !isRecentlyAuthenticated(
-            auth.session,
-            deps.clock.now(),
-            deps.config.limits.reauthenticationWindowSeconds,
-          )
-        )
+        const recent = isRecentlyAuthenticated(
+          auth.session,
+          deps.clock.now(),
+          deps.config.limits.reauthenticationWindowSeconds,
+        );
+        if (purpose === "link" && !recent)
           return reply.redirect(
             `/account/security/reauthenticate?return_to=${encodeURIComponent(methodsPath)}`,
             303,
           );
-        accountId = auth.account.id;
+        signedIn = { accountId: auth.account.id, sessionId: auth.session.id };
+        returnTo =
+          purpose === "link"
+            ? methodsPath
+            : safeReturnPath(formField(request, "return_to"), "/account/security");
       }
       const started = await startFederation(deps, provider, {
-        purpose: linking ? "link" : "sign_in",
-        accountId,
-        returnTo: linking
-          ? methodsPath
-          : safeReturnTarget(formField(request, "return_to"), deps.config.allowedOrigins),
+        purpose,
+        signedIn,
+        returnTo,
         keepSignedIn: formField(request, "keep_signed_in") === "1",
         locale,
       });
@@ -223,14 +228,10 @@ export function registerFederationPages(app: FastifyInstance, deps: Deps): void 
       const query = request.url.indexOf("?");
       const currentUrl = new URL(redirectUriFor(deps, provider));
       currentUrl.search = query === -1 ? "" : request.url.slice(query);
-      const outcome = await finishFederation(
-        deps,
-        provider,
-        state,
-        currentUrl,
-        requestMeta(request),
-        request.cookies[cookieName(deps.config, trustedDeviceCookieName)],
-      );
+      const outcome = await finishFederation(deps, provider, state, currentUrl, requestMeta(request), {
+        trustedDeviceToken: request.cookies[cookieName(deps.config, trustedDeviceCookieName)],
+        sessionId: (await loadSession(request, deps))?.session.id,
+      });
       return answerOutcome(deps, reply, locale, state, outcome);
     },
   );

@@ -54,6 +54,18 @@ const ja = {
     "これがこのアカウントにログインする最後の方法のため、解除できません。先にパスワードかパスキーを設定してください。",
   recentSignInNeeded: "この操作の前に、もう一度ログインしてください。",
   back: "ログインとセキュリティへ戻る",
+  reauthWith: (label: string): string => `${label}で本人確認`,
+  addPasswordTitle: "パスワードを設定",
+  addPasswordIntro:
+    "パスワードを設定すると、Eメールアドレスとパスワードでもログインできます。連携したサービスを使えなくなったときの備えにもなります。",
+  newPassword: "新しいパスワード",
+  newPasswordHint: (min: number): string =>
+    `${min}文字以上。長いフレーズがおすすめです。氏名やEメールアドレスは使えません。`,
+  submitPassword: "パスワードを設定",
+  donePassword: "パスワードを設定しました。",
+  noProviders: "連携できるサービスはありません。",
+  methodsSummary: "パスワード・パスキー・連携サービス",
+  manage: "管理",
 };
 
 type FederationText = typeof ja;
@@ -108,6 +120,18 @@ const en: FederationText = {
     "This is the last way to sign in to this account, so it cannot be unlinked. Set a password or add a passkey first.",
   recentSignInNeeded: "Please sign in again before this change.",
   back: "Back to Login & security",
+  reauthWith: (label) => `Confirm with ${label}`,
+  addPasswordTitle: "Set a password",
+  addPasswordIntro:
+    "With a password you can also sign in with your email address and password, and keep a way in if you lose the linked service.",
+  newPassword: "New password",
+  newPasswordHint: (min) =>
+    `At least ${min} characters. A long phrase is best. Not your name or email address.`,
+  submitPassword: "Set the password",
+  donePassword: "Your password is set.",
+  noProviders: "No services can be linked.",
+  methodsSummary: "Password, passkeys, linked services",
+  manage: "Manage",
 };
 
 export function federationText(locale: Locale): FederationText {

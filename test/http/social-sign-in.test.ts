@@ -1,16 +1,10 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import type { LightMyRequestResponse } from "fastify";
-import { buildTestApp, type TestApp } from "../support/app.ts";
+import type { TestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
-import {
-  type FakeKind,
-  type FakeProvider,
-  federationEnv,
-  startFakeProvider,
-} from "../support/fake-oidc-provider.ts";
-import { cookieSetBy, flowCookieSetBy, location, openForm, postForm } from "../support/forms.ts";
+import { flowCookieSetBy, location, openForm, postForm } from "../support/forms.ts";
 import { requestSignal } from "../support/patience.ts";
+import { sessionCookieOf, setUp, tripTo } from "../support/social.ts";
 import { accountWithApp } from "../support/two-step.ts";
 
 // Sign-in with LINE, Yahoo! JAPAN ID and Google (issue 19), end to end against a fake provider on
@@ -18,53 +12,6 @@ import { accountWithApp } from "../support/two-step.ts";
 // Runs on SQLite, and on PostgreSQL with MAMORI_TEST_DATABASE=postgres.
 
 after(stopSharedPostgres);
-
-type Setup = { s: TestApp; fakes: Record<FakeKind, FakeProvider> };
-
-async function setUp(t: Parameters<typeof buildTestApp>[0]): Promise<Setup> {
-  const fakes = {
-    google: await startFakeProvider("google"),
-    line: await startFakeProvider("line"),
-    yahoo_japan: await startFakeProvider("yahoo_japan"),
-  };
-  t.after(async () => {
-    for (const fake of Object.values(fakes)) await fake.close();
-  });
-  const s = await buildTestApp(t, {
-    env: federationEnv((Object.keys(fakes) as FakeKind[]).map((kind) => ({ kind, fake: fakes[kind] }))),
-  });
-  return { s, fakes };
-}
-
-type Trip = { callbackPath: string; cookie: string; response: LightMyRequestResponse };
-
-/** A browser's trip: the sign-in page's button, the provider (which answers at once), the callback. */
-async function tripTo(
-  s: TestApp,
-  kind: FakeKind,
-  options: { cookie?: string; purpose?: "link" } = {},
-): Promise<Trip> {
-  const page = await openForm(s, options.purpose ? "/sign-in" : "/sign-in", options.cookie ?? "");
-  const started = await postForm(s, `/sign-in/federation/${kind}`, page, {
-    _csrf: page.csrf,
-    return_to: "/account",
-    ...(options.purpose ? { purpose: options.purpose } : {}),
-  });
-  const providerUrl = location(started);
-  const flowCookie = flowCookieSetBy(started, "mamori_federation");
-  assert.ok(flowCookie, "the start binds the flow to this browser");
-  const atProvider = await fetch(providerUrl, { redirect: "manual", signal: requestSignal() });
-  assert.equal(atProvider.status, 302, await atProvider.text());
-  const callback = new URL(String(atProvider.headers.get("location")));
-  const callbackPath = `${callback.pathname}${callback.search}`;
-  const cookie = `${page.cookie}; ${flowCookie}`;
-  const response = await s.inject({ method: "GET", url: callbackPath, headers: { cookie } });
-  return { callbackPath, cookie, response };
-}
-
-function sessionCookieOf(s: TestApp, response: LightMyRequestResponse): string | undefined {
-  return cookieSetBy(response, s.config.sessionCookieName);
-}
 
 async function identityCount(s: TestApp): Promise<number> {
   const rows = await s.db.selectFrom("federated_identity").select("id").execute();
@@ -255,7 +202,7 @@ test("linking needs the signed-in owner; the owner is mailed; two-step still app
   const owner = await accountWithApp(s);
   fakes.google.person = { sub: "g-owner", email: owner.email, emailVerified: true };
   const linked = await tripTo(s, "google", { cookie: owner.cookie, purpose: "link" });
-  assert.equal(location(linked.response), "/account/security/sign-in-methods?linked=1");
+  assert.equal(location(linked.response), "/account/security/sign-in-methods?done=linked");
   const mails = await s.messagesTo(owner.email);
   assert.ok(
     mails.some((m) => m.template === "federation_linked"),

@@ -33,6 +33,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("purpose", "text", (c) => c.notNull())
     .addColumn("state", "text", (c) => c.notNull())
     .addColumn("account_id", "text")
+    .addColumn("session_id", "text")
     .addColumn("code_verifier", "text", (c) => c.notNull())
     .addColumn("nonce", "text", (c) => c.notNull())
     .addColumn("return_to", "text", (c) => c.notNull())
