@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import { test } from "node:test";
 import { ConfigError, loadConfig } from "../config/config.ts";
 import { amrOf } from "../integration/assurance.ts";
@@ -64,9 +65,41 @@ test("a provider's issuer must be https, except loopback outside production", ()
   );
 });
 
-test("Apple is refused at start until its preset exists, rather than half-working", () => {
-  const problems = problemsOf({ MAMORI_FEDERATION_PROVIDERS: "apple" });
-  assert.ok(problems.some((p) => p.includes("Sign in with Apple is not available yet")));
+test("Apple without the key that makes its client secret refuses to start, and says which parts", () => {
+  const problems = problemsOf({
+    MAMORI_FEDERATION_PROVIDERS: "apple",
+    MAMORI_FEDERATION_APPLE_CLIENT_ID: "jp.example.shop",
+    MAMORI_FEDERATION_APPLE_TEAM_ID: "TEAM123456",
+  });
+  assert.equal(problems.length, 1);
+  assert.match(problems[0] ?? "", /MAMORI_FEDERATION_APPLE_KEY_ID .*MAMORI_FEDERATION_APPLE_PRIVATE_KEY/);
+  const notEc = problemsOf({
+    MAMORI_FEDERATION_PROVIDERS: "apple",
+    MAMORI_FEDERATION_APPLE_CLIENT_ID: "jp.example.shop",
+    MAMORI_FEDERATION_APPLE_TEAM_ID: "TEAM123456",
+    MAMORI_FEDERATION_APPLE_KEY_ID: "KEY1234567",
+    MAMORI_FEDERATION_APPLE_PRIVATE_KEY: "not a key",
+  });
+  assert.match(notEc[0] ?? "", /not a PEM private key/);
+});
+
+test("only Apple's exact callback path is let past the origin check, and only when Apple is configured", () => {
+  const base = { NODE_ENV: "test" };
+  assert.equal(loadConfig(base).federation.formPostPaths.size, 0);
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const config = loadConfig({
+    ...base,
+    MAMORI_FEDERATION_PROVIDERS: "apple,google",
+    MAMORI_FEDERATION_APPLE_CLIENT_ID: "jp.example.shop",
+    MAMORI_FEDERATION_APPLE_TEAM_ID: "TEAM123456",
+    MAMORI_FEDERATION_APPLE_KEY_ID: "KEY1234567",
+    MAMORI_FEDERATION_APPLE_PRIVATE_KEY: String(
+      privateKey.export({ type: "pkcs8", format: "pem" }),
+    ).replaceAll("\n", "\\n"),
+    MAMORI_FEDERATION_GOOGLE_CLIENT_ID: "g",
+    MAMORI_FEDERATION_GOOGLE_CLIENT_SECRET: "gs",
+  });
+  assert.deepEqual([...config.federation.formPostPaths], ["/sign-in/federation/apple/callback"]);
 });
 
 test("OIDC to shops reports a social sign-in honestly: amr fed", () => {

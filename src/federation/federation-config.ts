@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject } from "node:crypto";
 import type { ConfigSource } from "../config/config.ts";
 
 /**
@@ -7,7 +8,10 @@ import type { ConfigSource } from "../config/config.ts";
  * knows its issuer, scopes and token quirks; a generic provider needs an issuer and a label. Every
  * provider needs a client id and secret: without them Mamori refuses to start and says which.
  */
-export type ProviderKind = "google" | "line" | "yahoo_japan" | "generic";
+export type ProviderKind = "google" | "line" | "yahoo_japan" | "apple" | "generic";
+
+/** Sign in with Apple's client secret is a JWT (ES256) Mamori makes from the team's key. */
+export type AppleKey = { teamId: string; keyId: string; privateKey: KeyObject };
 
 export type FederationProvider = {
   /** The name in URLs and in the database (`google`, `line`, `yahoo_japan`, or the operator's). */
@@ -25,9 +29,26 @@ export type FederationProvider = {
   hostedDomain: string | undefined;
   /** Accept the provider's own multi-factor sign-in (`amr` has "mfa") as Mamori's second step. */
   acceptProviderMfa: boolean;
+  /** `form_post` (Apple): the callback is a cross-site POST; else the query of a GET. */
+  responseMode: "query" | "form_post";
+  /** Apple only: what makes its client secret (`clientSecret` is then empty). */
+  appleKey: AppleKey | undefined;
 };
 
-export type FederationConfig = { providers: readonly FederationProvider[] };
+/** Where a form_post provider's callback arrives: the one POST the origin check lets in from another site. */
+function formPostCallbackPaths(providers: readonly FederationProvider[]): ReadonlySet<string> {
+  return new Set(
+    providers
+      .filter((p) => p.responseMode === "form_post")
+      .map((p) => `/sign-in/federation/${p.name}/callback`),
+  );
+}
+
+export type FederationConfig = {
+  providers: readonly FederationProvider[];
+  /** The callback paths of form_post providers (Apple): the origin check lets these POSTs in. */
+  formPostPaths: ReadonlySet<string>;
+};
 
 type Preset = { issuer: string; scopes: readonly string[]; label: string; idTokenAlg: "RS256" | "HS256" };
 
@@ -52,6 +73,14 @@ export const presets: Readonly<Record<Exclude<ProviderKind, "generic">, Preset>>
     issuer: "https://auth.login.yahoo.co.jp/yconnect/v2",
     scopes: ["openid", "email", "profile"],
     label: "Yahoo! JAPAN ID",
+    idTokenAlg: "RS256",
+  },
+  // Sign in with Apple: form_post (the name and email scopes need it), RS256, the client secret an
+  // ES256 JWT from the team's key; the name comes only on the first authorization.
+  apple: {
+    issuer: "https://appleid.apple.com",
+    scopes: ["openid", "name", "email"],
+    label: "Apple",
     idTokenAlg: "RS256",
   },
 };
@@ -105,12 +134,13 @@ function parseProvider(
   const preset = isPreset(name) ? presets[name] : undefined;
   const before = problems.length;
   const clientId = setting("CLIENT_ID");
-  const clientSecret = setting("CLIENT_SECRET");
+  const appleKey = name === "apple" ? parseAppleKey(setting, problems) : undefined;
+  const clientSecret = name === "apple" ? "" : setting("CLIENT_SECRET");
   if (!clientId)
     problems.push(
       `${variable(name, "CLIENT_ID")} is required: the provider "${name}" is listed in MAMORI_FEDERATION_PROVIDERS`,
     );
-  if (!clientSecret) {
+  if (clientSecret === undefined) {
     const what =
       name === "line"
         ? "the LINE Login channel secret (it also signs LINE's ID tokens)"
@@ -140,7 +170,8 @@ function parseProvider(
   if (hostedDomain && name !== "google")
     problems.push(`${variable(name, "HOSTED_DOMAIN")} is Google's only (hd)`);
   const acceptProviderMfa = parseFlag(variable(name, "ACCEPT_AMR"), setting("ACCEPT_AMR"), problems);
-  if (problems.length > before || !clientId || !clientSecret || !issuer || !label) return undefined;
+  if (problems.length > before || !clientId || clientSecret === undefined || !issuer || !label)
+    return undefined;
   return {
     name,
     kind: preset ? (name as Exclude<ProviderKind, "generic">) : "generic",
@@ -152,7 +183,44 @@ function parseProvider(
     idTokenAlg: preset?.idTokenAlg ?? "RS256",
     hostedDomain,
     acceptProviderMfa,
+    responseMode: name === "apple" ? "form_post" : "query",
+    appleKey,
   };
+}
+
+/** The team ID, the key ID and the .p8 key (PEM; the two characters `\n` may stand for line breaks) of Sign in with Apple. */
+function parseAppleKey(
+  setting: (key: string) => string | undefined,
+  problems: string[],
+): AppleKey | undefined {
+  const teamId = setting("TEAM_ID");
+  const keyId = setting("KEY_ID");
+  const pem = setting("PRIVATE_KEY")?.replaceAll("\\n", "\n");
+  const missing = [
+    teamId ? undefined : "MAMORI_FEDERATION_APPLE_TEAM_ID (the 10-character Team ID)",
+    keyId ? undefined : "MAMORI_FEDERATION_APPLE_KEY_ID (the Sign in with Apple key's ID)",
+    pem ? undefined : "MAMORI_FEDERATION_APPLE_PRIVATE_KEY (the key's .p8 file, PEM)",
+  ].filter((m): m is string => m !== undefined);
+  if (missing.length > 0 || !teamId || !keyId || !pem) {
+    problems.push(
+      `Sign in with Apple needs the key that makes its client secret: ${missing.join(", ")} required`,
+    );
+    return undefined;
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch {
+    problems.push("MAMORI_FEDERATION_APPLE_PRIVATE_KEY is not a PEM private key (the .p8 file from Apple)");
+    return undefined;
+  }
+  if (privateKey.asymmetricKeyType !== "ec" || privateKey.asymmetricKeyDetails?.namedCurve !== "prime256v1") {
+    problems.push(
+      "MAMORI_FEDERATION_APPLE_PRIVATE_KEY must be an EC P-256 key (ES256), as Apple's .p8 keys are",
+    );
+    return undefined;
+  }
+  return { teamId, keyId, privateKey };
 }
 
 /** The providers of MAMORI_FEDERATION_PROVIDERS, each checked; problems are added to `problems`. */
@@ -172,12 +240,6 @@ export function parseFederationConfig(
       problems.push(`MAMORI_FEDERATION_PROVIDERS: not a provider name (a-z, 0-9, _): ${name}`);
       continue;
     }
-    if (name === "apple") {
-      problems.push(
-        "MAMORI_FEDERATION_PROVIDERS: Sign in with Apple is not available yet (docs/social-sign-in.md); remove apple",
-      );
-      continue;
-    }
     if (seen.has(name)) {
       problems.push(`MAMORI_FEDERATION_PROVIDERS: ${name} is listed twice`);
       continue;
@@ -186,5 +248,5 @@ export function parseFederationConfig(
     const provider = parseProvider(name, source, production, problems);
     if (provider) providers.push(provider);
   }
-  return { providers };
+  return { providers, formPostPaths: formPostCallbackPaths(providers) };
 }

@@ -134,9 +134,14 @@ export async function finishFederation(
   deps: Deps,
   provider: FederationProvider,
   flowId: string,
-  currentUrl: URL,
+  currentUrl: URL | Request,
   meta: RequestMeta,
-  browser: { trustedDeviceToken: string | undefined; sessionId: string | undefined },
+  browser: {
+    trustedDeviceToken: string | undefined;
+    sessionId: string | undefined;
+    /** Apple's name, posted on the first authorization only (never in its ID token). */
+    postedName?: string | undefined;
+  },
 ): Promise<FederationOutcome> {
   const flow = await spendFlow(deps, flowId);
   if (!flow || flow.provider !== provider.name) return { ok: false, reason: "flow_not_found" };
@@ -177,7 +182,7 @@ export async function finishFederation(
     return { ok: false, reason: "refused" };
   }
   await admitted.succeeded();
-  const claims = checked.claims;
+  const claims = { ...checked.claims, name: checked.claims.name ?? browser.postedName };
   if (flow.purpose === "link") return linkToAccount(deps, provider, flow, claims, meta);
   if (flow.purpose === "reauth") return reauthenticate(deps, provider, flow, claims, meta);
   return signInWithClaims(deps, provider, flow, claims, meta, browser.trustedDeviceToken);

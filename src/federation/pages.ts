@@ -52,6 +52,23 @@ export const federationPages: BrowserBoundFlow = {
 
 export const methodsPath = "/account/security/sign-in-methods";
 
+/**
+ * The name Apple posts beside the code on the first authorization only (`user`, JSON:
+ * {"name":{"firstName","lastName"}}): never in the ID token, never again. Japanese order.
+ */
+function appleName(posted: string): string | undefined {
+  if (!posted || posted.length > 2000) return undefined;
+  try {
+    const user = JSON.parse(posted) as { name?: { firstName?: unknown; lastName?: unknown } };
+    const parts = [user.name?.lastName, user.name?.firstName].filter(
+      (p): p is string => typeof p === "string" && p.trim() !== "",
+    );
+    return parts.length > 0 ? parts.join(" ") : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function providerNamed(deps: Deps, name: string): FederationProvider | undefined {
   return deps.config.federation.providers.find((p) => p.name === name);
 }
@@ -204,10 +221,41 @@ export function registerFederationPages(app: FastifyInstance, deps: Deps): void 
         locale,
       });
       if (!started.ok) return sendRefusal(reply, locale, started.reason);
-      bindFlowToBrowser(deps.config, reply, federationPages, started.flowId);
+      bindFlowToBrowser(
+        deps.config,
+        reply,
+        federationPages,
+        started.flowId,
+        provider.responseMode === "form_post",
+      );
       return reply.redirect(started.url.href, 303);
     },
   );
+
+  /** The callback, whichever way it came: refused unless this browser started the flow `state`. */
+  async function callback(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    provider: FederationProvider | undefined,
+    state: unknown,
+    answer: (provider: FederationProvider) => URL | Request,
+    postedName?: string,
+  ): Promise<FastifyReply> {
+    const locale = request.locale;
+    if (
+      !provider ||
+      typeof state !== "string" ||
+      !isFlowOfThisBrowser(deps.config, request, federationPages, state)
+    )
+      return sendRefusal(reply, locale, "flow_not_found");
+    if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
+    const outcome = await finishFederation(deps, provider, state, answer(provider), requestMeta(request), {
+      trustedDeviceToken: request.cookies[cookieName(deps.config, trustedDeviceCookieName)],
+      sessionId: (await loadSession(request, deps))?.session.id,
+      postedName,
+    });
+    return answerOutcome(deps, reply, locale, state, outcome);
+  }
 
   app.get(
     "/sign-in/federation/:provider/callback",
@@ -215,24 +263,44 @@ export function registerFederationPages(app: FastifyInstance, deps: Deps): void 
       request: FastifyRequest<{ Params: { provider: string }; Querystring: Record<string, unknown> }>,
       reply,
     ) => {
-      const locale = request.locale;
       const provider = providerNamed(deps, request.params.provider);
-      const state = request.query.state;
-      if (
-        !provider ||
-        typeof state !== "string" ||
-        !isFlowOfThisBrowser(deps.config, request, federationPages, state)
-      )
-        return sendRefusal(reply, locale, "flow_not_found");
-      if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
-      const query = request.url.indexOf("?");
-      const currentUrl = new URL(redirectUriFor(deps, provider));
-      currentUrl.search = query === -1 ? "" : request.url.slice(query);
-      const outcome = await finishFederation(deps, provider, state, currentUrl, requestMeta(request), {
-        trustedDeviceToken: request.cookies[cookieName(deps.config, trustedDeviceCookieName)],
-        sessionId: (await loadSession(request, deps))?.session.id,
+      // A form_post provider never answers in a query: such a GET is not its answer.
+      const usable = provider?.responseMode === "query" ? provider : undefined;
+      return callback(request, reply, usable, request.query.state, (p) => {
+        const query = request.url.indexOf("?");
+        const currentUrl = new URL(redirectUriFor(deps, p));
+        currentUrl.search = query === -1 ? "" : request.url.slice(query);
+        return currentUrl;
       });
-      return answerOutcome(deps, reply, locale, state, outcome);
+    },
+  );
+
+  // Sign in with Apple's answer: a POST from appleid.apple.com (response_mode=form_post). The
+  // origin check lets this exact path in (src/http/csrf.ts); the state and this browser's
+  // SameSite=None flow cookie bind it instead, as the query does for the others.
+  app.post(
+    "/sign-in/federation/:provider/callback",
+    async (request: FastifyRequest<{ Params: { provider: string } }>, reply) => {
+      const provider = providerNamed(deps, request.params.provider);
+      const usable = provider?.responseMode === "form_post" ? provider : undefined;
+      const fields = new URLSearchParams();
+      for (const name of ["code", "state", "error", "error_description", "iss"]) {
+        const value = formField(request, name);
+        if (value) fields.set(name, value.slice(0, 4096));
+      }
+      return callback(
+        request,
+        reply,
+        usable,
+        fields.get("state") ?? undefined,
+        (p) =>
+          new Request(redirectUriFor(deps, p), {
+            method: "POST",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            body: fields,
+          }),
+        appleName(formField(request, "user")),
+      );
     },
   );
 

@@ -1,6 +1,6 @@
-import { jwtVerify } from "jose";
+import { jwtVerify, SignJWT } from "jose";
 import * as client from "openid-client";
-import type { FederationProvider } from "./federation-config.ts";
+import type { AppleKey, FederationProvider } from "./federation-config.ts";
 
 /**
  * Talking to a provider, all through openid-client (no JWT or PKCE code of Mamori's own): issuer
@@ -16,7 +16,43 @@ const providerTimeoutSeconds = 10;
 
 const configurations = new Map<string, Promise<client.Configuration>>();
 
+// Apple accepts a client secret JWT for up to 6 months; Mamori makes one for a day and makes the
+// next an hour before that one expires, so the secret in use is never close to its end.
+const appleSecretSeconds = 24 * 3600;
+const appleRenewBeforeSeconds = 3600;
+const appleSecrets = new Map<string, { jwt: string; expiresAt: number }>();
+
+/** Sign in with Apple's client secret: an ES256 JWT signed with the team's key (jose). */
+export async function appleClientSecret(
+  key: AppleKey,
+  clientId: string,
+  nowMs = Date.now(),
+): Promise<string> {
+  const cacheKey = `${key.teamId}|${key.keyId}|${clientId}`;
+  const cached = appleSecrets.get(cacheKey);
+  if (cached && cached.expiresAt - appleRenewBeforeSeconds * 1000 > nowMs) return cached.jwt;
+  const issuedAt = Math.floor(nowMs / 1000);
+  const jwt = await new SignJWT({})
+    .setProtectedHeader({ alg: "ES256", kid: key.keyId })
+    .setIssuer(key.teamId)
+    .setSubject(clientId)
+    .setAudience("https://appleid.apple.com")
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + appleSecretSeconds)
+    .sign(key.privateKey);
+  appleSecrets.set(cacheKey, { jwt, expiresAt: (issuedAt + appleSecretSeconds) * 1000 });
+  return jwt;
+}
+
 function clientAuth(provider: FederationProvider): client.ClientAuth {
+  const appleKey = provider.appleKey;
+  if (appleKey) {
+    // client_secret_post with a secret made (or renewed) at each token request.
+    return async (_as, metadata, body) => {
+      body.set("client_id", metadata.client_id);
+      body.set("client_secret", await appleClientSecret(appleKey, metadata.client_id));
+    };
+  }
   // LINE's token endpoint takes the channel secret in the body; the others accept HTTP Basic.
   return provider.kind === "line"
     ? client.ClientSecretPost(provider.clientSecret)
@@ -70,6 +106,8 @@ export async function authorizationUrl(
     ui_locales: locale,
   };
   if (provider.hostedDomain) parameters.hd = provider.hostedDomain;
+  // Apple sends the answer as a POST from its own page (needed for the name and email scopes).
+  if (provider.responseMode === "form_post") parameters.response_mode = "form_post";
   return { url: client.buildAuthorizationUrl(configuration, parameters), codeVerifier, nonce };
 }
 
@@ -99,7 +137,7 @@ function stringClaim(value: unknown): string | undefined {
  */
 export async function completeAuthorization(
   provider: FederationProvider,
-  currentUrl: URL,
+  currentUrl: URL | Request,
   expected: { state: string; nonce: string; codeVerifier: string },
 ): Promise<CallbackOutcome> {
   const configuration = await providerConfiguration(provider);
@@ -132,7 +170,8 @@ export async function completeAuthorization(
     }
   }
   let email = stringClaim(claims.email);
-  let emailVerified = claims.email_verified === true;
+  // Apple writes booleans as strings ("true"); its private-relay addresses are verified relays.
+  let emailVerified = claims.email_verified === true || claims.email_verified === "true";
   let name = stringClaim(claims.name);
   // Yahoo! JAPAN ID (and some generic providers) give the email and name at the UserInfo endpoint.
   if (!email && provider.kind !== "line" && configuration.serverMetadata().userinfo_endpoint) {

@@ -4,7 +4,7 @@ import type { TestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
 import { flowCookieSetBy, location, openForm, postForm } from "../support/forms.ts";
 import { requestSignal } from "../support/patience.ts";
-import { sessionCookieOf, setUp, tripTo } from "../support/social.ts";
+import { applePost, sessionCookieOf, setUp, tripTo } from "../support/social.ts";
 import { accountWithApp } from "../support/two-step.ts";
 
 // Sign-in with LINE, Yahoo! JAPAN ID and Google (issue 19), end to end against a fake provider on
@@ -234,4 +234,74 @@ test("the sign-in page shows a button for each configured provider, in the provi
   assert.match(page.body, /Googleでログイン/);
   assert.match(page.body, /LINEでログイン/);
   assert.match(page.body, /Yahoo! JAPAN IDでログイン/);
+});
+
+test("Sign in with Apple: the form_post answer (a cross-site POST) signs in; the name posted the first time is kept", async (t) => {
+  const { s, fakes } = await setUp(t);
+  fakes.apple.person = {
+    sub: "001234.apple",
+    name: "山田 花子",
+    email: "abc123@privaterelay.appleid.com",
+    emailVerified: true,
+  };
+  const trip = await tripTo(s, "apple");
+  assert.equal(location(trip.response), "/account");
+  const account = await s.db
+    .selectFrom("account")
+    .selectAll()
+    .where("email", "=", "abc123@privaterelay.appleid.com")
+    .executeTakeFirstOrThrow();
+  assert.equal(account.name, "山田 花子", "the name Apple posts only on the first authorization");
+  // The client secret was an ES256 JWT from the team key (the fake checked it against the public half).
+  assert.equal(fakes.apple.clientSecrets.length, 1);
+  const again = await tripTo(s, "apple");
+  assert.equal(location(again.response), "/account");
+  assert.equal(fakes.apple.clientSecrets.length, 2);
+});
+
+test("Apple's form_post callback is the only cross-site POST let in, and it still needs this browser's flow cookie", async (t) => {
+  // Attack: the origin check is lifted for Apple's callback path; without the state and the flow
+  // cookie, an attacker's page could post its own Apple answer into the victim's browser (login CSRF).
+  const { s, fakes } = await setUp(t);
+  fakes.apple.person = {
+    sub: "001234.attacker",
+    email: "attacker@privaterelay.appleid.com",
+    emailVerified: true,
+  };
+  const page = await openForm(s, "/sign-in");
+  const started = await postForm(s, "/sign-in/federation/apple", page, { _csrf: page.csrf });
+  const flowCookie = String(started.headers["set-cookie"]);
+  assert.match(flowCookie, /SameSite=None/i, "the flow cookie must reach Apple's cross-site POST");
+  assert.match(flowCookie, /Secure/i);
+  const atProvider = await fetch(location(started), { redirect: "manual", signal: requestSignal() });
+  const posted = applePost(await atProvider.text());
+  const crossSite = {
+    origin: "https://appleid.apple.com",
+    "sec-fetch-site": "cross-site",
+    "content-type": "application/x-www-form-urlencoded",
+  };
+  const victim = await s.inject({
+    method: "POST",
+    url: posted.path,
+    headers: crossSite,
+    payload: posted.body,
+  });
+  assert.equal(victim.statusCode, 403);
+  assert.equal(sessionCookieOf(s, victim), undefined);
+  // Any other path posted from another site is still refused by the origin check.
+  const elsewhere = await s.inject({
+    method: "POST",
+    url: "/sign-in/federation/google/callback",
+    headers: crossSite,
+    payload: posted.body,
+  });
+  assert.equal(elsewhere.statusCode, 403);
+  assert.doesNotMatch(elsewhere.body, /data-reason/, "refused by the origin check, before the route");
+  // A GET with Apple's parameters in the query is not Apple's answer either.
+  const query = await s.inject({
+    method: "GET",
+    url: `${posted.path}?${posted.body}`,
+    headers: { cookie: `${page.cookie}; ${flowCookieSetBy(started, "mamori_federation")}` },
+  });
+  assert.equal(query.statusCode, 403);
 });

@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { exportJWK, generateKeyPair, type JWK, jwtVerify, SignJWT } from "jose";
 
 /**
  * A small OpenID Connect provider on loopback that behaves as each real one does for the code
@@ -12,11 +12,14 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
  * - google: RS256 (JWKS), `email` and `email_verified` in the ID token;
  * - line: HS256 signed with the channel secret, `email` only when the person shares it, no
  *   `email_verified`; client_secret_post;
- * - yahoo_japan: RS256, the email and `email_verified` at the UserInfo endpoint only.
+ * - yahoo_japan: RS256, the email and `email_verified` at the UserInfo endpoint only;
+ * - apple: response_mode=form_post (an HTML page that posts the answer back), the client secret an
+ *   ES256 JWT checked against the team key's public half, `email_verified` as the string "true",
+ *   and the person's name posted (`user`) on the first authorization of each person only.
  * A test may make the next answer wrong on purpose (another client's `aud`, a wrong nonce, a
  * signature by another key) to prove Mamori refuses it.
  */
-export type FakeKind = "google" | "line" | "yahoo_japan";
+export type FakeKind = "google" | "line" | "yahoo_japan" | "apple";
 
 export type FakePerson = {
   sub: string;
@@ -40,6 +43,10 @@ export type FakeProvider = {
   tamperNext: Tamper | undefined;
   /** How many codes the token endpoint exchanged. */
   exchanged: number;
+  /** Apple: the team key's public half, to check the client secret JWT; its team and key IDs. */
+  appleKey: { publicKey: KeyObject; teamId: string; keyId: string } | undefined;
+  /** Apple: the client secrets it was sent (to see them made anew). */
+  clientSecrets: string[];
   close(): Promise<void>;
 };
 
@@ -74,6 +81,7 @@ export async function startFakeProvider(kind: FakeKind, clientId = `client-${kin
   const publicJwk: JWK = { ...(await exportJWK(rsa.publicKey)), kid: "k1", alg: "RS256", use: "sig" };
   const clientSecret = randomBytes(16).toString("hex");
   const codes = new Map<string, Grant>();
+  const namesSent = new Set<string>();
   const accessTokens = new Map<string, FakePerson>();
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -90,6 +98,8 @@ export async function startFakeProvider(kind: FakeKind, clientId = `client-${kin
     cancelNext: false,
     tamperNext: undefined,
     exchanged: 0,
+    appleKey: undefined,
+    clientSecrets: [],
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
@@ -106,6 +116,10 @@ export async function startFakeProvider(kind: FakeKind, clientId = `client-${kin
     if (kind !== "yahoo_japan" && grant.person.email !== undefined) {
       claims.email = grant.person.email;
       if (kind === "google") claims.email_verified = grant.person.emailVerified ?? false;
+      if (kind === "apple") {
+        claims.email_verified = String(grant.person.emailVerified ?? false);
+        claims.is_private_email = String(grant.person.email.endsWith("@privaterelay.appleid.com"));
+      }
     }
     const jwt = new SignJWT(claims)
       .setIssuer(grant.tamper?.iss ?? issuer)
@@ -122,7 +136,24 @@ export async function startFakeProvider(kind: FakeKind, clientId = `client-${kin
       .sign(grant.tamper?.wrongKey ? other.privateKey : rsa.privateKey);
   }
 
-  function clientAuthenticated(request: IncomingMessage, form: URLSearchParams): boolean {
+  async function clientAuthenticated(request: IncomingMessage, form: URLSearchParams): Promise<boolean> {
+    if (kind === "apple") {
+      const secret = form.get("client_secret") ?? "";
+      provider.clientSecrets.push(secret);
+      const key = provider.appleKey;
+      if (!key || form.get("client_id") !== clientId) return false;
+      try {
+        const { protectedHeader } = await jwtVerify(secret, key.publicKey, {
+          algorithms: ["ES256"],
+          issuer: key.teamId,
+          subject: clientId,
+          audience: "https://appleid.apple.com",
+        });
+        return protectedHeader.kid === key.keyId;
+      } catch {
+        return false;
+      }
+    }
     if (kind === "line")
       return form.get("client_id") === clientId && form.get("client_secret") === clientSecret;
     // RFC 6749 2.3.1: HTTP Basic of the form-urlencoded id and secret.
@@ -145,13 +176,16 @@ export async function startFakeProvider(kind: FakeKind, clientId = `client-${kin
           authorization_endpoint: `${issuer}/authorize`,
           token_endpoint: `${issuer}/token`,
           jwks_uri: `${issuer}/jwks`,
-          ...(kind === "line" ? {} : { userinfo_endpoint: `${issuer}/userinfo` }),
+          ...(kind === "line" || kind === "apple" ? {} : { userinfo_endpoint: `${issuer}/userinfo` }),
           response_types_supported: ["code"],
           subject_types_supported: ["public", "pairwise"],
           id_token_signing_alg_values_supported: kind === "line" ? ["HS256"] : ["RS256"],
           code_challenge_methods_supported: ["S256"],
           token_endpoint_auth_methods_supported:
-            kind === "line" ? ["client_secret_post"] : ["client_secret_basic", "client_secret_post"],
+            kind === "line" || kind === "apple"
+              ? ["client_secret_post"]
+              : ["client_secret_basic", "client_secret_post"],
+          ...(kind === "apple" ? { response_modes_supported: ["query", "fragment", "form_post"] } : {}),
           scopes_supported: ["openid", "email", "profile"],
         });
       }
@@ -181,12 +215,38 @@ export async function startFakeProvider(kind: FakeKind, clientId = `client-${kin
           redirect.searchParams.set("code", code);
           redirect.searchParams.set("state", state);
         }
+        if (kind === "apple") {
+          // form_post: Apple's page posts the answer to the redirect URI; the name only the first time.
+          if (q.get("response_mode") !== "form_post") {
+            response.writeHead(400).end("Apple needs response_mode=form_post for name and email");
+            return;
+          }
+          const fields = Object.fromEntries(redirect.searchParams);
+          if (fields.code && !namesSent.has(provider.person.sub) && provider.person.name) {
+            namesSent.add(provider.person.sub);
+            const [lastName, firstName] = provider.person.name.split(" ");
+            fields.user = JSON.stringify({ name: { firstName, lastName }, email: provider.person.email });
+          }
+          const action = `${redirect.origin}${redirect.pathname}`;
+          const inputs = Object.entries(fields)
+            .map(
+              ([n, v]) =>
+                `<input type="hidden" name="${n}" value="${v.replace(/&/g, "&amp;").replace(/"/g, "&quot;")}">`,
+            )
+            .join("");
+          response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+          response.end(
+            `<!doctype html><body onload="document.forms[0].submit()"><form method="post" action="${action}">${inputs}</form></body>`,
+          );
+          return;
+        }
         response.writeHead(302, { location: redirect.href }).end();
         return;
       }
       if (path === "/token" && request.method === "POST") {
         const form = new URLSearchParams(await readBody(request));
-        if (!clientAuthenticated(request, form)) return json(response, 401, { error: "invalid_client" });
+        if (!(await clientAuthenticated(request, form)))
+          return json(response, 401, { error: "invalid_client" });
         const code = form.get("code") ?? "";
         const grant = codes.get(code);
         codes.delete(code); // single use, as every real provider's
@@ -223,7 +283,7 @@ export async function startFakeProvider(kind: FakeKind, clientId = `client-${kin
   return provider;
 }
 
-/** The environment that points Mamori's preset `kind` at this fake provider. */
+/** The environment that points Mamori's preset `kind` at this fake provider (Apple: a new team key). */
 export function federationEnv(
   providers: readonly { kind: FakeKind; fake: FakeProvider }[],
 ): Record<string, string> {
@@ -232,7 +292,15 @@ export function federationEnv(
     const prefix = `MAMORI_FEDERATION_${kind.toUpperCase()}`;
     env[`${prefix}_ISSUER`] = fake.issuer;
     env[`${prefix}_CLIENT_ID`] = fake.clientId;
-    env[`${prefix}_CLIENT_SECRET`] = fake.clientSecret;
+    if (kind === "apple") {
+      const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+      fake.appleKey = { publicKey, teamId: "TEAM123456", keyId: "KEY1234567" };
+      env[`${prefix}_TEAM_ID`] = fake.appleKey.teamId;
+      env[`${prefix}_KEY_ID`] = fake.appleKey.keyId;
+      env[`${prefix}_PRIVATE_KEY`] = String(privateKey.export({ type: "pkcs8", format: "pem" }));
+    } else {
+      env[`${prefix}_CLIENT_SECRET`] = fake.clientSecret;
+    }
   }
   return env;
 }
