@@ -4,8 +4,11 @@ import type { FederationRefusal } from "../federation/federation-flow.ts";
 // What the social sign-in buttons and pages say. ログイン, never サインイン (the seed article's words).
 const ja = {
   or: "または",
-  /** Each provider's own wording for its button (LINE, Yahoo! JAPAN and Google's button rules). */
-  button: (label: string): string => `${label}でログイン`,
+  /**
+   * Each provider's own wording for its button (LINE, Yahoo! JAPAN and Google's button rules);
+   * Apple's guidelines fix its title, 「Appleでサインイン」, the one サインイン in new text.
+   */
+  button: (label: string): string => (label === "Apple" ? "Appleでサインイン" : `${label}でログイン`),
   signUpButton: (label: string): string => `${label}で登録`,
   failedTitle: "ログインできませんでした",
   backToSignIn: "ログインページへ戻る",

@@ -181,3 +181,32 @@ test("a linked provider proves the owner again (reauthentication); another perso
   });
   assert.equal(page.statusCode, 200);
 });
+
+test("a passwordless account sets a password through the usual reset, then signs in with it", async (t) => {
+  const { s, fakes } = await setUp(t);
+  await googleAccount(s, fakes, "reset@example.jp");
+  const started = await s.inject({
+    method: "POST",
+    url: "/api/v1/password-resets",
+    payload: { identifier: "reset@example.jp" },
+  });
+  assert.equal(started.statusCode, 202, started.body);
+  const id = started.json<{ passwordReset: { id: string } }>().passwordReset.id;
+  const code = await s.latestCode("reset@example.jp", "password_reset_code");
+  assert.ok(code);
+  const verified = await s.inject({
+    method: "POST",
+    url: `/api/v1/password-resets/${id}/verify`,
+    payload: { code },
+  });
+  assert.equal(verified.statusCode, 200, verified.body);
+  const password = "Hoshizora-Umi-9034-Kitsune";
+  const completed = await s.inject({
+    method: "POST",
+    url: `/api/v1/password-resets/${id}/complete`,
+    payload: { newPassword: password },
+  });
+  assert.equal(completed.statusCode, 200, completed.body);
+  const signedIn = await s.signIn({ identifier: "reset@example.jp", password });
+  assert.equal(signedIn.statusCode, 200, signedIn.body);
+});

@@ -305,3 +305,79 @@ test("Apple's form_post callback is the only cross-site POST let in, and it stil
   });
   assert.equal(query.statusCode, 403);
 });
+
+test("the provider's own MFA (amr) replaces two-step only when the operator accepts it (off by default)", async (t) => {
+  // Without the option, a provider account protected by a password alone must not skip the
+  // account's second step just by claiming "mfa".
+  for (const accept of [false, true]) {
+    const { s, fakes } = await setUp(t, accept ? { MAMORI_FEDERATION_GOOGLE_ACCEPT_AMR: "true" } : {});
+    const owner = await accountWithApp(s);
+    fakes.google.person = {
+      sub: `g-mfa-${accept}`,
+      email: owner.email,
+      emailVerified: true,
+      amr: ["pwd", "mfa"],
+    };
+    await tripTo(s, "google", { cookie: owner.cookie, purpose: "link" });
+    const trip = await tripTo(s, "google");
+    if (!accept) {
+      assert.match(location(trip.response), /^\/sign-in\/two-step\//);
+      continue;
+    }
+    assert.equal(location(trip.response), "/account");
+    const cookie = sessionCookieOf(s, trip.response);
+    assert.ok(cookie);
+    const sessions = await s.db
+      .selectFrom("session")
+      .select("factors")
+      .where("account_id", "=", owner.accountId)
+      .execute();
+    assert.ok(sessions.some((row) => row.factors === JSON.stringify(["federated", "federated_mfa"])));
+  }
+});
+
+test("a closed account is refused at social sign-in as at password sign-in", async (t) => {
+  const { s, fakes } = await setUp(t);
+  fakes.line.person = { sub: "U-closed" };
+  const owner = await s.registerAccount({ email: "closed@example.jp" });
+  await tripTo(s, "line", { cookie: owner.cookie, purpose: "link" });
+  await s.db.updateTable("account").set({ status: "closed" }).where("id", "=", owner.accountId).execute();
+  const trip = await tripTo(s, "line");
+  assert.equal(trip.response.statusCode, 403);
+  assert.match(trip.response.body, /data-reason="account_closed"/);
+});
+
+test("the email step never reaches an existing account: its address gets a decoy code that never works, its owner a mail", async (t) => {
+  // Attack: a LINE account without email; the attacker types the victim's address at the email
+  // step, hoping to be linked to (or to learn of) the victim's account.
+  const { s, fakes } = await setUp(t);
+  const victim = await s.registerAccount({ email: "victim@example.jp" });
+  fakes.line.person = { sub: "U-attacker" };
+  const trip = await tripTo(s, "line");
+  const emailPage = location(trip.response);
+  const form = await openForm(s, emailPage, trip.cookie);
+  const codesBefore = (await s.messagesTo("victim@example.jp")).filter(
+    (m) => m.template === "registration_code",
+  ).length;
+  const sent = await postForm(s, emailPage, form, { _csrf: form.csrf, email: "victim@example.jp" });
+  assert.equal(sent.statusCode, 200, "the same answer as for a new address");
+  const mails = await s.messagesTo("victim@example.jp");
+  assert.ok(mails.some((m) => m.template === "registration_existing_account"));
+  assert.equal(
+    mails.filter((m) => m.template === "registration_code").length,
+    codesBefore,
+    "no code reaches anyone",
+  );
+  for (const code of ["000000", "123456"]) {
+    const tried = await postForm(s, `${emailPage}/code`, form, { _csrf: form.csrf, code });
+    assert.notEqual(tried.statusCode, 303);
+  }
+  assert.deepEqual(
+    await s.db
+      .selectFrom("federated_identity")
+      .select("id")
+      .where("account_id", "=", victim.accountId)
+      .execute(),
+    [],
+  );
+});

@@ -11,7 +11,7 @@ import { requestSignal } from "./patience.ts";
 
 export type Setup = { s: TestApp; fakes: Record<FakeKind, FakeProvider> };
 
-export async function setUp(t: TestContext): Promise<Setup> {
+export async function setUp(t: TestContext, extraEnv: Record<string, string> = {}): Promise<Setup> {
   const fakes = {
     google: await startFakeProvider("google"),
     line: await startFakeProvider("line"),
@@ -22,7 +22,10 @@ export async function setUp(t: TestContext): Promise<Setup> {
     for (const fake of Object.values(fakes)) await fake.close();
   });
   const s = await buildTestApp(t, {
-    env: federationEnv((Object.keys(fakes) as FakeKind[]).map((kind) => ({ kind, fake: fakes[kind] }))),
+    env: {
+      ...federationEnv((Object.keys(fakes) as FakeKind[]).map((kind) => ({ kind, fake: fakes[kind] }))),
+      ...extraEnv,
+    },
   });
   return { s, fakes };
 }
