@@ -105,3 +105,21 @@ test("only Apple's exact callback path is let past the origin check, and only wh
 test("OIDC to shops reports a social sign-in honestly: amr fed", () => {
   assert.deepEqual(amrOf(["federated"], 1), ["fed"]);
 });
+
+test("the pages' form-action lets a sign-in button's redirect reach each configured provider, and no other", async () => {
+  // Chromium holds a form's redirects to the page's form-action: without the provider's origin,
+  // 「Googleでログイン」 would stop at Mamori (found by test/browser/social-sign-in.test.ts).
+  const { securityHeaders } = await import("../http/security-headers.ts");
+  const config = loadConfig({
+    NODE_ENV: "test",
+    MAMORI_FEDERATION_PROVIDERS: "google",
+    MAMORI_FEDERATION_GOOGLE_CLIENT_ID: "g",
+    MAMORI_FEDERATION_GOOGLE_CLIENT_SECRET: "gs",
+  });
+  const csp = securityHeaders(config)["content-security-policy"] ?? "";
+  assert.match(csp, /form-action 'self' https:\/\/accounts\.google\.com;/);
+  assert.match(
+    securityHeaders(loadConfig({ NODE_ENV: "test" }))["content-security-policy"] ?? "",
+    /form-action 'self';/,
+  );
+});

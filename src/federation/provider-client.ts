@@ -69,6 +69,12 @@ async function discover(provider: FederationProvider): Promise<client.Configurat
     { timeout: providerTimeoutSeconds, ...(insecure ? { execute: [client.allowInsecureRequests] } : {}) },
   );
   if (provider.idTokenAlg !== "HS256") client.enableNonRepudiationChecks(configuration);
+  // The pages' form-action allows the issuer's origin only (src/http/security-headers.ts).
+  const endpoint = configuration.serverMetadata().authorization_endpoint;
+  if (!endpoint || new URL(endpoint).origin !== provider.issuer.origin)
+    throw new Error(
+      `${provider.name}: the authorization endpoint ${endpoint ?? "(none)"} is not on the issuer's origin ${provider.issuer.origin}`,
+    );
   return configuration;
 }
 
