@@ -20,6 +20,8 @@ export type ActivityEntry = {
   browser: string | null;
   place: string | null;
   ip: string | null;
+  /** The provider of a social sign-in, link or unlink (`line`, `google`…); pages name it. */
+  provider?: string;
 };
 
 /** What the owner sees: sign-ins and security changes; not failed guesses by strangers. */
@@ -44,6 +46,9 @@ const shownTypes = [
   "passkey.added",
   "passkey.removed",
   "passkey.clone_signal",
+  "federation.signed_in",
+  "federation.linked",
+  "federation.unlinked",
 ] as const;
 
 export async function listActivity(
@@ -62,7 +67,7 @@ export async function listActivity(
     .limit(limit)
     .execute();
   return rows.map((row) => {
-    const detail = JSON.parse(row.detail) as { country?: unknown };
+    const detail = JSON.parse(row.detail) as { country?: unknown; provider?: unknown };
     const country = typeof detail.country === "string" ? countryName(detail.country, locale) : undefined;
     return {
       id: row.id,
@@ -71,6 +76,7 @@ export async function listActivity(
       browser: describeBrowser(row.user_agent) ?? null,
       place: country ?? null,
       ip: row.ip,
+      ...(typeof detail.provider === "string" ? { provider: detail.provider } : {}),
     };
   });
 }

@@ -85,6 +85,11 @@ export const presets: Readonly<Record<Exclude<ProviderKind, "generic">, Preset>>
   },
 };
 
+/** A provider's name as people know it (a preset's brand; a generic provider's own name). */
+export function providerLabel(name: string): string {
+  return isPreset(name) ? presets[name].label : name;
+}
+
 function isPreset(name: string): name is Exclude<ProviderKind, "generic"> {
   return Object.hasOwn(presets, name);
 }

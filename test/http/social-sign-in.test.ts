@@ -381,3 +381,19 @@ test("the email step never reaches an existing account: its address gets a decoy
     [],
   );
 });
+
+test("sign-in activity names the provider of a social sign-in and of a link", async (t) => {
+  const { s, fakes } = await setUp(t);
+  fakes.yahoo_japan.person = { sub: "yj-activity", email: "activity@example.jp", emailVerified: true };
+  const trip = await tripTo(s, "yahoo_japan");
+  const cookie = sessionCookieOf(s, trip.response);
+  assert.ok(cookie);
+  await tripTo(s, "yahoo_japan");
+  const page = await s.inject({
+    method: "GET",
+    url: "/account/security/activity",
+    headers: { cookie, "accept-language": "ja" },
+  });
+  assert.equal(page.statusCode, 200);
+  assert.match(page.body, /Yahoo! JAPAN IDで本人確認/);
+});
