@@ -6,6 +6,7 @@ import { codeDepsFor, codeRefusal, codeRulesFor, resendRefusal } from "../flows/
 import { type FlowFailure, failure, type RequestMeta } from "../flows/flow-result.ts";
 import { findAccountByEmail } from "../identity/accounts.ts";
 import { normalizeEmail } from "../identity/identifiers.ts";
+import { ipThrottleSubject } from "../throttle/ip-subject.ts";
 import type { FederationProvider } from "./federation-config.ts";
 import { createAccountAndSignIn, type FederationFlowRow, type FederationOutcome } from "./federation-flow.ts";
 
@@ -38,6 +39,14 @@ export async function sendEmailCode(
   if ("ok" in flow) return flow;
   const email = normalizeEmail(rawEmail);
   if (!email) return failure("email_invalid", { field: "email" });
+  // As at registration: codes mailed to addresses typed from one place are bounded per hour.
+  const perIp = { limit: deps.config.limits.registrationsPerIpPerHour, windowSeconds: 3600 };
+  const place = await deps.throttle.hit(
+    `registration:ip:${ipThrottleSubject(meta.ip)}`,
+    perIp,
+    deps.clock.now(),
+  );
+  if (!place.allowed) return failure("too_many_attempts", { retryAfterSeconds: place.retryAfterSeconds });
   const existing = await findAccountByEmail(deps.db, email);
   const result = await deps.db.transaction().execute(async (trx) => {
     const issued = await issueCode(

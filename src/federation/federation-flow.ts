@@ -10,6 +10,7 @@ import { type AccountRow, findAccountByEmail, findAccountById } from "../identit
 import { normalizeEmail } from "../identity/identifiers.ts";
 import { type Factor, markReauthenticated } from "../session/sessions.ts";
 import { findTrustedDevice } from "../session/trusted-devices.ts";
+import { ipThrottleSubject } from "../throttle/ip-subject.ts";
 import type { FederationProvider } from "./federation-config.ts";
 import { createFederatedAccount, findIdentity, insertIdentity, touchIdentity } from "./identities.ts";
 import { authorizationUrl, completeAuthorization, type ProviderClaims } from "./provider-client.ts";
@@ -73,8 +74,16 @@ export async function startFederation(
     returnTo: string;
     keepSignedIn: boolean;
     locale: "ja" | "en";
+    ip: string | null;
   },
 ): Promise<{ ok: true; flowId: string; url: URL } | Refused> {
+  const allowed = await deps.throttle.hit(
+    `federation_start:ip:${ipThrottleSubject(input.ip)}`,
+    startsPerIp,
+    deps.clock.now(),
+  );
+  if (!allowed.allowed)
+    return { ok: false, reason: "too_many_attempts", retryAfterSeconds: allowed.retryAfterSeconds };
   const id = newId(deps.random, "fed");
   let start: Awaited<ReturnType<typeof authorizationUrl>>;
   try {
@@ -107,6 +116,18 @@ export async function startFederation(
     .execute();
   return { ok: true, flowId: id, url: start.url };
 }
+
+/** Deletes the trips that expired (housekeeping); a replayed callback of one then finds nothing, as before. */
+export async function purgeExpiredFederationFlows(db: Deps["db"], now: Date): Promise<number> {
+  const result = await db
+    .deleteFrom("federation_flow")
+    .where("expires_at", "<=", now.toISOString())
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+// Starting a trip stores a row: 60 a minute from one address is more than its people need.
+const startsPerIp = { limit: 60, windowSeconds: 60 };
 
 /** Spends a started flow: only the first callback that names it gets it. */
 async function spendFlow(deps: Deps, id: string): Promise<FederationFlowRow | undefined> {

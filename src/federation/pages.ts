@@ -219,8 +219,9 @@ export function registerFederationPages(app: FastifyInstance, deps: Deps): void 
         returnTo,
         keepSignedIn: formField(request, "keep_signed_in") === "1",
         locale,
+        ip: requestMeta(request).ip,
       });
-      if (!started.ok) return sendRefusal(reply, locale, started.reason);
+      if (!started.ok) return sendRefusal(reply, locale, started.reason, started.retryAfterSeconds);
       bindFlowToBrowser(
         deps.config,
         reply,

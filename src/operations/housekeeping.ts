@@ -1,4 +1,5 @@
 import type { Deps } from "../deps.ts";
+import { purgeExpiredFederationFlows } from "../federation/federation-flow.ts";
 import { purgeExpiredRegistrations } from "../flows/registration/purge.ts";
 
 /**
@@ -12,6 +13,8 @@ export type Housekeeping = { stop(): Promise<void> };
 const defaultIntervalMs = 10 * 60_000;
 
 export async function runHousekeeping(deps: Pick<Deps, "db" | "clock">): Promise<{ registrations: number }> {
+  // Trips to a provider that ended or expired, with their PKCE verifiers and nonces (src/federation).
+  await purgeExpiredFederationFlows(deps.db, deps.clock.now());
   return { registrations: await purgeExpiredRegistrations(deps.db, deps.clock.now()) };
 }
 

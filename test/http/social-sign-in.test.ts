@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
+import { runHousekeeping } from "../../src/operations/housekeeping.ts";
 import type { TestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
 import { flowCookieSetBy, location, openForm, postForm } from "../support/forms.ts";
@@ -396,4 +397,36 @@ test("sign-in activity names the provider of a social sign-in and of a link", as
   });
   assert.equal(page.statusCode, 200);
   assert.match(page.body, /Yahoo! JAPAN IDで本人確認/);
+});
+
+test("starting trips to a provider is limited per address (60 a minute), also when all are sent at once", async (t) => {
+  // Abuse: a script filling the flow table (each start stores a row) from one address.
+  const { s } = await setUp(t);
+  const page = await openForm(s, "/sign-in");
+  const answers = await Promise.all(
+    Array.from({ length: 70 }, () => postForm(s, "/sign-in/federation/google", page, { _csrf: page.csrf })),
+  );
+  assert.equal(answers.filter((a) => a.statusCode === 303).length, 60);
+  const refused = answers.filter((a) => a.statusCode === 429);
+  assert.equal(refused.length, 10);
+  assert.ok(refused.every((a) => a.headers["retry-after"] !== undefined));
+  assert.equal((await s.db.selectFrom("federation_flow").select("id").execute()).length, 60);
+});
+
+test("housekeeping deletes expired trips (their PKCE verifiers and nonces); a late callback finds nothing", async (t) => {
+  const { s, fakes } = await setUp(t);
+  fakes.google.person = { sub: "g-late", email: "late@example.jp", emailVerified: true };
+  const page = await openForm(s, "/sign-in");
+  const started = await postForm(s, "/sign-in/federation/google", page, { _csrf: page.csrf });
+  const atProvider = await fetch(location(started), { redirect: "manual", signal: requestSignal() });
+  const callback = new URL(String(atProvider.headers.get("location")));
+  s.clock.advance(601);
+  await runHousekeeping(s.deps);
+  assert.equal((await s.db.selectFrom("federation_flow").select("id").execute()).length, 0);
+  const late = await s.inject({
+    method: "GET",
+    url: `${callback.pathname}${callback.search}`,
+    headers: { cookie: `${page.cookie}; ${flowCookieSetBy(started, "mamori_federation")}` },
+  });
+  assert.equal(late.statusCode, 403);
 });
