@@ -4,6 +4,12 @@ import { runHousekeeping } from "../../src/operations/housekeeping.ts";
 import type { TestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
 import { flowCookieSetBy, location, openForm, postForm } from "../support/forms.ts";
+import {
+  registerShop,
+  Browser as ShopBrowser,
+  signInAtShop,
+  verifiedIdToken,
+} from "../support/oidc-inject.ts";
 import { requestSignal } from "../support/patience.ts";
 import { applePost, sessionCookieOf, setUp, tripTo } from "../support/social.ts";
 import { accountWithApp } from "../support/two-step.ts";
@@ -429,4 +435,19 @@ test("housekeeping deletes expired trips (their PKCE verifiers and nonces); a la
     headers: { cookie: `${page.cookie}; ${flowCookieSetBy(started, "mamori_federation")}` },
   });
   assert.equal(late.statusCode, 403);
+});
+
+test("OIDC to shops reports a social sign-in honestly: amr fed, not pwd", async (t) => {
+  // A shop deciding on amr must not be told a password was checked when a provider vouched instead.
+  const { s, fakes } = await setUp(t);
+  fakes.google.person = { sub: "g-shop", email: "shopper@example.jp", emailVerified: true };
+  const trip = await tripTo(s, "google");
+  const cookie = sessionCookieOf(s, trip.response);
+  assert.ok(cookie);
+  const shop = await registerShop(s);
+  const browser = new ShopBrowser(s);
+  browser.setCookieHeader(cookie);
+  const tokens = await signInAtShop(s, shop, browser);
+  const { claims } = await verifiedIdToken(s, tokens.id_token);
+  assert.deepEqual(claims.amr, ["fed"]);
 });
