@@ -241,6 +241,13 @@ test("the sign-in page shows a button for each configured provider, in the provi
   assert.match(page.body, /Googleでログイン/);
   assert.match(page.body, /LINEでログイン/);
   assert.match(page.body, /Yahoo! JAPAN IDでログイン/);
+  assert.match(page.body, /Appleでサインイン/, "Apple's own required title");
+  const english = await s.inject({ method: "GET", url: "/sign-in", headers: { "accept-language": "en" } });
+  assert.match(english.body, /Sign in with LINE/);
+  assert.match(english.body, /Sign in with Apple/);
+  const signUp = await s.inject({ method: "GET", url: "/sign-up", headers: { "accept-language": "ja" } });
+  assert.match(signUp.body, /LINEで登録/);
+  assert.match(signUp.body, /Googleで登録/);
 });
 
 test("Sign in with Apple: the form_post answer (a cross-site POST) signs in; the name posted the first time is kept", async (t) => {
