@@ -123,3 +123,12 @@ test("the pages' form-action lets a sign-in button's redirect reach each configu
     /form-action 'self';/,
   );
 });
+
+test("a provider's accepted MFA makes the sign-in AAL2 for shops but never stands in for the account's own second factor at step-up", async () => {
+  const { assuranceLevel, provesSecondFactorNow } = await import("../session/sessions.ts");
+  assert.equal(assuranceLevel(["federated"]), 1);
+  assert.equal(assuranceLevel(["federated", "federated_mfa"]), 2);
+  assert.equal(provesSecondFactorNow(["federated", "federated_mfa"]), false);
+  assert.equal(provesSecondFactorNow(["federated", "totp"]), true);
+  assert.deepEqual(amrOf(["federated", "federated_mfa"], 2), ["fed", "mfa"]);
+});

@@ -85,7 +85,11 @@ export function assuranceLevel(factors: readonly Factor[]): 1 | 2 {
  * factor that turning two-step off, or changing its methods, asks for.
  */
 export function provesSecondFactorNow(factors: readonly Factor[]): boolean {
-  return assuranceLevel(factors) === 2 && !factors.includes("trusted_device");
+  // A provider's own MFA (accepted for sign-in by the operator) is not one of the account's factors:
+  // changing two-step still asks for one of those.
+  return (
+    assuranceLevel(factors) === 2 && !factors.includes("trusted_device") && !factors.includes("federated_mfa")
+  );
 }
 
 export function lifetimes(
