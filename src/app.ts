@@ -26,6 +26,8 @@ import { registerWelcomePage } from "./account/welcome-page.ts";
 import { registerDevOutboxRoutes } from "./courier/dev-outbox-routes.ts";
 import { isDatabaseUnavailable } from "./db/database-unavailable.ts";
 import type { Deps } from "./deps.ts";
+import { registerSignInMethodsPages } from "./federation/methods-page.ts";
+import { registerFederationPages } from "./federation/pages.ts";
 import { registerEmailReminderPages } from "./flows/email-reminder/pages.ts";
 import { registerEmailReminderRoutes } from "./flows/email-reminder/routes.ts";
 import { registerPasskeyScript } from "./flows/passkeys/browser-script.ts";
@@ -204,6 +206,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerTwoStepSetupPages(app, deps);
   registerTwoStepManagePages(app, deps);
   registerPasskeyPages(app, deps);
+  registerFederationPages(app, deps);
+  registerSignInMethodsPages(app, deps);
   if (deps.config.devOutbox) registerDevOutboxRoutes(app, deps);
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 

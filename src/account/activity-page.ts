@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Locale } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
+import { providerLabel } from "../federation/federation-config.ts";
 import { redirectToResetCode } from "../flows/password-reset/pages.ts";
 import {
   checkFormToken,
@@ -52,7 +53,8 @@ function describeEntry(locale: Locale, entry: ActivityEntry, id?: string): SafeH
   const from = whereFrom(locale, entry);
   // The line break has a newline before it, so the text reads "5:08 Chrome" and not "5:08Chrome".
   const where = from ? html`\n<br><span class="hint">${from}</span>` : null;
-  return html`<span${id ? html` id="${id}"` : null}><strong>${activityLabel(locale, entry.type)}</strong> <time datetime="${entry.at}">${formatDateTime(entry.at, locale)}</time>${where}</span>`;
+  const label = format(activityLabel(locale, entry.type), { provider: providerLabel(entry.provider ?? "") });
+  return html`<span${id ? html` id="${id}"` : null}><strong>${label}</strong> <time datetime="${entry.at}">${formatDateTime(entry.at, locale)}</time>${where}</span>`;
 }
 
 function notMeButton(csrfToken: string, label: string, eventId?: string, describedBy?: string): SafeHtml {

@@ -20,6 +20,8 @@ export type ActivityEntry = {
   browser: string | null;
   place: string | null;
   ip: string | null;
+  /** The provider of a social sign-in, link or unlink (`line`, `google`…); pages name it. */
+  provider?: string;
 };
 
 /** What the owner sees: sign-ins and security changes; not failed guesses by strangers. */
@@ -52,6 +54,9 @@ const shownTypes = [
   "account.email_change_undone",
   "account.phone_added",
   "account.phone_removed",
+  "federation.signed_in",
+  "federation.linked",
+  "federation.unlinked",
 ] as const;
 
 export async function listActivity(
@@ -70,7 +75,7 @@ export async function listActivity(
     .limit(limit)
     .execute();
   return rows.map((row) => {
-    const detail = JSON.parse(row.detail) as { country?: unknown };
+    const detail = JSON.parse(row.detail) as { country?: unknown; provider?: unknown };
     const country = typeof detail.country === "string" ? countryName(detail.country, locale) : undefined;
     return {
       id: row.id,
@@ -79,6 +84,7 @@ export async function listActivity(
       browser: describeBrowser(row.user_agent) ?? null,
       place: country ?? null,
       ip: row.ip,
+      ...(typeof detail.provider === "string" ? { provider: detail.provider } : {}),
     };
   });
 }

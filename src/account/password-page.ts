@@ -68,6 +68,9 @@ export function registerPasswordChangePage(app: FastifyInstance, deps: Deps): vo
   app.get(path, async (request, reply) => {
     const page = await signedInPage(deps, request, reply);
     if (!page) return reply;
+    // No password yet (an account made by LINE, Google…): there is none to change, one to add.
+    if (!page.auth.account.password_hash)
+      return reply.redirect("/account/security/sign-in-methods/password", 303);
     return renderChangePassword(reply, request.locale, page, 200, { errors: {}, minLength });
   });
 

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
+import { type FederationConfig, parseFederationConfig } from "../federation/federation-config.ts";
 import { type HibpConfig, parseHibpConfig } from "./hibp-config.ts";
 import { type Limits, parseInteger, parseLimits } from "./limits.ts";
 import { type MetricsConfig, parseMetricsConfig } from "./metrics-config.ts";
@@ -64,6 +65,8 @@ export type Config = {
   support: SupportContact;
   /** Webhooks to the shop (src/config/webhook-config.ts). */
   webhooks: WebhookConfig;
+  /** Sign-in with other OpenID Connect providers (src/federation/federation-config.ts). */
+  federation: FederationConfig;
 };
 
 /** A configuration problem: the process prints every one of them and refuses to start. */
@@ -185,6 +188,7 @@ export function loadConfig(source: ConfigSource): Config {
   const support = parseSupportContact(source, problems);
   const hibp = parseHibpConfig(source.MAMORI_HIBP_URL, source.MAMORI_HIBP_TIMEOUT_MS, production, problems);
   const webhooks = parseWebhookConfig(source, limits.outboxLeaseSeconds, problems);
+  const federation = parseFederationConfig(source, production, problems);
   if (problems.length > 0) throw new ConfigError(problems);
 
   const cookieSecure = production || publicUrl.protocol === "https:";
@@ -217,6 +221,7 @@ export function loadConfig(source: ConfigSource): Config {
     metrics,
     support,
     webhooks,
+    federation,
   };
 }
 

@@ -8,6 +8,7 @@ import {
   supportLines,
 } from "./account-closing-templates.ts";
 import { connectedAppRemovedCopy } from "./connected-app-templates.ts";
+import { federationCopy } from "./federation-templates.ts";
 import { type PasskeyChange, passkeyCopy } from "./passkey-templates.ts";
 import { type ProfileTemplate, profileCopy } from "./profile-templates.ts";
 import { signedOutBySupportCopy } from "./staff-templates.ts";
@@ -51,6 +52,8 @@ export type MessageTemplate =
       securityUrl: string;
     }
   | TwoStepRecoveryMail
+  | { kind: "federation_linked"; name: string; provider: string; securityUrl: string }
+  | { kind: "federation_unlinked"; name: string; provider: string; securityUrl: string }
   | {
       kind: "account_status_changed";
       name: string;
@@ -199,6 +202,10 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
     case "profile_changed":
     case "phone_moved":
       return profileCopy(template, locale);
+    case "federation_linked":
+      return federationCopy("linked", locale);
+    case "federation_unlinked":
+      return federationCopy("unlinked", locale);
     case "new_sign_in":
       return ja
         ? {

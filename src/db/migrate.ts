@@ -14,12 +14,15 @@ import * as passkeyReauthentication from "./migrations/009-passkey-reauthenticat
 import * as oidcAccount from "./migrations/010-oidc-account.ts";
 import * as oidcTokenBinding from "./migrations/011-oidc-token-binding.ts";
 import * as outboxCodeExpiry from "./migrations/012-outbox-code-expiry.ts";
+
 import * as profile from "./migrations/013-profile.ts";
 import * as accountClosing from "./migrations/014-account-closing.ts";
 import * as twoStepRecovery from "./migrations/015-two-step-recovery.ts";
 import * as deviceFlow from "./migrations/017-device-flow.ts";
 import * as sessionChangeFeed from "./migrations/018-session-change-feed.ts";
 import * as webhooks from "./migrations/019-webhooks.ts";
+import * as federatedIdentities from "./migrations/020-federated-identities.ts";
+
 import * as staff from "./migrations/021-staff.ts";
 
 type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
@@ -44,6 +47,7 @@ const migrations: readonly Migration[] = [
   { id: "017-device-flow", ...deviceFlow },
   { id: "018-session-change-feed", ...sessionChangeFeed },
   { id: "019-webhooks", ...webhooks },
+  { id: "020-federated-identities", ...federatedIdentities },
   { id: "021-staff", ...staff },
 ];
 

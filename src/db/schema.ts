@@ -560,6 +560,47 @@ export type Schema = {
   webhook_delivery: WebhookDeliveryTable;
   profile_change: ProfileChangeTable;
   email_change_undo: EmailChangeUndoTable;
+  federated_identity: FederatedIdentityTable;
+  federation_flow: FederationFlowTable;
 };
 
 export type { Generated };
+
+/** An account's link to one person at one OpenID Connect provider (migration 020). */
+export type FederatedIdentityTable = {
+  id: string;
+  provider: string;
+  /** The provider's `sub`: stable for that person at that provider. */
+  subject: string;
+  account_id: string;
+  /** The email the provider gave when it was linked, if any (shown in the list, never trusted). */
+  email: string | null;
+  created_at: string;
+  last_used_at: string | null;
+};
+
+export type FederationFlowState = "started" | "email_needed" | "code_sent" | "completed";
+
+/** One trip to a provider and back (migration 020); `id` is the OAuth `state`. */
+export type FederationFlowTable = {
+  id: string;
+  provider: string;
+  purpose: "sign_in" | "link" | "reauth";
+  state: FederationFlowState;
+  /** The account a `link` flow adds the provider to, or whose owner a `reauth` flow proves again. */
+  account_id: string | null;
+  /** The session a `link` or `reauth` flow was started from: only it gets the result. */
+  session_id: string | null;
+  code_verifier: string;
+  nonce: string;
+  return_to: string;
+  keep_signed_in: number;
+  locale: LocaleColumn;
+  /** Set by the callback when the provider gave no verified email: who came back, and their name. */
+  subject: string | null;
+  name: string | null;
+  /** The email the person entered, to be proven by a code. */
+  email: string | null;
+  expires_at: string;
+  created_at: string;
+};

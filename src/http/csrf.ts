@@ -19,6 +19,10 @@ export const staffCookieBase = "mamori_staff";
  */
 export function isCrossSiteRequest(request: FastifyRequest, config: Config): boolean {
   if (!unsafeMethods.has(request.method)) return false;
+  // Sign in with Apple answers with a POST from appleid.apple.com (form_post) to its exact callback
+  // path: let in here, it is bound by its state and this browser's flow cookie instead (src/federation).
+  if (request.method === "POST" && config.federation.formPostPaths.has(request.url.split("?")[0] ?? ""))
+    return false;
   const fetchSite = request.headers["sec-fetch-site"];
   if (typeof fetchSite === "string") return !(fetchSite === "same-origin" || fetchSite === "none");
   const origin = request.headers.origin;

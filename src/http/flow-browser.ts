@@ -41,18 +41,23 @@ function flowCookieName(
 
 const cookieOptions = { path: "/", httpOnly: true, sameSite: "lax" } as const;
 
-/** Hands the flow `id` to this browser (the answer that starts it sets the cookie). */
+/**
+ * Hands the flow `id` to this browser (the answer that starts it sets the cookie). `crossSitePost`:
+ * the flow comes back as a POST from another site (Sign in with Apple's form_post), which a Lax
+ * cookie would not reach: the cookie is SameSite=None, and so Secure (https only).
+ */
 export function bindFlowToBrowser(
   config: Pick<Config, "signingKey" | "cookieSecure">,
   reply: FastifyReply,
   flow: BrowserBoundFlow,
   id: string,
+  crossSitePost = false,
 ): void {
   const name = flowCookieName(config, flow, id);
   if (!name) throw new Error(`a flow id that cannot name a cookie: ${id}`);
   reply.setCookie(name, mark(config, flow, id), {
     ...cookieOptions,
-    secure: config.cookieSecure,
+    ...(crossSitePost ? { sameSite: "none" as const, secure: true } : { secure: config.cookieSecure }),
     maxAge: cookieSeconds,
   });
 }

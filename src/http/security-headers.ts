@@ -19,9 +19,15 @@ const contentSecurityPolicy: Readonly<Record<string, readonly string[]>> = {
  * start-up: @fastify/helmet builds a helmet middleware on every request, a tenth of a session
  * check's time.
  */
-export function securityHeaders(config: Pick<Config, "environment">): Readonly<Record<string, string>> {
+export function securityHeaders(
+  config: Pick<Config, "environment"> & Partial<Pick<Config, "federation">>,
+): Readonly<Record<string, string>> {
+  // A sign-in button posts to Mamori, which redirects to the provider: the browser holds that
+  // redirect to the page's form-action, so each configured provider's origin is allowed there too.
+  const providerOrigins = (config.federation?.providers ?? []).map((p) => p.issuer.origin);
+  const policy = { ...contentSecurityPolicy, "form-action": ["'self'", ...new Set(providerOrigins)] };
   return {
-    "content-security-policy": Object.entries(contentSecurityPolicy)
+    "content-security-policy": Object.entries(policy)
       .map(([directive, sources]) => `${directive} ${sources.join(" ")}`)
       .join(";"),
     "cross-origin-opener-policy": "same-origin",
@@ -43,7 +49,10 @@ export function securityHeaders(config: Pick<Config, "environment">): Readonly<R
 }
 
 /** Sets the security headers on every answer, error pages and 404s included. */
-export function registerSecurityHeaders(app: FastifyInstance, config: Pick<Config, "environment">): void {
+export function registerSecurityHeaders(
+  app: FastifyInstance,
+  config: Pick<Config, "environment"> & Partial<Pick<Config, "federation">>,
+): void {
   const headers = securityHeaders(config);
   app.addHook("onRequest", (_request, reply, done) => {
     reply.headers(headers);

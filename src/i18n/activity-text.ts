@@ -72,6 +72,9 @@ const ja = {
     "account.email_change_undone": "Eメールアドレスの変更を取り消し",
     "account.phone_added": "携帯電話番号を登録",
     "account.phone_removed": "携帯電話番号を削除",
+    "federation.linked": "{provider}を連携",
+    "federation.unlinked": "{provider}の連携を解除",
+    "federation.signed_in": "{provider}で本人確認",
   } satisfies Record<AccountEventType, string>,
   otherEvent: "セキュリティに関する操作",
   confirm: {
@@ -156,6 +159,9 @@ const en: ActivityText = {
     "account.email_change_undone": "Email address change undone",
     "account.phone_added": "Mobile number added",
     "account.phone_removed": "Mobile number removed",
+    "federation.linked": "{provider} linked",
+    "federation.unlinked": "{provider} unlinked",
+    "federation.signed_in": "Confirmed with {provider}",
   },
   otherEvent: "Security activity",
   confirm: {

@@ -42,6 +42,10 @@ const amrByFactor: Readonly<Record<Factor, readonly string[]>> = {
   // A passkey whose device verified the person (PIN or biometrics, unknown which): "mfa" comes
   // from the assurance level it reaches alone (src/session/sessions.ts).
   passkey_verified: ["swk"],
+  // RFC 8176 "fed": another provider vouched for the person; its own "mfa", when accepted, shows as
+  // "mfa" through the assurance level.
+  federated: ["fed"],
+  federated_mfa: [],
 };
 
 const knownFactors: ReadonlySet<string> = new Set(Object.keys(amrByFactor));

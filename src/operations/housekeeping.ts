@@ -1,4 +1,5 @@
 import type { Deps } from "../deps.ts";
+import { purgeExpiredFederationFlows } from "../federation/federation-flow.ts";
 import { purgeExpiredRegistrations } from "../flows/registration/purge.ts";
 import { completeDueRecoveries, type RecoveryDeps } from "../flows/two-step-recovery/outcome.ts";
 import { eraseClosedAccounts } from "./erasure.ts";
@@ -19,6 +20,8 @@ const defaultIntervalMs = 10 * 60_000;
 export async function runHousekeeping(
   deps: RecoveryDeps,
 ): Promise<{ registrations: number; erasedAccounts: number; twoStepRecoveries: number }> {
+  // Trips to a provider that ended or expired, with their PKCE verifiers and nonces (src/federation).
+  await purgeExpiredFederationFlows(deps.db, deps.clock.now());
   return {
     registrations: await purgeExpiredRegistrations(deps.db, deps.clock.now()),
     erasedAccounts: await eraseClosedAccounts(deps),

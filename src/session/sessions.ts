@@ -16,7 +16,11 @@ export type Factor =
   | "trusted_device"
   | "passkey"
   /** A passkey whose authenticator verified the person (PIN, biometrics): two factors in one. */
-  | "passkey_verified";
+  | "passkey_verified"
+  /** Another OpenID Connect provider (LINE, Google…) vouched for the person (src/federation). */
+  | "federated"
+  /** That provider said it used multi-factor sign-in (`amr` "mfa"), and the operator accepts it. */
+  | "federated_mfa";
 
 export type SessionDeps = { clock: Clock; random: Random; limits: Limits };
 
@@ -57,6 +61,7 @@ export function toPublicSession(row: SessionRow): PublicSession {
 // Knowledge (password) plus possession (code, app, passkey) is assurance level 2 (NIST SP 800-63B).
 // A trusted device was proven by a second factor when it was trusted, and its cookie is possession.
 const possessionFactors: ReadonlySet<Factor> = new Set([
+  "federated_mfa",
   "trusted_device",
   "sms_code",
   "voice_code",
@@ -80,7 +85,11 @@ export function assuranceLevel(factors: readonly Factor[]): 1 | 2 {
  * factor that turning two-step off, or changing its methods, asks for.
  */
 export function provesSecondFactorNow(factors: readonly Factor[]): boolean {
-  return assuranceLevel(factors) === 2 && !factors.includes("trusted_device");
+  // A provider's own MFA (accepted for sign-in by the operator) is not one of the account's factors:
+  // changing two-step still asks for one of those.
+  return (
+    assuranceLevel(factors) === 2 && !factors.includes("trusted_device") && !factors.includes("federated_mfa")
+  );
 }
 
 export function lifetimes(

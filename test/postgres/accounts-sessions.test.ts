@@ -47,6 +47,7 @@ const allMigrations = [
   "017-device-flow",
   "018-session-change-feed",
   "019-webhooks",
+  "020-federated-identities",
   "021-staff",
 ];
 

@@ -18,6 +18,7 @@ import {
   toPublicPasskey,
 } from "../../factors/passkey/passkeys.ts";
 import { registrationOptions, verifyRegistration } from "../../factors/passkey/webauthn.ts";
+import { hasLinkedIdentity } from "../../federation/identities.ts";
 import { describeBrowser } from "../../views/user-agent.ts";
 import { type FlowFailure, failure } from "../flow-result.ts";
 import {
@@ -168,7 +169,7 @@ export async function removeAccountPasskey(
     // row is locked for the count; SQLite runs one writing transaction at a time anyway.
     if (dialectOf(deps.db) === "postgres")
       await trx.selectFrom("account").select("id").where("id", "=", account.id).forUpdate().execute();
-    if (!account.password_hash) {
+    if (!account.password_hash && !(await hasLinkedIdentity(trx, account.id))) {
       const all = await listPasskeys(trx, account.id);
       if (all.length <= 1) return "last" as const;
     }

@@ -3,6 +3,7 @@ import type { Locale } from "../../config/config.ts";
 import type { Deps } from "../../deps.ts";
 import { listPasskeys } from "../../factors/passkey/passkeys.ts";
 import { listActiveMethods, type MethodRow } from "../../factors/two-step/methods.ts";
+import { federationReauthButtons } from "../../federation/methods-page.ts";
 import { errorMessage, errorStatuses } from "../../http/errors.ts";
 import {
   checkFormToken,
@@ -51,7 +52,7 @@ function renderReauthenticate(
   locale: Locale,
   page: PageContext,
   status: number,
-  view: { returnTo: string; form: FormState; passkey: boolean },
+  view: { returnTo: string; form: FormState; passkey: boolean; federation?: SafeHtml | null },
 ): FastifyReply {
   const t = twoStepText(locale).reauth;
   const body = html`<div class="card">
@@ -66,6 +67,7 @@ ${errorSummary(locale, view.form.errors, view.form.general)}
   <button type="submit" class="wide">${t.submit}</button>
 </form>
 ${view.passkey ? passkeyReauthenticationBlock(locale, view.returnTo, "reauthentication") : null}
+${view.federation ?? null}
 <div class="links">
   <p><a href="/password-reset">${t.forgot}</a></p>
   <p><a href="${settingsHome}">${t.cancel}</a></p>
@@ -182,6 +184,7 @@ export function registerReauthenticationPages(app: FastifyInstance, deps: Deps):
       returnTo,
       form: { errors: {} },
       passkey: await hasPasskey(page),
+      federation: await federationReauthButtons(deps, page, request.locale, returnTo),
     });
   });
 

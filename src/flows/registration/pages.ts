@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Locale } from "../../config/config.ts";
 import type { Deps } from "../../deps.ts";
+import { federationButtons } from "../../federation/buttons.ts";
 import { ensureCsrfToken } from "../../http/csrf.ts";
 import { errorMessage, errorStatuses } from "../../http/errors.ts";
 import {
@@ -33,6 +34,7 @@ function renderSignUp(
   csrfToken: string,
   status: number,
   form: SignUpForm,
+  deps?: Deps,
 ): FastifyReply {
   const text = pageText(locale).signUp;
   const body = html`<div class="card">
@@ -45,6 +47,7 @@ ${errorSummary(locale, form.errors, form.general)}
   ${field({ name: "password", label: text.password, hint: text.passwordHint, type: "password", autocomplete: "new-password", required: true, maxlength: 4096, errors: form.errors, strength: { locale, fields: ["name", "email"] } })}
   <button type="submit" class="wide">${text.submit}</button>
 </form>
+${deps ? federationButtons(deps.config, locale, csrfToken, "/account", "sign_up") : ""}
 <div class="links"><p>${text.haveAccount} <a href="/sign-in">${text.signIn}</a></p></div>
 </div>`;
   return sendPage(reply, status, { locale, title: text.title, path: "/sign-up", body });
@@ -136,11 +139,14 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
     // only for the browser that started the registration.
     const id = String(request.query.registration ?? "").slice(0, 64);
     const started = id ? await ownRegistration(request, id) : undefined;
-    return renderSignUp(reply, request.locale, token, 200, {
-      name: started?.name ?? "",
-      email: started?.email ?? "",
-      errors: {},
-    });
+    return renderSignUp(
+      reply,
+      request.locale,
+      token,
+      200,
+      { name: started?.name ?? "", email: started?.email ?? "", errors: {} },
+      deps,
+    );
   });
 
   app.post("/sign-up", async (request, reply) => {

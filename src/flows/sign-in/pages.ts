@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { sendRefusalPage } from "../../account/refusal-page.ts";
 import type { Locale } from "../../config/config.ts";
 import type { Deps } from "../../deps.ts";
+import { federationButtons } from "../../federation/buttons.ts";
 import { cookieName } from "../../http/cookie-names.ts";
 import { ensureCsrfToken } from "../../http/csrf.ts";
 import { errorMessage, errorStatuses } from "../../http/errors.ts";
@@ -40,6 +41,7 @@ function renderSignIn(
   csrfToken: string,
   status: number,
   form: SignInForm,
+  deps?: Deps,
 ): FastifyReply {
   const text = pageText(locale).signIn;
   const errors = form.fieldErrors ?? {};
@@ -55,6 +57,7 @@ ${errorSummary(locale, errors, form.error, form.errorField)}
   <button type="submit" class="wide">${text.submit}</button>
 </form>
 ${passkeySignInBlock(locale, form.returnTo)}
+${deps ? federationButtons(deps.config, locale, csrfToken, form.returnTo) : ""}
 <div class="links">
   <p><a href="/password-reset">${text.forgotPassword}</a></p>
   <p><a href="/email-reminder">${text.forgotEmail}</a></p>
@@ -81,12 +84,19 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
       if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
       const token = ensureCsrfToken(request, reply, deps.config, deps.random);
       const query = request.query;
-      return renderSignIn(reply, request.locale, token, 200, {
-        identifier: "",
-        returnTo: safeReturnTarget(query.return_to, deps.config.allowedOrigins),
-        ...(query.signed_out ? { notice: pageText(request.locale).signedOut } : {}),
-        ...(query.reset ? { notice: pageText(request.locale).passwordReset.done } : {}),
-      });
+      return renderSignIn(
+        reply,
+        request.locale,
+        token,
+        200,
+        {
+          identifier: "",
+          returnTo: safeReturnTarget(query.return_to, deps.config.allowedOrigins),
+          ...(query.signed_out ? { notice: pageText(request.locale).signedOut } : {}),
+          ...(query.reset ? { notice: pageText(request.locale).passwordReset.done } : {}),
+        },
+        deps,
+      );
     },
   );
 
