@@ -120,10 +120,30 @@ function buildPolicy(deps: Deps, { interactionPolicy }: OidcLibrary) {
   const policy = base();
   const login = policy.get("login");
   if (!login) throw new Error("oidc-provider's base policy has no login prompt");
+  // Every check of the login prompt answers `prompt=none` with login_required (OpenID Connect Core
+  // 1.0, section 3.1.2.6: "The Authorization Server requires End-User authentication"): a check
+  // added to a prompt after it was built gets no error of its own, and oidc-provider then answers
+  // interaction_required, which the spec keeps for interactions that are not a sign-in.
+  //
+  // max_age is measured on Mamori's clock, the one the sign-in's auth_time comes from (the
+  // provider's own check reads the process's): "If the elapsed time is greater than this value, the
+  // OP MUST attempt to actively re-authenticate the End-User" (section 3.1.2.1).
+  login.checks.remove("max_age");
+  login.checks.add(
+    new Check("max_age", "End-User authentication could not be obtained", "login_required", (ctx) => {
+      const maxAge = maxAgeSeconds(ctx.oidc.params.max_age);
+      if (maxAge === undefined || ctx.oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
+      const loginTs = ctx.oidc.session.loginTs;
+      if (!ctx.oidc.session.accountId || loginTs === undefined) return Check.REQUEST_PROMPT;
+      return deps.clock.now().getTime() - loginTs * 1000 > maxAge * 1000
+        ? Check.REQUEST_PROMPT
+        : Check.NO_NEED_TO_PROMPT;
+    }),
+  );
   // The provider's session must be Mamori's current one: signed out of Mamori, signed in as someone
   // else, or signed in again since (a new session) -> through Mamori's sign-in (the interaction).
   login.checks.add(
-    new Check("mamori_session", "Mamori's session ended or changed", async (ctx) => {
+    new Check("mamori_session", "Mamori's session ended or changed", "login_required", async (ctx) => {
       const mamori = await (currentProviderRequest()?.browserSession() ?? mamoriSessionOf(deps, ctx.req));
       const session = ctx.oidc.session;
       if (!mamori || !session.accountId || mamori.account.id !== session.accountId)
@@ -140,16 +160,30 @@ function buildPolicy(deps: Deps, { interactionPolicy }: OidcLibrary) {
   );
   // A client that demands two-step verification never gets a sign-in without it.
   login.checks.add(
-    new Check("mamori_assurance", "the client demands two-step verification", async (ctx) => {
-      const clientId = ctx.oidc.client?.clientId;
-      if (!clientId) return Check.REQUEST_PROMPT;
-      const demanded = await demandedAal(deps, clientId, ctx.oidc.params);
-      return demanded === 2 && ctx.oidc.session.acr !== acrValues[2]
-        ? Check.REQUEST_PROMPT
-        : Check.NO_NEED_TO_PROMPT;
-    }),
+    new Check(
+      "mamori_assurance",
+      "the client demands two-step verification",
+      "login_required",
+      async (ctx) => {
+        const clientId = ctx.oidc.client?.clientId;
+        if (!clientId) return Check.REQUEST_PROMPT;
+        const demanded = await demandedAal(deps, clientId, ctx.oidc.params);
+        return demanded === 2 && ctx.oidc.session.acr !== acrValues[2]
+          ? Check.REQUEST_PROMPT
+          : Check.NO_NEED_TO_PROMPT;
+      },
+    ),
   );
   return policy;
+}
+
+/**
+ * The request's `max_age` in seconds, if it has one: oidc-provider hands it on as the request's
+ * string (it has checked it is a non-negative integer; 0 it turns into prompt=login).
+ */
+export function maxAgeSeconds(value: unknown): number | undefined {
+  const seconds = typeof value === "number" ? value : typeof value === "string" ? Number(value) : Number.NaN;
+  return Number.isSafeInteger(seconds) && seconds >= 0 ? seconds : undefined;
 }
 
 /** True when the password changed after `epochSeconds` (an auth_time), compared in whole seconds. */
