@@ -75,6 +75,8 @@ const options = {
   "redirect-uri": { type: "string", multiple: true },
   "post-logout-redirect-uri": { type: "string", multiple: true },
   "require-two-step": { type: "boolean" },
+  "backchannel-logout-uri": { type: "string" },
+  public: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 

@@ -8,8 +8,11 @@ import { rotateSigningKeys } from "../oidc/signing-keys.ts";
  */
 export const oidcUsage = `  clients create --name N --redirect-uri URL [--redirect-uri URL …]
                  [--post-logout-redirect-uri URL …] [--require-two-step]
+                 [--backchannel-logout-uri URL] [--public]
                                            register a shop's site for OpenID Connect; prints the
-                                           client id and secret (shown once)
+                                           client id and secret (shown once). --public: a
+                                           single-page or phone app, no secret, PKCE only
+                                           (loopback, https or jp.example.app:/path redirects)
   clients list                             the registered clients as JSON (never their secrets)
   clients delete <client id>               remove a client and every token issued to it
   oidc rotate-keys                         a new ID-token signing key; the old one stays published
@@ -22,6 +25,8 @@ export type OidcCommandValues = {
   "redirect-uri"?: string[] | undefined;
   "post-logout-redirect-uri"?: string[] | undefined;
   "require-two-step"?: boolean | undefined;
+  "backchannel-logout-uri"?: string | undefined;
+  public?: boolean | undefined;
 };
 
 function usageError(output: Output, message: string): number {
@@ -46,9 +51,15 @@ export async function runClients(
     if (redirectUris.length === 0)
       return usageError(output, "clients create needs at least one --redirect-uri");
     const allowHttp = deps.config.environment !== "production";
-    const problems = [...redirectUris, ...postLogoutRedirectUris]
-      .map((uri) => checkRedirectUri(uri, allowHttp))
-      .filter((problem): problem is string => problem !== undefined);
+    const publicClient = values.public === true;
+    const backchannelLogoutUri = values["backchannel-logout-uri"];
+    const problems = [
+      ...[...redirectUris, ...postLogoutRedirectUris].map((uri) =>
+        checkRedirectUri(uri, allowHttp, publicClient),
+      ),
+      // A logout URI is the shop's server, never an app's: https (http on loopback or outside production).
+      ...(backchannelLogoutUri === undefined ? [] : [checkRedirectUri(backchannelLogoutUri, allowHttp)]),
+    ].filter((problem): problem is string => problem !== undefined);
     if (problems.length > 0) {
       output.err(problems.join("\n"));
       return 1;
@@ -56,12 +67,23 @@ export async function runClients(
     const created = await createClient(
       deps.db,
       { clock: deps.clock, random: deps.random, secretKeys: deps.config.secretKeys },
-      { name, redirectUris, postLogoutRedirectUris, requireTwoStep: values["require-two-step"] === true },
+      {
+        name,
+        redirectUris,
+        postLogoutRedirectUris,
+        requireTwoStep: values["require-two-step"] === true,
+        public: publicClient,
+        backchannelLogoutUri,
+      },
     );
     output.out(`client_id: ${created.clientId}`);
-    output.out(`client_secret: ${created.clientSecret}`);
+    if (created.clientSecret) output.out(`client_secret: ${created.clientSecret}`);
     output.out(`issuer: ${deps.config.issuer.href}`);
-    output.out("\nThe secret is shown once: put it in the shop's configuration now.");
+    output.out(
+      created.clientSecret
+        ? "\nThe secret is shown once: put it in the shop's configuration now."
+        : "\nA public client: no secret. The app sends PKCE (S256) with every sign-in.",
+    );
     return 0;
   }
   if (verb === "list" && target === undefined) {

@@ -3,6 +3,8 @@ import { newId } from "../crypto/secrets.ts";
 import { dialectOf } from "../db/database.ts";
 import type { OutboxMessageTable } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
+import { logoutChannel, queueEndedSignInLogouts } from "../oidc/backchannel-logout.ts";
+import { deliverLogoutNotice } from "../oidc/logout-delivery.ts";
 
 type OutboxRow = Selectable<OutboxMessageTable>;
 
@@ -48,18 +50,31 @@ async function claimDueMessages(deps: Deps, workerId: string): Promise<OutboxRow
     .execute();
 }
 
+/** How a row goes out: a message through its channel's transport, or a shop's logout token. */
+function deliveryOf(deps: Deps, row: OutboxRow): { name: string; send(): Promise<void> } {
+  const channel = row.channel;
+  if (channel === logoutChannel)
+    return { name: "backchannel-logout", send: () => deliverLogoutNotice(deps, row) };
+  const transport = deps.courier.transports[channel];
+  return {
+    name: transport.name,
+    send: () =>
+      transport.send({
+        id: row.id,
+        channel,
+        recipient: row.recipient,
+        subject: row.subject,
+        text: row.text_body,
+        html: row.html_body,
+        locale: row.locale,
+      }),
+  };
+}
+
 async function deliver(deps: Deps, workerId: string, row: OutboxRow): Promise<void> {
-  const transport = deps.courier.transports[row.channel];
+  const transport = deliveryOf(deps, row);
   try {
-    await transport.send({
-      id: row.id,
-      channel: row.channel,
-      recipient: row.recipient,
-      subject: row.subject,
-      text: row.text_body,
-      html: row.html_body,
-      locale: row.locale,
-    });
+    await transport.send();
   } catch (error) {
     const failedForGood = row.attempts >= deps.config.limits.outboxMaxAttempts;
     const next = new Date(deps.clock.now().getTime() + backoffSeconds(row.attempts) * 1000);
@@ -102,6 +117,8 @@ async function deliver(deps: Deps, workerId: string, row: OutboxRow): Promise<vo
 
 /** Sends every message due now; returns how many were claimed. Tests call it to drain the outbox. */
 export async function dispatchDueMessages(deps: Deps, workerId = newId(deps.random, "wrk")): Promise<number> {
+  // Shops' sign-ins that ended since the last round: their logout tokens join the outbox first.
+  await queueEndedSignInLogouts(deps.db, deps);
   let total = 0;
   for (;;) {
     const claimed = await claimDueMessages(deps, workerId);

@@ -14,6 +14,7 @@ import * as passkeyReauthentication from "./migrations/009-passkey-reauthenticat
 import * as oidcAccount from "./migrations/010-oidc-account.ts";
 import * as oidcTokenBinding from "./migrations/011-oidc-token-binding.ts";
 import * as outboxCodeExpiry from "./migrations/012-outbox-code-expiry.ts";
+import * as oidcLogout from "./migrations/016-oidc-logout.ts";
 
 type Migration = { id: string; up(db: Kysely<unknown>): Promise<void> };
 
@@ -31,6 +32,7 @@ const migrations: readonly Migration[] = [
   { id: "010-oidc-account", ...oidcAccount },
   { id: "011-oidc-token-binding", ...oidcTokenBinding },
   { id: "012-outbox-code-expiry", ...outboxCodeExpiry },
+  { id: "016-oidc-logout", ...oidcLogout },
 ];
 
 // A migrating process may hold the SQLite write lock for a while; others wait this long at most.

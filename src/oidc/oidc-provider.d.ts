@@ -86,6 +86,7 @@ declare module "oidc-provider" {
     proxy: boolean;
     readonly issuer: string;
     Grant: typeof Grant;
+    Client: { prototype: object; find(id: string): Promise<object | undefined> };
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
     interactionResult(

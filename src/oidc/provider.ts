@@ -13,6 +13,7 @@ import { authenticateSessionToken } from "../session/session-lookup.ts";
 import { type AuthenticatedSession, revokeSession } from "../session/sessions.ts";
 import { renderLayout } from "../views/layout.ts";
 import { createAdapterFactory } from "./adapter.ts";
+import { queueLogoutNotice } from "./backchannel-logout.ts";
 import { findClient } from "./clients.ts";
 import { providerErrorPage, signedOutPage, signOutPage } from "./pages.ts";
 import { providerCookieNames } from "./provider-cookies.ts";
@@ -31,6 +32,12 @@ export type OidcService = {
   provider(): Promise<Provider>;
   /** The assurance level a request to the provider demands: from the client's setting and `acr_values`. */
   demandedAal(clientId: string, params: Record<string, unknown>): Promise<AssuranceLevel>;
+  /**
+   * Signs a Back-Channel Logout token for the shop and POSTs it to its `backchannel_logout_uri`;
+   * throws when the shop does not answer 200 or 204 (the outbox retries). False when the shop is
+   * gone or no longer takes logout tokens: nothing to deliver.
+   */
+  sendLogoutToken(clientId: string, sub: string, sid: string | undefined): Promise<boolean>;
 };
 
 const ttlSeconds = {
@@ -283,8 +290,27 @@ function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLi
       policy: buildPolicy(deps, oidc),
       url: (_ctx: KoaContext, interaction: { uid: string }) => `/oidc/interaction/${interaction.uid}`,
     },
+    // Cross-origin calls (a single-page app's token request) only from the origins of a public
+    // client's own redirect URIs, and to userinfo from a client's; the provider's default, stated.
+    clientBasedCORS: (_ctx: KoaContext, origin: string, client: CorsClient) =>
+      origin !== "null" &&
+      (_ctx.oidc.route === "userinfo" || client.clientAuthMethod === "none") &&
+      client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
+    // The provider's own outgoing requests (logout tokens) refuse private and loopback addresses
+    // (its SSRF guard) in production; outside it a shop on 127.0.0.1 is the usual development setup.
+    fetch: (url: string, options: RequestInit & { dispatcher?: unknown }) => {
+      if (deps.config.environment === "production") return fetch(url, options);
+      const { dispatcher: _guard, ...rest } = options;
+      return fetch(url, rest);
+    },
     features: {
       devInteractions: { enabled: false },
+      // OpenID Connect Back-Channel Logout 1.0 for shops that register a backchannel_logout_uri;
+      // the tokens go through the outbox (./backchannel-logout.ts), never straight from a request.
+      backchannelLogout: { enabled: true },
+      // RFC 9449: a client that sends a DPoP proof gets sender-constrained tokens (oidc-provider's
+      // default, stated); a client registered with dpop_bound_access_tokens must.
+      dPoP: { enabled: true },
       // A shop may revoke and introspect its own tokens only. Another shop's token is "inactive", and
       // revoking it answers as for an unknown token: nothing tells the caller whose it is.
       revocation: { enabled: true, allowedPolicy: ownToken },
@@ -353,6 +379,27 @@ function finishLogout(deps: Deps, provider: Provider): void {
   });
 }
 
+type CorsClient = { clientAuthMethod: string; redirectUris: string[] };
+
+type LogoutSender = (sub: string, sid: string | undefined) => Promise<void>;
+
+/**
+ * The provider sends logout tokens itself from its end-session endpoint (RP-initiated logout with
+ * "sign out of Mamori too"): those are queued in the outbox instead, like every other logout, and
+ * the provider's own sender is kept for the outbox's delivery.
+ */
+function routeLogoutsThroughOutbox(deps: Deps, provider: Provider): (client: object) => LogoutSender {
+  const prototype = provider.Client.prototype as { backchannelLogout: LogoutSender; clientId?: string };
+  const send = prototype.backchannelLogout;
+  prototype.backchannelLogout = async function (this: { clientId: string }, sub, sid) {
+    await queueLogoutNotice(deps.db, deps, { clientId: this.clientId, sub, sid });
+    deps.courier.wake();
+  };
+  return (client) => (sub, sid) => send.call(client, sub, sid);
+}
+
+const logoutSenders = new WeakMap<Provider, (client: object) => LogoutSender>();
+
 async function buildProvider(deps: Deps): Promise<Provider> {
   const keys = await loadSigningKeys(deps.db, {
     clock: deps.clock,
@@ -367,11 +414,24 @@ async function buildProvider(deps: Deps): Promise<Provider> {
   // Every request knows its browser's Mamori session: the codes it issues are bound to it (adapter.ts).
   provider.use((ctx, next) => withProviderRequest(() => mamoriSessionOf(deps, ctx.req), next));
   finishLogout(deps, provider);
+  logoutSenders.set(provider, routeLogoutsThroughOutbox(deps, provider));
   provider.on("server_error", (_ctx, error) => deps.log.error({ err: error }, "oidc provider error"));
   return provider;
 }
 
+const services = new WeakMap<Deps, OidcService>();
+
+/** The provider of these deps: one per process (the app's routes and the outbox's dispatcher share it). */
 export function createOidcService(deps: Deps): OidcService {
+  let service = services.get(deps);
+  if (!service) {
+    service = buildOidcService(deps);
+    services.set(deps, service);
+  }
+  return service;
+}
+
+function buildOidcService(deps: Deps): OidcService {
   let current: { version: string; provider: Promise<Provider> } | undefined;
   return {
     async provider() {
@@ -388,5 +448,13 @@ export function createOidcService(deps: Deps): OidcService {
       return current.provider;
     },
     demandedAal: (clientId, params) => demandedAal(deps, clientId, params),
+    async sendLogoutToken(clientId, sub, sid) {
+      const provider = await this.provider();
+      const client = (await provider.Client.find(clientId)) as { backchannelLogoutUri?: string } | undefined;
+      const sender = logoutSenders.get(provider);
+      if (!client?.backchannelLogoutUri || !sender) return false;
+      await sender(client)(sub, sid);
+      return true;
+    },
   };
 }

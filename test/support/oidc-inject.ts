@@ -28,7 +28,8 @@ export async function registerShop(
       requireTwoStep: options.requireTwoStep ?? false,
     },
   );
-  return { ...created, redirectUri, logoutUri };
+  assert.ok(created.clientSecret, "a confidential client has a secret");
+  return { clientId: created.clientId, clientSecret: created.clientSecret, redirectUri, logoutUri };
 }
 
 /** A browser: keeps cookies (by name, whatever their path) and follows Mamori's own redirects. */
