@@ -172,6 +172,8 @@ export function toProviderMetadata(
     post_logout_redirect_uris: parseUris(row.post_logout_redirect_uris),
     grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
+    // The code in the query only: see `advertiseOnlyWhatWorks` in provider.ts.
+    response_modes: ["query"],
     mamori_require_two_step: row.require_two_step === 1,
     // Every logout token names the sign-in (sid), and every ID token carries the sid it will name.
     ...(row.backchannel_logout_uri

@@ -263,6 +263,9 @@ function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLi
     conformIdTokenClaims: false,
     // PKCE with S256 for every client (RFC 9700, section 2.1.1), confidential ones included.
     pkce: { required: () => true },
+    // What a registered client can use, and so what discovery advertises: a shop's secret in the
+    // Basic header, or no secret for a public client (`mamori clients create --public`).
+    clientAuthMethods: ["client_secret_basic", "none"],
     clientDefaults: {
       grant_types: ["authorization_code", "refresh_token"],
       response_types: ["code"],
@@ -379,6 +382,20 @@ function finishLogout(deps: Deps, provider: Provider): void {
   });
 }
 
+/**
+ * oidc-provider's discovery lists the response modes form_post and fragment whatever it is told;
+ * every client is registered for `query` only (clients.ts): a form_post page would be stopped by
+ * Mamori's CSP (`script-src 'self'`, `form-action 'self'`), and a code in a fragment never reaches
+ * a shop's server. Discovery says so.
+ */
+function advertiseOnlyWhatWorks(provider: Provider): void {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route !== "discovery" || typeof ctx.body !== "object" || ctx.body === null) return;
+    Object.assign(ctx.body, { response_modes_supported: ["query"] });
+  });
+}
+
 type CorsClient = { clientAuthMethod: string; redirectUris: string[] };
 
 type LogoutSender = (sub: string, sid: string | undefined) => Promise<void>;
@@ -414,6 +431,7 @@ async function buildProvider(deps: Deps): Promise<Provider> {
   // Every request knows its browser's Mamori session: the codes it issues are bound to it (adapter.ts).
   provider.use((ctx, next) => withProviderRequest(() => mamoriSessionOf(deps, ctx.req), next));
   finishLogout(deps, provider);
+  advertiseOnlyWhatWorks(provider);
   logoutSenders.set(provider, routeLogoutsThroughOutbox(deps, provider));
   provider.on("server_error", (_ctx, error) => deps.log.error({ err: error }, "oidc provider error"));
   return provider;
