@@ -22,8 +22,9 @@ import { loadSigningKeys, signingKeySetVersion } from "./signing-keys.ts";
 
 /**
  * Mamori's OpenID Connect provider: panva's oidc-provider, configured for shops. Authorization
- * code flow only, PKCE (S256) always, confidential clients registered by the operator, refresh
- * tokens, RP-initiated logout, discovery and JWKS. Who is signed in is Mamori's session: the
+ * code flow only, PKCE (S256) always, clients registered by the operator (confidential, or public
+ * for single-page and phone apps), rotating refresh tokens, DPoP, RP-initiated and back-channel
+ * logout, discovery and JWKS. Who is signed in is Mamori's session: the
  * provider's own session follows it (a check below sends the person back through Mamori's
  * sign-in when Mamori's session ended or changed), and `acr`/`amr` come from its factors.
  */
