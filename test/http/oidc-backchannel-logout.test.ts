@@ -304,3 +304,16 @@ test("the example shop refuses a logout token not signed by Mamori", async (t) =
   assert.equal(refused.status, 400);
   assert.equal(await signedInAtShop(shop, thief.shopCookie), true);
 });
+
+test("back-channel logout: parallel dispatcher rounds queue one logout token per ended sign-in", async (t) => {
+  const { s, shop, thief } = await scene(t);
+  await signedInDelete(s, "/api/v1/session", thief.cookie);
+  // Several Mamori processes' dispatchers wake at once: each sign-in is told once, not once per process.
+  await Promise.all(Array.from({ length: 8 }, () => s.dispatch()));
+  const rows = await logoutRows(s);
+  assert.deepEqual(
+    rows.map((row) => row.state),
+    ["sent"],
+  );
+  assert.equal(await signedInAtShop(shop, thief.shopCookie), false);
+});

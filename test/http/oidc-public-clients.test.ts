@@ -154,3 +154,17 @@ test("a DPoP-bound access token is refused at userinfo without its proof (RFC 94
   const refreshed = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token, undefined, { DPoP: dpop });
   assert.equal(refreshed.token_type.toLowerCase(), "dpop");
 });
+
+test("a public client's refresh token is spent once even by many parallel refreshes", async (t) => {
+  const s = await buildTestApp(t);
+  const clientId = await publicApp(s, ["https://app.shop.example.jp/callback"]);
+  const rp = await relyingParty(s, { clientId, redirectUri: "https://app.shop.example.jp/callback" });
+  const tokens = await codeFlow({ rp, browser: await signedInBrowser(s) });
+  assert.ok(tokens.refresh_token);
+  // The attack: the thief and the app (or a thief's script) race the same stolen token; two new
+  // token families would let the thief keep one unseen.
+  const results = await Promise.allSettled(
+    Array.from({ length: 12 }, () => oidc.refreshTokenGrant(rp.config, String(tokens.refresh_token))),
+  );
+  assert.equal(results.filter((result) => result.status === "fulfilled").length, 1);
+});
