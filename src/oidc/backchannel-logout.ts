@@ -44,6 +44,15 @@ export async function recordLogoutTarget(
     .execute();
 }
 
+/** Forgets a shop's sign-in (its logout token was queued by other means). */
+export async function forgetLogoutTarget(db: Kysely<Schema>, clientId: string, sid: string): Promise<void> {
+  await db
+    .deleteFrom("oidc_logout_target")
+    .where("client_id", "=", clientId)
+    .where("sid", "=", sid)
+    .execute();
+}
+
 /** Queues a logout token for a shop: an outbox row naming the shop, the account and the sid. */
 export async function queueLogoutNotice(
   db: Kysely<Schema>,

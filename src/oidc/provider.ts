@@ -13,7 +13,7 @@ import { authenticateSessionToken } from "../session/session-lookup.ts";
 import { type AuthenticatedSession, revokeSession } from "../session/sessions.ts";
 import { renderLayout } from "../views/layout.ts";
 import { createAdapterFactory } from "./adapter.ts";
-import { queueLogoutNotice } from "./backchannel-logout.ts";
+import { forgetLogoutTarget, queueLogoutNotice } from "./backchannel-logout.ts";
 import { findClient } from "./clients.ts";
 import { providerErrorPage, signedOutPage, signOutPage } from "./pages.ts";
 import { providerCookieNames } from "./provider-cookies.ts";
@@ -410,7 +410,12 @@ function routeLogoutsThroughOutbox(deps: Deps, provider: Provider): (client: obj
   const prototype = provider.Client.prototype as { backchannelLogout: LogoutSender; clientId?: string };
   const send = prototype.backchannelLogout;
   prototype.backchannelLogout = async function (this: { clientId: string }, sub, sid) {
-    await queueLogoutNotice(deps.db, deps, { clientId: this.clientId, sub, sid });
+    const clientId = this.clientId;
+    await deps.db.transaction().execute(async (trx) => {
+      // This sign-in is told now: the outbox's round will not tell it again when Mamori's session ends.
+      if (sid !== undefined) await forgetLogoutTarget(trx, clientId, sid);
+      await queueLogoutNotice(trx, deps, { clientId, sub, sid });
+    });
     deps.courier.wake();
   };
   return (client) => (sub, sid) => send.call(client, sub, sid);
