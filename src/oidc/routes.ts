@@ -74,6 +74,24 @@ async function forwardToProvider(
   callbackOf(provider)(raw, reply.raw);
 }
 
+/**
+ * The provider's endpoints a shop's server or app calls directly: they read no cookie (the client
+ * authenticates, or proves PKCE or DPoP), so a cross-site request to them forges nothing, and a
+ * single-page app on the shop's origin must reach them (CORS: provider.ts, `clientBasedCORS`).
+ * Mamori's cross-site check (src/http/csrf.ts) stays on for everything else under /oidc: the
+ * interaction forms and the logout confirmation act on the browser's cookies.
+ */
+const crossSiteEndpoints: ReadonlySet<string> = new Set(
+  ["/token", "/token/revocation", "/token/introspection", "/me", "/request"].map(
+    (path) => `${oidcMountPath}${path}`,
+  ),
+);
+
+export function isProviderBackChannelRequest(url: string): boolean {
+  const path = url.split("?", 1)[0] ?? "";
+  return crossSiteEndpoints.has(path);
+}
+
 export function registerOidcRoutes(app: FastifyInstance, deps: Deps, oidc: OidcService): void {
   // Every request the provider answers or reads: its cookies as the browser keeps them (`__Host-`).
   const providerCookies: onRequestHookHandler = (request, reply, done) => {

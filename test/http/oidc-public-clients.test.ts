@@ -168,3 +168,42 @@ test("a public client's refresh token is spent once even by many parallel refres
   );
   assert.equal(results.filter((result) => result.status === "fulfilled").length, 1);
 });
+
+test("the token endpoint answers cross-origin requests only from a public client's own origins", async (t) => {
+  const s = await buildTestApp(t);
+  const clientId = await publicApp(s, ["https://app.shop.example.jp/callback"]);
+  const tokenRequest = (origin: string) =>
+    s.inject({
+      method: "POST",
+      url: "/oidc/token",
+      headers: {
+        host: s.config.publicUrl.host,
+        origin,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      payload: new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: "x",
+        client_id: clientId,
+      }).toString(),
+    });
+  const own = await tokenRequest("https://app.shop.example.jp");
+  assert.equal(own.headers["access-control-allow-origin"], "https://app.shop.example.jp");
+  // Before, Mamori's cross-site check refused every such request: no single-page app could sign in.
+  assert.equal(own.json<{ error: string }>().error, "invalid_grant", "the provider answered, not the check");
+  // The attack: a page on another site reads token responses for the app's client id.
+  const other = await tokenRequest("https://evil.example");
+  assert.equal(other.headers["access-control-allow-origin"], undefined);
+  // The check stays on for what acts on the browser's cookies: the logout confirmation.
+  const confirm = await s.inject({
+    method: "POST",
+    url: "/oidc/session/end/confirm",
+    headers: {
+      host: s.config.publicUrl.host,
+      origin: "https://evil.example",
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    payload: "xsrf=x&logout=yes",
+  });
+  assert.equal(confirm.statusCode, 403);
+});
