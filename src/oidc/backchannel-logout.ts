@@ -25,6 +25,9 @@ export const logoutChannel = "oidc_logout";
 
 type LogoutDeps = { clock: Clock; random: Random };
 
+/** The provider's grant lifetime (provider.ts, 90 days): the longest a shop's tokens can live. */
+const forgetAfterMs = 90 * 86_400_000;
+
 export type LogoutNotice = { clientId: string; sub: string; sid: string | undefined };
 
 /** Notes that a shop was given a sign-in from a Mamori session (a code), under the ID token's sid. */
@@ -105,6 +108,15 @@ export function logoutNoticeOf(row: { recipient: string; text_body: string }): L
  * `backchannel_logout_uri` are forgotten without a token. Returns how many tokens were queued.
  */
 export async function queueEndedSignInLogouts(db: Kysely<Schema>, deps: LogoutDeps): Promise<number> {
+  // A sign-in from a session that expired long ago is forgotten: after the grant's lifetime no token
+  // from it can still work at the shop (offline_access tokens outlive the session, not the grant).
+  const forgottenBefore = new Date(deps.clock.now().getTime() - forgetAfterMs).toISOString();
+  await db
+    .deleteFrom("oidc_logout_target")
+    .where("mamori_session_id", "in", (eb) =>
+      eb.selectFrom("session").select("id").where("absolute_expires_at", "<", forgottenBefore),
+    )
+    .execute();
   const ended = await db
     .selectFrom("oidc_logout_target")
     .leftJoin("session", "session.id", "oidc_logout_target.mamori_session_id")

@@ -320,3 +320,17 @@ test("back-channel logout: parallel dispatcher rounds queue one logout token per
   );
   assert.equal(await signedInAtShop(shop, thief.shopCookie), false);
 });
+
+test("back-channel logout: a sign-in from a session that expired more than the grant's lifetime ago is forgotten, without a token", async (t) => {
+  const { s } = await scene(t);
+  const targets = () => s.db.selectFrom("oidc_logout_target").select("sid").execute();
+  assert.equal((await targets()).length, 2);
+  // Expiry alone sends nothing; 90 days after the session's end no shop token from it can work.
+  s.clock.advance(s.config.limits.browserSessionSeconds + 89 * 86_400);
+  await s.dispatch();
+  assert.equal((await targets()).length, 2, "kept while tokens from it may live");
+  s.clock.advance(2 * 86_400);
+  await s.dispatch();
+  assert.deepEqual(await targets(), []);
+  assert.deepEqual(await logoutRows(s), []);
+});
