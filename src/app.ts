@@ -60,7 +60,7 @@ import { negotiateLocale } from "./i18n/locale.ts";
 import { pageText } from "./i18n/page-text.ts";
 import { registerSessionCheckRoutes } from "./integration/session-check-routes.ts";
 import { createOidcService } from "./oidc/provider.ts";
-import { registerOidcRoutes } from "./oidc/routes.ts";
+import { isProviderBackChannelRequest, registerOidcRoutes } from "./oidc/routes.ts";
 import { registerHealthRoutes } from "./operations/health-routes.ts";
 import { countHttpRequest } from "./operations/metrics.ts";
 import { registerPasswordGeneratorPage } from "./passwords/generator-page.ts";
@@ -139,7 +139,8 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   // Callback-style hooks on every request: an async hook costs a promise and a microtask turn.
   app.addHook("onRequest", (request, _reply, done) => {
     request.locale = requestLocale(request, deps.config);
-    done(isCrossSiteRequest(request, deps.config) ? new ApiError("csrf_failed") : undefined);
+    const crossSite = isCrossSiteRequest(request, deps.config) && !isProviderBackChannelRequest(request.url);
+    done(crossSite ? new ApiError("csrf_failed") : undefined);
   });
   // API answers hold accounts, sessions and tokens: no browser or proxy may keep them (RFC 6749 5.1).
   app.addHook("onSend", (request, reply, payload, done) => {

@@ -2,13 +2,18 @@ import { randomBytes } from "node:crypto";
 import cookie from "@fastify/cookie";
 import formbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { createRemoteJWKSet, customFetch, type JWTPayload, jwtVerify } from "jose";
 import * as oidc from "openid-client";
 
 /**
  * A tiny shop with "Sign in with Mamori" (docs/integration.md): OpenID Connect through the
  * `openid-client` package, authorization code flow with PKCE. It shows the customer's name and
  * how they signed in (the ID token's `acr`/`amr`), links to Mamori's "Login & security", renews
- * its tokens with the refresh token and signs out through Mamori (RP-initiated logout).
+ * its tokens with the refresh token and signs out through Mamori (RP-initiated logout). When the
+ * customer's sign-in ends at Mamori (signed out there, a new password, "this wasn't me", a
+ * suspended account) Mamori POSTs a logout token to /backchannel-logout (OpenID Connect
+ * Back-Channel Logout 1.0): the shop checks it with `jose` (openid-client's own JWT library) against
+ * Mamori's published keys and ends its session for that sign-in.
  *
  * The shop's own sessions live in process memory to keep the example short; a real shop keeps
  * them in its database or a signed cookie.
@@ -24,6 +29,8 @@ export type ShopOptions = {
   requireTwoStep?: boolean;
   /** Plain http to Mamori: only for development and tests on loopback. */
   allowHttp?: boolean;
+  /** How the shop reaches Mamori (tests answer in process); the platform's fetch by default. */
+  fetch?: oidc.CustomFetch;
 };
 
 type Customer = {
@@ -32,6 +39,8 @@ type Customer = {
   email: string;
   acr: string;
   amr: string[];
+  /** The sign-in at Mamori this session came from (the ID token's `sid`): a logout token names it. */
+  sid: string | undefined;
   idToken: string;
   refreshToken: string | undefined;
   refreshedAt: string | undefined;
@@ -61,14 +70,42 @@ ${body}
 </html>`;
 }
 
+function headerRecord(headers: Headers): Record<string, string> {
+  const record: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    record[name] = value;
+  });
+  return record;
+}
+
 export async function buildShop(options: ShopOptions): Promise<FastifyInstance> {
   const config = await oidc.discovery(
     options.issuer,
     options.clientId,
     undefined,
     oidc.ClientSecretBasic(options.clientSecret),
-    options.allowHttp ? { execute: [oidc.allowInsecureRequests] } : undefined,
+    {
+      ...(options.allowHttp ? { execute: [oidc.allowInsecureRequests] } : {}),
+      ...(options.fetch ? { [oidc.customFetch]: options.fetch } : {}),
+    },
   );
+  const jwksUri = config.serverMetadata().jwks_uri;
+  if (!jwksUri) throw new Error("Mamori's discovery document names no jwks_uri");
+  const shopFetch = options.fetch;
+  const keys = createRemoteJWKSet(new URL(jwksUri), {
+    ...(shopFetch
+      ? {
+          [customFetch]: (url: string, init: { headers: Headers; method: string; signal: AbortSignal }) =>
+            shopFetch(url, {
+              method: init.method,
+              headers: headerRecord(init.headers),
+              body: undefined,
+              redirect: "manual",
+              signal: init.signal,
+            }),
+        }
+      : {}),
+  });
   const sessions = new Map<string, ShopSession>();
   const redirectUri = new URL("/callback", options.baseUrl).href;
   const mamoriOrigin = options.issuer.origin;
@@ -181,6 +218,7 @@ export async function buildShop(options: ShopOptions): Promise<FastifyInstance> 
       email: typeof claims.email === "string" ? claims.email : "",
       acr: typeof claims.acr === "string" ? claims.acr : "",
       amr: Array.isArray(claims.amr) ? claims.amr.filter((m): m is string => typeof m === "string") : [],
+      sid: typeof claims.sid === "string" ? claims.sid : undefined,
       idToken: tokens.id_token,
       refreshToken: tokens.refresh_token,
       refreshedAt: undefined,
@@ -208,6 +246,54 @@ export async function buildShop(options: ShopOptions): Promise<FastifyInstance> 
       session.customer = undefined;
     }
     return reply.redirect("/", 303);
+  });
+
+  // Logout tokens already acted on: a token replayed within its lifetime (2 minutes) is refused.
+  const seenLogoutTokens = new Map<string, number>();
+
+  /** Back-Channel Logout 1.0, section 2.6: the checks a logout token must pass, with jose. */
+  async function verifiedLogoutToken(token: string): Promise<JWTPayload | undefined> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, keys, {
+        issuer: config.serverMetadata().issuer,
+        audience: options.clientId,
+        typ: "logout+jwt",
+        algorithms: ["RS256"],
+        requiredClaims: ["iat", "exp", "jti", "events"],
+        maxTokenAge: "2 minutes",
+      }));
+    } catch {
+      return undefined;
+    }
+    const events = payload.events;
+    const isLogout =
+      typeof events === "object" &&
+      events !== null &&
+      "http://schemas.openid.net/event/backchannel-logout" in events;
+    // A logout token names a sign-in (sid) or a person (sub), and is never an ID token (no nonce).
+    if (!isLogout || "nonce" in payload || (!payload.sid && !payload.sub)) return undefined;
+    const now = Date.now();
+    for (const [jti, until] of seenLogoutTokens) if (until < now) seenLogoutTokens.delete(jti);
+    if (typeof payload.jti !== "string" || seenLogoutTokens.has(payload.jti)) return undefined;
+    seenLogoutTokens.set(payload.jti, now + 180_000);
+    return payload;
+  }
+
+  app.post("/backchannel-logout", async (request, reply) => {
+    reply.header("cache-control", "no-store");
+    const body = request.body as Record<string, unknown> | undefined;
+    const token = typeof body?.logout_token === "string" ? body.logout_token : undefined;
+    const payload = token ? await verifiedLogoutToken(token) : undefined;
+    if (!payload) return reply.code(400).send({ error: "invalid_request" });
+    // Every session of this shop for that sign-in (sid), or for the person when no sid is named.
+    for (const session of sessions.values()) {
+      const customer = session.customer;
+      if (!customer) continue;
+      const named = payload.sid !== undefined ? customer.sid === payload.sid : customer.sub === payload.sub;
+      if (named) session.customer = undefined;
+    }
+    return reply.code(200).send();
   });
 
   app.post("/logout", async (request, reply) => {

@@ -92,6 +92,8 @@ const options = {
   now: { type: "boolean" },
   events: { type: "string" },
   "personal-data": { type: "boolean" },
+  "backchannel-logout-uri": { type: "string" },
+  public: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 

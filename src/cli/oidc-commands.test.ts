@@ -123,3 +123,64 @@ test("clients create --device registers a public device client: no secret printe
   assert.equal(mixed.status, 2);
   assert.match(mixed.err, /no redirect URIs/);
 });
+
+test("clients create --public registers an app without a secret, and --backchannel-logout-uri where the shop hears of sign-outs", async () => {
+  const run = await mamori(
+    "clients",
+    "create",
+    "--name",
+    "やまだ商店アプリ",
+    "--public",
+    "--redirect-uri",
+    "http://127.0.0.1/callback",
+    "--redirect-uri",
+    "jp.example.shop:/callback",
+    "--backchannel-logout-uri",
+    "https://shop.example.jp/backchannel-logout",
+  );
+  assert.equal(run.status, 0, run.err);
+  assert.doesNotMatch(run.out, /client_secret/, "a public client has no secret to print");
+  const clientId = /client_id: (\S+)/.exec(run.out)?.[1];
+  assert.ok(clientId);
+  const listed = JSON.parse((await mamori("clients", "list")).out) as {
+    clientId: string;
+    public: boolean;
+    backchannelLogoutUri: string | null;
+  }[];
+  const client = listed.find((c) => c.clientId === clientId);
+  assert.equal(client?.public, true);
+  assert.equal(client?.backchannelLogoutUri, "https://shop.example.jp/backchannel-logout");
+
+  // A private-use scheme is an app's: a confidential (server) client may not register one, and a
+  // scheme that is not a reverse domain name (any app could claim "myapp:") is refused to apps too.
+  const server = await mamori(
+    "clients",
+    "create",
+    "--name",
+    "S",
+    "--redirect-uri",
+    "jp.example.shop:/callback",
+  );
+  assert.equal(server.status, 1);
+  const bare = await mamori(
+    "clients",
+    "create",
+    "--name",
+    "A",
+    "--public",
+    "--redirect-uri",
+    "myapp:/callback",
+  );
+  assert.equal(bare.status, 1);
+  const badLogout = await mamori(
+    "clients",
+    "create",
+    "--name",
+    "S",
+    "--redirect-uri",
+    "https://shop.example.jp/callback",
+    "--backchannel-logout-uri",
+    "ftp://shop.example.jp/logout",
+  );
+  assert.equal(badLogout.status, 1);
+});

@@ -8,8 +8,11 @@ import { rotateSigningKeys } from "../oidc/signing-keys.ts";
  */
 export const oidcUsage = `  clients create --name N --redirect-uri URL [--redirect-uri URL …]
                  [--post-logout-redirect-uri URL …] [--require-two-step]
+                 [--backchannel-logout-uri URL] [--public]
                                            register a shop's site for OpenID Connect; prints the
-                                           client id and secret (shown once)
+                                           client id and secret (shown once). --public: a
+                                           single-page or phone app, no secret, PKCE only
+                                           (loopback, https or jp.example.app:/path redirects)
   clients create --device --name N [--require-two-step]
                                            register a device without a keyboard (TV app, kiosk):
                                            OAuth device authorization grant, a public client (no
@@ -27,6 +30,8 @@ export type OidcCommandValues = {
   "post-logout-redirect-uri"?: string[] | undefined;
   "require-two-step"?: boolean | undefined;
   device?: boolean | undefined;
+  "backchannel-logout-uri"?: string | undefined;
+  public?: boolean | undefined;
 };
 
 function usageError(output: Output, message: string): number {
@@ -54,9 +59,15 @@ export async function runClients(
     if (!device && redirectUris.length === 0)
       return usageError(output, "clients create needs at least one --redirect-uri");
     const allowHttp = deps.config.environment !== "production";
-    const problems = [...redirectUris, ...postLogoutRedirectUris]
-      .map((uri) => checkRedirectUri(uri, allowHttp))
-      .filter((problem): problem is string => problem !== undefined);
+    const publicClient = values.public === true;
+    const backchannelLogoutUri = values["backchannel-logout-uri"];
+    const problems = [
+      ...[...redirectUris, ...postLogoutRedirectUris].map((uri) =>
+        checkRedirectUri(uri, allowHttp, publicClient),
+      ),
+      // A logout URI is the shop's server, never an app's: https (http on loopback or outside production).
+      ...(backchannelLogoutUri === undefined ? [] : [checkRedirectUri(backchannelLogoutUri, allowHttp)]),
+    ].filter((problem): problem is string => problem !== undefined);
     if (problems.length > 0) {
       output.err(problems.join("\n"));
       return 1;
@@ -70,17 +81,20 @@ export async function runClients(
         postLogoutRedirectUris,
         requireTwoStep: values["require-two-step"] === true,
         deviceFlow: device,
+        public: publicClient,
+        backchannelLogoutUri,
       },
     );
     output.out(`client_id: ${created.clientId}`);
     if (created.clientSecret !== undefined) output.out(`client_secret: ${created.clientSecret}`);
     output.out(`issuer: ${deps.config.issuer.href}`);
-    if (created.clientSecret !== undefined)
-      output.out("\nThe secret is shown once: put it in the shop's configuration now.");
-    else
-      output.out(
-        "\nA device client has no secret: the device asks for a code at the issuer's device_authorization_endpoint.",
-      );
+    output.out(
+      created.clientSecret !== undefined
+        ? "\nThe secret is shown once: put it in the shop's configuration now."
+        : device
+          ? "\nA device client has no secret: the device asks for a code at the issuer's device_authorization_endpoint."
+          : "\nA public client: no secret. The app sends PKCE (S256) with every sign-in.",
+    );
     return 0;
   }
   if (verb === "list" && target === undefined) {

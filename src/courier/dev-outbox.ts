@@ -23,6 +23,8 @@ export async function listDevOutbox(
   let query = db
     .selectFrom("outbox_message")
     .selectAll()
+    // Shops' logout tokens are no one's message to read.
+    .where("channel", "!=", "oidc_logout")
     .orderBy("created_at", "desc")
     .orderBy("id", "desc")
     .limit(limit);
@@ -31,12 +33,18 @@ export async function listDevOutbox(
     query = query.where("recipient", "=", recipient);
   }
   const rows = await query.execute();
-  return rows.map((row) => ({
-    channel: row.channel,
-    to: row.recipient,
-    ...(row.subject ? { subject: row.subject } : {}),
-    text: row.text_body,
-    ...(row.dev_code ? { code: row.dev_code } : {}),
-    createdAt: row.created_at,
-  }));
+  return rows.flatMap((row) =>
+    row.channel === "oidc_logout"
+      ? []
+      : [
+          {
+            channel: row.channel,
+            to: row.recipient,
+            ...(row.subject ? { subject: row.subject } : {}),
+            text: row.text_body,
+            ...(row.dev_code ? { code: row.dev_code } : {}),
+            createdAt: row.created_at,
+          },
+        ],
+  );
 }

@@ -2,6 +2,8 @@ import type { Selectable } from "kysely";
 import { newId } from "../crypto/secrets.ts";
 import type { OutboxMessageTable } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
+import { logoutChannel, queueEndedSignInLogouts } from "../oidc/backchannel-logout.ts";
+import { deliverLogoutNotice } from "../oidc/logout-delivery.ts";
 import { countMessageAttemptFailed, countMessageSent } from "../operations/metrics.ts";
 import { dispatchDueWebhooks } from "../webhooks/delivery.ts";
 import { backoffSeconds, claimDue, markSent, releaseAfterFailure } from "./lease-queue.ts";
@@ -21,18 +23,31 @@ async function claimDueMessages(deps: Deps, workerId: string): Promise<OutboxRow
   });
 }
 
+/** How a row goes out: a message through its channel's transport, or a shop's logout token. */
+function deliveryOf(deps: Deps, row: OutboxRow): { name: string; send(): Promise<void> } {
+  const channel = row.channel;
+  if (channel === logoutChannel)
+    return { name: "backchannel-logout", send: () => deliverLogoutNotice(deps, row) };
+  const transport = deps.courier.transports[channel];
+  return {
+    name: transport.name,
+    send: () =>
+      transport.send({
+        id: row.id,
+        channel,
+        recipient: row.recipient,
+        subject: row.subject,
+        text: row.text_body,
+        html: row.html_body,
+        locale: row.locale,
+      }),
+  };
+}
+
 async function deliver(deps: Deps, workerId: string, row: OutboxRow): Promise<void> {
-  const transport = deps.courier.transports[row.channel];
+  const transport = deliveryOf(deps, row);
   try {
-    await transport.send({
-      id: row.id,
-      channel: row.channel,
-      recipient: row.recipient,
-      subject: row.subject,
-      text: row.text_body,
-      html: row.html_body,
-      locale: row.locale,
-    });
+    await transport.send();
   } catch (error) {
     const failedForGood = await releaseAfterFailure(deps.db, "outbox_message", row, {
       workerId,
@@ -62,6 +77,8 @@ async function deliver(deps: Deps, workerId: string, row: OutboxRow): Promise<vo
 
 /** Sends every message due now; returns how many were claimed. Tests call it to drain the outbox. */
 export async function dispatchDueMessages(deps: Deps, workerId = newId(deps.random, "wrk")): Promise<number> {
+  // Shops' sign-ins that ended since the last round: their logout tokens join the outbox first.
+  await queueEndedSignInLogouts(deps.db, deps);
   let total = 0;
   for (;;) {
     const claimed = await claimDueMessages(deps, workerId);

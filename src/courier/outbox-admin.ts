@@ -1,5 +1,5 @@
 import { recordAuditEvent } from "../audit/audit.ts";
-import type { Channel } from "../db/schema.ts";
+import type { OutboxChannel } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 
 /**
@@ -10,7 +10,7 @@ import type { Deps } from "../deps.ts";
  */
 export type OutboxListing = {
   id: string;
-  channel: Channel;
+  channel: OutboxChannel;
   recipient: string;
   template: string;
   state: string;

@@ -14,10 +14,11 @@ import * as passkeyReauthentication from "./migrations/009-passkey-reauthenticat
 import * as oidcAccount from "./migrations/010-oidc-account.ts";
 import * as oidcTokenBinding from "./migrations/011-oidc-token-binding.ts";
 import * as outboxCodeExpiry from "./migrations/012-outbox-code-expiry.ts";
-
 import * as profile from "./migrations/013-profile.ts";
+
 import * as accountClosing from "./migrations/014-account-closing.ts";
 import * as twoStepRecovery from "./migrations/015-two-step-recovery.ts";
+import * as oidcLogout from "./migrations/016-oidc-logout.ts";
 import * as deviceFlow from "./migrations/017-device-flow.ts";
 import * as sessionChangeFeed from "./migrations/018-session-change-feed.ts";
 import * as webhooks from "./migrations/019-webhooks.ts";
@@ -44,6 +45,7 @@ const migrations: readonly Migration[] = [
   { id: "013-profile", ...profile },
   { id: "014-account-closing", ...accountClosing },
   { id: "015-two-step-recovery", ...twoStepRecovery },
+  { id: "016-oidc-logout", ...oidcLogout },
   { id: "017-device-flow", ...deviceFlow },
   { id: "018-session-change-feed", ...sessionChangeFeed },
   { id: "019-webhooks", ...webhooks },

@@ -272,10 +272,12 @@ export type PasskeyChallengeTable = {
  */
 export type OutboxState = "pending" | "sending" | "sent" | "failed" | "expired";
 export type Channel = "email" | "sms" | "voice";
+/** What an outbox row carries: a message on a channel, or a shop's Back-Channel Logout token. */
+export type OutboxChannel = Channel | "oidc_logout";
 
 export type OutboxMessageTable = {
   id: string;
-  channel: Channel;
+  channel: OutboxChannel;
   recipient: string;
   template: string;
   locale: LocaleColumn;
@@ -451,6 +453,19 @@ export type OidcClientTable = {
   created_at: string;
   /** 1: a public client of the Device Authorization Grant, without a secret (migration 017). */
   device_flow: Generated<number>;
+  /** Where the shop receives Back-Channel Logout tokens (migration 016); null: none are sent. */
+  backchannel_logout_uri: string | null;
+  /** 1: a public client (a single-page or phone app): no secret, PKCE only (migration 016). */
+  public_client: Generated<number>;
+};
+
+/** A shop's sign-in from a Mamori session, under the ID token's `sid` (migration 016). */
+export type OidcLogoutTargetTable = {
+  client_id: string;
+  sid: string;
+  account_id: string;
+  mamori_session_id: string;
+  created_at: string;
 };
 
 export type OidcSigningKeyState = "current" | "previous" | "retired";
@@ -554,6 +569,7 @@ export type Schema = {
   mamori_migration: MigrationTable;
   oidc_model: OidcModelTable;
   oidc_client: OidcClientTable;
+  oidc_logout_target: OidcLogoutTargetTable;
   oidc_signing_key: OidcSigningKeyTable;
   two_step_recovery: TwoStepRecoveryTable;
   webhook_endpoint: WebhookEndpointTable;

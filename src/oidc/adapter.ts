@@ -3,6 +3,7 @@ import type { Adapter, AdapterPayload } from "oidc-provider";
 import { sha256Hex } from "../crypto/secrets.ts";
 import type { Schema } from "../db/schema.ts";
 import type { Clock } from "../deps.ts";
+import { recordLogoutTarget } from "./backchannel-logout.ts";
 import { findClient, toProviderMetadata } from "./clients.ts";
 import { deviceCodeAdapter } from "./device-code-adapter.ts";
 import { currentProviderRequest } from "./provider-request.ts";
@@ -202,6 +203,22 @@ function tokenAdapter(model: string, deps: AdapterDeps): Adapter {
           .execute();
       }
       if (model === "AuthorizationCode") {
+        // The shop now holds a sign-in from this Mamori session: told when it ends (backchannel-logout.ts).
+        const { sid, clientId, accountId } = payload;
+        if (
+          typeof sid === "string" &&
+          typeof clientId === "string" &&
+          typeof accountId === "string" &&
+          values.mamori_session_id !== null
+        ) {
+          await recordLogoutTarget(db, {
+            clientId,
+            sid,
+            accountId,
+            mamoriSessionId: values.mamori_session_id,
+            now,
+          });
+        }
         await db
           .deleteFrom("oidc_model")
           .where("expires_at", "<", new Date(now.getTime() - sweepDelayMs).toISOString())

@@ -19,6 +19,10 @@ export type NewClient = {
   requireTwoStep: boolean;
   /** A device without a keyboard (RFC 8628): public, no secret, no redirect URIs. */
   deviceFlow?: boolean;
+  /** A single-page or phone app: no secret (it could not keep one), PKCE alone (RFC 8252). */
+  public?: boolean;
+  /** Where the shop receives Back-Channel Logout tokens. */
+  backchannelLogoutUri?: string | undefined;
 };
 
 export type ClientSummary = {
@@ -28,6 +32,8 @@ export type ClientSummary = {
   postLogoutRedirectUris: string[];
   requireTwoStep: boolean;
   deviceFlow: boolean;
+  public: boolean;
+  backchannelLogoutUri: string | null;
   createdAt: string;
 };
 
@@ -40,8 +46,14 @@ export type ClientInputProblem = { ok: false; problem: string };
 /**
  * Checks a redirect URI the way the provider will use it: absolute, no fragment, https — or
  * http on a loopback address for development (RFC 8252 section 7.3); `allowHttp` for non-production.
+ * A public client (a phone app) may also use a private-use URI scheme (RFC 8252 section 7.1): a
+ * reverse domain name such as `jp.example.shop:/callback`, so no two apps claim the same scheme.
  */
-export function checkRedirectUri(value: string, allowHttp: boolean): string | undefined {
+export function checkRedirectUri(
+  value: string,
+  allowHttp: boolean,
+  publicClient = false,
+): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
@@ -53,7 +65,34 @@ export function checkRedirectUri(value: string, allowHttp: boolean): string | un
   const loopback = url.hostname === "127.0.0.1" || url.hostname === "[::1]" || url.hostname === "localhost";
   if (url.protocol === "https:") return undefined;
   if (url.protocol === "http:" && (allowHttp || loopback)) return undefined;
-  return `a redirect URI must be https:// (http:// only on loopback or outside production): ${value}`;
+  if (publicClient && isPrivateUseScheme(url)) return undefined;
+  return publicClient
+    ? `a redirect URI must be https://, http:// on loopback, or a reverse-domain scheme (jp.example.app:/path): ${value}`
+    : `a redirect URI must be https:// (http:// only on loopback or outside production): ${value}`;
+}
+
+/** RFC 8252 section 7.1: a scheme with a period in it (a reverse domain name), not a web scheme. */
+function isPrivateUseScheme(url: URL): boolean {
+  const scheme = url.protocol.slice(0, -1);
+  return /^[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+$/.test(scheme) && url.hostname === "";
+}
+
+/**
+ * RFC 8252: an app that receives its code on a loopback address (any port, section 7.3) or a
+ * private-use scheme (section 7.1) is a "native" client to the provider; one with https redirects
+ * only (a single-page app, or claimed https links) is a "web" client.
+ */
+function applicationTypeOf(redirectUris: readonly string[]): "native" | "web" {
+  return redirectUris.some((uri) => {
+    const url = URL.parse(uri);
+    return url !== null && (url.protocol !== "https:" || isLoopback(url.hostname));
+  })
+    ? "native"
+    : "web";
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === "127.0.0.1" || hostname === "[::1]" || hostname === "localhost";
 }
 
 export async function createClient(
@@ -63,7 +102,8 @@ export async function createClient(
 ): Promise<{ clientId: string; clientSecret: string | undefined }> {
   const clientId = newId(deps.random, "cli");
   const deviceFlow = input.deviceFlow === true;
-  const clientSecret = deviceFlow ? undefined : newSecret(deps.random);
+  // A device or a public client has no secret: a device's or an app's copy would be everyone's.
+  const clientSecret = deviceFlow || input.public ? undefined : newSecret(deps.random);
   await db
     .insertInto("oidc_client")
     .values({
@@ -79,9 +119,11 @@ export async function createClient(
       require_two_step: input.requireTwoStep ? 1 : 0,
       created_at: deps.clock.now().toISOString(),
       device_flow: deviceFlow ? 1 : 0,
+      public_client: input.public ? 1 : 0,
+      backchannel_logout_uri: input.backchannelLogoutUri ?? null,
     })
     .execute();
-  return { clientId, clientSecret };
+  return { clientId, clientSecret: input.public ? undefined : clientSecret };
 }
 
 function parseUris(text: string): string[] {
@@ -97,6 +139,8 @@ export function toClientSummary(row: ClientRow): ClientSummary {
     postLogoutRedirectUris: parseUris(row.post_logout_redirect_uris),
     requireTwoStep: row.require_two_step === 1,
     deviceFlow: row.device_flow === 1,
+    public: row.public_client === 1,
+    backchannelLogoutUri: row.backchannel_logout_uri,
     createdAt: row.created_at,
   };
 }
@@ -127,19 +171,37 @@ export function toProviderMetadata(
   secretKeys: readonly Buffer[],
 ): Record<string, unknown> | undefined {
   if (row.device_flow === 1) return deviceClientMetadata(row);
+  const redirectUris = parseUris(row.redirect_uris);
+  const common = {
+    client_id: row.id,
+    client_name: row.name,
+    redirect_uris: redirectUris,
+    post_logout_redirect_uris: parseUris(row.post_logout_redirect_uris),
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    // The code in the query only: see `advertiseOnlyWhatWorks` in provider.ts.
+    response_modes: ["query"],
+    mamori_require_two_step: row.require_two_step === 1,
+    // Every logout token names the sign-in (sid), and every ID token carries the sid it will name.
+    ...(row.backchannel_logout_uri
+      ? { backchannel_logout_uri: row.backchannel_logout_uri, backchannel_logout_session_required: true }
+      : {}),
+  };
+  if (row.public_client === 1) {
+    // No secret; PKCE S256 is required of every client (provider.ts). Refresh tokens rotate.
+    return {
+      ...common,
+      token_endpoint_auth_method: "none",
+      application_type: applicationTypeOf(redirectUris),
+    };
+  }
   const secret = decryptSecret(secretKeys, row.secret_encrypted, secretPurpose(row.id));
   // A secret no configured key can read (MAMORI_SECRET_KEYS lost a key): the client cannot sign in.
   if (!secret) return undefined;
   return {
-    client_id: row.id,
+    ...common,
     client_secret: secret.toString("utf8"),
-    client_name: row.name,
-    redirect_uris: parseUris(row.redirect_uris),
-    post_logout_redirect_uris: parseUris(row.post_logout_redirect_uris),
-    grant_types: ["authorization_code", "refresh_token"],
-    response_types: ["code"],
     token_endpoint_auth_method: "client_secret_basic",
-    mamori_require_two_step: row.require_two_step === 1,
   };
 }
 

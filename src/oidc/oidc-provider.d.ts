@@ -109,6 +109,7 @@ declare module "oidc-provider" {
     readonly issuer: string;
     Grant: typeof Grant;
     DeviceCode: typeof DeviceCode;
+    Client: { prototype: object; find(id: string): Promise<object | undefined> };
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails>;
     interactionResult(
@@ -123,13 +124,19 @@ declare module "oidc-provider" {
 
   export class Check {
     constructor(reason: string, description: string, check: (ctx: KoaContext) => boolean | Promise<boolean>);
+    constructor(
+      reason: string,
+      description: string,
+      error: string,
+      check: (ctx: KoaContext) => boolean | Promise<boolean>,
+    );
     static REQUEST_PROMPT: true;
     static NO_NEED_TO_PROMPT: false;
   }
 
   export class Prompt {
     name: string;
-    checks: Check[] & { add(check: Check, index?: number): void };
+    checks: Check[] & { add(check: Check, index?: number): void; remove(reason: string): void };
   }
 
   export type Policy = Prompt[] & { get(name: string): Prompt | undefined };

@@ -13,6 +13,7 @@ import { authenticateSessionToken } from "../session/session-lookup.ts";
 import { type AuthenticatedSession, revokeSession } from "../session/sessions.ts";
 import { renderLayout } from "../views/layout.ts";
 import { createAdapterFactory } from "./adapter.ts";
+import { forgetLogoutTarget, queueLogoutNotice } from "./backchannel-logout.ts";
 import { findClient } from "./clients.ts";
 import { deviceFlowFeature } from "./device-codes.ts";
 import { providerErrorPage, signedOutPage, signOutPage } from "./pages.ts";
@@ -22,8 +23,9 @@ import { loadSigningKeys, signingKeySetVersion } from "./signing-keys.ts";
 
 /**
  * Mamori's OpenID Connect provider: panva's oidc-provider, configured for shops. Authorization
- * code flow only, PKCE (S256) always, confidential clients registered by the operator, refresh
- * tokens, RP-initiated logout, discovery and JWKS. Who is signed in is Mamori's session: the
+ * code flow only, PKCE (S256) always, clients registered by the operator (confidential, or public
+ * for single-page and phone apps), rotating refresh tokens, DPoP, RP-initiated and back-channel
+ * logout, discovery and JWKS. Who is signed in is Mamori's session: the
  * provider's own session follows it (a check below sends the person back through Mamori's
  * sign-in when Mamori's session ended or changed), and `acr`/`amr` come from its factors.
  */
@@ -32,6 +34,12 @@ export type OidcService = {
   provider(): Promise<Provider>;
   /** The assurance level a request to the provider demands: from the client's setting and `acr_values`. */
   demandedAal(clientId: string, params: Record<string, unknown>): Promise<AssuranceLevel>;
+  /**
+   * Signs a Back-Channel Logout token for the shop and POSTs it to its `backchannel_logout_uri`;
+   * throws when the shop does not answer 200 or 204 (the outbox retries). False when the shop is
+   * gone or no longer takes logout tokens: nothing to deliver.
+   */
+  sendLogoutToken(clientId: string, sub: string, sid: string | undefined): Promise<boolean>;
 };
 
 const ttlSeconds = {
@@ -123,10 +131,30 @@ function buildPolicy(deps: Deps, { interactionPolicy }: OidcLibrary) {
   const policy = base();
   const login = policy.get("login");
   if (!login) throw new Error("oidc-provider's base policy has no login prompt");
+  // Every check of the login prompt answers `prompt=none` with login_required (OpenID Connect Core
+  // 1.0, section 3.1.2.6: "The Authorization Server requires End-User authentication"): a check
+  // added to a prompt after it was built gets no error of its own, and oidc-provider then answers
+  // interaction_required, which the spec keeps for interactions that are not a sign-in.
+  //
+  // max_age is measured on Mamori's clock, the one the sign-in's auth_time comes from (the
+  // provider's own check reads the process's): "If the elapsed time is greater than this value, the
+  // OP MUST attempt to actively re-authenticate the End-User" (section 3.1.2.1).
+  login.checks.remove("max_age");
+  login.checks.add(
+    new Check("max_age", "End-User authentication could not be obtained", "login_required", (ctx) => {
+      const maxAge = maxAgeSeconds(ctx.oidc.params.max_age);
+      if (maxAge === undefined || ctx.oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
+      const loginTs = ctx.oidc.session.loginTs;
+      if (!ctx.oidc.session.accountId || loginTs === undefined) return Check.REQUEST_PROMPT;
+      return deps.clock.now().getTime() - loginTs * 1000 > maxAge * 1000
+        ? Check.REQUEST_PROMPT
+        : Check.NO_NEED_TO_PROMPT;
+    }),
+  );
   // The provider's session must be Mamori's current one: signed out of Mamori, signed in as someone
   // else, or signed in again since (a new session) -> through Mamori's sign-in (the interaction).
   login.checks.add(
-    new Check("mamori_session", "Mamori's session ended or changed", async (ctx) => {
+    new Check("mamori_session", "Mamori's session ended or changed", "login_required", async (ctx) => {
       const mamori = await (currentProviderRequest()?.browserSession() ?? mamoriSessionOf(deps, ctx.req));
       const session = ctx.oidc.session;
       if (!mamori || !session.accountId || mamori.account.id !== session.accountId)
@@ -143,16 +171,30 @@ function buildPolicy(deps: Deps, { interactionPolicy }: OidcLibrary) {
   );
   // A client that demands two-step verification never gets a sign-in without it.
   login.checks.add(
-    new Check("mamori_assurance", "the client demands two-step verification", async (ctx) => {
-      const clientId = ctx.oidc.client?.clientId;
-      if (!clientId) return Check.REQUEST_PROMPT;
-      const demanded = await demandedAal(deps, clientId, ctx.oidc.params);
-      return demanded === 2 && ctx.oidc.session.acr !== acrValues[2]
-        ? Check.REQUEST_PROMPT
-        : Check.NO_NEED_TO_PROMPT;
-    }),
+    new Check(
+      "mamori_assurance",
+      "the client demands two-step verification",
+      "login_required",
+      async (ctx) => {
+        const clientId = ctx.oidc.client?.clientId;
+        if (!clientId) return Check.REQUEST_PROMPT;
+        const demanded = await demandedAal(deps, clientId, ctx.oidc.params);
+        return demanded === 2 && ctx.oidc.session.acr !== acrValues[2]
+          ? Check.REQUEST_PROMPT
+          : Check.NO_NEED_TO_PROMPT;
+      },
+    ),
   );
   return policy;
+}
+
+/**
+ * The request's `max_age` in seconds, if it has one: oidc-provider hands it on as the request's
+ * string (it has checked it is a non-negative integer; 0 it turns into prompt=login).
+ */
+export function maxAgeSeconds(value: unknown): number | undefined {
+  const seconds = typeof value === "number" ? value : typeof value === "string" ? Number(value) : Number.NaN;
+  return Number.isSafeInteger(seconds) && seconds >= 0 ? seconds : undefined;
 }
 
 /** True when the password changed after `epochSeconds` (an auth_time), compared in whole seconds. */
@@ -225,6 +267,9 @@ function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLi
     conformIdTokenClaims: false,
     // PKCE with S256 for every client (RFC 9700, section 2.1.1), confidential ones included.
     pkce: { required: () => true },
+    // What a registered client can use, and so what discovery advertises: a shop's secret in the
+    // Basic header, or no secret for a public client (`mamori clients create --public`).
+    clientAuthMethods: ["client_secret_basic", "none"],
     clientDefaults: {
       grant_types: ["authorization_code", "refresh_token"],
       response_types: ["code"],
@@ -252,8 +297,27 @@ function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLi
       policy: buildPolicy(deps, oidc),
       url: (_ctx: KoaContext, interaction: { uid: string }) => `/oidc/interaction/${interaction.uid}`,
     },
+    // Cross-origin calls (a single-page app's token request) only from the origins of a public
+    // client's own redirect URIs, and to userinfo from a client's; the provider's default, stated.
+    clientBasedCORS: (_ctx: KoaContext, origin: string, client: CorsClient) =>
+      origin !== "null" &&
+      (_ctx.oidc.route === "userinfo" || client.clientAuthMethod === "none") &&
+      client.redirectUris.some((uri) => URL.parse(uri)?.origin === origin),
+    // The provider's own outgoing requests (logout tokens) refuse private and loopback addresses
+    // (its SSRF guard) in production; outside it a shop on 127.0.0.1 is the usual development setup.
+    fetch: (url: string, options: RequestInit & { dispatcher?: unknown }) => {
+      if (deps.config.environment === "production") return fetch(url, options);
+      const { dispatcher: _guard, ...rest } = options;
+      return fetch(url, rest);
+    },
     features: {
       devInteractions: { enabled: false },
+      // OpenID Connect Back-Channel Logout 1.0 for shops that register a backchannel_logout_uri;
+      // the tokens go through the outbox (./backchannel-logout.ts), never straight from a request.
+      backchannelLogout: { enabled: true },
+      // RFC 9449: a client that sends a DPoP proof gets sender-constrained tokens (oidc-provider's
+      // default, stated); a client registered with dpop_bound_access_tokens must.
+      dPoP: { enabled: true },
       // A shop may revoke and introspect its own tokens only. Another shop's token is "inactive", and
       // revoking it answers as for an unknown token: nothing tells the caller whose it is.
       revocation: { enabled: true, allowedPolicy: ownToken },
@@ -325,6 +389,46 @@ function finishLogout(deps: Deps, provider: Provider): void {
   });
 }
 
+/**
+ * oidc-provider's discovery lists the response modes form_post and fragment whatever it is told;
+ * every client is registered for `query` only (clients.ts): a form_post page would be stopped by
+ * Mamori's CSP (`script-src 'self'`, `form-action 'self'`), and a code in a fragment never reaches
+ * a shop's server. Discovery says so.
+ */
+function advertiseOnlyWhatWorks(provider: Provider): void {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route !== "discovery" || typeof ctx.body !== "object" || ctx.body === null) return;
+    Object.assign(ctx.body, { response_modes_supported: ["query"] });
+  });
+}
+
+type CorsClient = { clientAuthMethod: string; redirectUris: string[] };
+
+type LogoutSender = (sub: string, sid: string | undefined) => Promise<void>;
+
+/**
+ * The provider sends logout tokens itself from its end-session endpoint (RP-initiated logout with
+ * "sign out of Mamori too"): those are queued in the outbox instead, like every other logout, and
+ * the provider's own sender is kept for the outbox's delivery.
+ */
+function routeLogoutsThroughOutbox(deps: Deps, provider: Provider): (client: object) => LogoutSender {
+  const prototype = provider.Client.prototype as { backchannelLogout: LogoutSender; clientId?: string };
+  const send = prototype.backchannelLogout;
+  prototype.backchannelLogout = async function (this: { clientId: string }, sub, sid) {
+    const clientId = this.clientId;
+    await deps.db.transaction().execute(async (trx) => {
+      // This sign-in is told now: the outbox's round will not tell it again when Mamori's session ends.
+      if (sid !== undefined) await forgetLogoutTarget(trx, clientId, sid);
+      await queueLogoutNotice(trx, deps, { clientId, sub, sid });
+    });
+    deps.courier.wake();
+  };
+  return (client) => (sub, sid) => send.call(client, sub, sid);
+}
+
+const logoutSenders = new WeakMap<Provider, (client: object) => LogoutSender>();
+
 async function buildProvider(deps: Deps): Promise<Provider> {
   const keys = await loadSigningKeys(deps.db, {
     clock: deps.clock,
@@ -339,11 +443,25 @@ async function buildProvider(deps: Deps): Promise<Provider> {
   // Every request knows its browser's Mamori session: the codes it issues are bound to it (adapter.ts).
   provider.use((ctx, next) => withProviderRequest(() => mamoriSessionOf(deps, ctx.req), next));
   finishLogout(deps, provider);
+  advertiseOnlyWhatWorks(provider);
+  logoutSenders.set(provider, routeLogoutsThroughOutbox(deps, provider));
   provider.on("server_error", (_ctx, error) => deps.log.error({ err: error }, "oidc provider error"));
   return provider;
 }
 
+const services = new WeakMap<Deps, OidcService>();
+
+/** The provider of these deps: one per process (the app's routes and the outbox's dispatcher share it). */
 export function createOidcService(deps: Deps): OidcService {
+  let service = services.get(deps);
+  if (!service) {
+    service = buildOidcService(deps);
+    services.set(deps, service);
+  }
+  return service;
+}
+
+function buildOidcService(deps: Deps): OidcService {
   let current: { version: string; provider: Promise<Provider> } | undefined;
   return {
     async provider() {
@@ -360,5 +478,13 @@ export function createOidcService(deps: Deps): OidcService {
       return current.provider;
     },
     demandedAal: (clientId, params) => demandedAal(deps, clientId, params),
+    async sendLogoutToken(clientId, sub, sid) {
+      const provider = await this.provider();
+      const client = (await provider.Client.find(clientId)) as { backchannelLogoutUri?: string } | undefined;
+      const sender = logoutSenders.get(provider);
+      if (!client?.backchannelLogoutUri || !sender) return false;
+      await sender(client)(sub, sid);
+      return true;
+    },
   };
 }

@@ -8,7 +8,7 @@ import { checkFormToken, sendFormExpired, sendPage } from "../http/pages.ts";
 import { loadSession } from "../http/request-context.ts";
 import { oidcText } from "../i18n/oidc-text.ts";
 import { acrOf, amrOf, factorsOf } from "../integration/assurance.ts";
-import { isRecentlyAuthenticated } from "../session/sessions.ts";
+import { isRecentlyAuthenticated, type SessionRow } from "../session/sessions.ts";
 import { findClient } from "./clients.ts";
 import { registerDeviceRoutes } from "./device-routes.ts";
 import {
@@ -18,7 +18,7 @@ import {
   providerErrorPage,
   twoStepRequiredPage,
 } from "./pages.ts";
-import type { OidcService } from "./provider.ts";
+import { maxAgeSeconds, type OidcService } from "./provider.ts";
 import { adaptProviderCookies } from "./provider-cookies.ts";
 
 /**
@@ -30,8 +30,10 @@ import { adaptProviderCookies } from "./provider-cookies.ts";
  */
 type UidParams = { Params: { uid: string } };
 
-// prompt=login: the password (or a factor) proven within this window counts as "just now".
-const freshLoginSeconds = 5 * 60;
+// A sign-in asked for anew (prompt=login, max_age=0, or a max_age the session is older than) is
+// noted under the interaction's uid, on Mamori's clock, until the interaction expires.
+const signInAskedModel = "MamoriSignInAsked";
+const signInAskedTtlMs = 30 * 60 * 1000;
 
 const handlers = new WeakMap<Provider, (req: IncomingMessage, res: ServerResponse) => void>();
 
@@ -73,6 +75,24 @@ async function forwardToProvider(
   callbackOf(provider)(raw, reply.raw);
 }
 
+/**
+ * The provider's endpoints a shop's server or app calls directly: they read no cookie (the client
+ * authenticates, or proves PKCE or DPoP), so a cross-site request to them forges nothing, and a
+ * single-page app on the shop's origin must reach them (CORS: provider.ts, `clientBasedCORS`).
+ * Mamori's cross-site check (src/http/csrf.ts) stays on for everything else under /oidc: the
+ * interaction forms and the logout confirmation act on the browser's cookies.
+ */
+const crossSiteEndpoints: ReadonlySet<string> = new Set(
+  ["/token", "/token/revocation", "/token/introspection", "/me", "/request"].map(
+    (path) => `${oidcMountPath}${path}`,
+  ),
+);
+
+export function isProviderBackChannelRequest(url: string): boolean {
+  const path = url.split("?", 1)[0] ?? "";
+  return crossSiteEndpoints.has(path);
+}
+
 export function registerOidcRoutes(app: FastifyInstance, deps: Deps, oidc: OidcService): void {
   // Every request the provider answers or reads: its cookies as the browser keeps them (`__Host-`).
   const providerCookies: onRequestHookHandler = (request, reply, done) => {
@@ -108,15 +128,7 @@ export function registerOidcRoutes(app: FastifyInstance, deps: Deps, oidc: OidcS
       const clientName = await clientNameOf(deps, details, request.locale);
 
       if (details.prompt.name === "login") {
-        const now = deps.clock.now();
-        const maxAge = details.prompt.details.max_age;
-        const freshWindow =
-          typeof maxAge === "number"
-            ? maxAge
-            : details.prompt.reasons.includes("login_prompt")
-              ? freshLoginSeconds
-              : undefined;
-        if (freshWindow !== undefined && !isRecentlyAuthenticated(auth.session, now, freshWindow)) {
+        if (await mustSignInAgain(deps, details, auth.session)) {
           return reply.redirect(
             `/account/security/reauthenticate?return_to=${encodeURIComponent(here)}`,
             303,
@@ -210,6 +222,64 @@ export function registerOidcRoutes(app: FastifyInstance, deps: Deps, oidc: OidcS
       );
     },
   );
+}
+
+/**
+ * Whether the person must prove who they are again before this sign-in completes: with
+ * `prompt=login` (and `max_age=0`, which oidc-provider turns into it) always — "the Authorization
+ * Server MUST prompt the End-User for reauthentication" (OpenID Connect Core 1.0, 3.1.2.1), with no
+ * window in which an earlier sign-in counts as new — and with `max_age` when the session's last
+ * authentication is older ("the OP MUST attempt to actively re-authenticate the End-User").
+ *
+ * Asked once, the request is satisfied only by an authentication after the moment it was asked
+ * (noted in the database under the interaction's uid): the reauthentication page returns here, and
+ * an earlier sign-in, however recent, does not count. The ID token's auth_time is then the time of
+ * that authentication (`login.ts` below).
+ */
+async function mustSignInAgain(
+  deps: Deps,
+  details: InteractionDetails,
+  session: SessionRow,
+): Promise<boolean> {
+  const now = deps.clock.now();
+  const maxAge = maxAgeSeconds(details.prompt.details.max_age);
+  const asked =
+    details.prompt.reasons.includes("login_prompt") ||
+    (maxAge !== undefined && !isRecentlyAuthenticated(session, now, maxAge));
+  if (!asked) return false;
+  const askedAt = await signInAskedAt(deps, details.uid, now);
+  return Date.parse(session.authenticated_at) <= Date.parse(askedAt);
+}
+
+/** When this interaction first asked for a new sign-in (noted now if it had not yet). */
+async function signInAskedAt(deps: Deps, uid: string, now: Date): Promise<string> {
+  const nowText = now.toISOString();
+  await deps.db
+    .insertInto("oidc_model")
+    .values({
+      model: signInAskedModel,
+      id: uid,
+      payload: JSON.stringify({ askedAt: nowText }),
+      grant_id: null,
+      client_id: null,
+      user_code: null,
+      uid: null,
+      account_id: null,
+      expires_at: new Date(now.getTime() + signInAskedTtlMs).toISOString(),
+      consumed_at: null,
+    })
+    .onConflict((oc) => oc.columns(["model", "id"]).doNothing())
+    .execute();
+  const row = await deps.db
+    .selectFrom("oidc_model")
+    .select("payload")
+    .where("model", "=", signInAskedModel)
+    .where("id", "=", uid)
+    .executeTakeFirstOrThrow();
+  const payload: unknown = JSON.parse(row.payload);
+  const askedAt =
+    typeof payload === "object" && payload !== null && "askedAt" in payload ? payload.askedAt : undefined;
+  return typeof askedAt === "string" ? askedAt : nowText;
 }
 
 /** The interaction of this browser (its cookie) with this uid, or an error page. */

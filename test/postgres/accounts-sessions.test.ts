@@ -44,6 +44,7 @@ const allMigrations = [
   "013-profile",
   "014-account-closing",
   "015-two-step-recovery",
+  "016-oidc-logout",
   "017-device-flow",
   "018-session-change-feed",
   "019-webhooks",
