@@ -170,6 +170,15 @@ export async function createFederatedAccount(
         userAgent: meta.userAgent,
         detail: { provider: input.provider.name },
       });
+      // The first sign-in is a sign-in too: the activity names the provider it came by, as every later one.
+      await recordAuditEvent(trx, deps, {
+        type: "federation.signed_in",
+        accountId,
+        actor: "account",
+        ip: meta.ip,
+        userAgent: meta.userAgent,
+        detail: { provider: input.provider.name },
+      });
       await queueMessage(trx, deps, "email", input.email, input.locale, {
         kind: "account_created",
         name: input.name,

@@ -75,7 +75,16 @@ function json(response: ServerResponse, status: number, value: unknown): void {
   response.end(JSON.stringify(value));
 }
 
-export async function startFakeProvider(kind: FakeKind, clientId = `client-${kind}`): Promise<FakeProvider> {
+/**
+ * `host`: the name the provider is reached by (it listens on 127.0.0.1 either way). A browser counts
+ * 127.0.0.1 on another port as the same site (ports do not count), so a test of a cross-site POST
+ * gives the provider `localhost`, another site that also resolves to loopback.
+ */
+export async function startFakeProvider(
+  kind: FakeKind,
+  clientId = `client-${kind}`,
+  options: { host?: "127.0.0.1" | "localhost" } = {},
+): Promise<FakeProvider> {
   const rsa = await generateKeyPair("RS256", { extractable: true });
   const other = await generateKeyPair("RS256", { extractable: true });
   const publicJwk: JWK = { ...(await exportJWK(rsa.publicKey)), kid: "k1", alg: "RS256", use: "sig" };
@@ -86,7 +95,7 @@ export async function startFakeProvider(kind: FakeKind, clientId = `client-${kin
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://${options.host ?? "127.0.0.1"}:${port}`;
   const issuer = kind === "yahoo_japan" ? `${base}/yconnect/v2` : base;
   const prefix = kind === "yahoo_japan" ? "/yconnect/v2" : "";
 
@@ -188,6 +197,11 @@ export async function startFakeProvider(kind: FakeKind, clientId = `client-${kin
           ...(kind === "apple" ? { response_modes_supported: ["query", "fragment", "form_post"] } : {}),
           scopes_supported: ["openid", "email", "profile"],
         });
+      }
+      // A browser on the provider's own page (Apple's form_post) asks for its icon, as of any site.
+      if (url.pathname === "/favicon.ico") {
+        response.writeHead(204).end();
+        return;
       }
       if (path === "/jwks") return json(response, 200, { keys: kind === "line" ? [] : [publicJwk] });
       if (path === "/authorize") {
