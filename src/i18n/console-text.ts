@@ -78,6 +78,9 @@ const ja = {
     reason: "理由（お客様へのメールにも記載されます）",
     none: "なし",
     retry: "再送",
+    twoStepRecovery: "2段階認証の解除（スマートフォン紛失など）",
+    twoStepRecoveryHint:
+      "本人確認のうえで実行します。通常は待機期間のあと解除され、その間お客様はすべての連絡先で通知を受け取り、取り消すことができます。",
   },
   actions: {
     sign_out_everywhere: "すべての端末からログアウト",
@@ -85,6 +88,8 @@ const ja = {
     reopen: "アカウントを再開",
     close: "アカウントを閉鎖",
     retry_mail: "メールを再送",
+    reset_two_step: "2段階認証の解除を開始（待機期間あり）",
+    reset_two_step_now: "2段階認証を今すぐ解除",
     maintenance_on: "メンテナンス開始",
     maintenance_off: "メンテナンス終了",
   },
@@ -98,6 +103,8 @@ const ja = {
     not_failed: "このメッセージは送信失敗ではないため、再送できません。",
     erased: "このアカウントは個人データを消去済みのため、再開も操作もできません。",
     closed: "閉鎖済みのアカウントは、再開のみできます。",
+    two_step_off: "このお客様は2段階認証を使っていません。",
+    already_pending: "2段階認証の解除はすでに待機中です。",
   },
   staff: {
     title: "スタッフ",
@@ -189,6 +196,9 @@ const en: ConsoleText = {
     reason: "Reason (also in the mail to the customer)",
     none: "None",
     retry: "Send again",
+    twoStepRecovery: "Turn two-step off (lost phone and the like)",
+    twoStepRecoveryHint:
+      "Only after checking who is calling. Normally it turns off after the waiting period; meanwhile the customer is told on every channel and can cancel it.",
   },
   actions: {
     sign_out_everywhere: "Sign out everywhere",
@@ -196,6 +206,8 @@ const en: ConsoleText = {
     reopen: "Reopen the account",
     close: "Close the account",
     retry_mail: "Send the mail again",
+    reset_two_step: "Start turning two-step off (after the waiting period)",
+    reset_two_step_now: "Turn two-step off now",
     maintenance_on: "Start maintenance",
     maintenance_off: "End maintenance",
   },
@@ -209,6 +221,8 @@ const en: ConsoleText = {
     not_failed: "This message did not fail, so it cannot be sent again.",
     erased: "This account's personal data has been erased: it cannot be reopened or acted on.",
     closed: "A closed account can only be reopened.",
+    two_step_off: "This customer does not use two-step verification.",
+    already_pending: "Turning two-step off is already waiting.",
   },
   staff: {
     title: "Staff",

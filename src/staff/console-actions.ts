@@ -6,7 +6,7 @@ import type { StaffRole } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import type { RequestMeta } from "../flows/flow-result.ts";
 import { findAccountById } from "../identity/accounts.ts";
-import { changeAccountStatus } from "../operations/account-admin.ts";
+import { changeAccountStatus, resetTwoStepAsOperator } from "../operations/account-admin.ts";
 import { setMaintenanceMode } from "../operations/maintenance.ts";
 import { revokeAccountSessions } from "../session/sessions.ts";
 import { forgetTrustedDevices } from "../session/trusted-devices.ts";
@@ -24,6 +24,8 @@ export type ConsoleAction =
   | "reopen"
   | "close"
   | "retry_mail"
+  | "reset_two_step"
+  | "reset_two_step_now"
   | "maintenance_on"
   | "maintenance_off";
 
@@ -32,6 +34,9 @@ const allowedRoles: Record<ConsoleAction, readonly StaffRole[]> = {
   sign_out_everywhere: ["support", "admin"],
   suspend: ["support", "admin"],
   retry_mail: ["support", "admin"],
+  reset_two_step: ["support", "admin"],
+  // Without the waiting period the owner has no time to cancel: only an admin takes that on.
+  reset_two_step_now: ["admin"],
   reopen: ["admin"],
   close: ["admin"],
   maintenance_on: ["admin"],
@@ -54,7 +59,9 @@ export type ActionFailure = {
     | "already"
     | "not_failed"
     | "erased"
-    | "closed";
+    | "closed"
+    | "two_step_off"
+    | "already_pending";
 };
 export type ActionResult = { ok: true; summary: string } | ActionFailure;
 
@@ -149,6 +156,20 @@ async function perform(
       if (outcome?.outcome === "requeued") return { ok: true, summary: "requeued" };
       if (outcome?.outcome === "expired") return { ok: true, summary: "expired: its code no longer works" };
       return { ok: false, reason: "not_failed" };
+    }
+    case "reset_two_step":
+    case "reset_two_step_now": {
+      const account = input.accountId ? await findAccountById(deps.db, input.accountId) : undefined;
+      if (!account) return { ok: false, reason: "not_found" };
+      if (account.erased_at !== null) return { ok: false, reason: "erased" };
+      const now = input.action === "reset_two_step_now";
+      // The owner is told on every channel (and, when it waits, can cancel); the audit names the staff.
+      const reset = await resetTwoStepAsOperator(deps, account.id, input.reason, now);
+      if (!reset.ok) return { ok: false, reason: reset.reason };
+      return {
+        ok: true,
+        summary: reset.completesAt ? `two-step recovery waiting until ${reset.completesAt}` : "two-step off",
+      };
     }
     case "maintenance_on":
     case "maintenance_off": {

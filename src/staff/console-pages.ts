@@ -41,7 +41,7 @@ function actionForm(
 ${csrfField(ctx.csrfToken)}<input type="hidden" name="action" value="${action}">${extra}
 <label for="${id}">${t.customer.reason}</label>
 <input id="${id}" name="reason" maxlength="500" required>
-<button type="submit" class="${action === "close" || action === "suspend" ? "danger" : "secondary"}">${t.actions[action]}</button>
+<button type="submit" class="${action === "close" || action === "suspend" || action === "reset_two_step_now" ? "danger" : "secondary"}">${t.actions[action]}</button>
 </form>`;
 }
 
@@ -99,6 +99,7 @@ function customerBody(ctx: StaffContext, locale: Locale, file: CustomerFile): Sa
 ${actionForm(ctx, locale, path, "sign_out_everywhere")}
 ${a.status === "active" ? actionForm(ctx, locale, path, "suspend") : actionForm(ctx, locale, path, "reopen")}
 ${a.status !== "closed" ? actionForm(ctx, locale, path, "close") : null}
+${a.two_step_enabled_at ? html`<h3>${t.twoStepRecovery}</h3><p class="hint">${t.twoStepRecoveryHint}</p>${actionForm(ctx, locale, path, "reset_two_step")}${actionForm(ctx, locale, path, "reset_two_step_now")}` : null}
 </div>
 <div class="card"><h2>${t.mails}</h2>
 ${list(
@@ -130,7 +131,9 @@ function statusOf(result: Awaited<ReturnType<typeof runConsoleAction>>): number 
     result.reason === "already" ||
     result.reason === "not_failed" ||
     result.reason === "erased" ||
-    result.reason === "closed"
+    result.reason === "closed" ||
+    result.reason === "two_step_off" ||
+    result.reason === "already_pending"
   )
     return 409;
   return 400;
@@ -142,6 +145,8 @@ const consoleActions: readonly ConsoleAction[] = [
   "reopen",
   "close",
   "retry_mail",
+  "reset_two_step",
+  "reset_two_step_now",
   "maintenance_on",
   "maintenance_off",
 ];

@@ -9,6 +9,8 @@ import { staffAbsoluteSeconds, staffIdleSeconds } from "../../src/staff/staff-se
 import { buildTestApp, type RegisteredAccount, type TestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
 import { cookieSetBy, openForm, postForm } from "../support/forms.ts";
+import { accountWithApp, isTwoStepOn } from "../support/two-step.ts";
+import { cancelTokenMailed, recoveryStates, templatesTo } from "../support/two-step-recovery.ts";
 
 // The operator console (/admin): staff accounts apart from customers, always two factors, short
 // sessions, roles decided on the server, and every action with a reason that reaches the staff
@@ -86,7 +88,13 @@ async function staffOf(s: TestApp, email: string, role: "support" | "admin"): Pr
   return signInStaff(s, await enrolStaff(s, email, role));
 }
 
-async function act(s: TestApp, staff: Staff, account: RegisteredAccount, action: string, reason: string) {
+async function act(
+  s: TestApp,
+  staff: Staff,
+  account: Pick<RegisteredAccount, "accountId">,
+  action: string,
+  reason: string,
+) {
   const page = await openForm(s, `/admin/customers/${account.accountId}`, staff.cookie);
   return postForm(s, `/admin/customers/${account.accountId}/actions`, page, {
     _csrf: page.csrf,
@@ -517,4 +525,51 @@ test("nothing is done to an erased account from the console, so no personal data
     .where("recipient", "like", "%@erased.invalid")
     .execute();
   assert.deepEqual(mails, []);
+});
+
+test("support starts the two-step recovery for a customer with a reason: it waits, the owner is mailed and can cancel", async (t) => {
+  const s = await buildTestApp(t);
+  const owner = await accountWithApp(s);
+  const support = await staffOf(s, "support@shop.example.jp", "support");
+  const page = await openForm(s, `/admin/customers/${owner.accountId}`, support.cookie);
+  assert.match(page.body, /value="reset_two_step"/, "support sees the waiting recovery");
+  assert.doesNotMatch(page.body, /value="reset_two_step_now"/, "but not the one without waiting");
+  const started = await act(s, support, owner, "reset_two_step", "スマートフォン紛失（電話で本人確認）");
+  assert.equal(started.statusCode, 200, started.body);
+  assert.deepEqual(await recoveryStates(s, owner.accountId), ["waiting"]);
+  assert.equal(await isTwoStepOn(s, owner.accountId), true, "still on during the wait");
+  assert.ok((await templatesTo(s, owner.email)).some((x) => x.startsWith("two_step_recovery")));
+  await cancelTokenMailed(s, owner);
+  const trail = await s.db.selectFrom("staff_action").selectAll().execute();
+  assert.deepEqual(
+    trail.map((a) => [a.action, a.account_id, a.reason]),
+    [["reset_two_step", owner.accountId, "スマートフォン紛失（電話で本人確認）"]],
+  );
+  // A second one while the first waits is refused, not stacked.
+  assert.equal((await act(s, support, owner, "reset_two_step", "二回目")).statusCode, 409);
+});
+
+test("support cannot turn a customer's two-step off without the waiting period; an admin can", async (t) => {
+  const s = await buildTestApp(t);
+  const owner = await accountWithApp(s);
+  const support = await staffOf(s, "support@shop.example.jp", "support");
+  // Attack: a support person (or someone at a support person's desk) forges the admin's form to
+  // take two-step off at once, leaving the owner no time to cancel.
+  const forged = await act(s, support, owner, "reset_two_step_now", "急ぎ");
+  assert.equal(forged.statusCode, 403, forged.body);
+  assert.equal(await isTwoStepOn(s, owner.accountId), true);
+  assert.deepEqual(await recoveryStates(s, owner.accountId), []);
+
+  const admin = await staffOf(s, "admin@shop.example.jp", "admin");
+  const now = await act(s, admin, owner, "reset_two_step_now", "本人確認済み・至急");
+  assert.equal(now.statusCode, 200, now.body);
+  assert.equal(await isTwoStepOn(s, owner.accountId), false, "off at once");
+  const trail = await s.db.selectFrom("staff_action").select(["action", "reason"]).execute();
+  assert.deepEqual(
+    trail.map((a) => [a.action, a.reason]),
+    [["reset_two_step_now", "本人確認済み・至急"]],
+  );
+  // The file no longer offers it: two-step is off.
+  const page = await openForm(s, `/admin/customers/${owner.accountId}`, admin.cookie);
+  assert.doesNotMatch(page.body, /value="reset_two_step/);
 });
