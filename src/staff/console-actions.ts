@@ -10,6 +10,7 @@ import { changeAccountStatus, resetTwoStepAsOperator } from "../operations/accou
 import { setMaintenanceMode } from "../operations/maintenance.ts";
 import { revokeAccountSessions } from "../session/sessions.ts";
 import { forgetTrustedDevices } from "../session/trusted-devices.ts";
+import { performServiceAction, type ServiceAction } from "./console-service-actions.ts";
 import type { StaffRow } from "./staff-accounts.ts";
 
 /**
@@ -27,7 +28,8 @@ export type ConsoleAction =
   | "reset_two_step"
   | "reset_two_step_now"
   | "maintenance_on"
-  | "maintenance_off";
+  | "maintenance_off"
+  | ServiceAction;
 
 /** Support answers customers; admins also close and reopen accounts and run the service. */
 const allowedRoles: Record<ConsoleAction, readonly StaffRole[]> = {
@@ -41,6 +43,11 @@ const allowedRoles: Record<ConsoleAction, readonly StaffRole[]> = {
   close: ["admin"],
   maintenance_on: ["admin"],
   maintenance_off: ["admin"],
+  webhook_add: ["admin"],
+  webhook_remove: ["admin"],
+  webhook_rotate_secret: ["admin"],
+  webhook_retry: ["admin"],
+  signing_keys_rotate: ["admin"],
 };
 
 export function mayDo(staff: StaffRow, action: ConsoleAction): boolean {
@@ -61,9 +68,13 @@ export type ActionFailure = {
     | "erased"
     | "closed"
     | "two_step_off"
-    | "already_pending";
+    | "already_pending"
+    | "invalid";
+  /** For "invalid": what was wrong with the input (a webhook URL, say). */
+  problem?: string;
 };
-export type ActionResult = { ok: true; summary: string } | ActionFailure;
+/** `secret` is a new secret to show once on the result page; the staff trail keeps only `summary`. */
+export type ActionResult = { ok: true; summary: string; secret?: string } | ActionFailure;
 
 export type ActionInput = {
   action: ConsoleAction;
@@ -72,6 +83,10 @@ export type ActionInput = {
   accountId?: string;
   /** The message, for `retry_mail`. */
   messageId?: string;
+  /** The webhook endpoint, delivery or new endpoint, for the webhook actions. */
+  endpointId?: string;
+  deliveryId?: string;
+  endpoint?: { url: string; events: readonly string[]; personalData: boolean };
 };
 
 async function recordStaffAction(
@@ -171,6 +186,12 @@ async function perform(
         summary: reset.completesAt ? `two-step recovery waiting until ${reset.completesAt}` : "two-step off",
       };
     }
+    case "webhook_add":
+    case "webhook_remove":
+    case "webhook_rotate_secret":
+    case "webhook_retry":
+    case "signing_keys_rotate":
+      return performServiceAction(deps, staff, { ...input, action: input.action }, meta);
     case "maintenance_on":
     case "maintenance_off": {
       const on = input.action === "maintenance_on";

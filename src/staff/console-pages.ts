@@ -27,7 +27,7 @@ function queryText(request: FastifyRequest, name: string): string {
   return typeof value === "string" ? value.slice(0, 200) : "";
 }
 
-function actionForm(
+export function actionForm(
   ctx: StaffContext,
   locale: Locale,
   path: string,
@@ -39,9 +39,9 @@ function actionForm(
   const id = `reason-${action}`;
   return html`<form method="post" action="${path}" class="console-action">
 ${csrfField(ctx.csrfToken)}<input type="hidden" name="action" value="${action}">${extra}
-<label for="${id}">${t.customer.reason}</label>
+<label for="${id}">${path.startsWith("/admin/customers/") ? t.customer.reason : t.customer.reasonForTrail}</label>
 <input id="${id}" name="reason" maxlength="500" required>
-<button type="submit" class="${action === "close" || action === "suspend" || action === "reset_two_step_now" ? "danger" : "secondary"}">${t.actions[action]}</button>
+<button type="submit" class="${action === "close" || action === "suspend" || action === "reset_two_step_now" || action === "webhook_remove" ? "danger" : "secondary"}">${t.actions[action]}</button>
 </form>`;
 }
 
@@ -118,12 +118,13 @@ ${m.state === "failed" ? actionForm(ctx, locale, path, "retry_mail", html`<input
   )}</div>`;
 }
 
-function resultNotice(locale: Locale, result: Awaited<ReturnType<typeof runConsoleAction>>): string {
+export function resultNotice(locale: Locale, result: Awaited<ReturnType<typeof runConsoleAction>>): string {
   const t = consoleText(locale).results;
-  return result.ok ? format(t.done, { summary: result.summary }) : t[result.reason];
+  if (result.ok) return format(t.done, { summary: result.summary });
+  return result.problem ? `${t[result.reason]} ${result.problem}` : t[result.reason];
 }
 
-function statusOf(result: Awaited<ReturnType<typeof runConsoleAction>>): number {
+export function statusOf(result: Awaited<ReturnType<typeof runConsoleAction>>): number {
   if (result.ok) return 200;
   if (result.reason === "forbidden") return 403;
   if (result.reason === "not_found") return 404;
@@ -156,7 +157,11 @@ function parseAction(request: FastifyRequest): ConsoleAction | undefined {
   return consoleActions.find((a) => a === value);
 }
 
-async function formExpired(reply: FastifyReply, ctx: StaffContext, locale: Locale): Promise<FastifyReply> {
+export async function formExpired(
+  reply: FastifyReply,
+  ctx: StaffContext,
+  locale: Locale,
+): Promise<FastifyReply> {
   const t = consoleText(locale);
   return sendConsole(reply, 403, {
     locale,
