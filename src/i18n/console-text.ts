@@ -119,6 +119,7 @@ const ja = {
     two_step_off: "このお客様は2段階認証を使っていません。",
     already_pending: "2段階認証の解除はすでに待機中です。",
     invalid: "入力内容に誤りがあります:",
+    changed: "同時に別の操作が行われたため、実行しませんでした。画面を確認してください。",
   },
   staff: {
     title: "スタッフ",
@@ -285,6 +286,7 @@ const en: ConsoleText = {
     two_step_off: "This customer does not use two-step verification.",
     already_pending: "Turning two-step off is already waiting.",
     invalid: "Something in the form is not right:",
+    changed: "Someone changed it at the same moment, so this was not done. Check the page.",
   },
   staff: {
     title: "Staff",

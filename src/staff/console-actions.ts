@@ -69,7 +69,8 @@ export type ActionFailure = {
     | "closed"
     | "two_step_off"
     | "already_pending"
-    | "invalid";
+    | "invalid"
+    | "changed";
   /** For "invalid": what was wrong with the input (a webhook URL, say). */
   problem?: string;
 };

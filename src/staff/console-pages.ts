@@ -134,7 +134,8 @@ export function statusOf(result: Awaited<ReturnType<typeof runConsoleAction>>): 
     result.reason === "erased" ||
     result.reason === "closed" ||
     result.reason === "two_step_off" ||
-    result.reason === "already_pending"
+    result.reason === "already_pending" ||
+    result.reason === "changed"
   )
     return 409;
   return 400;

@@ -37,7 +37,7 @@ export type ServiceInput = {
 
 export type ServiceResult =
   | { ok: true; summary: string; secret?: string }
-  | { ok: false; reason: "not_found" | "not_failed" | "invalid"; problem?: string };
+  | { ok: false; reason: "not_found" | "not_failed" | "invalid" | "changed"; problem?: string };
 
 export async function performServiceAction(
   deps: Deps,
@@ -75,10 +75,7 @@ export async function performServiceAction(
       if (!input.endpointId) return { ok: false, reason: "not_found" };
       const rotated = await rotateWebhookSecret(deps, input.endpointId);
       // "changed": another rotation won the race; this one made no secret, so none is shown.
-      if (!rotated.ok)
-        return rotated.reason === "changed"
-          ? { ok: false, reason: "not_failed" }
-          : { ok: false, reason: "not_found" };
+      if (!rotated.ok) return { ok: false, reason: rotated.reason };
       return {
         ok: true,
         summary: `endpoint ${input.endpointId}: new secret; the previous one signs until ${rotated.previousUntil}`,
