@@ -184,7 +184,10 @@ async function perform(
       if (!reset.ok) return { ok: false, reason: reset.reason };
       return {
         ok: true,
-        summary: reset.completesAt ? `two-step recovery waiting until ${reset.completesAt}` : "two-step off",
+        // The recovery's id ties this trail row to the customer's audit events of the recovery.
+        summary: reset.completesAt
+          ? `two-step recovery ${reset.recoveryId} waiting until ${reset.completesAt}`
+          : `two-step off (recovery ${reset.recoveryId})`,
       };
     }
     case "webhook_add":

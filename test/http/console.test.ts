@@ -475,6 +475,15 @@ test("support starts the two-step recovery for a customer with a reason: it wait
     trail.map((a) => [a.action, a.account_id, a.reason]),
     [["reset_two_step", owner.accountId, "スマートフォン紛失（電話で本人確認）"]],
   );
+  // The trail names the recovery whose events the customer's audit holds.
+  const startedEvent = await s.db
+    .selectFrom("audit_event")
+    .select("detail")
+    .where("account_id", "=", owner.accountId)
+    .where("type", "=", "two_step_recovery.started")
+    .executeTakeFirstOrThrow();
+  const recoveryId = (JSON.parse(startedEvent.detail) as { recoveryId: string }).recoveryId;
+  assert.match(trail[0]?.detail ?? "", new RegExp(recoveryId));
   // A second one while the first waits is refused, not stacked.
   assert.equal((await act(s, support, owner, "reset_two_step", "二回目")).statusCode, 409);
 });
