@@ -69,6 +69,7 @@ import { registerPasswordStrengthRoutes } from "./passwords/strength-routes.ts";
 import { registerSessionRoutes } from "./session/routes.ts";
 import { serverWithFastPath, sessionFastPath } from "./session/session-fast-path.ts";
 import { registerConsolePages } from "./staff/console-pages.ts";
+import { registerConsoleServicePages } from "./staff/console-service-pages.ts";
 import { registerStaffDoorPages } from "./staff/staff-pages.ts";
 import { ThrottleUnavailableError } from "./throttle/throttle.ts";
 import { html } from "./views/html.ts";
@@ -176,6 +177,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerSecurityRoutes(app, deps);
   registerStaffDoorPages(app, deps);
   registerConsolePages(app, deps);
+  registerConsoleServicePages(app, deps);
   registerProfileRoutes(app, deps);
   registerConnectedAppsRoutes(app, deps);
   registerAccountClosingRoutes(app, deps);

@@ -54,6 +54,7 @@ export type AuditEventType =
   | "federation.unlinked"
   | "federation.signed_in"
   | "oidc.grant.revoked"
+  | "oidc.signing_keys_rotated"
   | "maintenance.on"
   | "maintenance.off"
   | "outbox.retried"

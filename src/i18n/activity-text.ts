@@ -4,10 +4,15 @@ import type { Locale } from "../config/config.ts";
 // What the "sign-in activity" and "this wasn't me" pages say. The Japanese is the wording shoppers
 // know from the big shops' security pages: サインイン履歴, 心当たりのないサインイン.
 
-/** Every event an account's history can hold (maintenance switches, outbox retries and webhook settings belong to no account). */
+/** Every event an account's history can hold (maintenance switches, outbox retries, webhook settings and signing keys belong to no account). */
 export type AccountEventType = Exclude<
   AuditEventType,
-  "maintenance.on" | "maintenance.off" | "outbox.retried" | "outbox.expired" | `webhook.${string}`
+  | "maintenance.on"
+  | "maintenance.off"
+  | "outbox.retried"
+  | "outbox.expired"
+  | `webhook.${string}`
+  | "oidc.signing_keys_rotated"
 >;
 
 const ja = {

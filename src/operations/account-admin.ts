@@ -209,7 +209,9 @@ export async function resetTwoStepAsOperator(
   idOrEmail: string,
   reason: string,
   now: boolean,
-): Promise<{ ok: true; account: AccountRow; completesAt: string | null } | TwoStepResetFailure> {
+): Promise<
+  { ok: true; account: AccountRow; completesAt: string | null; recoveryId: string } | TwoStepResetFailure
+> {
   const trimmedReason = reason.trim();
   if (trimmedReason === "") return { ok: false, reason: "reason_required" };
   const account = await findAccountForOperator(deps, idOrEmail);
@@ -280,5 +282,5 @@ export async function resetTwoStepAsOperator(
     throw error;
   }
   deps.courier.wake();
-  return { ok: true, account, completesAt: now ? null : completesAt };
+  return { ok: true, account, completesAt: now ? null : completesAt, recoveryId: id };
 }

@@ -6,10 +6,11 @@ import type { StaffRole } from "../db/schema.ts";
 import type { Deps } from "../deps.ts";
 import type { RequestMeta } from "../flows/flow-result.ts";
 import { findAccountById } from "../identity/accounts.ts";
-import { changeAccountStatus } from "../operations/account-admin.ts";
+import { changeAccountStatus, resetTwoStepAsOperator } from "../operations/account-admin.ts";
 import { setMaintenanceMode } from "../operations/maintenance.ts";
 import { revokeAccountSessions } from "../session/sessions.ts";
 import { forgetTrustedDevices } from "../session/trusted-devices.ts";
+import { performServiceAction, type ServiceAction } from "./console-service-actions.ts";
 import type { StaffRow } from "./staff-accounts.ts";
 
 /**
@@ -24,18 +25,29 @@ export type ConsoleAction =
   | "reopen"
   | "close"
   | "retry_mail"
+  | "reset_two_step"
+  | "reset_two_step_now"
   | "maintenance_on"
-  | "maintenance_off";
+  | "maintenance_off"
+  | ServiceAction;
 
 /** Support answers customers; admins also close and reopen accounts and run the service. */
 const allowedRoles: Record<ConsoleAction, readonly StaffRole[]> = {
   sign_out_everywhere: ["support", "admin"],
   suspend: ["support", "admin"],
   retry_mail: ["support", "admin"],
+  reset_two_step: ["support", "admin"],
+  // Without the waiting period the owner has no time to cancel: only an admin takes that on.
+  reset_two_step_now: ["admin"],
   reopen: ["admin"],
   close: ["admin"],
   maintenance_on: ["admin"],
   maintenance_off: ["admin"],
+  webhook_add: ["admin"],
+  webhook_remove: ["admin"],
+  webhook_rotate_secret: ["admin"],
+  webhook_retry: ["admin"],
+  signing_keys_rotate: ["admin"],
 };
 
 export function mayDo(staff: StaffRow, action: ConsoleAction): boolean {
@@ -54,9 +66,16 @@ export type ActionFailure = {
     | "already"
     | "not_failed"
     | "erased"
-    | "closed";
+    | "closed"
+    | "two_step_off"
+    | "already_pending"
+    | "invalid"
+    | "changed";
+  /** For "invalid": what was wrong with the input (a webhook URL, say). */
+  problem?: string;
 };
-export type ActionResult = { ok: true; summary: string } | ActionFailure;
+/** `secret` is a new secret to show once on the result page; the staff trail keeps only `summary`. */
+export type ActionResult = { ok: true; summary: string; secret?: string } | ActionFailure;
 
 export type ActionInput = {
   action: ConsoleAction;
@@ -65,6 +84,10 @@ export type ActionInput = {
   accountId?: string;
   /** The message, for `retry_mail`. */
   messageId?: string;
+  /** The webhook endpoint, delivery or new endpoint, for the webhook actions. */
+  endpointId?: string;
+  deliveryId?: string;
+  endpoint?: { url: string; events: readonly string[]; personalData: boolean };
 };
 
 async function recordStaffAction(
@@ -150,6 +173,29 @@ async function perform(
       if (outcome?.outcome === "expired") return { ok: true, summary: "expired: its code no longer works" };
       return { ok: false, reason: "not_failed" };
     }
+    case "reset_two_step":
+    case "reset_two_step_now": {
+      const account = input.accountId ? await findAccountById(deps.db, input.accountId) : undefined;
+      if (!account) return { ok: false, reason: "not_found" };
+      if (account.erased_at !== null) return { ok: false, reason: "erased" };
+      const now = input.action === "reset_two_step_now";
+      // The owner is told on every channel (and, when it waits, can cancel); the audit names the staff.
+      const reset = await resetTwoStepAsOperator(deps, account.id, input.reason, now);
+      if (!reset.ok) return { ok: false, reason: reset.reason };
+      return {
+        ok: true,
+        // The recovery's id ties this trail row to the customer's audit events of the recovery.
+        summary: reset.completesAt
+          ? `two-step recovery ${reset.recoveryId} waiting until ${reset.completesAt}`
+          : `two-step off (recovery ${reset.recoveryId})`,
+      };
+    }
+    case "webhook_add":
+    case "webhook_remove":
+    case "webhook_rotate_secret":
+    case "webhook_retry":
+    case "signing_keys_rotate":
+      return performServiceAction(deps, staff, { ...input, action: input.action }, meta);
     case "maintenance_on":
     case "maintenance_off": {
       const on = input.action === "maintenance_on";

@@ -27,7 +27,7 @@ function queryText(request: FastifyRequest, name: string): string {
   return typeof value === "string" ? value.slice(0, 200) : "";
 }
 
-function actionForm(
+export function actionForm(
   ctx: StaffContext,
   locale: Locale,
   path: string,
@@ -39,9 +39,9 @@ function actionForm(
   const id = `reason-${action}`;
   return html`<form method="post" action="${path}" class="console-action">
 ${csrfField(ctx.csrfToken)}<input type="hidden" name="action" value="${action}">${extra}
-<label for="${id}">${t.customer.reason}</label>
+<label for="${id}">${path.startsWith("/admin/customers/") ? t.customer.reason : t.customer.reasonForTrail}</label>
 <input id="${id}" name="reason" maxlength="500" required>
-<button type="submit" class="${action === "close" || action === "suspend" ? "danger" : "secondary"}">${t.actions[action]}</button>
+<button type="submit" class="${action === "close" || action === "suspend" || action === "reset_two_step_now" || action === "webhook_remove" ? "danger" : "secondary"}">${t.actions[action]}</button>
 </form>`;
 }
 
@@ -99,6 +99,7 @@ function customerBody(ctx: StaffContext, locale: Locale, file: CustomerFile): Sa
 ${actionForm(ctx, locale, path, "sign_out_everywhere")}
 ${a.status === "active" ? actionForm(ctx, locale, path, "suspend") : actionForm(ctx, locale, path, "reopen")}
 ${a.status !== "closed" ? actionForm(ctx, locale, path, "close") : null}
+${a.two_step_enabled_at ? html`<h3>${t.twoStepRecovery}</h3><p class="hint">${t.twoStepRecoveryHint}</p>${actionForm(ctx, locale, path, "reset_two_step")}${actionForm(ctx, locale, path, "reset_two_step_now")}` : null}
 </div>
 <div class="card"><h2>${t.mails}</h2>
 ${list(
@@ -117,12 +118,13 @@ ${m.state === "failed" ? actionForm(ctx, locale, path, "retry_mail", html`<input
   )}</div>`;
 }
 
-function resultNotice(locale: Locale, result: Awaited<ReturnType<typeof runConsoleAction>>): string {
+export function resultNotice(locale: Locale, result: Awaited<ReturnType<typeof runConsoleAction>>): string {
   const t = consoleText(locale).results;
-  return result.ok ? format(t.done, { summary: result.summary }) : t[result.reason];
+  if (result.ok) return format(t.done, { summary: result.summary });
+  return result.problem ? `${t[result.reason]} ${result.problem}` : t[result.reason];
 }
 
-function statusOf(result: Awaited<ReturnType<typeof runConsoleAction>>): number {
+export function statusOf(result: Awaited<ReturnType<typeof runConsoleAction>>): number {
   if (result.ok) return 200;
   if (result.reason === "forbidden") return 403;
   if (result.reason === "not_found") return 404;
@@ -130,7 +132,10 @@ function statusOf(result: Awaited<ReturnType<typeof runConsoleAction>>): number 
     result.reason === "already" ||
     result.reason === "not_failed" ||
     result.reason === "erased" ||
-    result.reason === "closed"
+    result.reason === "closed" ||
+    result.reason === "two_step_off" ||
+    result.reason === "already_pending" ||
+    result.reason === "changed"
   )
     return 409;
   return 400;
@@ -142,6 +147,8 @@ const consoleActions: readonly ConsoleAction[] = [
   "reopen",
   "close",
   "retry_mail",
+  "reset_two_step",
+  "reset_two_step_now",
   "maintenance_on",
   "maintenance_off",
 ];
@@ -151,7 +158,11 @@ function parseAction(request: FastifyRequest): ConsoleAction | undefined {
   return consoleActions.find((a) => a === value);
 }
 
-async function formExpired(reply: FastifyReply, ctx: StaffContext, locale: Locale): Promise<FastifyReply> {
+export async function formExpired(
+  reply: FastifyReply,
+  ctx: StaffContext,
+  locale: Locale,
+): Promise<FastifyReply> {
   const t = consoleText(locale);
   return sendConsole(reply, 403, {
     locale,

@@ -40,6 +40,7 @@ export function renderConsole(page: ConsolePage): string {
   <a href="/admin">${t.nav.dashboard}</a>
   <a href="/admin/customers">${t.nav.customers}</a>
   ${page.staff.role === "admin" ? html`<a href="/admin/staff">${t.nav.staff}</a>` : null}
+  ${page.staff.role === "admin" ? html`<a href="/admin/webhooks">${t.nav.webhooks}</a> <a href="/admin/clients">${t.nav.clients}</a>` : null}
   <span>${page.staff.name} (${t.roles[page.staff.role]})</span>
   <form method="post" action="/admin/sign-out" class="inline">${csrfField(page.csrfToken ?? "")}<button type="submit" class="link">${t.nav.signOut}</button></form>
 </nav>`

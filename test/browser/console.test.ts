@@ -121,6 +121,11 @@ describe("the operator console in a real browser", () => {
       await page.getByRole("link", { name: "電話 花子" }).click();
       await checkPage(page, "ja", "電話 花子");
       assert.equal(await mainButton(page, "アカウントを閉鎖").count(), 0, "support has no close button");
+      assert.equal(
+        await page.getByRole("link", { name: "Webhook", exact: true }).count(),
+        0,
+        "no admin pages",
+      );
       await saveScreenshot(page, "console-customer-ja");
 
       await page.locator("#reason-sign_out_everywhere").fill("お客様からのお電話（端末紛失）");
@@ -156,6 +161,12 @@ describe("the operator console in a real browser", () => {
       await page.goto(`${server.url}/admin/staff`);
       await checkPage(page, "ja", "スタッフ");
       await saveScreenshot(page, "console-staff-phone-ja");
+      // The admin's service pages, reached from the console's navigation.
+      await page.getByRole("link", { name: "Webhook", exact: true }).click();
+      await checkPage(page, "ja", "Webhook");
+      await page.getByRole("link", { name: "連携アプリ・署名鍵" }).click();
+      await checkPage(page, "ja", "連携アプリ（OIDCクライアント）");
+      assert.equal(await mainButton(page, "署名鍵のローテーション").count(), 1);
       assert.deepEqual(problems.list(), []);
     } finally {
       await context.close();

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, type TestContext, test } from "node:test";
-import { hotp, totpStep } from "../../src/factors/totp/totp.ts";
 import { createLogger } from "../../src/main.ts";
 import { runHousekeeping } from "../../src/operations/housekeeping.ts";
 import type { LogOutput } from "../../src/operations/log-output.ts";
@@ -9,6 +8,9 @@ import { staffAbsoluteSeconds, staffIdleSeconds } from "../../src/staff/staff-se
 import { buildTestApp, type RegisteredAccount, type TestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
 import { cookieSetBy, openForm, postForm } from "../support/forms.ts";
+import { appCode, enrolStaff, type Staff, signInStaff, staffOf, staffPassword } from "../support/staff.ts";
+import { accountWithApp, isTwoStepOn } from "../support/two-step.ts";
+import { cancelTokenMailed, recoveryStates, templatesTo } from "../support/two-step-recovery.ts";
 
 // The operator console (/admin): staff accounts apart from customers, always two factors, short
 // sessions, roles decided on the server, and every action with a reason that reaches the staff
@@ -16,77 +18,13 @@ import { cookieSetBy, openForm, postForm } from "../support/forms.ts";
 
 after(stopSharedPostgres);
 
-const staffPassword = "Kagami-Mochi-4417-Sakura";
-
-type Staff = { email: string; key: Buffer; cookie: string };
-
-function base32Decode(text: string): Buffer {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const c of text.replace(/\s/g, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
-  const bytes: number[] = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(Number.parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
-
-function appCode(s: TestApp, key: Buffer, offsetSteps = 0): string {
-  return hotp(key, totpStep(s.clock.now()) + offsetSteps);
-}
-
-/** A member of staff made as the CLI makes them, through their enrolment link; not yet signed in. */
-async function enrolStaff(
+async function act(
   s: TestApp,
-  email: string,
-  role: "support" | "admin",
-): Promise<Omit<Staff, "cookie">> {
-  const created = await createStaff(s.deps, {
-    email,
-    name: role === "admin" ? "管理 花子" : "支援 太郎",
-    role,
-  });
-  assert.ok(created.ok);
-  const path = new URL(created.enrolUrl).pathname + new URL(created.enrolUrl).search;
-  const form = await openForm(s, path);
-  const key = base32Decode(/data-totp-key>([A-Z2-7 ]+)</.exec(form.body)?.[1] ?? "");
-  assert.equal(key.length, 20, "the page shows the app's key");
-  // Showing the page again shows the same key: an entry already scanned keeps working.
-  const again = await openForm(s, path, form.cookie);
-  assert.match(
-    again.body,
-    new RegExp(`data-totp-key>${/data-totp-key>([A-Z2-7 ]+)</.exec(form.body)?.[1]}<`),
-  );
-  const token = new URL(created.enrolUrl).searchParams.get("token") ?? "";
-  const done = await postForm(s, "/admin/enrol", form, {
-    _csrf: form.csrf,
-    token,
-    password: staffPassword,
-    code: appCode(s, key),
-  });
-  assert.equal(done.statusCode, 200, done.body);
-  s.clock.advance(30); // the enrolment used this step's code
-  return { email, key };
-}
-
-async function signInStaff(s: TestApp, staff: Omit<Staff, "cookie">): Promise<Staff> {
-  const form = await openForm(s, "/admin/sign-in");
-  const response = await postForm(s, "/admin/sign-in", form, {
-    _csrf: form.csrf,
-    email: staff.email,
-    password: staffPassword,
-    code: appCode(s, staff.key),
-  });
-  assert.equal(response.statusCode, 303, response.body);
-  const session = cookieSetBy(response, "mamori_staff");
-  assert.ok(session);
-  s.clock.advance(30);
-  return { ...staff, cookie: `${form.cookie}; ${session}` };
-}
-
-async function staffOf(s: TestApp, email: string, role: "support" | "admin"): Promise<Staff> {
-  return signInStaff(s, await enrolStaff(s, email, role));
-}
-
-async function act(s: TestApp, staff: Staff, account: RegisteredAccount, action: string, reason: string) {
+  staff: Staff,
+  account: Pick<RegisteredAccount, "accountId">,
+  action: string,
+  reason: string,
+) {
   const page = await openForm(s, `/admin/customers/${account.accountId}`, staff.cookie);
   return postForm(s, `/admin/customers/${account.accountId}/actions`, page, {
     _csrf: page.csrf,
@@ -517,4 +455,60 @@ test("nothing is done to an erased account from the console, so no personal data
     .where("recipient", "like", "%@erased.invalid")
     .execute();
   assert.deepEqual(mails, []);
+});
+
+test("support starts the two-step recovery for a customer with a reason: it waits, the owner is mailed and can cancel", async (t) => {
+  const s = await buildTestApp(t);
+  const owner = await accountWithApp(s);
+  const support = await staffOf(s, "support@shop.example.jp", "support");
+  const page = await openForm(s, `/admin/customers/${owner.accountId}`, support.cookie);
+  assert.match(page.body, /value="reset_two_step"/, "support sees the waiting recovery");
+  assert.doesNotMatch(page.body, /value="reset_two_step_now"/, "but not the one without waiting");
+  const started = await act(s, support, owner, "reset_two_step", "スマートフォン紛失（電話で本人確認）");
+  assert.equal(started.statusCode, 200, started.body);
+  assert.deepEqual(await recoveryStates(s, owner.accountId), ["waiting"]);
+  assert.equal(await isTwoStepOn(s, owner.accountId), true, "still on during the wait");
+  assert.ok((await templatesTo(s, owner.email)).some((x) => x.startsWith("two_step_recovery")));
+  await cancelTokenMailed(s, owner);
+  const trail = await s.db.selectFrom("staff_action").selectAll().execute();
+  assert.deepEqual(
+    trail.map((a) => [a.action, a.account_id, a.reason]),
+    [["reset_two_step", owner.accountId, "スマートフォン紛失（電話で本人確認）"]],
+  );
+  // The trail names the recovery whose events the customer's audit holds.
+  const startedEvent = await s.db
+    .selectFrom("audit_event")
+    .select("detail")
+    .where("account_id", "=", owner.accountId)
+    .where("type", "=", "two_step_recovery.started")
+    .executeTakeFirstOrThrow();
+  const recoveryId = (JSON.parse(startedEvent.detail) as { recoveryId: string }).recoveryId;
+  assert.match(trail[0]?.detail ?? "", new RegExp(recoveryId));
+  // A second one while the first waits is refused, not stacked.
+  assert.equal((await act(s, support, owner, "reset_two_step", "二回目")).statusCode, 409);
+});
+
+test("support cannot turn a customer's two-step off without the waiting period; an admin can", async (t) => {
+  const s = await buildTestApp(t);
+  const owner = await accountWithApp(s);
+  const support = await staffOf(s, "support@shop.example.jp", "support");
+  // Attack: a support person (or someone at a support person's desk) forges the admin's form to
+  // take two-step off at once, leaving the owner no time to cancel.
+  const forged = await act(s, support, owner, "reset_two_step_now", "急ぎ");
+  assert.equal(forged.statusCode, 403, forged.body);
+  assert.equal(await isTwoStepOn(s, owner.accountId), true);
+  assert.deepEqual(await recoveryStates(s, owner.accountId), []);
+
+  const admin = await staffOf(s, "admin@shop.example.jp", "admin");
+  const now = await act(s, admin, owner, "reset_two_step_now", "本人確認済み・至急");
+  assert.equal(now.statusCode, 200, now.body);
+  assert.equal(await isTwoStepOn(s, owner.accountId), false, "off at once");
+  const trail = await s.db.selectFrom("staff_action").select(["action", "reason"]).execute();
+  assert.deepEqual(
+    trail.map((a) => [a.action, a.reason]),
+    [["reset_two_step_now", "本人確認済み・至急"]],
+  );
+  // The file no longer offers it: two-step is off.
+  const page = await openForm(s, `/admin/customers/${owner.accountId}`, admin.cookie);
+  assert.doesNotMatch(page.body, /value="reset_two_step/);
 });
