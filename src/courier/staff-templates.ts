@@ -7,7 +7,7 @@ export type StaffCopy = { subject: string; lines: string[] };
 export function signedOutBySupportCopy(locale: "ja" | "en"): StaffCopy {
   return locale === "ja"
     ? {
-        subject: "【Mamori】サポート担当者がすべての端末からログアウトしました",
+        subject: "サポート担当者がすべての端末からログアウトしました",
         lines: [
           "{name} 様",
           "ショップのサポート担当者が、お客様のアカウントをすべての端末からログアウトしました。もう一度ログインしてご利用ください。",
@@ -16,7 +16,7 @@ export function signedOutBySupportCopy(locale: "ja" | "en"): StaffCopy {
         ],
       }
     : {
-        subject: "Mamori: support signed your account out everywhere",
+        subject: "Support signed your account out everywhere",
         lines: [
           "Hello {name},",
           "The shop's support team signed your account out on every device. Sign in again to go on.",
