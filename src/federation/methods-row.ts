@@ -5,5 +5,5 @@ import { html, type SafeHtml } from "../views/html.ts";
 /** Login & security's row for ログイン方法 (./methods-page.ts). */
 export function signInMethodsRow(locale: Locale): SafeHtml {
   const t = federationText(locale);
-  return html`<div><dt>${t.methodsTitle}</dt><dd>${t.methodsSummary} <a class="edit" href="/account/security/sign-in-methods">${t.manage}</a></dd></div>`;
+  return html`<div><dt>${t.methodsTitle}</dt><dd>${t.methodsSummary} <a class="edit" href="/account/security/sign-in-methods" aria-label="${t.manageLabel}">${t.manage}</a></dd></div>`;
 }

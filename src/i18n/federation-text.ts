@@ -69,6 +69,7 @@ const ja = {
   noProviders: "連携できるサービスはありません。",
   methodsSummary: "パスワード・パスキー・連携サービス",
   manage: "管理",
+  manageLabel: "ログイン方法を管理",
 };
 
 type FederationText = typeof ja;
@@ -135,6 +136,7 @@ const en: FederationText = {
   noProviders: "No services can be linked.",
   methodsSummary: "Password, passkeys, linked services",
   manage: "Manage",
+  manageLabel: "Manage ways to sign in",
 };
 
 export function federationText(locale: Locale): FederationText {

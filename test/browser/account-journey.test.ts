@@ -54,7 +54,15 @@ async function settingsRows(page: Page): Promise<Map<string, string>> {
   const rows = await page.$$eval("dl.settings > div", (divs) =>
     divs.map((div): [string, string] => [
       div.querySelector("dt")?.textContent?.trim() ?? "",
-      div.querySelector("dd")?.textContent?.trim() ?? "",
+      // The value alone: the row's 編集 link is not part of it.
+      ((): string => {
+        const value = div.querySelector("dd")?.cloneNode(true);
+        if (!(value instanceof Element)) return "";
+        value.querySelectorAll("a.edit").forEach((edit) => {
+          edit.remove();
+        });
+        return value.textContent?.trim() ?? "";
+      })(),
     ]),
   );
   return new Map(rows);

@@ -187,7 +187,8 @@ describe("the password strength meter in a real browser", () => {
       await page.waitForURL((url) => url.pathname === "/sign-up/verify");
       await page.locator("#code").fill(await latestCode(server, email));
       await page.locator("form[action='/sign-up/verify'] button").click();
-      await page.waitForURL((url) => url.pathname === "/account");
+      // A new account lands on the welcome page, which suggests the next safe step.
+      await page.waitForURL((url) => url.pathname === "/account/welcome");
 
       await page.goto(`${server.url}/account/security/password`);
       assert.equal(await page.locator("#currentPassword").getAttribute("data-strength"), null);
