@@ -127,82 +127,71 @@ export function countPhoneBudgetRefusal(budget: string): void {
  * lowest for the up gauges: one worker that cannot reach the database is down).
  */
 export function watchServiceState(deps: Deps): void {
-  for (const name of stateGaugeNames) metricsRegistry.removeSingleMetric(name);
-  const outbox = async (): Promise<OutboxState> => readOutboxState(deps);
   let pending: Promise<OutboxState> | undefined;
   // The three outbox gauges share one query per scrape.
-  const shared = (): Promise<OutboxState> => {
-    pending ??= outbox().finally(() => {
+  const outbox = (): Promise<OutboxState> => {
+    pending ??= readOutboxState(deps).finally(() => {
       setImmediate(() => {
         pending = undefined;
       });
     });
     return pending;
   };
-  new Gauge({
-    name: "mamori_outbox_pending_messages",
-    help: "Messages waiting to be sent or retried (pending or being sent).",
-    aggregator: "max",
-    registers,
-    async collect() {
-      this.set((await shared()).pending);
+  const gauges: StateGauge[] = [
+    {
+      name: "mamori_outbox_pending_messages",
+      help: "Messages waiting to be sent or retried (pending or being sent).",
+      aggregator: "max",
+      read: async () => (await outbox()).pending,
     },
-  });
-  new Gauge({
-    name: "mamori_outbox_oldest_pending_age_seconds",
-    help: "Age of the oldest message still waiting; 0 when none waits. Alert when it grows.",
-    aggregator: "max",
-    registers,
-    async collect() {
-      this.set((await shared()).oldestAgeSeconds);
+    {
+      name: "mamori_outbox_oldest_pending_age_seconds",
+      help: "Age of the oldest message still waiting; 0 when none waits. Alert when it grows.",
+      aggregator: "max",
+      read: async () => (await outbox()).oldestAgeSeconds,
     },
-  });
-  new Gauge({
-    name: "mamori_outbox_failed_messages",
-    help: "Messages that failed their last attempt and wait for `mamori outbox retry`.",
-    aggregator: "max",
-    registers,
-    async collect() {
-      this.set((await shared()).failed);
+    {
+      name: "mamori_outbox_failed_messages",
+      help: "Messages that failed their last attempt and wait for `mamori outbox retry`.",
+      aggregator: "max",
+      read: async () => (await outbox()).failed,
     },
-  });
-  new Gauge({
-    name: "mamori_database_up",
-    help: "1 when the database answered within MAMORI_READY_TIMEOUT_MS, else 0.",
-    aggregator: "min",
-    registers,
-    async collect() {
-      this.set((await isDatabaseReady(deps.db, deps.config.timeouts.readyCheckMs)) ? 1 : 0);
+    {
+      name: "mamori_database_up",
+      help: "1 when the database answered within MAMORI_READY_TIMEOUT_MS, else 0.",
+      aggregator: "min",
+      read: async () => ((await isDatabaseReady(deps.db, deps.config.timeouts.readyCheckMs)) ? 1 : 0),
     },
-  });
-  new Gauge({
-    name: "mamori_throttle_store_up",
-    help: "1 when the throttle store (Redis when REDIS_URL is set, else the database) answers, else 0.",
-    aggregator: "min",
-    registers,
-    async collect() {
-      this.set((await deps.throttle.isReady()) ? 1 : 0);
+    {
+      name: "mamori_throttle_store_up",
+      help: "1 when the throttle store (Redis when REDIS_URL is set, else the database) answers, else 0.",
+      aggregator: "min",
+      read: async () => ((await deps.throttle.isReady()) ? 1 : 0),
     },
-  });
-  new Gauge({
-    name: "mamori_phone_sends_budget_per_hour",
-    help: "The service's hourly budget of texts and calls (MAMORI_PHONE_SENDS_GLOBAL_PER_HOUR).",
-    aggregator: "max",
-    registers,
-    collect() {
-      this.set(deps.config.limits.phoneSendsGlobalPerHour);
+    {
+      name: "mamori_phone_sends_budget_per_hour",
+      help: "The service's hourly budget of texts and calls (MAMORI_PHONE_SENDS_GLOBAL_PER_HOUR).",
+      aggregator: "max",
+      read: async () => deps.config.limits.phoneSendsGlobalPerHour,
     },
-  });
+  ];
+  for (const gauge of gauges) {
+    // Watching another app's dependencies (a test builds several) replaces the earlier gauges.
+    metricsRegistry.removeSingleMetric(gauge.name);
+    new Gauge({
+      name: gauge.name,
+      help: gauge.help,
+      aggregator: gauge.aggregator,
+      registers,
+      async collect() {
+        this.set(await gauge.read());
+      },
+    });
+  }
 }
 
-const stateGaugeNames = [
-  "mamori_outbox_pending_messages",
-  "mamori_outbox_oldest_pending_age_seconds",
-  "mamori_outbox_failed_messages",
-  "mamori_database_up",
-  "mamori_throttle_store_up",
-  "mamori_phone_sends_budget_per_hour",
-] as const;
+/** A gauge read when scraped; `aggregator` is how the primary combines the workers' values. */
+type StateGauge = { name: string; help: string; aggregator: "max" | "min"; read(): Promise<number> };
 
 type OutboxState = { pending: number; failed: number; oldestAgeSeconds: number };
 
