@@ -104,6 +104,12 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
 
   app.decorate("compileAllSchemas", () => schemas.compileAll());
   app.decorateRequest("locale", "ja");
+  // The shop's brand follows the request's language, whenever that is settled.
+  app.decorateRequest("brand", {
+    getter(this: FastifyRequest) {
+      return deps.config.brands[this.locale];
+    },
+  });
   app.decorateRequest("auth", null);
 
   await app.register(cookie);

@@ -18,7 +18,7 @@ import { html, type SafeHtml } from "../views/html.ts";
 
 /**
  * Login & security -> "Apps and websites": each shop the person allowed to sign them in with
- * Mamori (name, when allowed, when last used, what it can see) and a "Remove access" button per
+ * their account here (name, when allowed, when last used, what it can see) and a "Remove access" button per
  * shop. Removing needs no recent sign-in: it only takes a permission away, as forgetting a trusted
  * browser does, so a stolen session gains nothing from it.
  */
@@ -49,20 +49,21 @@ export function registerConnectedAppsPages(app: FastifyInstance, deps: Deps): vo
     if (!page) return reply;
     const locale = request.locale;
     const t = connectedAppsText(locale);
+    const shop = { shop: request.brand.name };
     const apps = await listConnectedApps(deps.db, page.auth.account.id, deps.clock.now());
-    const body = html`<h1>${t.title}</h1>
-<p>${t.intro}</p>
+    const body = html`<h1>${format(t.title, shop)}</h1>
+<p>${format(t.intro, shop)}</p>
 <div class="card">
 ${
   apps.length === 0
-    ? html`<p>${t.none}</p>`
+    ? html`<p>${format(t.none, shop)}</p>`
     : html`<ul class="sessions">${apps.map((connected) => appItem(locale, page.csrfToken, connected))}</ul>`
 }
 </div>
 <p><a href="/account/security">${t.back}</a></p>`;
     return sendPage(reply, 200, {
       locale,
-      title: t.title,
+      title: format(t.title, shop),
       path: connectedAppsPath,
       body,
       signedIn: { name: page.auth.account.name, csrfToken: page.csrfToken },

@@ -1,6 +1,6 @@
 import type { FastifyReply } from "fastify";
 import type { Locale } from "../config/config.ts";
-import type { SupportContact } from "../config/support-config.ts";
+import { type SupportContact, supportHours } from "../config/support-config.ts";
 import { sendPage } from "../http/pages.ts";
 import { closingText } from "../i18n/closing-text.ts";
 import { format } from "../i18n/locale.ts";
@@ -17,13 +17,14 @@ export type Refusal = "suspended" | "closed" | "country";
 /** The support contact as a card: a link, a phone number to tap, the hours. */
 export function supportCard(locale: Locale, support: SupportContact): SafeHtml {
   const t = closingText(locale).support;
+  const hours = supportHours(support, locale === "ja");
   if (!support.url && !support.phone) return html`<div class="card support"><p>${t.none}</p></div>`;
   return html`<div class="card support">
 <h2>${t.title}</h2>
 <ul class="plain">
 ${support.url ? html`<li><a href="${support.url}" rel="noopener">${t.url}</a></li>` : null}
 ${support.phone ? html`<li><a href="tel:${support.phone.replace(/[^\d+]/g, "")}">${format(t.phone, { phone: support.phone })}</a></li>` : null}
-${support.hours ? html`<li>${format(t.hours, { hours: support.hours })}</li>` : null}
+${hours ? html`<li>${format(t.hours, { hours })}</li>` : null}
 </ul>
 </div>`;
 }

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from "./config.ts";
 const key = "6JW4OqhdhsTBUck3DBdxt5jgHs/87O2wjdMk1ad7uRQ=";
 const safeProduction = {
   NODE_ENV: "production",
+  MAMORI_BRAND_NAME: "やまだ商店",
   MAMORI_PUBLIC_URL: "https://login.example.jp",
   MAMORI_TRUST_PROXY: "true",
   SMTP_URL: "smtps://user:pass@mail.example.jp:465",

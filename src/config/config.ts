@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
 import { type FederationConfig, parseFederationConfig } from "../federation/federation-config.ts";
+import { type Brands, parseBrands } from "./brand-config.ts";
 import { type HibpConfig, parseHibpConfig } from "./hibp-config.ts";
 import { type Limits, parseInteger, parseLimits } from "./limits.ts";
 import { type MetricsConfig, parseMetricsConfig } from "./metrics-config.ts";
@@ -63,6 +64,8 @@ export type Config = {
   metrics: MetricsConfig;
   /** The shop's support contact on refusal pages and in mail (MAMORI_SUPPORT_*; src/config/support-config.ts). */
   support: SupportContact;
+  /** The shop's name, logo and colour, per language (MAMORI_BRAND_*; src/config/brand-config.ts). */
+  brands: Brands;
   /** Webhooks to the shop (src/config/webhook-config.ts). */
   webhooks: WebhookConfig;
   /** Sign-in with other OpenID Connect providers (src/federation/federation-config.ts). */
@@ -182,7 +185,8 @@ export function loadConfig(source: ConfigSource): Config {
     source.MAMORI_ALLOWED_COUNTRIES,
     problems,
   );
-  const passkeys = parsePasskeyConfig(source, publicUrl, allowedOrigins, problems);
+  const brands = parseBrands(source, production, problems);
+  const passkeys = parsePasskeyConfig(source, publicUrl, allowedOrigins, brands.ja.name, problems);
   const issuer = parseIssuer(source.MAMORI_ISSUER, publicUrl, problems);
   const metrics = parseMetricsConfig(source, port, problems);
   const support = parseSupportContact(source, problems);
@@ -202,7 +206,9 @@ export function loadConfig(source: ConfigSource): Config {
     trustProxy,
     smtpUrl,
     redisUrl,
-    mailFrom: source.MAIL_FROM?.trim() || `Mamori <no-reply@${publicUrl.hostname}>`,
+    // The shop's name as the sender; quotes are dropped from it so the display name stays one phrase.
+    mailFrom:
+      source.MAIL_FROM?.trim() || `"${brands.ja.name.replaceAll('"', "")}" <no-reply@${publicUrl.hostname}>`,
     devOutbox,
     twilio,
     secretKeys,
@@ -220,6 +226,7 @@ export function loadConfig(source: ConfigSource): Config {
     issuer,
     metrics,
     support,
+    brands,
     webhooks,
     federation,
   };

@@ -66,6 +66,7 @@ test("start-up is refused for an RP ID that is an address, a URL or a top-level 
 test("production refuses an address as the public host instead of guessing an RP ID", () => {
   const problems = problemsOf({
     NODE_ENV: "production",
+    MAMORI_BRAND_NAME: "やまだ商店",
     MAMORI_PUBLIC_URL: "https://192.0.2.10",
     MAMORI_TRUST_PROXY: "true",
     SMTP_URL: "smtps://user:pass@mail.example.jp:465",
@@ -83,6 +84,7 @@ test("a loopback test server offers passkeys on the same port by name (browsers 
 test("production refuses a plain-http passkey origin (WebAuthn needs a secure context)", () => {
   const problems = problemsOf({
     NODE_ENV: "production",
+    MAMORI_BRAND_NAME: "やまだ商店",
     MAMORI_PUBLIC_URL: "https://login.example.jp",
     MAMORI_ORIGINS: "http://shop.example.jp",
     MAMORI_RP_ID: "example.jp",

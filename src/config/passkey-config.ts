@@ -20,9 +20,11 @@ export function parsePasskeyConfig(
   source: ConfigSource,
   publicUrl: URL,
   allowedOrigins: ReadonlySet<string>,
+  shopName: string,
   problems: string[],
 ): PasskeyConfig {
-  const rpName = source.MAMORI_RP_NAME?.trim() || "Mamori";
+  // The name a passkey manager shows beside the passkey: the shop's, unless set apart.
+  const rpName = source.MAMORI_RP_NAME?.trim() || shopName;
   const explicit = source.MAMORI_RP_ID?.trim().toLowerCase();
   const production = source.NODE_ENV?.trim() === "production";
   if (!explicit && !production && isIP(publicUrl.hostname) !== 0) {

@@ -9,6 +9,7 @@ import { startupWarnings } from "./startup-warnings.ts";
 
 const production = {
   NODE_ENV: "production",
+  MAMORI_BRAND_NAME: "やまだ商店",
   MAMORI_PUBLIC_URL: "https://login.example.jp",
   SMTP_URL: "smtps://user:pass@mail.example.jp:465",
   MAMORI_SECRET_KEYS: randomBytes(32).toString("base64"),

@@ -3,16 +3,23 @@ import { test } from "node:test";
 import { ConfigError, loadConfig } from "./config.ts";
 
 test("the support contact is optional, and each part is read as the operator wrote it", () => {
-  assert.deepEqual(loadConfig({}).support, { url: undefined, phone: undefined, hours: undefined });
+  assert.deepEqual(loadConfig({}).support, {
+    url: undefined,
+    phone: undefined,
+    hours: undefined,
+    hoursEn: undefined,
+  });
   const support = loadConfig({
     MAMORI_SUPPORT_URL: " https://shop.example.jp/help ",
     MAMORI_SUPPORT_PHONE: "0120-123-456",
     MAMORI_SUPPORT_HOURS: "平日 10:00〜18:00",
+    MAMORI_SUPPORT_HOURS_EN: "Weekdays 10:00-18:00 JST",
   }).support;
   assert.deepEqual(support, {
     url: "https://shop.example.jp/help",
     phone: "0120-123-456",
     hours: "平日 10:00〜18:00",
+    hoursEn: "Weekdays 10:00-18:00 JST",
   });
   assert.equal(
     loadConfig({ MAMORI_SUPPORT_URL: "mailto:support@shop.example.jp" }).support.url,

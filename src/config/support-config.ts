@@ -9,7 +9,14 @@ export type SupportContact = {
   phone: string | undefined;
   /** Free text, as the shop writes it: `平日 10:00〜18:00`. */
   hours: string | undefined;
+  /** The same in English (MAMORI_SUPPORT_HOURS_EN: `Weekdays 10:00-18:00 JST`); unset: `hours`. */
+  hoursEn: string | undefined;
 };
+
+/** The support hours in the reader's language. */
+export function supportHours(support: SupportContact, ja: boolean): string | undefined {
+  return ja ? support.hours : (support.hoursEn ?? support.hours);
+}
 
 const maxLength = 200;
 
@@ -43,7 +50,7 @@ export function parseSupportContact(
   const phone = text("MAMORI_SUPPORT_PHONE");
   if (phone !== undefined && !/^[+\d][\d\- ()]{3,30}$/.test(phone))
     problems.push(`MAMORI_SUPPORT_PHONE must be a phone number such as 0120-123-456 (got ${phone})`);
-  return { url, phone, hours: text("MAMORI_SUPPORT_HOURS") };
+  return { url, phone, hours: text("MAMORI_SUPPORT_HOURS"), hoursEn: text("MAMORI_SUPPORT_HOURS_EN") };
 }
 
 export function hasSupportContact(support: SupportContact): boolean {

@@ -1,4 +1,5 @@
-import type { SupportContact } from "../config/support-config.ts";
+import type { Brand } from "../config/brand-config.ts";
+import { type SupportContact, supportHours } from "../config/support-config.ts";
 
 /**
  * The mails of closing an account and of refusals (docs/flows/account-closing.md): the owner's
@@ -101,11 +102,12 @@ export function accountClosingCopy(template: AccountClosingTemplate, ja: boolean
 }
 
 /** The support contact as the last lines of a mail; none when the shop configured none. */
-export function supportLines(support: SupportContact | undefined, ja: boolean): string[] {
+export function supportLines(support: SupportContact | undefined, ja: boolean, brand: Brand): string[] {
   if (!support || (!support.url && !support.phone)) return [];
-  const parts = [ja ? "ショップのサポート" : "The shop's support"];
+  const parts = [ja ? `${brand.name} お問い合わせ窓口` : `${brand.name} customer support`];
   if (support.url) parts.push(support.url);
   if (support.phone) parts.push(ja ? `電話: ${support.phone}` : `Phone: ${support.phone}`);
-  if (support.hours) parts.push(ja ? `受付時間: ${support.hours}` : `Hours: ${support.hours}`);
+  const hours = supportHours(support, ja);
+  if (hours) parts.push(ja ? `受付時間: ${hours}` : `Hours: ${hours}`);
   return [parts.join("\n")];
 }

@@ -12,7 +12,7 @@ export function federationCopy(
   if (change === "linked") {
     return locale === "ja"
       ? {
-          subject: "【Mamori】{provider}でログインできるようになりました",
+          subject: "{provider}でログインできるようになりました",
           lines: [
             "{name} 様",
             "お客様のアカウントに{provider}を連携しました。今後は{provider}でログインできます。",
@@ -20,7 +20,7 @@ export function federationCopy(
           ],
         }
       : {
-          subject: "Mamori: you can now sign in with {provider}",
+          subject: "You can now sign in with {provider}",
           lines: [
             "Hello {name},",
             "{provider} was linked to your account: you can now sign in with it.",
@@ -30,7 +30,7 @@ export function federationCopy(
   }
   return locale === "ja"
     ? {
-        subject: "【Mamori】{provider}の連携を解除しました",
+        subject: "{provider}の連携を解除しました",
         lines: [
           "{name} 様",
           "お客様のアカウントと{provider}の連携を解除しました。{provider}ではログインできなくなりました。",
@@ -38,7 +38,7 @@ export function federationCopy(
         ],
       }
     : {
-        subject: "Mamori: {provider} was unlinked",
+        subject: "{provider} was unlinked",
         lines: [
           "Hello {name},",
           "{provider} was unlinked from your account: it can no longer sign you in.",

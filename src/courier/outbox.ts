@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import type { Brands } from "../config/brand-config.ts";
 import type { Limits, Locale } from "../config/config.ts";
 import type { SupportContact } from "../config/support-config.ts";
 import { newId } from "../crypto/secrets.ts";
@@ -15,6 +16,8 @@ export type QueueDeps = {
     limits: Pick<Limits, "emailCodeLifetimeSeconds" | "phoneCodeLifetimeSeconds">;
     /** The shop's support contact, at the end of every mail (MAMORI_SUPPORT_*). */
     support?: SupportContact;
+    /** The shop's name in every subject, signature, text message and call (MAMORI_BRAND_*). */
+    brands: Brands;
   };
 };
 
@@ -83,7 +86,7 @@ export async function queueMessage(
   locale: Locale,
   template: MessageTemplate,
 ): Promise<string> {
-  const rendered = renderMessage(template, locale, deps.config.support);
+  const rendered = renderMessage(template, locale, deps.config.brands[locale], deps.config.support);
   return insertOutboxRow(db, deps, {
     channel,
     recipient,
@@ -111,7 +114,7 @@ export async function queuePhoneMessage(
     template: `${template.kind}_${channel}`,
     locale,
     subject: null,
-    text: renderPhoneMessage(template, locale, channel),
+    text: renderPhoneMessage(template, locale, channel, deps.config.brands[locale]),
     html: null,
     code: "code" in template ? template.code : undefined,
   });

@@ -46,7 +46,7 @@ export function passkeyCopy(change: PasskeyChange, locale: "ja" | "en"): Passkey
   const copy = (locale === "ja" ? ja : en)[change];
   return locale === "ja"
     ? {
-        subject: `【Mamori】${copy.subject}`,
+        subject: copy.subject,
         lines: [
           "{name} 様",
           ...copy.lines,
@@ -54,7 +54,7 @@ export function passkeyCopy(change: PasskeyChange, locale: "ja" | "en"): Passkey
         ],
       }
     : {
-        subject: `Mamori: ${copy.subject.toLowerCase()}`,
+        subject: copy.subject,
         lines: [
           "Hello {name},",
           ...copy.lines,

@@ -1,3 +1,4 @@
+import type { Brand } from "../config/brand-config.ts";
 import type { Locale } from "../config/config.ts";
 import type { SupportContact } from "../config/support-config.ts";
 import { format } from "../i18n/locale.ts";
@@ -15,7 +16,7 @@ import { signedOutBySupportCopy } from "./staff-templates.ts";
 import { type TwoStepRecoveryMail, twoStepRecoveryCopy } from "./two-step-recovery-templates.ts";
 import { type TwoStepChange, twoStepCopy } from "./two-step-templates.ts";
 
-/** Every message Mamori sends, with the data it needs. `code` marks messages that carry a security code. */
+/** Every mail sent to a customer, with the data it needs. `code` marks messages that carry a security code. */
 export type MessageTemplate =
   | ProfileTemplate
   // No name: the address is not verified yet, and the name is whatever the registrant typed (an
@@ -74,7 +75,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
       return ja
         ? {
             // No code in subjects: they show on locked screens and stay in the outbox table after sending.
-            subject: "【Mamori】Eメールアドレスの確認コード",
+            subject: "Eメールアドレスの確認コード",
             lines: [
               "アカウントの作成を完了するには、次のセキュリティコードを入力してください。",
               "セキュリティコード: {code}",
@@ -83,7 +84,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
             ],
           }
         : {
-            subject: "Mamori: your email verification code",
+            subject: "Your email verification code",
             lines: [
               "Hello,",
               "To finish creating your account, enter this security code:",
@@ -95,7 +96,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
     case "registration_existing_account":
       return ja
         ? {
-            subject: "【Mamori】このEメールアドレスでの登録がありました",
+            subject: "このEメールアドレスでの登録がありました",
             lines: [
               "{name} 様",
               "お使いのEメールアドレスで新しいアカウントを作成しようとする操作がありました。このアドレスのアカウントは既にあります。",
@@ -105,7 +106,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
             ],
           }
         : {
-            subject: "Mamori: someone tried to register with your email address",
+            subject: "Someone tried to register with your email address",
             lines: [
               "Hello {name},",
               "Someone tried to create a new account with your email address. You already have an account.",
@@ -117,7 +118,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
     case "account_created":
       return ja
         ? {
-            subject: "【Mamori】アカウントを作成しました",
+            subject: "アカウントを作成しました",
             lines: [
               "{name} 様",
               "アカウントの作成が完了しました。",
@@ -125,7 +126,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
             ],
           }
         : {
-            subject: "Mamori: your account is ready",
+            subject: "Your account is ready",
             lines: [
               "Hello {name},",
               "Your account has been created.",
@@ -135,29 +136,29 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
     case "password_reset_code":
       return ja
         ? {
-            subject: "【Mamori】パスワード再設定のセキュリティコード",
+            subject: "パスワード再設定のセキュリティコード",
             lines: [
               "{name} 様",
               "パスワードを再設定するには、次のセキュリティコードを入力してください。",
               "セキュリティコード: {code}",
-              "このコードの有効期限は{minutes}分です。このコードを誰にも教えないでください。Mamori がコードをお尋ねすることはありません。",
+              "このコードの有効期限は{minutes}分です。このコードを誰にも教えないでください。{shop}からコードをお尋ねすることはありません。",
               "お心当たりがない場合は、このメールを無視してください。パスワードは変更されません。",
             ],
           }
         : {
-            subject: "Mamori: your password reset code",
+            subject: "Your password reset code",
             lines: [
               "Hello {name},",
               "To reset your password, enter this security code:",
               "Security code: {code}",
-              "It expires in {minutes} minutes. Never share it: Mamori will never ask you for it.",
+              "It expires in {minutes} minutes. Never share it: {shop} will never ask you for it.",
               "If this wasn't you, you can ignore this email — your password is unchanged.",
             ],
           };
     case "password_changed":
       return ja
         ? {
-            subject: "【Mamori】パスワードが変更されました",
+            subject: "パスワードが変更されました",
             lines: [
               "{name} 様",
               template.how === "reset"
@@ -167,7 +168,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
             ],
           }
         : {
-            subject: "Mamori: your password was changed",
+            subject: "Your password was changed",
             lines: [
               "Hello {name},",
               template.how === "reset"
@@ -209,7 +210,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
     case "new_sign_in":
       return ja
         ? {
-            subject: "【Mamori】新しい環境からのサインインがありました",
+            subject: "新しい環境からのサインインがありました",
             lines: [
               "{name} 様",
               "お客様のアカウントに、これまでと違う環境からサインインがありました。",
@@ -219,7 +220,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
             ],
           }
         : {
-            subject: "Mamori: new sign-in to your account",
+            subject: "New sign-in to your account",
             lines: [
               "Hello {name},",
               "Your account was signed in to from a browser or place it has not used before.",
@@ -231,7 +232,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
     case "sign_in_paused":
       return ja
         ? {
-            subject: "【Mamori】パスワードの入力が続けて間違っていました",
+            subject: "パスワードの入力が続けて間違っていました",
             lines: [
               "{name} 様",
               "お客様のアカウントへのサインインで、間違ったパスワードが続けて入力されました。安全のため、パスワードでのサインインを{minutes}分間停止しています。",
@@ -240,7 +241,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
             ],
           }
         : {
-            subject: "Mamori: someone tried your password",
+            subject: "Someone tried your password",
             lines: [
               "Hello {name},",
               "Wrong passwords were entered again and again for your account, so password sign-in is paused for {minutes} minutes.",
@@ -257,7 +258,7 @@ function statusChangedCopy(status: "suspended" | "closed" | "active", ja: boolea
   if (status === "suspended") {
     return ja
       ? {
-          subject: "【Mamori】アカウントを一時停止しました",
+          subject: "アカウントを一時停止しました",
           lines: [
             "{name} 様",
             "ショップの運営者がお客様のアカウントを一時停止しました。すべてのデバイスからサインアウトされています。",
@@ -266,7 +267,7 @@ function statusChangedCopy(status: "suspended" | "closed" | "active", ja: boolea
           ],
         }
       : {
-          subject: "Mamori: your account has been suspended",
+          subject: "Your account has been suspended",
           lines: [
             "Hello {name},",
             "The shop's operator has suspended your account. You have been signed out on every device.",
@@ -278,7 +279,7 @@ function statusChangedCopy(status: "suspended" | "closed" | "active", ja: boolea
   if (status === "closed") {
     return ja
       ? {
-          subject: "【Mamori】アカウントを閉鎖しました",
+          subject: "アカウントを閉鎖しました",
           lines: [
             "{name} 様",
             "お客様のアカウントは閉鎖されました。すべてのデバイスからサインアウトされています。",
@@ -287,7 +288,7 @@ function statusChangedCopy(status: "suspended" | "closed" | "active", ja: boolea
           ],
         }
       : {
-          subject: "Mamori: your account has been closed",
+          subject: "Your account has been closed",
           lines: [
             "Hello {name},",
             "Your account has been closed. You have been signed out on every device.",
@@ -298,7 +299,7 @@ function statusChangedCopy(status: "suspended" | "closed" | "active", ja: boolea
   }
   return ja
     ? {
-        subject: "【Mamori】アカウントを再開しました",
+        subject: "アカウントを再開しました",
         lines: [
           "{name} 様",
           "お客様のアカウントは再び使えるようになりました。いつものようにサインインできます。",
@@ -306,7 +307,7 @@ function statusChangedCopy(status: "suspended" | "closed" | "active", ja: boolea
         ],
       }
     : {
-        subject: "Mamori: your account is open again",
+        subject: "Your account is open again",
         lines: ["Hello {name},", "Your account can be used again. You can sign in as usual.", reason],
       };
 }
@@ -325,29 +326,35 @@ function valuesOf(template: MessageTemplate): Record<string, string | number> {
 export function renderMessage(
   template: MessageTemplate,
   locale: Locale,
+  brand: Brand,
   support?: SupportContact,
 ): RenderedMessage {
   const copy = copyFor(template, locale);
-  const values = valuesOf(template);
+  const values = { ...valuesOf(template), shop: brand.name };
+  // The shop's name leads every subject, as Japanese shops write it: 【やまだ商店】パスワードが変更されました.
+  const subject =
+    locale === "ja"
+      ? `【${brand.name}】${format(copy.subject, values)}`
+      : `${brand.name}: ${format(copy.subject, values)}`;
   // The support contact is the operator's text, not a placeholder's: added after formatting.
   const lines = [
     ...copy.lines.map((line) => format(line, values)),
-    ...supportLines(support, locale === "ja"),
+    ...supportLines(support, locale === "ja", brand),
   ];
   const code = "code" in template ? template.code : undefined;
   const body = html`<!doctype html>
-<html lang="${locale}"><head><meta charset="utf-8"><title>${format(copy.subject, values)}</title></head>
+<html lang="${locale}"><head><meta charset="utf-8"><title>${subject}</title></head>
 <body style="font-family: sans-serif; line-height: 1.6; color: #1a1a1a;">
 ${lines.map((line) =>
   code && line.includes(code)
     ? html`<p style="font-size: 24px; letter-spacing: 4px;"><strong>${line}</strong></p>`
     : html`<p>${line}</p>`,
 )}
-<p style="color: #666; font-size: 12px;">Mamori</p>
+<p style="color: #666; font-size: 12px;">${brand.name}</p>
 </body></html>`;
   return {
-    subject: format(copy.subject, values),
-    text: `${lines.join("\n\n")}\n\n-- \nMamori\n`,
+    subject,
+    text: `${lines.join("\n\n")}\n\n-- \n${brand.name}\n`,
     html: body.value,
   };
 }

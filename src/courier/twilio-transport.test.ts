@@ -105,7 +105,7 @@ function onlyRequest(fake: FakeTwilio): RecordedRequest {
 test("a text is a form-encoded POST to Messages.json with To, From and Body, signed with the account SID and auth token", async (t) => {
   const fake = await startFakeTwilio(t);
   const { sms } = createTwilioTransports(options(fake));
-  await sms.send(phoneMessage("sms", "【Mamori】セキュリティコード: 123456"));
+  await sms.send(phoneMessage("sms", "【やまだ商店】セキュリティコード: 123456"));
 
   const request = onlyRequest(fake);
   assert.equal(request.method, "POST");
@@ -116,7 +116,7 @@ test("a text is a form-encoded POST to Messages.json with To, From and Body, sig
   assert.deepEqual(Object.fromEntries(request.form), {
     To: "+819012345678",
     From: "+815011112222",
-    Body: "【Mamori】セキュリティコード: 123456",
+    Body: "【やまだ商店】セキュリティコード: 123456",
   });
 });
 
@@ -146,8 +146,10 @@ test("with a Messaging Service and an API key, a text names the service and sign
 test("a voice call reads a Japanese script in ja-JP and an English one in en-US, from the voice number", async (t) => {
   const fake = await startFakeTwilio(t);
   const { voice } = createTwilioTransports(options(fake));
-  await voice.send(phoneMessage("voice", "マモリです。セキュリティコードは、1、2、3、です。", "ja"));
-  await voice.send(phoneMessage("voice", "This is Mamori. Your code is: 1, 2, 3.", "en"));
+  await voice.send(
+    phoneMessage("voice", "ヤマダショウテンです。セキュリティコードは、1、2、3、です。", "ja"),
+  );
+  await voice.send(phoneMessage("voice", "This is Yamada Shoten. Your code is: 1, 2, 3.", "en"));
 
   assert.equal(fake.requests.length, 2);
   const [japanese, english] = fake.requests;
@@ -156,11 +158,11 @@ test("a voice call reads a Japanese script in ja-JP and an English one in en-US,
   assert.equal(japanese?.form.get("From"), "+815033334444");
   assert.equal(
     japanese?.form.get("Twiml"),
-    '<Response><Say language="ja-JP">マモリです。セキュリティコードは、1、2、3、です。</Say></Response>',
+    '<Response><Say language="ja-JP">ヤマダショウテンです。セキュリティコードは、1、2、3、です。</Say></Response>',
   );
   assert.equal(
     english?.form.get("Twiml"),
-    '<Response><Say language="en-US">This is Mamori. Your code is: 1, 2, 3.</Say></Response>',
+    '<Response><Say language="en-US">This is Yamada Shoten. Your code is: 1, 2, 3.</Say></Response>',
   );
 });
 
@@ -307,7 +309,7 @@ test("queued SMS and voice codes go out through Twilio and end sent, the call in
   // The locale came from the outbox row through the dispatcher: English here, not the default.
   assert.match(
     call?.form.get("Twiml") ?? "",
-    /^<Response><Say language="en-US">This is Mamori\. .*4, 8, 2, 9, 1, 3/,
+    /^<Response><Say language="en-US">This is Sample Shop\. .*4, 8, 2, 9, 1, 3/,
   );
 });
 

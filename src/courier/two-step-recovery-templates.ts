@@ -123,6 +123,6 @@ export function twoStepRecoveryCopy(mail: TwoStepRecoveryMail, locale: "ja" | "e
 export function twoStepRecoverySms(locale: "ja" | "en"): string {
   // Short: a URL and Japanese text make two or three UCS-2 segments at most.
   return locale === "ja"
-    ? "2段階認証の解除手続きが始まりました。{completesAt}に無効になります。心当たりがなければ取り消し: {cancelUrl}"
-    : "A two-step recovery started; two-step turns off on {completesAt}. Not you? Cancel: {cancelUrl}";
+    ? "【{shop}】2段階認証の解除手続きが始まりました。{completesAt}に無効になります。心当たりがなければ取り消し: {cancelUrl}"
+    : "{shop}: a two-step recovery started; two-step turns off on {completesAt}. Not you? Cancel: {cancelUrl}";
 }

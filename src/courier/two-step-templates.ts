@@ -79,7 +79,7 @@ export function twoStepCopy(change: TwoStepChange, locale: "ja" | "en"): TwoStep
   const copy = (locale === "ja" ? ja : en)[change];
   return locale === "ja"
     ? {
-        subject: `【Mamori】${copy.subject}`,
+        subject: copy.subject,
         lines: [
           "{name} 様",
           copy.line,
@@ -87,7 +87,7 @@ export function twoStepCopy(change: TwoStepChange, locale: "ja" | "en"): TwoStep
         ],
       }
     : {
-        subject: `Mamori: ${copy.subject.toLowerCase()}`,
+        subject: copy.subject,
         lines: [
           "Hello {name},",
           copy.line,

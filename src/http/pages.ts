@@ -22,7 +22,7 @@ export function sendPage(reply: FastifyReply, status: number, options: LayoutOpt
     .code(status)
     .header("content-type", "text/html; charset=utf-8")
     .header("cache-control", "no-store")
-    .send(renderLayout(options));
+    .send(renderLayout(options, reply.request.brand));
 }
 
 /** A form body's field as one string (a repeated or missing field reads as ""). */

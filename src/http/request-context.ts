@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Brand } from "../config/brand-config.ts";
 import type { Config, Locale } from "../config/config.ts";
 import type { Deps } from "../deps.ts";
 import type { RequestMeta } from "../flows/flow-result.ts";
@@ -13,6 +14,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The request's language; set in an onRequest hook. */
     locale: Locale;
+    /** The shop's brand in the request's language (MAMORI_BRAND_*); set with `locale`. */
+    brand: Brand;
     /** The live session, filled in by `requireSession` (null before and when there is none). */
     auth: AuthenticatedSession | null;
   }

@@ -20,12 +20,20 @@ const contentSecurityPolicy: Readonly<Record<string, readonly string[]>> = {
  * check's time.
  */
 export function securityHeaders(
-  config: Pick<Config, "environment"> & Partial<Pick<Config, "federation">>,
+  config: Pick<Config, "environment"> & Partial<Pick<Config, "federation" | "brands">>,
 ): Readonly<Record<string, string>> {
   // A sign-in button posts to Mamori, which redirects to the provider: the browser holds that
   // redirect to the page's form-action, so each configured provider's origin is allowed there too.
   const providerOrigins = (config.federation?.providers ?? []).map((p) => p.issuer.origin);
-  const policy = { ...contentSecurityPolicy, "form-action": ["'self'", ...new Set(providerOrigins)] };
+  // The shop's logo may live on its own site (MAMORI_BRAND_LOGO_URL=https://…): that origin only.
+  const logoOrigins = Object.values(config.brands ?? {}).flatMap((brand) =>
+    brand.logoUrl?.startsWith("https://") ? [new URL(brand.logoUrl).origin] : [],
+  );
+  const policy = {
+    ...contentSecurityPolicy,
+    "form-action": ["'self'", ...new Set(providerOrigins)],
+    "img-src": [...(contentSecurityPolicy["img-src"] ?? []), ...new Set(logoOrigins)],
+  };
   return {
     "content-security-policy": Object.entries(policy)
       .map(([directive, sources]) => `${directive} ${sources.join(" ")}`)
@@ -51,7 +59,7 @@ export function securityHeaders(
 /** Sets the security headers on every answer, error pages and 404s included. */
 export function registerSecurityHeaders(
   app: FastifyInstance,
-  config: Pick<Config, "environment"> & Partial<Pick<Config, "federation">>,
+  config: Pick<Config, "environment"> & Partial<Pick<Config, "federation" | "brands">>,
 ): void {
   const headers = securityHeaders(config);
   app.addHook("onRequest", (_request, reply, done) => {

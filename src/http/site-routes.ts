@@ -7,8 +7,17 @@ import { cookieName } from "./cookie-names.ts";
 import { safeReturnPath, sendPage } from "./pages.ts";
 import { localeCookieName } from "./request-context.ts";
 
-/** The language switch and the sign-in help page. */
+/** The language switch, the shop's colours and the sign-in help page. */
 export function registerSiteRoutes(app: FastifyInstance, deps: Deps): void {
+  // The shop's main colour over the stylesheet's default (MAMORI_BRAND_COLOUR): a stylesheet of
+  // this site, so the Content-Security-Policy needs no inline style.
+  const brandCss = `:root {\n  --accent: ${deps.config.brands.ja.colour};\n  --accent-ink: #ffffff;\n}\n`;
+  app.get("/brand.css", { schema: { hide: true } }, async (_request, reply) =>
+    reply
+      .header("content-type", "text/css; charset=utf-8")
+      .header("cache-control", "public, max-age=300")
+      .send(brandCss),
+  );
   app.get(
     "/locale/:locale",
     async (

@@ -2,7 +2,7 @@ import type { Locale } from "../config/config.ts";
 import type { KnownScope } from "../oidc/connected-apps.ts";
 
 // The words of Login & security -> "Apps and websites" (src/account/connected-apps-page.ts): the
-// shops allowed to sign the person in with Mamori, as Google's "Third-party apps with account
+// shops allowed to sign the person in with their account here, as Google's "Third-party apps with account
 // access" and Amazon's "Apps and services" show them.
 const ja = {
   row: "お店・アプリ",
@@ -10,10 +10,10 @@ const ja = {
   rowCount: "{count}件",
   manage: "管理",
   manageLabel: "お店・アプリを管理",
-  title: "Mamoriでサインインしているお店・アプリ",
+  title: "{shop}のアカウントでログインしているお店・アプリ",
   intro:
-    "「Mamoriでサインイン」を許可したお店やアプリです。アクセスを削除すると、そのお店はあなたとしてサインインできなくなり、あなたの情報も受け取れなくなります。次に使うときは改めて許可を求められます。",
-  none: "Mamoriでのサインインを許可したお店・アプリはありません。",
+    "「{shop}のアカウントでログイン」を許可したお店やアプリです。アクセスを削除すると、そのお店はあなたとしてログインできなくなり、あなたの情報も受け取れなくなります。次に使うときは改めて許可を求められます。",
+  none: "{shop}のアカウントでのログインを許可したお店・アプリはありません。",
   allowedAt: "許可した日時: {time}",
   lastUsedAt: "最後の利用: {time}",
   neverUsed: "最後の利用: まだありません",
@@ -40,10 +40,10 @@ const en: ConnectedAppsText = {
   rowCount: "{count} shop(s)",
   manage: "Manage",
   manageLabel: "Manage apps and websites",
-  title: "Apps and websites you sign in to with Mamori",
+  title: "Apps and websites you sign in to with your {shop} account",
   intro:
-    "Shops and apps you have allowed to sign you in with Mamori. Remove one and it can no longer sign you in or receive your information; it asks for your permission again the next time you use it.",
-  none: "You have not allowed any shop or app to sign you in with Mamori.",
+    "Shops and apps you have allowed to sign you in with your {shop} account. Remove one and it can no longer sign you in or receive your information; it asks for your permission again the next time you use it.",
+  none: "You have not allowed any shop or app to sign you in with your {shop} account.",
   allowedAt: "Allowed: {time}",
   lastUsedAt: "Last used: {time}",
   neverUsed: "Last used: not yet",

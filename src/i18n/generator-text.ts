@@ -13,7 +13,7 @@ import { format } from "./locale.ts";
 const ja = {
   title: "パスワード生成ツール",
   intro:
-    "推測されにくいパスワードを作ります。パスワードはこの端末のブラウザーの中で作られ、Mamoriのサーバーには送られません。",
+    "推測されにくいパスワードを作ります。パスワードはこの端末のブラウザーの中で作られ、{shop}のサーバーには送られません。",
   introNoScript: "JavaScriptが無効なため、サーバーで作成して表示します（保存も記録もしません）。",
   modeCharacters: "文字",
   modePassphrase: "単語をつなげる（パスフレーズ）",
@@ -70,7 +70,7 @@ const ja = {
 const en: typeof ja = {
   title: "Password generator",
   intro:
-    "Make passwords that are hard to guess. They are made in this browser, on this device, and never sent to Mamori's server.",
+    "Make passwords that are hard to guess. They are made in this browser, on this device, and never sent to {shop}'s server.",
   introNoScript:
     "JavaScript is off, so the server makes them and shows them (never storing or logging them).",
   modeCharacters: "Characters",

@@ -1,6 +1,6 @@
 import type { Locale } from "../config/config.ts";
 
-// The words of the "Sign in with Mamori" pages (src/oidc/pages.ts): consent, two-step required,
+// The words of the "Sign in with {shop}" pages (src/oidc/pages.ts): consent, two-step required,
 // sign out from a shop. The shop's name is the operator's `clients create --name`.
 const ja = {
   consent: {
@@ -22,14 +22,14 @@ const ja = {
     title: "2段階認証が必要です",
     intro: "{client} にサインインするには、2段階認証（確認コードによる本人確認）を有効にする必要があります。",
     setUp: "2段階認証を設定する",
-    afterSetUp: "設定が終わったら、{client} でもう一度「Mamoriでサインイン」を選んでください。",
+    afterSetUp: "設定が終わったら、{client}でもう一度「{shop}のアカウントでログイン」を選んでください。",
     cancel: "{client} に戻る",
   },
   signOut: {
     title: "サインアウト",
     intro: "{client} からサインアウトします。",
     introNoClient: "サインアウトします。",
-    everywhere: "Mamoriからもサインアウトする",
+    everywhere: "{shop}からもログアウトする",
     onlyShop: "このお店からだけサインアウトする",
     done: "サインアウトしました。",
     back: "続ける",
@@ -68,14 +68,14 @@ const en: OidcText = {
     title: "Two-step verification is required",
     intro: "To sign in to {client}, turn on two-step verification (a code that proves it's you) first.",
     setUp: "Set up two-step verification",
-    afterSetUp: 'When it is on, choose "Sign in with Mamori" at {client} again.',
+    afterSetUp: 'When it is on, choose "Sign in with {shop}" at {client} again.',
     cancel: "Back to {client}",
   },
   signOut: {
     title: "Sign out",
     intro: "You are signing out of {client}.",
     introNoClient: "You are signing out.",
-    everywhere: "Sign out of Mamori too",
+    everywhere: "Sign out of {shop} too",
     onlyShop: "Sign out of this shop only",
     done: "You have signed out.",
     back: "Continue",

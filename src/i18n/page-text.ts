@@ -3,11 +3,9 @@ import type { Locale } from "../config/config.ts";
 // Everything the pages say, by screen. Japanese first: the words people know from the big shops
 // (サインイン, ログインとセキュリティ, セキュリティコード, 2段階認証, 高度なセキュリティ設定).
 const ja = {
-  brand: "Mamori",
   skipToContent: "本文へ移動",
   switchLanguage: "English",
   switchLanguageLocale: "en" as Locale,
-  footer: "Mamori — アカウントを守るサインインサービス",
   errorSummaryTitle: "入力内容を確認してください",
   required: "必須",
   signIn: {
@@ -190,11 +188,9 @@ const ja = {
 export type PageText = typeof ja;
 
 const en: PageText = {
-  brand: "Mamori",
   skipToContent: "Skip to content",
   switchLanguage: "日本語",
   switchLanguageLocale: "ja",
-  footer: "Mamori — sign-in that protects your account",
   errorSummaryTitle: "Please check the following",
   required: "required",
   signIn: {

@@ -108,7 +108,7 @@ export const en: TwoStepText = {
     once: "These codes are shown only now. Print them or save them somewhere safe.",
     listLabel: "Recovery codes (10)",
     download: "Download as a text file",
-    fileHeading: "Mamori recovery codes ({email})",
+    fileHeading: "{shop} recovery codes ({email})",
     fileNote: "Each code works once.",
     nextBackup: "Next, add a backup method in case you lose your phone.",
     addBackup: "Add a backup method",

@@ -112,7 +112,7 @@ const ja = {
     once: "このコードは今しか表示されません。印刷するか、安全な場所に保存してください。",
     listLabel: "リカバリーコード(10個)",
     download: "テキストファイルでダウンロード",
-    fileHeading: "Mamori のリカバリーコード({email})",
+    fileHeading: "{shop}のリカバリーコード({email})",
     fileNote: "各コードは1回だけ使えます。",
     nextBackup: "次に、携帯電話をなくしたときのためのバックアップ方法を追加しましょう。",
     addBackup: "バックアップ方法を追加",

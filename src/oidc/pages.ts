@@ -48,7 +48,14 @@ ${scopes.map((text) => html`<li>${text}</li>`)}
   return { locale: view.locale, title, path: action, body };
 }
 
-export type TwoStepRequiredView = { locale: Locale; uid: string; csrfToken: string; clientName: string };
+export type TwoStepRequiredView = {
+  locale: Locale;
+  uid: string;
+  csrfToken: string;
+  clientName: string;
+  /** The shop's own name (its brand), whose account signs in to the client. */
+  shop: string;
+};
 
 export function twoStepRequiredPage(view: TwoStepRequiredView): LayoutOptions {
   const t = oidcText(view.locale).twoStepRequired;
@@ -57,7 +64,7 @@ export function twoStepRequiredPage(view: TwoStepRequiredView): LayoutOptions {
 <h1>${t.title}</h1>
 <p>${format(t.intro, { client: view.clientName })}</p>
 <a class="button wide" href="/account/security/two-step">${t.setUp}</a>
-<p class="hint">${format(t.afterSetUp, { client: view.clientName })}</p>
+<p class="hint">${format(t.afterSetUp, { client: view.clientName, shop: view.shop })}</p>
 <form method="post" action="${action}/abort" class="links">
   ${csrfField(view.csrfToken)}
   <button type="submit" class="secondary">${format(t.cancel, { client: view.clientName })}</button>
@@ -66,7 +73,14 @@ export function twoStepRequiredPage(view: TwoStepRequiredView): LayoutOptions {
   return { locale: view.locale, title: t.title, path: action, body };
 }
 
-export type SignOutView = { locale: Locale; clientName: string | undefined; action: string; xsrf: string };
+export type SignOutView = {
+  locale: Locale;
+  clientName: string | undefined;
+  action: string;
+  xsrf: string;
+  /** The shop's own name (its brand): "sign out of {shop} too". */
+  shop: string;
+};
 
 export function signOutPage(view: SignOutView): LayoutOptions {
   const t = oidcText(view.locale).signOut;
@@ -76,7 +90,7 @@ export function signOutPage(view: SignOutView): LayoutOptions {
 <p>${intro}</p>
 <form method="post" action="${view.action}">
   <input type="hidden" name="xsrf" value="${view.xsrf}">
-  <button type="submit" name="logout" value="yes" class="wide">${t.everywhere}</button>
+  <button type="submit" name="logout" value="yes" class="wide">${format(t.everywhere, { shop: view.shop })}</button>
 </form>
 <form method="post" action="${view.action}" class="links">
   <input type="hidden" name="xsrf" value="${view.xsrf}">

@@ -82,11 +82,16 @@ function localeOf(req: IncomingMessage, config: Config): "ja" | "en" {
   return negotiateLocale(cookie, req.headers["accept-language"]);
 }
 
-function sendProviderPage(ctx: KoaContext, status: number, page: ReturnType<typeof signedOutPage>): void {
+function sendProviderPage(
+  ctx: KoaContext,
+  config: Config,
+  status: number,
+  page: ReturnType<typeof signedOutPage>,
+): void {
   ctx.status = status;
   ctx.type = "html";
   ctx.set("cache-control", "no-store");
-  ctx.body = renderLayout(page);
+  ctx.body = renderLayout(page, config.brands[page.locale]);
 }
 
 /** Mamori's live session of a request to the provider (the browser's cookie), if any. */
@@ -331,18 +336,21 @@ function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLi
         logoutSource: async (ctx: KoaContext, form: string) => {
           const parsed = logoutForm(form);
           if (!parsed) throw new Error("oidc-provider's logout form changed shape");
+          const locale = localeOf(ctx.req, deps.config);
           sendProviderPage(
             ctx,
+            deps.config,
             200,
             signOutPage({
-              locale: localeOf(ctx.req, deps.config),
+              locale,
               clientName: ctx.oidc.client?.clientName,
+              shop: deps.config.brands[locale].name,
               ...parsed,
             }),
           );
         },
         postLogoutSuccessSource: async (ctx: KoaContext) => {
-          sendProviderPage(ctx, 200, signedOutPage(localeOf(ctx.req, deps.config)));
+          sendProviderPage(ctx, deps.config, 200, signedOutPage(localeOf(ctx.req, deps.config)));
         },
       },
     },
@@ -355,6 +363,7 @@ function providerConfiguration(deps: Deps, keys: readonly object[], oidc: OidcLi
       deps.log.info({ oidcError: out, detail }, "oidc request refused");
       sendProviderPage(
         ctx,
+        deps.config,
         Math.max(ctx.status, 400),
         providerErrorPage(localeOf(ctx.req, deps.config), code),
       );
@@ -385,7 +394,7 @@ function finishLogout(deps: Deps, provider: Provider): void {
     if (typeof location !== "string") return;
     ctx.res.removeHeader("location");
     ctx.set("refresh", `0;url=${location}`);
-    sendProviderPage(ctx, 200, signedOutPage(localeOf(ctx.req, deps.config), location));
+    sendProviderPage(ctx, deps.config, 200, signedOutPage(localeOf(ctx.req, deps.config), location));
   });
 }
 

@@ -144,7 +144,13 @@ export function registerOidcRoutes(app: FastifyInstance, deps: Deps, oidc: OidcS
           return sendPage(
             reply,
             403,
-            twoStepRequiredPage({ locale: request.locale, uid: details.uid, csrfToken, clientName }),
+            twoStepRequiredPage({
+              locale: request.locale,
+              uid: details.uid,
+              csrfToken,
+              clientName,
+              shop: request.brand.name,
+            }),
           );
         }
         const login: InteractionResults["login"] = {

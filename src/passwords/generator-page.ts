@@ -142,7 +142,7 @@ function sendGeneratorPage(
   };
   const body = html`<div class="card generator" id="generator" data-text="${JSON.stringify(scriptText)}" data-policy-min-length="${deps.config.limits.passwordMinLength}"${state.forForm ? html` data-for-form="1"` : null}>
 <h1>${text.title}</h1>
-<p>${text.intro}</p>
+<p>${format(text.intro, { shop: request.brand.name })}</p>
 <p class="hint" id="generator-no-script">${text.introNoScript}</p>
 ${state.error ? html`<div class="error-summary" role="alert" tabindex="-1" id="error-summary"><p>${state.error}</p></div>` : null}
 ${optionsForm(text, state, csrfToken)}

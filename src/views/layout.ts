@@ -1,3 +1,4 @@
+import type { Brand } from "../config/brand-config.ts";
 import type { Locale } from "../config/config.ts";
 import { type PageText, pageText } from "../i18n/page-text.ts";
 import { html, type SafeHtml } from "./html.ts";
@@ -13,8 +14,11 @@ export type LayoutOptions = {
   notice?: string;
 };
 
-/** Every page's frame: language, skip link, header with the language switch, main, footer. */
-export function renderLayout(options: LayoutOptions): string {
+/**
+ * Every page's frame: language, skip link, header with the shop's name or logo and the language
+ * switch, main, footer. The page names the shop (its brand), never the software behind it.
+ */
+export function renderLayout(options: LayoutOptions, brand: Brand): string {
   const text: PageText = pageText(options.locale);
   const switchHref = `/locale/${text.switchLanguageLocale}?return_to=${encodeURIComponent(options.path)}`;
   return html`<!doctype html>
@@ -22,16 +26,17 @@ export function renderLayout(options: LayoutOptions): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${options.title} | ${text.brand}</title>
+<title>${options.title} | ${brand.name}</title>
 <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/assets/mamori.css">
 <link rel="stylesheet" href="/assets/mamori-security.css">
+<link rel="stylesheet" href="/brand.css">
 <script src="/assets/mamori.js" defer></script>
 </head>
 <body>
 <a class="skip" href="#main">${text.skipToContent}</a>
 <header class="top">
-  <a class="brand" href="/">${text.brand}<span aria-hidden="true"> 守り</span></a>
+  <a class="brand" href="/">${brand.logoUrl ? html`<img src="${brand.logoUrl}" alt="${brand.name}" height="32">` : brand.name}</a>
   <nav aria-label="${options.locale === "ja" ? "メニュー" : "Menu"}">
     ${options.signedIn ? html`<a href="/account">${options.signedIn.name}</a>` : null}
     <a href="${switchHref}" hreflang="${text.switchLanguageLocale}" lang="${text.switchLanguageLocale}">${text.switchLanguage}</a>
@@ -46,7 +51,7 @@ export function renderLayout(options: LayoutOptions): string {
 ${options.notice ? html`<p class="notice" role="status">${options.notice}</p>` : null}
 ${options.body}
 </main>
-<footer class="bottom"><p>${text.footer}</p></footer>
+<footer class="bottom"><p>© ${brand.name}</p></footer>
 </body>
 </html>`.value;
 }

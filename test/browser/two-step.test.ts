@@ -158,7 +158,7 @@ async function checkRecoveryCodes(page: Page, s: Shopper, shot: string): Promise
     page.waitForEvent("download"),
     link(page, s.w.recovery.download).click(),
   ]);
-  assert.equal(download.suggestedFilename(), "mamori-recovery-codes.txt");
+  assert.equal(download.suggestedFilename(), "recovery-codes.txt");
   const file = readFileSync(await download.path(), "utf8");
   for (const code of codes) assert.ok(file.includes(code.trim()), `${code} is in the file`);
   assert.ok(file.includes(s.email));

@@ -125,6 +125,7 @@ test("MAMORI_HIBP_URL is checked at start: a URL, https in production", () => {
   );
   const production = {
     NODE_ENV: "production",
+    MAMORI_BRAND_NAME: "やまだ商店",
     MAMORI_SECRET_KEYS: "a".repeat(64),
     SMTP_URL: "smtp://mail.example.jp",
     MAMORI_PUBLIC_URL: "https://id.example.jp",

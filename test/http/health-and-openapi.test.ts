@@ -14,6 +14,7 @@ type OpenApi = {
 // What a production configuration needs (config refuses to start without it).
 const productionEnv = {
   NODE_ENV: "production",
+  MAMORI_BRAND_NAME: "やまだ商店",
   SMTP_URL: "smtp://127.0.0.1:2525",
   MAMORI_PUBLIC_URL: "https://id.shop.example.jp",
   MAMORI_TRUST_PROXY: "true",
@@ -101,7 +102,7 @@ test("the development outbox lists messages to an address, newest first, with th
   type Listed = { channel: string; to: string; code?: string; subject?: string; createdAt: string };
   const { messages } = response.json<{ messages: Listed[] }>();
   assert.equal(messages.length, 3);
-  assert.equal(messages[0]?.subject, "【Mamori】このEメールアドレスでの登録がありました");
+  assert.equal(messages[0]?.subject, "【サンプルショップ】このEメールアドレスでの登録がありました");
   assert.equal(messages[0]?.createdAt, s.clock.now().toISOString());
   for (const m of messages) assert.deepEqual([m.channel, m.to], ["email", account.email]);
   const withCode = messages.filter((m) => m.code !== undefined);

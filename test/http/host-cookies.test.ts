@@ -14,6 +14,7 @@ import { accountWithApp, oathtoolCode } from "../support/two-step.ts";
 
 const productionEnv = {
   NODE_ENV: "production",
+  MAMORI_BRAND_NAME: "やまだ商店",
   SMTP_URL: "smtp://127.0.0.1:2525",
   MAMORI_PUBLIC_URL: "https://id.shop.example.jp",
   MAMORI_TRUST_PROXY: "true",

@@ -202,7 +202,7 @@ test("removing a shop's access ends its refresh and access tokens, is audited an
   const mails = (await s.messagesTo(account.email)).filter((m) => m.template === "connected_app_removed");
   assert.equal(mails.length, 1);
   const [mail] = mails;
-  assert.equal(mail?.subject, "【Mamori】お店・アプリのアクセスを削除しました");
+  assert.equal(mail?.subject, "【サンプルショップ】お店・アプリのアクセスを削除しました");
   assert.match(mail?.text_body ?? "", /山田 花子 様/);
   assert.match(mail?.text_body ?? "", /「テスト商店」/);
   assert.match(mail?.text_body ?? "", /http:\/\/localhost:3000\/account\/security\/apps/);
@@ -230,7 +230,7 @@ test("after a shop's access is removed, the next sign-in through it asks for con
   });
   assert.equal(removed.statusCode, 204, removed.body);
   const mail = (await s.messagesTo(account.email)).find((m) => m.template === "connected_app_removed");
-  assert.equal(mail?.subject, "Mamori: a shop's access to your account was removed");
+  assert.equal(mail?.subject, "Sample Shop: A shop's access to your account was removed");
 
   const again = await signInToShop(s, shop, browser);
   assert.equal(again.consentAsked, true, "the provider found no grant, so it asks again");

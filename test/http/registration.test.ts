@@ -59,7 +59,7 @@ test("a registration mails a 6-digit code, and the right code creates the accoun
   const [mail] = s.email.sent;
   assert.ok(mail);
   assert.equal(mail.recipient, "hanako@example.jp");
-  assert.equal(mail.subject, "【Mamori】Eメールアドレスの確認コード");
+  assert.equal(mail.subject, "【サンプルショップ】Eメールアドレスの確認コード");
   const code = /セキュリティコード: (\d{6})/.exec(mail.text)?.[1];
   assert.ok(code, mail.text);
   assert.equal(await s.latestCode("hanako@example.jp"), code);
@@ -125,7 +125,7 @@ test("registering a taken email answers the same and mails the owner instead of 
   const messages = await s.messagesTo(owner.email);
   assert.equal(messages.length, before + 1, "exactly one new mail to the owner");
   assert.equal(messages[0]?.template, "registration_existing_account");
-  assert.equal(messages[0]?.subject, "【Mamori】このEメールアドレスでの登録がありました");
+  assert.equal(messages[0]?.subject, "【サンプルショップ】このEメールアドレスでの登録がありました");
   assert.doesNotMatch(messages[0]?.text_body ?? "", /\d{6}/, "the owner's mail carries no code");
   assert.equal(messages.filter((m) => m.template === "registration_code").length, 1, "no second code");
 

@@ -90,7 +90,7 @@ test("a registration code travels by SMTP, and the code read from the mail verif
   assert.equal(mail.received.length, 1);
   const [received] = mail.received;
   assert.ok(received);
-  assert.equal(received.subject, "【Mamori】Eメールアドレスの確認コード");
+  assert.equal(received.subject, "【サンプルショップ】Eメールアドレスの確認コード");
   assert.deepEqual(addressesOf(received), ["hanako@example.jp"]);
   assert.equal(received.from?.value[0]?.address, "no-reply@shop.example.jp");
   assert.match(received.messageId ?? "", /^<msg_[0-9a-z]+@localhost>$/);
@@ -118,7 +118,7 @@ test("a registration code travels by SMTP, and the code read from the mail verif
   assert.equal(verified.json<{ account: { email: string } }>().account.email, "hanako@example.jp");
 
   assert.equal(await s.dispatch(), 1, "the welcome mail follows");
-  assert.equal(mail.received[1]?.subject, "【Mamori】アカウントを作成しました");
+  assert.equal(mail.received[1]?.subject, "【サンプルショップ】アカウントを作成しました");
 });
 
 test("a failed delivery stays pending and is retried later, so every message arrives at least once", async (t) => {

@@ -125,10 +125,7 @@ test("a phone primary's step-up sends a code first; new recovery codes replace t
   assert.equal(fresh.statusCode, 200);
   assert.match(fresh.body, /role="status">New recovery codes created\./);
   assert.equal([...fresh.body.matchAll(/<li><code>[2-9A-Z]{5}-[2-9A-Z]{5}<\/code><\/li>/g)].length, 10);
-  assert.match(
-    fresh.body,
-    /href="data:text\/plain;charset=utf-8,[^"]+" download="mamori-recovery-codes.txt"/,
-  );
+  assert.match(fresh.body, /href="data:text\/plain;charset=utf-8,[^"]+" download="recovery-codes.txt"/);
   // The codes shown when two-step was turned on no longer sign in.
   assert.equal(owner.recoveryCodes.length, 10);
   const challenge = await s.signIn({ identifier: owner.email, password: owner.password });

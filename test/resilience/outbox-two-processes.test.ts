@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { after, test } from "node:test";
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
+import { loadConfig } from "../../src/config/config.ts";
 import { queueMessage } from "../../src/courier/outbox.ts";
 import type { Database } from "../../src/db/database.ts";
 import { secureRandom, systemClock } from "../../src/deps.ts";
@@ -49,7 +50,11 @@ async function queueMails(db: Database, count: number, tag: string): Promise<str
   const deps = {
     clock: systemClock,
     random: secureRandom,
-    config: { devOutbox: false, limits: { emailCodeLifetimeSeconds: 900, phoneCodeLifetimeSeconds: 600 } },
+    config: {
+      devOutbox: false,
+      limits: { emailCodeLifetimeSeconds: 900, phoneCodeLifetimeSeconds: 600 },
+      brands: loadConfig({}).brands,
+    },
   };
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {

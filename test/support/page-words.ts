@@ -26,7 +26,7 @@ export const japanese: Words = {
     title: "Eメールアドレスの確認",
     code: "セキュリティコード",
     submit: "アカウントを作成",
-    mailSubject: "【Mamori】Eメールアドレスの確認コード",
+    mailSubject: "【サンプルショップ】Eメールアドレスの確認コード",
   },
   account: { title: "アカウントサービス", hello: (name) => `${name} 様`, security: "ログインとセキュリティ" },
   security: {
@@ -65,7 +65,7 @@ export const english: Words = {
     title: "Verify your email address",
     code: "Security code",
     submit: "Create your account",
-    mailSubject: "Mamori: your email verification code",
+    mailSubject: "Sample Shop: Your email verification code",
   },
   account: { title: "Your account", hello: (name) => `Hello, ${name}`, security: "Login & security" },
   security: {
@@ -134,7 +134,7 @@ export const japanesePassword: PasswordWords = {
     submit: "次に進む",
     resend: "コードを再送信",
     wrong: (n) => `セキュリティコードが正しくありません。残り${n}回入力できます。`,
-    mailSubject: "【Mamori】パスワード再設定のセキュリティコード",
+    mailSubject: "【サンプルショップ】パスワード再設定のセキュリティコード",
   },
   newPassword: {
     title: "新しいパスワードの設定",
@@ -143,7 +143,7 @@ export const japanesePassword: PasswordWords = {
     tooShort: "パスワードは8文字以上にしてください。",
   },
   resetDone: "パスワードを変更しました。新しいパスワードでサインインしてください。",
-  changedMailSubject: "【Mamori】パスワードが変更されました",
+  changedMailSubject: "【サンプルショップ】パスワードが変更されました",
   change: {
     edit: "パスワードを編集",
     title: "パスワードの変更",
@@ -170,7 +170,7 @@ export const englishPassword: PasswordWords = {
     submit: "Continue",
     resend: "Resend code",
     wrong: (n) => `That security code is not correct. You have ${n} tries left.`,
-    mailSubject: "Mamori: your password reset code",
+    mailSubject: "Sample Shop: Your password reset code",
   },
   newPassword: {
     title: "Choose a new password",
@@ -179,7 +179,7 @@ export const englishPassword: PasswordWords = {
     tooShort: "Use at least 8 characters.",
   },
   resetDone: "Your password was changed. Sign in with the new password.",
-  changedMailSubject: "Mamori: your password was changed",
+  changedMailSubject: "Sample Shop: Your password was changed",
   change: {
     edit: "Edit password",
     title: "Change your password",

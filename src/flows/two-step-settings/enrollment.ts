@@ -103,7 +103,12 @@ async function startTotpEnrollment(
     method: "totp",
     secret,
   });
-  const uri = otpauthUri("Mamori", ctx.auth.account.email, secret);
+  // The authenticator app lists the entry under the shop's name, in the account's language.
+  const uri = otpauthUri(
+    ctx.deps.config.brands[ctx.auth.account.locale].name,
+    ctx.auth.account.email,
+    secret,
+  );
   // Drawn here, as SVG: the key never goes to a third-party QR service.
   // qrcode is loaded when someone first sets up an app, not at start.
   const { default: QRCode } = await import("qrcode");

@@ -88,7 +88,7 @@ function renderRecoveryCodes(
 ): FastifyReply {
   const t = twoStepText(locale).recovery;
   const file = [
-    format(t.fileHeading, { email: page.auth.account.email }),
+    format(t.fileHeading, { email: page.auth.account.email, shop: reply.request.brand.name }),
     "",
     ...view.codes,
     "",
@@ -104,7 +104,7 @@ function renderRecoveryCodes(
 <p>${t.intro}</p>
 <p class="warning">${t.once}</p>
 <ol class="recovery-codes" aria-label="${t.listLabel}">${view.codes.map((code) => html`<li><code>${code}</code></li>`)}</ol>
-<p><a class="button secondary" href="${fileUrl}" download="mamori-recovery-codes.txt">${t.download}</a></p>
+<p><a class="button secondary" href="${fileUrl}" download="recovery-codes.txt">${t.download}</a></p>
 </div>
 ${
   view.enabled
