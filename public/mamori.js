@@ -113,8 +113,28 @@ function listenForGeneratedPassword(input) {
   });
 }
 
+/**
+ * A copy button the server marked data-copy (hidden without this file): copies that text (the
+ * authenticator key without its spaces) and says so in the polite live region named by
+ * data-copy-status, in the words of data-copied. Without a clipboard the text stays selectable.
+ */
+function setUpCopyButton(button) {
+  const status = document.getElementById(button.dataset.copyStatus || "");
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    if (status) status.textContent = "";
+    try {
+      await navigator.clipboard.writeText(button.dataset.copy || "");
+      if (status) status.textContent = button.dataset.copied || "";
+    } catch {
+      // No clipboard (an old browser, an insecure page, permission refused): nothing is claimed.
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   focusErrorSummary();
+  for (const button of document.querySelectorAll("button[data-copy]")) setUpCopyButton(button);
   for (const input of document.querySelectorAll("input[data-strength]")) {
     setUpStrengthMeter(input);
     listenForGeneratedPassword(input);

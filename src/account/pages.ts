@@ -19,6 +19,7 @@ import { html } from "../views/html.ts";
 import { closingRows } from "./closing-pages.ts";
 import { connectedAppsRow } from "./connected-apps-page.ts";
 import { profileNotice, profileRows } from "./profile-rows.ts";
+import { sessionDeviceName } from "./session-device.ts";
 import { trustedDeviceIdOf, trustedDevicesCard } from "./trusted-devices-page.ts";
 
 /** "Your account", "Login & security", the signed-in devices, and sign out. */
@@ -100,6 +101,7 @@ ${devices.length > 0 || account.two_step_enabled_at ? trustedDevicesCard(locale,
     const locale = request.locale;
     const text = pageText(locale).sessions;
     const sessions = await listLiveSessions(deps.db, page.auth.account.id, deps.clock.now());
+    const names = await Promise.all(sessions.map((s) => sessionDeviceName(locale, s, text.unknownDevice)));
     const notice =
       request.query.done === "others"
         ? text.revokedOthers
@@ -111,8 +113,8 @@ ${devices.length > 0 || account.two_step_enabled_at ? trustedDevicesCard(locale,
 <div class="card">
 <ul class="sessions">
 ${sessions.map(
-  (s) => html`<li>
-  <strong>${s.user_agent ?? text.unknownDevice}</strong> ${s.id === page.auth.session.id ? html`<span class="tag">${text.current}</span>` : null}<br>
+  (s, i) => html`<li>
+  <strong>${names[i]}</strong> ${s.id === page.auth.session.id ? html`<span class="tag">${text.current}</span>` : null}<br>
   <span class="hint">${format(text.started, { time: formatDateTime(s.created_at, locale) })} · ${format(text.lastSeen, { time: formatDateTime(s.last_seen_at, locale) })}${s.ip ? ` · ${s.ip}` : ""}</span>
   ${
     s.id === page.auth.session.id
@@ -127,7 +129,8 @@ ${
   sessions.length > 1
     ? html`<form method="post" action="/account/sessions/revoke-others">${csrfField(page.csrfToken)}<button type="submit">${text.revokeOthers}</button></form>`
     : null
-}`;
+}
+<p><a href="/account/security">${text.back}</a></p>`;
     return sendPage(reply, 200, {
       locale,
       title: text.title,

@@ -73,8 +73,14 @@ export const en: TwoStepText = {
     codeHint: "6 digits",
     submit: "Continue",
     wrongCode: "That security code is not correct. Enter the newest code your app shows.",
-    restartHint: "Haven't added it to your app yet? Show the QR code again.",
-    restart: "Show the QR code again",
+    restartHint:
+      "Setting it up in another app? Start over: you get a new key, and the entry already in your app stops working.",
+    restart: "Start over",
+    copy: "Copy the key",
+    copied: "Copied",
+    openInApp: "Set up in the authenticator app on this device",
+    openInAppHint:
+      "If the authenticator app is on this phone, add the account here instead of scanning the QR code.",
   },
   phoneCode: {
     title: "Enter the security code",

@@ -188,6 +188,23 @@ describe("two-step verification in a real browser", () => {
       await page.getByRole("radio", { name: w.choose.app }).check();
       await button(page, w.choose.submit).click();
       const app = await scanAppSetup(page, s, "app-setup");
+      // A mistyped first code: the same QR code and key stay beside the error (the app already
+      // holds that key), and the copy button copies it without spaces, saying so politely.
+      const shownKey = (await visibleText(page.locator("#totp-key"))).replace(/ /g, "");
+      const mistyped = await authenticatorApp(shownKey).code();
+      await enterCode(
+        page,
+        w.app.code,
+        `${(Number(mistyped[0]) + 1) % 10}${mistyped.slice(1)}`,
+        w.app.submit,
+      );
+      await page.locator("#error-summary").waitFor();
+      await checkPage(page, s, w.app.title, "app-setup-wrong-code");
+      assert.equal(secretOf(await scanQrCode(page.locator(".qr")), s.email), shownKey, "the same key");
+      await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: server.url });
+      await button(page, w.app.copy).click();
+      await page.locator("#totp-key-copied", { hasText: w.app.copied }).waitFor();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), shownKey);
       await enterCode(page, w.app.code, await app.code(), w.app.submit);
       await page.waitForURL((url) => url.pathname === "/account/security/two-step/enable");
       await checkPage(page, s, w.enable.title, "enable");

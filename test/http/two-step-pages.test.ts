@@ -26,8 +26,8 @@ type AppOwner = RegisteredAccount & { form: Form; secret: string; recoveryCodes:
 async function ownerWithApp(s: TestApp): Promise<AppOwner> {
   const owner = await s.registerAccount();
   const form = await openForm(s, `${two}/setup`, owner.cookie);
-  const appPage = await postForm(s, `${two}/setup`, form, { _csrf: form.csrf, method: "totp" });
-  assert.equal(appPage.statusCode, 200, appPage.body);
+  const started = await postForm(s, `${two}/setup`, form, { _csrf: form.csrf, method: "totp" });
+  const appPage = await openForm(s, location(started), owner.cookie);
   const secret = /<code id="totp-key">([A-Z2-7 ]+)<\/code>/.exec(appPage.body)?.[1];
   const action = /<form method="post" action="(\/account\/security\/two-step\/methods\/mth_[0-9a-z]+)"/.exec(
     appPage.body,
@@ -106,8 +106,9 @@ test("setting up the app: the QR code is an image, the key is grouped, ten recov
   const chooser = await openForm(s, `${two}/setup`, owner.cookie);
   assert.match(chooser.body, /Authenticator app \(recommended\)/);
   assert.match(chooser.body, /Text messages can be read by others/, "the SMS risk is said beside it");
-  const appPage = await postForm(s, `${two}/setup`, chooser, { _csrf: chooser.csrf, method: "totp" });
-  assert.equal(appPage.statusCode, 200);
+  const started = await postForm(s, `${two}/setup`, chooser, { _csrf: chooser.csrf, method: "totp" });
+  assert.match(location(started), /^\/account\/security\/two-step\/methods\/mth_[0-9a-z]+$/);
+  const appPage = await openForm(s, location(started), owner.cookie);
   // The server-drawn SVG arrives as a data: image, never as markup in the page.
   assert.match(appPage.body, /<img src="data:image\/svg\+xml;base64,[A-Za-z0-9+/=]+" alt="QR code for your/);
   assert.doesNotMatch(appPage.body, /<svg/);

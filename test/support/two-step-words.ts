@@ -25,7 +25,7 @@ export type TwoStepWords = {
     noSmsOn050: string;
     conflict: string;
   };
-  app: { title: string; code: string; submit: string };
+  app: { title: string; code: string; submit: string; copy: string; copied: string };
   phoneCode: { title: string; sentSms: (masked: string) => string; resend: string; wait: string };
   enable: { title: string; submit: string };
   recovery: { title: string; download: string; addBackup: string; enabled: string };
@@ -74,7 +74,13 @@ export const japaneseTwoStep: TwoStepWords = {
     noSmsOn050: "050で始まるIP電話や固定電話にはSMSが届かないため",
     conflict: "この方法は既に登録されています。",
   },
-  app: { title: "認証アプリの設定", code: "セキュリティコード", submit: "次に進む" },
+  app: {
+    title: "認証アプリの設定",
+    code: "セキュリティコード",
+    submit: "次に進む",
+    copy: "キーをコピー",
+    copied: "コピーしました",
+  },
   phoneCode: {
     title: "セキュリティコードの入力",
     sentSms: (masked) => `${masked} にSMSでセキュリティコードを送信しました。`,
@@ -139,7 +145,13 @@ export const englishTwoStep: TwoStepWords = {
     noSmsOn050: "IP phones (numbers starting 050) and landlines don't get SMS",
     conflict: "This method is already set up.",
   },
-  app: { title: "Set up your authenticator app", code: "Security code", submit: "Continue" },
+  app: {
+    title: "Set up your authenticator app",
+    code: "Security code",
+    submit: "Continue",
+    copy: "Copy the key",
+    copied: "Copied",
+  },
   phoneCode: {
     title: "Enter the security code",
     sentSms: (masked) => `We texted a security code to ${masked}.`,

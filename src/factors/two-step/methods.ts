@@ -87,6 +87,12 @@ export async function insertPendingMethod(
   return row;
 }
 
+/** The key of an app method, to show a set-up again; undefined when no configured key decrypts it. */
+export function readTotpSecret(deps: MethodDeps, method: MethodRow): Buffer | undefined {
+  if (method.method !== "totp" || !method.totp_secret) return undefined;
+  return decryptSecret(deps.secretKeys, method.totp_secret, totpPurpose(method.account_id));
+}
+
 export type TotpCheck = { ok: true } | { ok: false; reason: "incorrect" | "replayed" | "unreadable" };
 
 /**

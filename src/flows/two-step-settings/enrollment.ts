@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { releaseTwoStepPhone } from "../../account/mobile-number.ts";
+import { dialectOf } from "../../db/database.ts";
 import type { TwoStepMethodKind } from "../../db/schema.ts";
 import { checkPhoneForChannel } from "../../factors/phone/phone-policy.ts";
 import { groupedKey, otpauthUri, toBase32, totpSecretBytes } from "../../factors/totp/totp.ts";
@@ -10,6 +11,7 @@ import {
   type MethodDeps,
   type MethodRow,
   type PublicMethod,
+  readTotpSecret,
   toPublicMethod,
 } from "../../factors/two-step/methods.ts";
 import { recordTwoStepChange } from "../../factors/two-step/notify.ts";
@@ -54,9 +56,14 @@ function conflicts(existing: readonly MethodRow[], method: TwoStepMethodKind, ph
   );
 }
 
+/**
+ * `fresh` starts an app's set-up over with a new key (the pages' 「最初からやり直す」); without it a
+ * pending app set-up of the same role is answered again (see startTotpEnrollment).
+ */
 export async function startEnrollment(
   ctx: SettingsContext,
   input: EnrollmentStart,
+  options: { fresh?: boolean } = {},
 ): Promise<{ ok: true; enrollment: Enrollment } | FlowFailure> {
   const guard = requireRecentAuthentication(ctx) ?? requireStepUp(ctx);
   if (guard) return guard;
@@ -65,7 +72,7 @@ export async function startEnrollment(
   }
   if (input.method === "totp") {
     const conflict = await conflictWithExisting(ctx, input.role, "totp", null);
-    return conflict ?? startTotpEnrollment(ctx, input.role);
+    return conflict ?? startTotpEnrollment(ctx, input.role, options.fresh === true);
   }
   if (!input.phone) return failure("phone_invalid", { field: "phone" });
   const check = checkPhoneForChannel(input.phone, input.method, ctx.deps.config.phoneCountries);
@@ -93,16 +100,51 @@ async function conflictWithExisting(
   return failure("method_conflict", { field: method === "totp" ? "method" : "phone" });
 }
 
+/**
+ * An app's set-up keeps one key until it is finished, expires or is started over: asked again
+ * (「もう一度表示」, a reload, the chooser sent twice, the API's POST repeated), it answers with the
+ * pending set-up and its key, so the entry the customer already scanned keeps working. Only
+ * `fresh` (the explicit 「最初からやり直す」) or an expired set-up draws a new key.
+ */
 async function startTotpEnrollment(
   ctx: SettingsContext,
   role: "primary" | "backup",
+  fresh: boolean,
 ): Promise<{ ok: true; enrollment: Enrollment }> {
-  const secret = randomBytes(totpSecretBytes);
-  const row = await insertPendingMethod(ctx.deps.db, methodDeps(ctx), ctx.auth.account.id, {
-    role,
-    method: "totp",
-    secret,
+  const accountId = ctx.auth.account.id;
+  const now = ctx.deps.clock.now();
+  const started = await ctx.deps.db.transaction().execute(async (trx) => {
+    // Many starts at once must not each draw a key and replace the others' (the page a customer
+    // scanned would then hold a dead key): on PostgreSQL the account row is locked while the pending
+    // set-up is looked for; SQLite runs one writing transaction at a time anyway.
+    if (dialectOf(ctx.deps.db) === "postgres")
+      await trx.selectFrom("account").select("id").where("id", "=", accountId).forUpdate().execute();
+    if (!fresh) {
+      const pending = await trx
+        .selectFrom("two_step_method")
+        .selectAll()
+        .where("account_id", "=", accountId)
+        .where("role", "=", role)
+        .where("method", "=", "totp")
+        .where("state", "=", "pending")
+        .executeTakeFirst();
+      const secret = pending && isLive(pending, now) ? readTotpSecret(methodDeps(ctx), pending) : undefined;
+      if (pending && secret) return { row: pending, secret };
+    }
+    const secret = randomBytes(totpSecretBytes);
+    const row = await insertPendingMethod(trx, methodDeps(ctx), accountId, { role, method: "totp", secret });
+    return { row, secret };
   });
+  return { ok: true, enrollment: await appEnrollment(ctx, started.row, started.secret) };
+}
+
+/** Whether an app's pending set-up is still waiting for its first code. */
+function isLive(row: MethodRow, now: Date): boolean {
+  return now.getTime() - Date.parse(row.created_at) <= totpSetupSeconds * 1000;
+}
+
+/** What an app's set-up shows: the otpauth:// URI, its QR code (SVG) and the key in groups of four. */
+async function appEnrollment(ctx: SettingsContext, row: MethodRow, secret: Buffer): Promise<Enrollment> {
   // The authenticator app lists the entry under the shop's name, in the account's language.
   const uri = otpauthUri(
     ctx.deps.config.brands[ctx.auth.account.locale].name,
@@ -113,10 +155,24 @@ async function startTotpEnrollment(
   // qrcode is loaded when someone first sets up an app, not at start.
   const { default: QRCode } = await import("qrcode");
   const qrSvg = await QRCode.toString(uri, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
-  return {
-    ok: true,
-    enrollment: { id: row.id, method: "totp", otpauthUri: uri, qrSvg, secret: groupedKey(toBase32(secret)) },
-  };
+  return { id: row.id, method: "totp", otpauthUri: uri, qrSvg, secret: groupedKey(toBase32(secret)) };
+}
+
+/**
+ * An app's set-up shown again (「もう一度表示」, after a wrong code): the same key as when it was
+ * started, never a new one. Guarded as starting one is, since it shows the key.
+ */
+export async function showAppEnrollment(
+  ctx: SettingsContext,
+  enrollmentId: string,
+): Promise<{ ok: true; enrollment: Enrollment } | FlowFailure> {
+  const guard = requireRecentAuthentication(ctx) ?? requireStepUp(ctx);
+  if (guard) return guard;
+  const pending = await findPending(ctx, enrollmentId);
+  if ("ok" in pending) return pending;
+  const secret = readTotpSecret(methodDeps(ctx), pending);
+  if (pending.method !== "totp" || !secret) return failure("enrollment_not_found");
+  return { ok: true, enrollment: await appEnrollment(ctx, pending, secret) };
 }
 
 async function startPhoneEnrollment(
@@ -180,8 +236,7 @@ export async function resendEnrollmentCode(
 async function findPending(ctx: SettingsContext, enrollmentId: string): Promise<MethodRow | FlowFailure> {
   const row = await findMethod(ctx.deps.db, ctx.auth.account.id, enrollmentId);
   if (row?.state !== "pending") return failure("enrollment_not_found");
-  const age = ctx.deps.clock.now().getTime() - Date.parse(row.created_at);
-  if (row.method === "totp" && age > totpSetupSeconds * 1000)
+  if (row.method === "totp" && !isLive(row, ctx.deps.clock.now()))
     return failure("code_expired", { field: "code" });
   return row;
 }

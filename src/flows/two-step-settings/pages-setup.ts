@@ -12,7 +12,13 @@ import { csrfField, errorSummary, type FieldErrors, field } from "../../views/fo
 import { html, type SafeHtml } from "../../views/html.ts";
 import { maskedPhone } from "../../views/phone-number.ts";
 import type { FlowFailure } from "../flow-result.ts";
-import { type Enrollment, resendEnrollmentCode, startEnrollment, verifyEnrollment } from "./enrollment.ts";
+import {
+  type Enrollment,
+  resendEnrollmentCode,
+  showAppEnrollment,
+  startEnrollment,
+  verifyEnrollment,
+} from "./enrollment.ts";
 import {
   type FormState,
   formState,
@@ -91,46 +97,59 @@ ${errorSummary(locale, form.errors, form.general)}
   return sendSettingsPage(reply, page, locale, status, { title, path: chooserPath(role), body });
 }
 
-/** The app's set-up: the QR code the server drew, the key for typing, and the first code. */
+/**
+ * The app's set-up: the QR code the server drew, the key for typing (with a copy button once
+ * mamori.js runs), an otpauth:// link for an app on this same phone, and the first code. Shown
+ * again after a wrong code with the error and the same key; start-over is the only way to a new one.
+ */
 function renderAppSetup(
   reply: FastifyReply,
   locale: Locale,
   page: SettingsPage,
   status: number,
-  view: { enrollment: Enrollment; role: Role },
+  view: { enrollment: Enrollment; role: Role; form: FormState },
 ): FastifyReply {
   const t = twoStepText(locale).app;
-  const { enrollment } = view;
+  const { enrollment, form } = view;
+  const key = enrollment.secret ?? "";
   // An <img> with a data: URL (img-src 'self' data:), so no markup from outside this template enters
   // the page: the SVG cannot carry script or style into it.
   const qrSource = `data:image/svg+xml;base64,${Buffer.from(enrollment.qrSvg ?? "").toString("base64")}`;
   const body = html`<div class="card">
 <h1>${t.title}</h1>
+${errorSummary(locale, form.errors, form.general)}
 <ol class="steps">
   <li>${t.install}</li>
   <li>${t.scan}
     <div class="qr"><img src="${qrSource}" alt="${t.qrLabel}" width="200" height="200"></div>
+    <p class="open-in-app"><a href="${enrollment.otpauthUri ?? ""}">${t.openInApp}</a><br><span class="hint">${t.openInAppHint}</span></p>
     <p class="hint">${t.manual}</p>
-    <p class="key"><span class="key-label">${t.key}</span> <code id="totp-key">${enrollment.secret ?? ""}</code></p>
+    <p class="key"><span class="key-label">${t.key}</span> <code id="totp-key">${key}</code></p>
+    <p class="copy-key"><button type="button" class="secondary" data-copy="${key.replace(/ /g, "")}" data-copied="${t.copied}" data-copy-status="totp-key-copied" hidden>${t.copy}</button> <span id="totp-key-copied" class="hint" role="status" aria-live="polite"></span></p>
   </li>
   <li>${t.enter}
     <form method="post" action="${methodPath(enrollment.id)}" novalidate>
       ${csrfField(page.csrfToken)}
-      ${field({ name: "code", label: t.code, hint: t.codeHint, autocomplete: "one-time-code", inputmode: "numeric", required: true, maxlength: 12, errors: {} })}
+      ${field({ name: "code", label: t.code, hint: t.codeHint, autocomplete: "one-time-code", inputmode: "numeric", required: true, maxlength: 12, errors: form.errors })}
       <button type="submit" class="wide">${t.submit}</button>
     </form>
   </li>
 </ol>
+<form method="post" action="${chooserPath(view.role)}" class="links">
+  ${csrfField(page.csrfToken)}<input type="hidden" name="method" value="totp"><input type="hidden" name="restart" value="1">
+  <p class="hint">${t.restartHint}</p>
+  <button type="submit" class="secondary">${t.restart}</button>
+</form>
 </div>
 <p><a href="${twoStepPath}">${twoStepText(locale).choose.cancel}</a></p>`;
   return sendSettingsPage(reply, page, locale, status, {
     title: t.title,
-    path: chooserPath(view.role),
+    path: methodPath(enrollment.id),
     body,
   });
 }
 
-/** The code page of a method being set up: a phone's code, or (after a wrong try) the app's. */
+/** The code page of a phone being set up (an app's set-up is renderAppSetup, code and all). */
 function renderMethodCode(
   reply: FastifyReply,
   locale: Locale,
@@ -138,32 +157,14 @@ function renderMethodCode(
   status: number,
   view: { method: MethodRow; form: FormState; notice?: string },
 ): FastifyReply {
-  const text = twoStepText(locale);
-  const t = text.phoneCode;
+  const t = twoStepText(locale).phoneCode;
   const { method, form } = view;
   const action = methodPath(method.id);
   const role: Role = method.role;
   const phone = method.phone ? maskedPhone(method.phone) : "";
-  const intro =
-    method.method === "totp"
-      ? text.app.enter
-      : format(method.method === "sms" ? t.sentSms : t.sentVoice, { phone });
-  const more =
-    method.method === "totp"
-      ? html`<form method="post" action="${chooserPath(role)}" class="links">
-  ${csrfField(page.csrfToken)}<input type="hidden" name="method" value="totp">
-  <p class="hint">${text.app.restartHint}</p>
-  <button type="submit" class="secondary">${text.app.restart}</button>
-</form>`
-      : html`<form method="post" action="${action}/resend" class="links">
-  ${csrfField(page.csrfToken)}
-  <h2>${t.noCode}</h2>
-  <button type="submit" class="secondary">${t.resend}</button>
-</form>
-<div class="links"><p><a href="${chooserPath(role)}">${t.otherWay}</a></p></div>`;
-  const title = method.method === "totp" ? text.app.title : t.title;
+  const intro = format(method.method === "sms" ? t.sentSms : t.sentVoice, { phone });
   const body = html`<div class="card">
-<h1>${title}</h1>
+<h1>${t.title}</h1>
 ${errorSummary(locale, form.errors, form.general)}
 <p>${intro}</p>
 <form method="post" action="${action}" novalidate>
@@ -171,9 +172,19 @@ ${errorSummary(locale, form.errors, form.general)}
   ${field({ name: "code", label: t.code, hint: t.codeHint, autocomplete: "one-time-code", inputmode: "numeric", required: true, autofocus: true, maxlength: 12, errors: form.errors })}
   <button type="submit" class="wide">${t.submit}</button>
 </form>
-${more}
+<form method="post" action="${action}/resend" class="links">
+  ${csrfField(page.csrfToken)}
+  <h2>${t.noCode}</h2>
+  <button type="submit" class="secondary">${t.resend}</button>
+</form>
+<div class="links"><p><a href="${chooserPath(role)}">${t.otherWay}</a></p></div>
 </div>`;
-  return sendSettingsPage(reply, page, locale, status, { title, path: action, body, notice: view.notice });
+  return sendSettingsPage(reply, page, locale, status, {
+    title: t.title,
+    path: action,
+    body,
+    notice: view.notice,
+  });
 }
 
 /** A set-up that can no longer move (expired, replaced, finished): say so, offer a new one. */
@@ -246,19 +257,20 @@ export function registerTwoStepSetupPages(app: FastifyInstance, deps: Deps): voi
           form: { method, phone, ...state },
         });
       if (!isKind(method)) return show(400, { errors: { method: twoStepText(locale).choose.methodMissing } });
-      const result = await startEnrollment(page.ctx, {
-        role,
-        method,
-        ...(method === "totp" ? {} : { phone }),
-      });
+      // 「最初からやり直す」 on the app's set-up page: the only way (besides expiry) to a new key.
+      const fresh = method === "totp" && formField(request, "restart") === "1";
+      const result = await startEnrollment(
+        page.ctx,
+        { role, method, ...(method === "totp" ? {} : { phone }) },
+        { fresh },
+      );
       if (!result.ok) {
         const guard = guardRedirect(result, path);
         if (guard) return reply.redirect(guard, 303);
         if (result.code === "two_step_not_enabled") return reply.redirect(twoStepPath, 303);
         return show(errorStatuses[result.code], formState(locale, result));
       }
-      if (method === "totp")
-        return renderAppSetup(reply, locale, page, 200, { enrollment: result.enrollment, role });
+      // The set-up's own page, for the app too: a reload or the back button shows the same key.
       return reply.redirect(methodPath(result.enrollment.id), 303);
     });
   }
@@ -267,6 +279,27 @@ export function registerTwoStepSetupPages(app: FastifyInstance, deps: Deps): voi
   async function pendingMethod(page: SettingsPage, id: string): Promise<MethodRow | undefined> {
     const row = await findMethod(deps.db, page.auth.account.id, id.slice(0, 64));
     return row?.state === "pending" ? row : undefined;
+  }
+
+  /** The app's pending set-up with the key it was started with, or why it cannot be shown. */
+  async function showAppSetup(
+    reply: FastifyReply,
+    locale: Locale,
+    page: SettingsPage,
+    method: MethodRow,
+    status: number,
+    form: FormState,
+  ): Promise<FastifyReply> {
+    const shown = await showAppEnrollment(page.ctx, method.id);
+    if (shown.ok)
+      return renderAppSetup(reply, locale, page, status, {
+        enrollment: shown.enrollment,
+        role: method.role,
+        form,
+      });
+    const guard = guardRedirect(shown, methodPath(method.id));
+    if (guard) return reply.redirect(guard, 303);
+    return renderSetupEnded(reply, locale, page, shown, method.role);
   }
 
   app.get(
@@ -280,6 +313,7 @@ export function registerTwoStepSetupPages(app: FastifyInstance, deps: Deps): voi
         return renderSetupEnded(reply, locale, page, { ok: false, code: "enrollment_not_found" }, "primary");
       const guard = pageGuard(page.ctx, methodPath(method.id), true);
       if (guard) return reply.redirect(guard, 303);
+      if (method.method === "totp") return showAppSetup(reply, locale, page, method, 200, { errors: {} });
       return renderMethodCode(reply, locale, page, 200, {
         method,
         form: { errors: {} },
@@ -309,6 +343,16 @@ export function registerTwoStepSetupPages(app: FastifyInstance, deps: Deps): voi
     if (guard) return reply.redirect(guard, 303);
     const stillPending = await pendingMethod(page, method.id);
     if (stillPending && (result.code === "invalid_code" || result.code === "too_many_attempts")) {
+      // The app's QR code and key stay on the page beside the error: the same key, never a new one.
+      if (stillPending.method === "totp")
+        return showAppSetup(
+          withRetryAfter(reply, result),
+          locale,
+          page,
+          stillPending,
+          errorStatuses[result.code],
+          wrongCodeState(locale, result),
+        );
       return renderMethodCode(withRetryAfter(reply, result), locale, page, errorStatuses[result.code], {
         method: stillPending,
         form: wrongCodeState(locale, result),

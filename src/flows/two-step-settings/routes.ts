@@ -40,7 +40,7 @@ export function registerTwoStepSettingsRoutes(app: FastifyInstance, deps: Deps):
       schema: {
         tags: ["two-step verification"],
         summary:
-          "Add a method: a phone gets its code now (SMS or voice call); an app gets a QR code (SVG) and its key",
+          "Add a method: a phone gets its code now (SMS or voice call); an app gets a QR code (SVG) and its key — the same set-up and key again while one of the same role is pending (30 minutes), a new key after DELETE of the set-up",
         body: Type.Object(
           {
             role: Type.Union([Type.Literal("primary"), Type.Literal("backup")]),
