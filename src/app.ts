@@ -98,6 +98,11 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
     frameworkErrors: (error, request, reply) => {
       // No hook has run yet (no cookies parsed): the language comes from Accept-Language alone.
       request.locale = negotiateLocale(undefined, request.headers["accept-language"]);
+      // Fastify builds this request outside any route, without the decorations' getters.
+      Object.defineProperty(request, "brand", {
+        value: deps.config.brands[request.locale],
+        configurable: true,
+      });
       sendError(error, request, reply, deps);
     },
   });

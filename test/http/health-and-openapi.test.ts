@@ -168,11 +168,11 @@ test("pages carry a strict CSP, refuse framing and sniffing, and need no inline 
   assert.equal(api.headers["x-content-type-options"], "nosniff");
 });
 
-test("every page links the base stylesheet, then the security features' one, and both are served as CSS", async (t) => {
+test("every page links the base stylesheet, then the security features' one, then the shop's colours, all served as CSS", async (t) => {
   const s = await buildTestApp(t);
   const page = await s.inject({ method: "GET", url: "/sign-in" });
   const links = [...page.body.matchAll(/<link rel="stylesheet" href="([^"]+)">/g)].map((match) => match[1]);
-  assert.deepEqual(links, ["/assets/mamori.css", "/assets/mamori-security.css"]);
+  assert.deepEqual(links, ["/assets/mamori.css", "/assets/mamori-security.css", "/brand.css"]);
   for (const href of links) {
     const css = await s.inject({ method: "GET", url: href ?? "" });
     assert.equal(css.statusCode, 200, href);
