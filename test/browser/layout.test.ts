@@ -203,7 +203,7 @@ describe("phone ergonomics and the account pages' layout", () => {
     }
   });
 
-  test("at 390x844 the other customer pages too: links and buttons at least 44x44 px, checkboxes and radios 24 px, no sideways scrolling", {
+  test("at 390x844 the other customer pages too, and the account pages in English: links and buttons at least 44x44 px, checkboxes and radios 24 px, no sideways scrolling", {
     timeout: 180_000,
   }, async () => {
     const context = await newContext(browser, { viewport: phone, isMobile: true, hasTouch: true });
@@ -218,6 +218,11 @@ describe("phone ergonomics and the account pages' layout", () => {
       for (const path of signedOutPages) await visit(path);
       await signedIn(page);
       for (const path of signedInPages) await visit(path);
+      // The same pages in English, whose words are longer.
+      await page.goto(`${server.url}/locale/en?return_to=%2Faccount`);
+      await page.waitForURL((url) => url.pathname === "/account");
+      assert.equal(await page.locator("html").getAttribute("lang"), "en");
+      for (const path of ["/account", "/account/security", ...signedInPages]) await visit(path);
       assert.deepEqual(found, []);
     } finally {
       await context.close();
