@@ -16,6 +16,7 @@ import { format } from "../i18n/locale.ts";
 import { formatDateTime } from "../i18n/page-text.ts";
 import { csrfField, errorSummary, type FieldErrors } from "../views/forms.ts";
 import { html, type SafeHtml } from "../views/html.ts";
+import { settingRow } from "../views/setting-row.ts";
 import { closeOwnAccount } from "./closing.ts";
 import { exportForOwner } from "./closing-routes.ts";
 import { renderDataExportHtml } from "./data-export-html.ts";
@@ -35,8 +36,8 @@ const htmlPath = `${dataPath}/export.html`;
 /** The two rows this flow adds to Login & security. */
 export function closingRows(locale: Locale): SafeHtml {
   const t = closingText(locale).rows;
-  return html`<div><dt>${t.data}</dt><dd>${t.dataHint} <a class="edit" href="${dataPath}" aria-label="${t.downloadLabel}">${t.download}</a></dd></div>
-  <div><dt>${t.close}</dt><dd>${t.closeHint} <a class="edit" href="${closePath}" aria-label="${t.closeLabel}">${t.closeLink}</a></dd></div>`;
+  return html`${settingRow(t.data, t.dataHint, { href: dataPath, text: t.download, label: t.downloadLabel })}
+  ${settingRow(t.close, t.closeHint, { href: closePath, text: t.closeLink, label: t.closeLabel })}`;
 }
 
 function graceDays(deps: Deps): number {

@@ -15,6 +15,7 @@ import {
 } from "../oidc/connected-apps.ts";
 import { csrfField } from "../views/forms.ts";
 import { html, type SafeHtml } from "../views/html.ts";
+import { settingRow } from "../views/setting-row.ts";
 
 /**
  * Login & security -> "Apps and websites": each shop the person allowed to sign them in with
@@ -27,7 +28,11 @@ export const removeConnectedAppPath = `${connectedAppsPath}/remove`;
 /** The row on Login & security: how many shops, and the way to the page. */
 export function connectedAppsRow(locale: Locale, count: number): SafeHtml {
   const t = connectedAppsText(locale);
-  return html`<div><dt>${t.row}</dt><dd>${count === 0 ? t.rowNone : format(t.rowCount, { count })} <a class="edit" href="${connectedAppsPath}" aria-label="${t.manageLabel}">${t.manage}</a></dd></div>`;
+  return settingRow(t.row, count === 0 ? t.rowNone : format(t.rowCount, { count }), {
+    href: connectedAppsPath,
+    text: t.manage,
+    label: t.manageLabel,
+  });
 }
 
 function appItem(locale: Locale, csrfToken: string, app: ConnectedApp): SafeHtml {

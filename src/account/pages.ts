@@ -16,10 +16,12 @@ import { listLiveSessions, revokeAccountSessions, revokeSession } from "../sessi
 import { listTrustedDevices } from "../session/trusted-devices.ts";
 import { csrfField } from "../views/forms.ts";
 import { html } from "../views/html.ts";
+import { settingRow } from "../views/setting-row.ts";
 import { closingRows } from "./closing-pages.ts";
 import { connectedAppsRow } from "./connected-apps-page.ts";
 import { profileNotice, profileRows } from "./profile-rows.ts";
 import { sessionDeviceName } from "./session-device.ts";
+import { accountServiceTiles } from "./service-tiles.ts";
 import { trustedDeviceIdOf, trustedDevicesCard } from "./trusted-devices-page.ts";
 
 /** "Your account", "Login & security", the signed-in devices, and sign out. */
@@ -38,10 +40,10 @@ export function registerAccountPages(app: FastifyInstance, deps: Deps): void {
     const text = pageText(locale).account;
     const body = html`<h1>${text.title}</h1>
 <p>${format(text.hello, { name: page.auth.account.name })}</p>
-<div class="card menu">
-  <a href="/account/security">${text.security}<p>${text.securityHint}</p></a>
-  <a href="/account/sessions">${text.sessions}<p>${text.sessionsHint}</p></a>
-</div>
+${accountServiceTiles([
+  { href: "/account/security", title: text.security, description: text.securityHint },
+  { href: "/account/sessions", title: text.sessions, description: text.sessionsHint },
+])}
 ${await conditionalCreateOffer(deps, page.auth, locale)}`;
     return sendPage(reply, 200, {
       locale,
@@ -67,13 +69,13 @@ ${recoveryBanner}
 <div class="card">
 <dl class="settings">
   ${profileRows(locale, account)}
-  <div><dt>${text.password}</dt><dd>${account.password_changed_at ? format(text.passwordChangedAt, { time: formatDateTime(account.password_changed_at, locale) }) : "—"} <a class="edit" href="/account/security/password" aria-label="${text.editPassword}">${text.edit}</a></dd></div>
-  <div><dt>${text.twoStep}</dt><dd>${account.two_step_enabled_at ? text.twoStepOn : text.twoStepOff} <a class="edit" href="/account/security/two-step">${text.twoStepSettings}</a></dd></div>
+  ${settingRow(text.password, account.password_changed_at ? format(text.passwordChangedAt, { time: formatDateTime(account.password_changed_at, locale) }) : "—", { href: "/account/security/password", text: text.edit, label: text.editPassword })}
+  ${settingRow(text.twoStep, account.two_step_enabled_at ? text.twoStepOn : text.twoStepOff, { href: "/account/security/two-step", text: text.twoStepSettings })}
   ${passkeys}
   ${signInMethodsRow(locale)}
-  <div><dt>${text.sessions}</dt><dd><a href="/account/sessions">${text.manage}</a></dd></div>
+  ${settingRow(text.sessions, pageText(locale).account.sessionsHint, { href: "/account/sessions", text: text.manage })}
   ${connectedAppsRow(locale, apps.length)}
-  <div><dt>${text.activity}</dt><dd>${text.activityHint} <a class="edit" href="/account/security/activity" aria-label="${text.viewActivity}">${text.view}</a></dd></div>
+  ${settingRow(text.activity, text.activityHint, { href: "/account/security/activity", text: text.view, label: text.viewActivity })}
   ${closingRows(locale)}
 </dl>
 </div>

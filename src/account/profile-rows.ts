@@ -4,15 +4,16 @@ import { profileText } from "../i18n/profile-text.ts";
 import type { AccountRow } from "../identity/accounts.ts";
 import { html, type SafeHtml } from "../views/html.ts";
 import { maskedPhone } from "../views/phone-number.ts";
+import { settingRow } from "../views/setting-row.ts";
 
-/** Login & security's 氏名, Eメールアドレス and 携帯電話番号 rows, each with its 編集. */
+/** Login & security's 氏名, Eメールアドレス and 携帯電話番号 rows, each with its 編集 (one settingRow each). */
 export function profileRows(locale: Locale, account: AccountRow): SafeHtml {
   const text = pageText(locale).security;
   const p = profileText(locale);
   const phone = account.phone && account.phone_verified_at ? account.phone : null;
-  return html`<div><dt>${text.name}</dt><dd>${account.name} <a class="edit" href="/account/security/name" aria-label="${p.editName}">${text.edit}</a></dd></div>
-  <div><dt>${text.email}</dt><dd>${account.email} <a class="edit" href="/account/security/email" aria-label="${p.editEmail}">${text.edit}</a></dd></div>
-  <div><dt>${text.phone}</dt><dd>${phone ? maskedPhone(phone) : text.phoneNone} <a class="edit" href="/account/security/phone" aria-label="${p.editPhone}">${phone ? text.edit : p.add}</a></dd></div>`;
+  return html`${settingRow(text.name, account.name, { href: "/account/security/name", text: text.edit, label: p.editName })}
+  ${settingRow(text.email, account.email, { href: "/account/security/email", text: text.edit, label: p.editEmail })}
+  ${settingRow(text.phone, phone ? maskedPhone(phone) : text.phoneNone, { href: "/account/security/phone", text: phone ? text.edit : p.add, label: p.editPhone })}`;
 }
 
 /** The notice after a profile change (`?done=`), or undefined for another page's. */

@@ -19,6 +19,7 @@ import { formatDateTime } from "../i18n/page-text.ts";
 import { isRecentlyAuthenticated } from "../session/sessions.ts";
 import { csrfField, errorSummary, type FieldErrors, field } from "../views/forms.ts";
 import { html, type SafeHtml } from "../views/html.ts";
+import { settingRow } from "../views/setting-row.ts";
 import { listIdentities } from "./identities.ts";
 import { methodsPath } from "./pages.ts";
 import { addPassword, unlinkIdentity } from "./sign-in-methods.ts";
@@ -70,8 +71,8 @@ ${messages.error ? html`<div class="error-summary" role="alert" tabindex="-1" id
 <p>${t.methodsIntro}</p>
 <div class="card">
 <dl class="settings">
-  <div><dt>${t.password}</dt><dd>${account.password_hash ? t.passwordSet : t.passwordNone} <a class="edit" href="${account.password_hash ? "/account/security/password" : addPasswordPath}">${account.password_hash ? t.password : t.addPassword}</a></dd></div>
-  <div><dt>${t.passkeys}</dt><dd>${t.passkeyCount(passkeys)} <a class="edit" href="${passkeysPath}">${t.passkeys}</a></dd></div>
+  ${settingRow(t.password, account.password_hash ? t.passwordSet : t.passwordNone, { href: account.password_hash ? "/account/security/password" : addPasswordPath, text: account.password_hash ? t.password : t.addPassword })}
+  ${settingRow(t.passkeys, t.passkeyCount(passkeys), { href: passkeysPath, text: t.passkeys })}
   ${identities.map(
     (
       identity,

@@ -127,7 +127,7 @@ async function openAdvancedSettings(page: Page, s: Shopper, on: boolean, shot?: 
   const row = page.locator("dl.settings > div", {
     has: page.locator("dt", { hasText: s.words.security.twoStep }),
   });
-  assert.ok((await visibleText(row.locator("dd"))).startsWith(on ? s.w.on : s.w.off));
+  assert.ok((await visibleText(row.locator("dd.value"))).startsWith(on ? s.w.on : s.w.off));
   await row.getByRole("link", { name: s.w.securityLink, exact: true }).click();
   await page.waitForURL((url) => url.pathname === "/account/security/two-step");
   await checkPage(page, s, s.w.overview.title);

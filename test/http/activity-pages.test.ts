@@ -127,7 +127,7 @@ test("Login & security links to the activity page; signed out, the page asks to 
   const security = await call(s, "GET", "/account/security", owner.cookie);
   assert.match(
     security.body,
-    /<dt>サインイン履歴<\/dt><dd>最近のサインインと設定の変更 <a class="edit" href="\/account\/security\/activity" aria-label="サインイン履歴を確認">確認<\/a>/,
+    /<dt>サインイン履歴<\/dt><dd class="value">最近のサインインと設定の変更<\/dd><dd class="action"><a class="edit" href="\/account\/security\/activity" aria-label="サインイン履歴を確認">確認<\/a>/,
   );
   const signedOut = await s.inject({ method: "GET", url: activityPath });
   assert.equal(location(signedOut), "/sign-in?return_to=%2Faccount%2Fsecurity%2Factivity");

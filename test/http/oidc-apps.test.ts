@@ -111,7 +111,7 @@ test("a shop the account allowed is listed with its name, when allowed, when las
   const security = await browser.request("GET", "/account/security");
   assert.match(
     security.body,
-    /お店・アプリ<\/dt><dd>1件 <a class="edit" href="\/account\/security\/apps" aria-label="お店・アプリを管理">/,
+    /お店・アプリ<\/dt><dd class="value">1件<\/dd><dd class="action"><a class="edit" href="\/account\/security\/apps" aria-label="お店・アプリを管理">/,
   );
   const ja = await browser.request("GET", appsPath);
   assert.equal(ja.statusCode, 200);

@@ -23,7 +23,7 @@ test("Login & security links to the passkeys, and the list shows name, dates and
     url: "/account/security",
     headers: { cookie: owner.cookie },
   });
-  assert.match(security.body, /<dt>Passkeys<\/dt><dd>No passkeys yet\./);
+  assert.match(security.body, /<dt>Passkeys<\/dt><dd class="value">No passkeys yet\./);
   assert.match(security.body, /href="\/account\/security\/passkeys"/);
   assert.equal(
     (await addPasskey(app, owner.cookie, new SoftwareAuthenticator(), { name: "Work Mac" })).statusCode,

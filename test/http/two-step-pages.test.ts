@@ -341,7 +341,7 @@ test("turning two-step off needs the confirmation page's second POST, and a code
   const overview = await openForm(s, `${two}?done=disabled`, confirmAgain.cookie);
   assert.match(overview.body, /role="status">2段階認証を無効化しました。/);
   const security = await openForm(s, "/account/security", confirmAgain.cookie);
-  assert.match(security.body, /<dt>2段階認証<\/dt><dd>オフ/);
+  assert.match(security.body, /<dt>2段階認証<\/dt><dd class="value">オフ/);
 });
 
 test("an expired challenge leads back to sign-in with the reason", async (t) => {

@@ -11,6 +11,7 @@ import { formatDateTime } from "../../i18n/page-text.ts";
 import { passkeyText } from "../../i18n/passkey-text.ts";
 import { csrfField, errorSummary } from "../../views/forms.ts";
 import { html, type SafeHtml } from "../../views/html.ts";
+import { settingRow } from "../../views/setting-row.ts";
 import {
   type FormState,
   guardRedirect,
@@ -44,7 +45,11 @@ export async function passkeySummaryRow(
 ): Promise<SafeHtml> {
   const t = passkeyText(locale);
   const count = (await listPasskeys(db, accountId)).length;
-  return html`<div><dt>${t.title}</dt><dd>${count > 0 ? format(t.summary, { count }) : t.none} <a class="edit" href="${passkeysPath}" aria-label="${t.manageLabel}">${t.manage}</a></dd></div>`;
+  return settingRow(t.title, count > 0 ? format(t.summary, { count }) : t.none, {
+    href: passkeysPath,
+    text: t.manage,
+    label: t.manageLabel,
+  });
 }
 
 function passkeyItem(locale: Locale, csrfToken: string, passkey: PublicPasskey): SafeHtml {

@@ -8,6 +8,7 @@ import { format } from "../../i18n/locale.ts";
 import { type TwoStepText, twoStepText } from "../../i18n/two-step-text.ts";
 import { csrfField } from "../../views/forms.ts";
 import { html, type SafeHtml } from "../../views/html.ts";
+import { settingRow } from "../../views/setting-row.ts";
 import {
   guardRedirect,
   methodName,
@@ -56,10 +57,13 @@ ${
 <h2>${t.twoStep} <span class="tag">${t.on}</span></h2>
 <p>${t.onIntro}</p>
 <dl class="settings">
-  <div><dt>${t.primary}</dt><dd>${primary ? methodName(locale, primary) : "—"} <a class="edit" href="${twoStepPath}/setup" aria-label="${t.changePrimary}">${t.change}</a></dd></div>
-  ${backups.map(
-    (m) =>
-      html`<div><dt>${t.backups}</dt><dd>${methodName(locale, m)} <a class="edit" href="${methodPath(m.id)}/remove" aria-label="${format(t.removeMethod, { method: methodName(locale, m) })}">${t.remove}</a></dd></div>`,
+  ${settingRow(t.primary, primary ? methodName(locale, primary) : "—", { href: `${twoStepPath}/setup`, text: t.change, label: t.changePrimary })}
+  ${backups.map((m) =>
+    settingRow(t.backups, methodName(locale, m), {
+      href: `${methodPath(m.id)}/remove`,
+      text: t.remove,
+      label: format(t.removeMethod, { method: methodName(locale, m) }),
+    }),
   )}
 </dl>
 ${backups.length === 0 ? html`<p class="note">${t.noBackup}</p>` : null}
