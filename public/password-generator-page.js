@@ -25,7 +25,9 @@ const channel = "BroadcastChannel" in window ? new BroadcastChannel("mamori-pass
 let wordList;
 let downloadUrls = [];
 
+// The page says how it works: here, in this browser (the server's sentence is for pages without JavaScript).
 document.getElementById("generator-no-script").hidden = true;
+document.getElementById("generator-in-browser").hidden = false;
 document.getElementById("generator-copy-hint").hidden = false;
 
 function fill(template, values) {
@@ -132,17 +134,51 @@ function use(password, status) {
   };
 }
 
+const csvWording = {
+  headers: text.csvHeaders,
+  strengthName: (label) => text.strength[label],
+  byteOrderMark: true,
+};
+
 function downloadLink(passwords, entropyBits, format, label) {
-  const type = format === "csv" ? "text/csv" : "text/plain";
-  const url = URL.createObjectURL(new Blob([formatPasswordList(passwords, entropyBits, format)], { type }));
+  const type = format === "csv" ? "text/csv;charset=utf-8" : "text/plain;charset=utf-8";
+  const content = formatPasswordList(passwords, entropyBits, format, csvWording);
+  const url = URL.createObjectURL(new Blob([content], { type }));
   downloadUrls.push(url);
   return element("a", { download: `passwords.${format}`, href: url }, label);
+}
+
+/**
+ * A row's buttons: one primary action, the rest secondary. Opened from a form, "Use this password"
+ * is the primary one and "Copy" secondary; otherwise "Copy" is the only one.
+ */
+function rowActions(row, password, offerUse) {
+  const status = element("span", { class: "copy-status", role: "status" });
+  const copyButton = element("button", { type: "button", class: offerUse ? "secondary" : "" }, text.copy);
+  copyButton.addEventListener("click", (event) => {
+    event.stopPropagation();
+    copy(password, status);
+  });
+  const cell = element("td", { class: "row-actions" }, copyButton, status);
+  if (offerUse) {
+    const useButton = element("button", { type: "button", class: "use-password" }, text.use);
+    useButton.addEventListener("click", (event) => {
+      event.stopPropagation();
+      use(password, status);
+    });
+    cell.prepend(useButton);
+  }
+  row.append(cell);
+  row.tabIndex = 0;
+  row.addEventListener("click", () => copy(password, status));
+  row.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target === row) copy(password, status);
+  });
 }
 
 function render(options, passwords, entropyBits) {
   for (const url of downloadUrls) URL.revokeObjectURL(url);
   downloadUrls = [];
-  const bits = entropyBits.toFixed(1);
   const label = text.strength[strengthLabel(entropyBits)];
   const fit = policyFit(options, entropyBits, policyMinLength);
   const policy = fit.ok
@@ -151,35 +187,24 @@ function render(options, passwords, entropyBits) {
       ? fill(text.tooShort, { min: fit.minLength })
       : text.tooWeak;
   const rows = passwords.map((password) => {
-    const status = element("span", { class: "copy-status", role: "status" });
-    const copyButton = element("button", { type: "button", class: "link" }, text.copy);
     const row = element(
       "tr",
-      { class: "password-row", tabindex: "0" },
-      element("td", {}, element("code", { class: "password" }, password)),
-      element("td", {}, bits),
-      element("td", {}, label),
-      element("td", {}, copyButton, status),
+      { class: "password-row" },
+      element("td", { class: "password-cell" }, element("code", { class: "password" }, password)),
     );
-    row.addEventListener("click", () => copy(password, status));
-    row.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && event.target === row) copy(password, status);
-    });
-    if (forForm && fit.ok) {
-      const useButton = element("button", { type: "button", class: "use-password" }, text.use);
-      useButton.addEventListener("click", (event) => {
-        event.stopPropagation();
-        use(password, status);
-      });
-      row.lastChild.prepend(useButton);
-    }
+    rowActions(row, password, forForm && fit.ok);
     return row;
   });
-  const columns = [text.password, text.bits, text.strengthColumn, ""];
-  const headings = element("tr", {}, ...columns.map((h) => element("th", { scope: "col" }, h)));
+  const headings = element(
+    "tr",
+    {},
+    element("th", { scope: "col" }, text.password),
+    element("th", { scope: "col", class: "row-actions" }, text.actions),
+  );
   results.replaceChildren(
     element("h2", { id: "results-title" }, text.results),
-    element("p", {}, `${fill(text.entropy, { bits })} (${label})`),
+    element("p", { class: "strength-summary" }, fill(text.entropy, { label, bits: Math.round(entropyBits) })),
+    element("p", { class: "hint" }, text.entropyExplained),
     element("p", { class: fit.ok ? "notice" : "note" }, policy),
     element(
       "table",
@@ -215,10 +240,13 @@ form.addEventListener("submit", async (event) => {
   render(read.options, list.passwords, list.entropyBits);
 });
 
-// The server's list (a page posted before this script ran, or reloaded) gets the same row actions.
-for (const code of results.querySelectorAll("code.password")) {
-  const row = code.closest("tr");
-  const status = element("span", { class: "copy-status", role: "status" });
-  row.append(element("td", {}, status));
-  row.addEventListener("click", () => copy(code.textContent, status));
+// The server's list (a page posted before this script ran, or reloaded) gets the same row actions;
+// the server offered it for this site when it shows the policy's notice.
+const serverRows = results.querySelectorAll("tr.password-row");
+if (serverRows.length > 0) {
+  const offerUse = forForm && results.querySelector("p.notice") !== null;
+  results
+    .querySelector("thead tr")
+    ?.append(element("th", { scope: "col", class: "row-actions" }, text.actions));
+  for (const row of serverRows) rowActions(row, row.querySelector("code.password").textContent, offerUse);
 }

@@ -21,7 +21,7 @@ import {
   type Generated,
   generate,
 } from "./generation.ts";
-import { formatPasswordList, generatorLimits } from "./generator/index.ts";
+import { type CsvWording, formatPasswordList, generatorLimits } from "./generator/index.ts";
 import { type GenerationOptions, optionsFromStrings, withDefaults } from "./generator-request.ts";
 
 export const generatorPagePath = "/tools/password-generator";
@@ -91,23 +91,42 @@ function dataUrl(content: string, type: string): string {
   return `data:${type};charset=utf-8,${encodeURIComponent(content)}`;
 }
 
-/** The list: rows to click and copy, the strength, whether this site takes them, and the downloads. */
+/** The page's CSV: its language's column names and strength words, with a byte order mark for Excel. */
+export function pageCsvWording(locale: Locale): CsvWording {
+  return {
+    headers: generatorText(locale).csvHeaders,
+    strengthName: (label) => strengthName(label, locale),
+    byteOrderMark: true,
+  };
+}
+
+/** "How hard to guess: Very strong (about 104 bits)", then what bits mean in plain words. */
+function strengthSummary(text: GeneratorText, locale: Locale, generated: Generated): SafeHtml {
+  const label = strengthName(generated.strength, locale);
+  const bits = Math.round(generated.entropyBits);
+  return html`<p class="strength-summary">${format(text.entropy, { label, bits })}</p>
+<p class="hint">${text.entropyExplained}</p>`;
+}
+
+/**
+ * The list: one password a row, never broken across lines, and the downloads. Rows get their
+ * buttons (copy, "use this password") from the script: without JavaScript neither would work.
+ */
 function results(text: GeneratorText, locale: Locale, state: PageState): SafeHtml | null {
   const generated = state.generated;
   if (!generated) return null;
-  const bits = generated.entropyBits.toFixed(1);
-  const label = strengthName(generated.strength, locale);
+  const csv = formatPasswordList(generated.passwords, generated.entropyBits, "csv", pageCsvWording(locale));
   return html`<h2 id="results-title">${text.results}</h2>
-<p>${format(text.entropy, { bits })} (${label})</p>
+${strengthSummary(text, locale, generated)}
 <p class="${generated.policy.ok ? "notice" : "note"}">${policyMessage(generated.policy, locale)}</p>
 <table class="passwords" aria-labelledby="results-title">
-<thead><tr><th scope="col">${text.password}</th><th scope="col">${text.bits}</th><th scope="col">${text.strengthColumn}</th></tr></thead>
+<thead><tr><th scope="col">${text.password}</th></tr></thead>
 <tbody>
-${generated.passwords.map((password) => html`<tr><td><code class="password">${password}</code></td><td>${bits}</td><td>${label}</td></tr>`)}
+${generated.passwords.map((password) => html`<tr class="password-row"><td class="password-cell"><code class="password">${password}</code></td></tr>`)}
 </tbody>
 </table>
 <p class="downloads"><a download="passwords.txt" href="${dataUrl(formatPasswordList(generated.passwords, generated.entropyBits, "txt"), "text/plain")}">${text.downloadTxt}</a>
-<a download="passwords.csv" href="${dataUrl(formatPasswordList(generated.passwords, generated.entropyBits, "csv"), "text/csv")}">${text.downloadCsv}</a></p>`;
+<a download="passwords.csv" href="${dataUrl(csv, "text/csv")}">${text.downloadCsv}</a></p>`;
 }
 
 function sendGeneratorPage(
@@ -126,6 +145,9 @@ function sendGeneratorPage(
     problems: text.problems,
     classNames: text.classNames,
     entropy: text.entropy,
+    entropyExplained: text.entropyExplained,
+    csvHeaders: text.csvHeaders,
+    actions: text.actions,
     fitsPolicy: text.fitsPolicy,
     tooShort: text.tooShort,
     tooWeak: text.tooWeak,
@@ -135,15 +157,13 @@ function sendGeneratorPage(
     used: text.used,
     results: text.results,
     password: text.password,
-    bits: text.bits,
-    strengthColumn: text.strengthColumn,
     downloadTxt: text.downloadTxt,
     downloadCsv: text.downloadCsv,
   };
   const body = html`<div class="card generator" id="generator" data-text="${JSON.stringify(scriptText)}" data-policy-min-length="${deps.config.limits.passwordMinLength}"${state.forForm ? html` data-for-form="1"` : null}>
 <h1>${text.title}</h1>
-<p>${text.intro}</p>
-<p class="hint" id="generator-no-script">${text.introNoScript}</p>
+<p id="generator-in-browser" hidden>${text.intro}</p>
+<p id="generator-no-script">${text.introNoScript}</p>
 ${state.error ? html`<div class="error-summary" role="alert" tabindex="-1" id="error-summary"><p>${state.error}</p></div>` : null}
 ${optionsForm(text, state, csrfToken)}
 <section id="generator-results" aria-live="polite">

@@ -42,17 +42,36 @@ export function strengthLabel(entropyBits: number): StrengthLabel {
   return "very_strong";
 }
 
+/**
+ * How a CSV names its columns and its strength: the API's machine names by default; the page's
+ * download uses its language's words, and a byte order mark so that Excel reads it as UTF-8 (without
+ * one, Excel in Japan opens a UTF-8 file as Shift_JIS and the Japanese headers come out garbled).
+ */
+export type CsvWording = {
+  headers: readonly string[];
+  strengthName: (label: StrengthLabel) => string;
+  byteOrderMark: boolean;
+};
+
+const apiCsv: CsvWording = {
+  headers: ["password", "entropy_bits", "strength"],
+  strengthName: (label) => label,
+  byteOrderMark: false,
+};
+
 /** A list as a download: one password a line, or CSV with its entropy and strength. */
 export function formatPasswordList(
   passwords: readonly string[],
   entropyBits: number,
   format: "txt" | "csv",
+  wording: CsvWording = apiCsv,
 ): string {
   if (format === "txt") return `${passwords.join("\r\n")}\r\n`;
   const bits = entropyBits.toFixed(1);
-  const label = strengthLabel(entropyBits);
+  const label = csvField(wording.strengthName(strengthLabel(entropyBits)));
   const rows = passwords.map((password) => `${csvField(password)},${bits},${label}`);
-  return `password,entropy_bits,strength\r\n${rows.join("\r\n")}\r\n`;
+  const header = wording.headers.map(csvField).join(",");
+  return `${wording.byteOrderMark ? "\uFEFF" : ""}${header}\r\n${rows.join("\r\n")}\r\n`;
 }
 
 // RFC 4180 quoting and nothing else: a password is written exactly as it is. (The usual guard
