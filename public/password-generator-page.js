@@ -22,7 +22,7 @@ const forForm = root.dataset.forForm === "1";
 const pool = new RandomPool(webCryptoFill);
 // The page's new-password field listens on this channel (same origin only): see mamori.js.
 const channel = "BroadcastChannel" in window ? new BroadcastChannel("mamori-password-generator") : null;
-let wordList;
+const wordLists = new Map();
 let downloadUrls = [];
 
 // The page says how it works: here, in this browser (the server's sentence is for pages without JavaScript).
@@ -64,6 +64,7 @@ function readOptions() {
   }
   for (const name of flagFields) options[name] = data.has(name);
   for (const name of ["symbolSet", "exclude", "separator"]) options[name] = String(data.get(name) ?? "");
+  options.wordList = data.get("wordList") === "romaji" ? "romaji" : "english";
   if (!options.digits) options.minDigits = 0;
   if (!options.symbols) options.minSymbols = 0;
   options.count ??= 10;
@@ -78,12 +79,18 @@ function problemText(problem) {
   return fill(text.problems[problem.reason], values);
 }
 
-async function words() {
-  if (!wordList) {
-    const response = await fetch("/assets/eff-large-wordlist.txt");
-    wordList = (await response.text()).trim().split("\n");
+// The same files the server draws from: English (EFF) or Japanese in romaji (BIP39).
+const wordListFiles = {
+  english: "/assets/eff-large-wordlist.txt",
+  romaji: "/assets/bip39-japanese-romaji.txt",
+};
+
+async function words(name) {
+  if (!wordLists.has(name)) {
+    const response = await fetch(wordListFiles[name]);
+    wordLists.set(name, (await response.text()).trim().split("\n"));
   }
-  return wordList;
+  return wordLists.get(name);
 }
 
 async function generateList(options) {
@@ -96,7 +103,7 @@ async function generateList(options) {
     const passwords = new CharacterGenerator(planned.plan, pool).many(options.count);
     return { passwords, entropyBits: planned.plan.entropyBits };
   }
-  const list = await words();
+  const list = await words(options.wordList);
   const planned = planPassphrase(options, list.length);
   if (!planned.ok) return { problem: planned.problem };
   const generator = new PassphraseGenerator(planned.plan, pool, list);

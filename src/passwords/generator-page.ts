@@ -20,6 +20,8 @@ import {
   defaultPassphraseRequest,
   type Generated,
   generate,
+  passphraseWords,
+  type WordListName,
 } from "./generation.ts";
 import { type CsvWording, formatPasswordList, generatorLimits } from "./generator/index.ts";
 import { type GenerationOptions, optionsFromStrings, withDefaults } from "./generator-request.ts";
@@ -52,7 +54,27 @@ function textField(name: string, label: string, value: string | undefined, maxle
   return html`<div class="field"><label for="${name}">${label}</label><input id="${name}" name="${name}" type="text" autocomplete="off" spellcheck="false" maxlength="${maxlength}" value="${value ?? ""}"></div>`;
 }
 
-function optionsForm(text: GeneratorText, state: PageState, csrfToken: string): SafeHtml {
+function radio(name: string, value: string, label: string, checked: boolean): SafeHtml {
+  return html`<div class="checkbox"><input type="radio" id="${name}-${value}" name="${name}" value="${value}"${checked ? html` checked` : null}><label for="${name}-${value}">${label}</label></div>`;
+}
+
+/** Bits a word of a list of `count`, as said on the page: 11 for 2,048, 12.9 for 7,776. */
+function bitsPerWord(count: number): number {
+  return Number(Math.log2(count).toFixed(1));
+}
+
+/** Japanese words on the Japanese page, English on the English one, unless chosen. */
+function wordListChoice(text: GeneratorText, chosen: WordListName): SafeHtml {
+  const lists = [
+    ["romaji", text.wordListRomaji, passphraseWords("romaji").length],
+    ["english", text.wordListEnglish, passphraseWords("english").length],
+  ] as const;
+  return html`<fieldset class="choices"><legend>${text.wordList}</legend>
+    ${lists.map(([name, label, count]) => radio("wordList", name, format(label, { count: count.toLocaleString("en"), bits: bitsPerWord(count) }), chosen === name))}
+  </fieldset>`;
+}
+
+function optionsForm(text: GeneratorText, locale: Locale, state: PageState, csrfToken: string): SafeHtml {
   const o = state.options;
   const c = { ...defaultCharacterRequest, ...withDefaults({ ...o, mode: "characters" }) };
   const p = { ...defaultPassphraseRequest, ...withDefaults({ ...o, mode: "passphrase" }) };
@@ -77,6 +99,7 @@ function optionsForm(text: GeneratorText, state: PageState, csrfToken: string): 
     ${textField("exclude", text.exclude, c.exclude, 256)}
   </fieldset>
   <fieldset class="choices" id="passphrase-options"><legend>${text.modePassphrase}</legend>
+    ${wordListChoice(text, o.wordList ?? (locale === "ja" ? "romaji" : "english"))}
     ${numberField("words", format(text.words, { min: minWords, max: maxWords }), p.words, minWords, maxWords)}
     ${textField("separator", text.separator, p.separator, maxSeparatorLength)}
     ${checkbox("capitalize", text.capitalize, p.capitalize)}
@@ -165,7 +188,7 @@ function sendGeneratorPage(
 <p id="generator-in-browser" hidden>${text.intro}</p>
 <p id="generator-no-script">${text.introNoScript}</p>
 ${state.error ? html`<div class="error-summary" role="alert" tabindex="-1" id="error-summary"><p>${state.error}</p></div>` : null}
-${optionsForm(text, state, csrfToken)}
+${optionsForm(text, locale, state, csrfToken)}
 <section id="generator-results" aria-live="polite">
 ${results(text, locale, state)}
 </section>

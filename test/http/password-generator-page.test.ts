@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import type { LightMyRequestResponse } from "fastify";
 import { buildTestApp, sameOrigin, type TestApp } from "../support/app.ts";
@@ -253,4 +254,43 @@ test("without JavaScript the page promises nothing it cannot do (no 'made in thi
       );
     }
   }
+});
+
+test("Japanese passphrases in romaji are offered beside the English list, with each list's entropy stated", async (t) => {
+  const s = await buildTestApp(t);
+  const ja = await openForm(s, page);
+  assert.match(
+    ja.body,
+    /id="wordList-romaji" name="wordList" value="romaji" checked><label for="wordList-romaji">ローマ字の日本語（例: sakura-ringo-kyaku。2,048語から選び、1語あたり11ビット）<\/label>/,
+  );
+  assert.match(ja.body, /英単語（例: cactus-rumble-nimbly。7,776語から選び、1語あたり約12.9ビット）/);
+  const en = await openForm(s, page, "", { "accept-language": "en" });
+  assert.match(en.body, /id="wordList-english" name="wordList" value="english" checked>/);
+  assert.match(en.body, /one of 2,048 each, 11 bits a word/);
+  const response = await postForm(s, page, ja, {
+    _csrf: ja.csrf,
+    mode: "passphrase",
+    wordList: "romaji",
+    words: "5",
+    separator: "-",
+    count: "4",
+  });
+  assert.equal(response.statusCode, 200, response.body);
+  const list = new Set(
+    readFileSync(new URL("../../public/bip39-japanese-romaji.txt", import.meta.url), "utf8")
+      .trim()
+      .split("\n"),
+  );
+  const phrases = passwordsIn(response.body);
+  assert.equal(phrases.length, 4);
+  for (const phrase of phrases) {
+    assert.match(phrase, /^[a-z]+(-[a-z]+){4}$/);
+    for (const word of phrase.split("-")) assert.ok(list.has(word), word);
+  }
+  assert.match(response.body, /推測されにくさ: 普通（約55ビット）/);
+  assert.match(
+    response.body,
+    /id="wordList-romaji" name="wordList" value="romaji" checked>/,
+    "the choice stays",
+  );
 });

@@ -251,3 +251,39 @@ test("generation on the server is limited per address (the page in the browser n
   s.clock.advance(61);
   assert.equal((await ask("203.0.113.7")).statusCode, 200, "the next minute");
 });
+
+test("passphrases from Japanese words in romaji (wordList: romaji): 11 bits a word, the list served for the page", async (t) => {
+  const s = await buildTestApp(t);
+  const served = await s.inject({ method: "GET", url: "/assets/bip39-japanese-romaji.txt" });
+  assert.equal(served.statusCode, 200);
+  const list = new Set(served.body.trim().split("\n"));
+  assert.equal(list.size, 2048);
+  const answer = await generate(s, { mode: "passphrase", wordList: "romaji", words: 5, count: 20 });
+  assert.equal(answer.entropyBits, 55);
+  for (const phrase of answer.passwords) {
+    const words = phrase.split("-");
+    assert.equal(words.length, 5, phrase);
+    for (const word of words) assert.ok(list.has(word), `${word} is not on the romaji list`);
+  }
+  assert.equal(
+    (await generate(s, { mode: "passphrase", words: 5, count: 1 })).entropyBits,
+    64.6,
+    "English by default",
+  );
+  const viaQuery = await s.inject({
+    method: "GET",
+    url: "/api/v1/passwords?mode=passphrase&wordList=romaji&words=4",
+  });
+  assert.equal(viaQuery.json<Generated>().entropyBits, 44);
+  const unknown = await s.inject({
+    method: "POST",
+    url: "/api/v1/passwords",
+    payload: { mode: "passphrase", wordList: "klingon" },
+  });
+  assertApiError(unknown, 400, "invalid_request");
+  const unknownQuery = await s.inject({
+    method: "GET",
+    url: "/api/v1/passwords?mode=passphrase&wordList=klingon",
+  });
+  assertApiError(unknownQuery, 400, "invalid_options");
+});
