@@ -137,7 +137,7 @@ test("a list too short for this site's policy is still made, marked as not for t
   assert.equal(answer.passwords.length, 10);
   assert.equal(answer.strength, "weak");
   assert.equal(answer.policy.ok, false);
-  assert.match(answer.policy.message, /Too short to use on this site \(use at least 12 characters\)/);
+  assert.match(answer.policy.message, /Too short to use on this site \(use at least 16 characters\)/);
 });
 
 test("GET downloads the list as txt or csv (an attachment, never cached)", async (t) => {
