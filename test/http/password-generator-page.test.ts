@@ -38,6 +38,7 @@ test("the page offers every option, in Japanese by default and in English", asyn
     "excludeAmbiguous",
     "exclude",
     "words",
+    "wordList",
     "separator",
     "capitalize",
     "includeNumber",
