@@ -48,10 +48,11 @@ function setUpStrengthMeter(input) {
     // A password the policy refuses is never shown as strong (one with the person's email in it
     // can score 4): the bar is empty and the label says it can't be used; the reason follows.
     const refused = !answer.policy.ok;
-    bar.className = `strength-bar strength-${refused ? 0 : answer.score}`;
+    // The label and the bar follow `level`, on the same scale as the crack time beside them.
+    bar.className = `strength-bar strength-${refused ? 0 : answer.level}`;
     bar.hidden = false;
     const lines = [
-      line("strength-label", refused ? meter.dataset.refused || "" : labels[answer.score] || ""),
+      line("strength-label", refused ? meter.dataset.refused || "" : labels[answer.level] || ""),
       line(
         "strength-time",
         (meter.dataset.crackTime || "{time}").replace("{time}", answer.crackTime.display),

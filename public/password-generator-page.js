@@ -22,10 +22,12 @@ const forForm = root.dataset.forForm === "1";
 const pool = new RandomPool(webCryptoFill);
 // The page's new-password field listens on this channel (same origin only): see mamori.js.
 const channel = "BroadcastChannel" in window ? new BroadcastChannel("mamori-password-generator") : null;
-let wordList;
+const wordLists = new Map();
 let downloadUrls = [];
 
+// The page says how it works: here, in this browser (the server's sentence is for pages without JavaScript).
 document.getElementById("generator-no-script").hidden = true;
+document.getElementById("generator-in-browser").hidden = false;
 document.getElementById("generator-copy-hint").hidden = false;
 
 function fill(template, values) {
@@ -62,6 +64,7 @@ function readOptions() {
   }
   for (const name of flagFields) options[name] = data.has(name);
   for (const name of ["symbolSet", "exclude", "separator"]) options[name] = String(data.get(name) ?? "");
+  options.wordList = data.get("wordList") === "romaji" ? "romaji" : "english";
   if (!options.digits) options.minDigits = 0;
   if (!options.symbols) options.minSymbols = 0;
   options.count ??= 10;
@@ -76,12 +79,18 @@ function problemText(problem) {
   return fill(text.problems[problem.reason], values);
 }
 
-async function words() {
-  if (!wordList) {
-    const response = await fetch("/assets/eff-large-wordlist.txt");
-    wordList = (await response.text()).trim().split("\n");
+// The same files the server draws from: English (EFF) or Japanese in romaji (BIP39).
+const wordListFiles = {
+  english: "/assets/eff-large-wordlist.txt",
+  romaji: "/assets/bip39-japanese-romaji.txt",
+};
+
+async function words(name) {
+  if (!wordLists.has(name)) {
+    const response = await fetch(wordListFiles[name]);
+    wordLists.set(name, (await response.text()).trim().split("\n"));
   }
-  return wordList;
+  return wordLists.get(name);
 }
 
 async function generateList(options) {
@@ -94,7 +103,7 @@ async function generateList(options) {
     const passwords = new CharacterGenerator(planned.plan, pool).many(options.count);
     return { passwords, entropyBits: planned.plan.entropyBits };
   }
-  const list = await words();
+  const list = await words(options.wordList);
   const planned = planPassphrase(options, list.length);
   if (!planned.ok) return { problem: planned.problem };
   const generator = new PassphraseGenerator(planned.plan, pool, list);
@@ -132,17 +141,51 @@ function use(password, status) {
   };
 }
 
+const csvWording = {
+  headers: text.csvHeaders,
+  strengthName: (label) => text.strength[label],
+  byteOrderMark: true,
+};
+
 function downloadLink(passwords, entropyBits, format, label) {
-  const type = format === "csv" ? "text/csv" : "text/plain";
-  const url = URL.createObjectURL(new Blob([formatPasswordList(passwords, entropyBits, format)], { type }));
+  const type = format === "csv" ? "text/csv;charset=utf-8" : "text/plain;charset=utf-8";
+  const content = formatPasswordList(passwords, entropyBits, format, csvWording);
+  const url = URL.createObjectURL(new Blob([content], { type }));
   downloadUrls.push(url);
   return element("a", { download: `passwords.${format}`, href: url }, label);
+}
+
+/**
+ * A row's buttons: one primary action, the rest secondary. Opened from a form, "Use this password"
+ * is the primary one and "Copy" secondary; otherwise "Copy" is the only one.
+ */
+function rowActions(row, password, offerUse) {
+  const status = element("span", { class: "copy-status", role: "status" });
+  const copyButton = element("button", { type: "button", class: offerUse ? "secondary" : "" }, text.copy);
+  copyButton.addEventListener("click", (event) => {
+    event.stopPropagation();
+    copy(password, status);
+  });
+  const cell = element("td", { class: "row-actions" }, copyButton, status);
+  if (offerUse) {
+    const useButton = element("button", { type: "button", class: "use-password" }, text.use);
+    useButton.addEventListener("click", (event) => {
+      event.stopPropagation();
+      use(password, status);
+    });
+    cell.prepend(useButton);
+  }
+  row.append(cell);
+  row.tabIndex = 0;
+  row.addEventListener("click", () => copy(password, status));
+  row.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target === row) copy(password, status);
+  });
 }
 
 function render(options, passwords, entropyBits) {
   for (const url of downloadUrls) URL.revokeObjectURL(url);
   downloadUrls = [];
-  const bits = entropyBits.toFixed(1);
   const label = text.strength[strengthLabel(entropyBits)];
   const fit = policyFit(options, entropyBits, policyMinLength);
   const policy = fit.ok
@@ -151,35 +194,24 @@ function render(options, passwords, entropyBits) {
       ? fill(text.tooShort, { min: fit.minLength })
       : text.tooWeak;
   const rows = passwords.map((password) => {
-    const status = element("span", { class: "copy-status", role: "status" });
-    const copyButton = element("button", { type: "button", class: "link" }, text.copy);
     const row = element(
       "tr",
-      { class: "password-row", tabindex: "0" },
-      element("td", {}, element("code", { class: "password" }, password)),
-      element("td", {}, bits),
-      element("td", {}, label),
-      element("td", {}, copyButton, status),
+      { class: "password-row" },
+      element("td", { class: "password-cell" }, element("code", { class: "password" }, password)),
     );
-    row.addEventListener("click", () => copy(password, status));
-    row.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && event.target === row) copy(password, status);
-    });
-    if (forForm && fit.ok) {
-      const useButton = element("button", { type: "button", class: "use-password" }, text.use);
-      useButton.addEventListener("click", (event) => {
-        event.stopPropagation();
-        use(password, status);
-      });
-      row.lastChild.prepend(useButton);
-    }
+    rowActions(row, password, forForm && fit.ok);
     return row;
   });
-  const columns = [text.password, text.bits, text.strengthColumn, ""];
-  const headings = element("tr", {}, ...columns.map((h) => element("th", { scope: "col" }, h)));
+  const headings = element(
+    "tr",
+    {},
+    element("th", { scope: "col" }, text.password),
+    element("th", { scope: "col", class: "row-actions" }, text.actions),
+  );
   results.replaceChildren(
     element("h2", { id: "results-title" }, text.results),
-    element("p", {}, `${fill(text.entropy, { bits })} (${label})`),
+    element("p", { class: "strength-summary" }, fill(text.entropy, { label, bits: Math.round(entropyBits) })),
+    element("p", { class: "hint" }, text.entropyExplained),
     element("p", { class: fit.ok ? "notice" : "note" }, policy),
     element(
       "table",
@@ -215,10 +247,13 @@ form.addEventListener("submit", async (event) => {
   render(read.options, list.passwords, list.entropyBits);
 });
 
-// The server's list (a page posted before this script ran, or reloaded) gets the same row actions.
-for (const code of results.querySelectorAll("code.password")) {
-  const row = code.closest("tr");
-  const status = element("span", { class: "copy-status", role: "status" });
-  row.append(element("td", {}, status));
-  row.addEventListener("click", () => copy(code.textContent, status));
+// The server's list (a page posted before this script ran, or reloaded) gets the same row actions;
+// the server offered it for this site when it shows the policy's notice.
+const serverRows = results.querySelectorAll("tr.password-row");
+if (serverRows.length > 0) {
+  const offerUse = forForm && results.querySelector("p.notice") !== null;
+  results
+    .querySelector("thead tr")
+    ?.append(element("th", { scope: "col", class: "row-actions" }, text.actions));
+  for (const row of serverRows) rowActions(row, row.querySelector("code.password").textContent, offerUse);
 }

@@ -39,7 +39,7 @@ export type StrengthSuggestionKey =
   | "pwned";
 
 type StrengthText = {
-  /** By zxcvbn score, 0 to 4. */
+  /** By the meter's level, 0 to 4 (strength-scale.ts: the crack time's band). */
   labels: readonly [string, string, string, string, string];
   /** Instead of the score's label when the policy refuses the password (its reason follows). */
   refused: string;

@@ -20,11 +20,16 @@ import {
   strengthLabel,
   webCryptoFill,
 } from "./generator/index.ts";
+import { romajiPassphraseWords } from "./generator-romaji.ts";
 
 /** What a person (page, API, CLI) asks for: either mode's options, with the defaults of the page. */
 export type GenerationRequest =
   | ({ mode: "characters"; count: number } & CharacterOptions)
-  | ({ mode: "passphrase"; count: number } & PassphraseOptions);
+  | ({ mode: "passphrase"; count: number; wordList?: WordListName | undefined } & PassphraseOptions);
+
+/** The passphrase lists: English words (EFF) or Japanese words in romaji (BIP39), English by default. */
+export const wordListNames = ["english", "romaji"] as const;
+export type WordListName = (typeof wordListNames)[number];
 
 export const defaultCharacterRequest = {
   mode: "characters",
@@ -44,6 +49,7 @@ export const defaultCharacterRequest = {
 export const defaultPassphraseRequest = {
   mode: "passphrase",
   count: 10,
+  wordList: "english",
   words: 6,
   separator: "-",
   capitalize: false,
@@ -71,8 +77,12 @@ export async function allowGeneration(
 
 let words: readonly string[] | undefined;
 
-/** The EFF large word list (7,776 words, CC BY 3.0 US, Electronic Frontier Foundation). */
-export function passphraseWords(): readonly string[] {
+/**
+ * The EFF large word list (7,776 words, CC BY 3.0 US, Electronic Frontier Foundation), or BIP39's
+ * Japanese words in Hepburn romaji (2,048, generator-romaji.ts).
+ */
+export function passphraseWords(list: WordListName = "english"): readonly string[] {
+  if (list === "romaji") return romajiPassphraseWords();
   words ??= readFileSync(wordListPath, "utf8").trim().split("\n");
   return words;
 }
@@ -113,7 +123,7 @@ export function generate(
     passwords = new CharacterGenerator(planned.plan, randomPool).many(request.count);
     entropyBits = planned.plan.entropyBits;
   } else {
-    const list = passphraseWords();
+    const list = passphraseWords(request.wordList);
     const planned = planPassphrase(request, list.length);
     if (!planned.ok) return planned;
     const generator = new PassphraseGenerator(planned.plan, randomPool, list);

@@ -20,8 +20,10 @@ import {
   defaultPassphraseRequest,
   type Generated,
   generate,
+  passphraseWords,
+  type WordListName,
 } from "./generation.ts";
-import { formatPasswordList, generatorLimits } from "./generator/index.ts";
+import { type CsvWording, formatPasswordList, generatorLimits } from "./generator/index.ts";
 import { type GenerationOptions, optionsFromStrings, withDefaults } from "./generator-request.ts";
 
 export const generatorPagePath = "/tools/password-generator";
@@ -52,7 +54,27 @@ function textField(name: string, label: string, value: string | undefined, maxle
   return html`<div class="field"><label for="${name}">${label}</label><input id="${name}" name="${name}" type="text" autocomplete="off" spellcheck="false" maxlength="${maxlength}" value="${value ?? ""}"></div>`;
 }
 
-function optionsForm(text: GeneratorText, state: PageState, csrfToken: string): SafeHtml {
+function radio(name: string, value: string, label: string, checked: boolean): SafeHtml {
+  return html`<div class="checkbox"><input type="radio" id="${name}-${value}" name="${name}" value="${value}"${checked ? html` checked` : null}><label for="${name}-${value}">${label}</label></div>`;
+}
+
+/** Bits a word of a list of `count`, as said on the page: 11 for 2,048, 12.9 for 7,776. */
+function bitsPerWord(count: number): number {
+  return Number(Math.log2(count).toFixed(1));
+}
+
+/** Japanese words on the Japanese page, English on the English one, unless chosen. */
+function wordListChoice(text: GeneratorText, chosen: WordListName): SafeHtml {
+  const lists = [
+    ["romaji", text.wordListRomaji, passphraseWords("romaji").length],
+    ["english", text.wordListEnglish, passphraseWords("english").length],
+  ] as const;
+  return html`<fieldset class="choices"><legend>${text.wordList}</legend>
+    ${lists.map(([name, label, count]) => radio("wordList", name, format(label, { count: count.toLocaleString("en"), bits: bitsPerWord(count) }), chosen === name))}
+  </fieldset>`;
+}
+
+function optionsForm(text: GeneratorText, locale: Locale, state: PageState, csrfToken: string): SafeHtml {
   const o = state.options;
   const c = { ...defaultCharacterRequest, ...withDefaults({ ...o, mode: "characters" }) };
   const p = { ...defaultPassphraseRequest, ...withDefaults({ ...o, mode: "passphrase" }) };
@@ -77,6 +99,7 @@ function optionsForm(text: GeneratorText, state: PageState, csrfToken: string): 
     ${textField("exclude", text.exclude, c.exclude, 256)}
   </fieldset>
   <fieldset class="choices" id="passphrase-options"><legend>${text.modePassphrase}</legend>
+    ${wordListChoice(text, o.wordList ?? (locale === "ja" ? "romaji" : "english"))}
     ${numberField("words", format(text.words, { min: minWords, max: maxWords }), p.words, minWords, maxWords)}
     ${textField("separator", text.separator, p.separator, maxSeparatorLength)}
     ${checkbox("capitalize", text.capitalize, p.capitalize)}
@@ -91,23 +114,42 @@ function dataUrl(content: string, type: string): string {
   return `data:${type};charset=utf-8,${encodeURIComponent(content)}`;
 }
 
-/** The list: rows to click and copy, the strength, whether this site takes them, and the downloads. */
+/** The page's CSV: its language's column names and strength words, with a byte order mark for Excel. */
+export function pageCsvWording(locale: Locale): CsvWording {
+  return {
+    headers: generatorText(locale).csvHeaders,
+    strengthName: (label) => strengthName(label, locale),
+    byteOrderMark: true,
+  };
+}
+
+/** "How hard to guess: Very strong (about 104 bits)", then what bits mean in plain words. */
+function strengthSummary(text: GeneratorText, locale: Locale, generated: Generated): SafeHtml {
+  const label = strengthName(generated.strength, locale);
+  const bits = Math.round(generated.entropyBits);
+  return html`<p class="strength-summary">${format(text.entropy, { label, bits })}</p>
+<p class="hint">${text.entropyExplained}</p>`;
+}
+
+/**
+ * The list: one password a row, never broken across lines, and the downloads. Rows get their
+ * buttons (copy, "use this password") from the script: without JavaScript neither would work.
+ */
 function results(text: GeneratorText, locale: Locale, state: PageState): SafeHtml | null {
   const generated = state.generated;
   if (!generated) return null;
-  const bits = generated.entropyBits.toFixed(1);
-  const label = strengthName(generated.strength, locale);
+  const csv = formatPasswordList(generated.passwords, generated.entropyBits, "csv", pageCsvWording(locale));
   return html`<h2 id="results-title">${text.results}</h2>
-<p>${format(text.entropy, { bits })} (${label})</p>
+${strengthSummary(text, locale, generated)}
 <p class="${generated.policy.ok ? "notice" : "note"}">${policyMessage(generated.policy, locale)}</p>
 <table class="passwords" aria-labelledby="results-title">
-<thead><tr><th scope="col">${text.password}</th><th scope="col">${text.bits}</th><th scope="col">${text.strengthColumn}</th></tr></thead>
+<thead><tr><th scope="col">${text.password}</th></tr></thead>
 <tbody>
-${generated.passwords.map((password) => html`<tr><td><code class="password">${password}</code></td><td>${bits}</td><td>${label}</td></tr>`)}
+${generated.passwords.map((password) => html`<tr class="password-row"><td class="password-cell"><code class="password">${password}</code></td></tr>`)}
 </tbody>
 </table>
 <p class="downloads"><a download="passwords.txt" href="${dataUrl(formatPasswordList(generated.passwords, generated.entropyBits, "txt"), "text/plain")}">${text.downloadTxt}</a>
-<a download="passwords.csv" href="${dataUrl(formatPasswordList(generated.passwords, generated.entropyBits, "csv"), "text/csv")}">${text.downloadCsv}</a></p>`;
+<a download="passwords.csv" href="${dataUrl(csv, "text/csv")}">${text.downloadCsv}</a></p>`;
 }
 
 function sendGeneratorPage(
@@ -126,6 +168,9 @@ function sendGeneratorPage(
     problems: text.problems,
     classNames: text.classNames,
     entropy: text.entropy,
+    entropyExplained: text.entropyExplained,
+    csvHeaders: text.csvHeaders,
+    actions: text.actions,
     fitsPolicy: text.fitsPolicy,
     tooShort: text.tooShort,
     tooWeak: text.tooWeak,
@@ -135,17 +180,15 @@ function sendGeneratorPage(
     used: text.used,
     results: text.results,
     password: text.password,
-    bits: text.bits,
-    strengthColumn: text.strengthColumn,
     downloadTxt: text.downloadTxt,
     downloadCsv: text.downloadCsv,
   };
   const body = html`<div class="card generator" id="generator" data-text="${JSON.stringify(scriptText)}" data-policy-min-length="${deps.config.limits.passwordMinLength}"${state.forForm ? html` data-for-form="1"` : null}>
 <h1>${text.title}</h1>
-<p>${format(text.intro, { shop: request.brand.name })}</p>
-<p class="hint" id="generator-no-script">${text.introNoScript}</p>
+<p id="generator-in-browser" hidden>${format(text.intro, { shop: request.brand.name })}</p>
+<p id="generator-no-script">${text.introNoScript}</p>
 ${state.error ? html`<div class="error-summary" role="alert" tabindex="-1" id="error-summary"><p>${state.error}</p></div>` : null}
-${optionsForm(text, state, csrfToken)}
+${optionsForm(text, locale, state, csrfToken)}
 <section id="generator-results" aria-live="polite">
 ${results(text, locale, state)}
 </section>

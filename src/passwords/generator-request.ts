@@ -1,5 +1,11 @@
 import { Type } from "typebox";
-import { defaultCharacterRequest, defaultPassphraseRequest, type GenerationRequest } from "./generation.ts";
+import {
+  defaultCharacterRequest,
+  defaultPassphraseRequest,
+  type GenerationRequest,
+  type WordListName,
+  wordListNames,
+} from "./generation.ts";
 import type { OptionsProblem } from "./generator/index.ts";
 
 // The generator's options as the API, the page's form and the CLI give them: JSON with real
@@ -30,6 +36,13 @@ export const GenerationBody = Type.Object(
     excludeAmbiguous: flag("Leave out 0 O o 1 l I |"),
     exclude: Type.Optional(Type.String({ maxLength: 256, description: "Characters never to use" })),
     words: whole("Passphrase words, 3–20 (default 6)"),
+    wordList: Type.Optional(
+      Type.Union([Type.Literal("english"), Type.Literal("romaji")], {
+        description:
+          "Passphrase words: `english` (EFF, 7,776 words, 12.9 bits each; default) or `romaji` " +
+          "(BIP39's Japanese words in Hepburn romaji, 2,048 words, 11 bits each)",
+      }),
+    ),
     separator: Type.Optional(Type.String({ maxLength: 16, description: 'Between words (default "-")' })),
     capitalize: flag("Capitalise each word"),
     includeNumber: flag("Append one digit to one word"),
@@ -51,6 +64,7 @@ export type GenerationOptions = {
   excludeAmbiguous?: boolean | undefined;
   exclude?: string | undefined;
   words?: number | undefined;
+  wordList?: WordListName | undefined;
   separator?: string | undefined;
   capitalize?: boolean | undefined;
   includeNumber?: boolean | undefined;
@@ -63,6 +77,7 @@ export function withDefaults(options: GenerationOptions): GenerationRequest {
     return {
       mode: "passphrase",
       count: options.count ?? d.count,
+      wordList: options.wordList ?? d.wordList,
       words: options.words ?? d.words,
       separator: options.separator ?? d.separator,
       capitalize: options.capitalize ?? d.capitalize,
@@ -114,6 +129,12 @@ export function optionsFromStrings(values: Record<string, string | undefined>, f
     return { ok: false, problem: { reason: "invalid_value", field: "mode" } };
   }
   options.mode = mode;
+  const wordList = values.wordList;
+  if (wordList !== undefined) {
+    const known = wordListNames.find((name) => name === wordList);
+    if (known === undefined) return { ok: false, problem: { reason: "invalid_value", field: "wordList" } };
+    options.wordList = known;
+  }
   for (const field of numberFields) {
     const text = values[field]?.trim();
     if (text === undefined || text === "") continue;

@@ -11,6 +11,7 @@ import { checkBreached } from "./breach-check.ts";
 import { assessPassword, type PasswordCheck, type PasswordOwner } from "./policy.ts";
 import { isCommonPassword, maxScoredLength } from "./strength.ts";
 import { createStrengthQueue } from "./strength-queue.ts";
+import { type StrengthLevel, strengthLevel } from "./strength-scale.ts";
 
 const StrengthRequest = Type.Object(
   {
@@ -32,6 +33,14 @@ const StrengthResponse = Type.Object({
     description: `zxcvbn's score of the password's first ${maxScoredLength} characters (a longer password is judged by its start)`,
   }),
   guessesLog10: Type.Number({ description: `Of the first ${maxScoredLength} characters, as \`score\`` }),
+  level: Type.Integer({
+    minimum: 0,
+    maximum: 4,
+    description:
+      "The meter's label (0 very weak to 4 very strong), from `crackTime.seconds` on one scale: under 100 s, " +
+      "10⁴ s (about 3 hours), 10⁶ s (about 12 days), 10⁸ s (about 3 years), then 4. Unlike `score`, it never " +
+      "calls a password that falls in hours strong",
+  }),
   crackTime: Type.Object(
     {
       seconds: Type.Number(),
@@ -65,6 +74,7 @@ const StrengthResponse = Type.Object({
 type StrengthAnswer = {
   score: number;
   guessesLog10: number;
+  level: StrengthLevel;
   crackTime: { seconds: number; display: string };
   feedback: { warning: string | null; suggestions: string[] };
   breached: boolean;
@@ -103,6 +113,7 @@ export function strengthAnswer(
   return {
     score: estimate.score,
     guessesLog10: estimate.guessesLog10,
+    level: strengthLevel(seconds),
     crackTime: { seconds, display: crackTimeDisplay(seconds, locale) },
     feedback: {
       warning: strengthWarning(estimate.feedback.warning, locale),

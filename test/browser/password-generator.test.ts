@@ -62,6 +62,39 @@ async function shownPasswords(page: Page): Promise<string[]> {
   return page.locator("#generator-results code.password").allTextContents();
 }
 
+/**
+ * How the list sits on the page: whether any password is broken across lines, whether the page is
+ * wider than the window, and each row's box (to see them stacked as cards).
+ */
+async function layout(page: Page): Promise<{
+  wrapped: string[];
+  pageOverflow: number;
+  rows: { top: number; bottom: number; left: number; right: number }[];
+  viewport: number;
+}> {
+  return page.evaluate(() => {
+    const wrapped: string[] = [];
+    for (const code of Array.from(
+      document.querySelectorAll<HTMLElement>("#generator-results code.password"),
+    )) {
+      // One line box: a password broken inside has two or more.
+      const lineHeight = Number.parseFloat(getComputedStyle(code).lineHeight);
+      if (code.getClientRects().length !== 1 || code.getBoundingClientRect().height > lineHeight * 1.5)
+        wrapped.push(code.textContent ?? "");
+    }
+    const rows = Array.from(document.querySelectorAll("#generator-results tr.password-row")).map((row) => {
+      const box = row.getBoundingClientRect();
+      return { top: box.top, bottom: box.bottom, left: box.left, right: box.right };
+    });
+    return {
+      wrapped,
+      pageOverflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      rows,
+      viewport: document.documentElement.clientWidth,
+    };
+  });
+}
+
 describe("the password generator in a real browser", () => {
   test("generates in the browser: no request carries a password; rows copy; the list downloads", {
     timeout: 60_000,
@@ -87,9 +120,18 @@ describe("the password generator in a real browser", () => {
         assert.match(password, /^(?=.*[A-Z])(?=.*[a-z])(?=.*\d)(?=.*[^A-Za-z\d]).{16}$/);
       assert.equal(await visibleText(page.locator("#generator-results p.notice")), words.ja.fits);
       assert.match(
-        await visibleText(page.locator("#generator-results p").first()),
-        /^強さの目安: 10\d\.\dビット \(とても強い\)$/,
+        await visibleText(page.locator("#generator-results p.strength-summary")),
+        /^推測されにくさ: とても強い（約10\dビット）$/,
       );
+      // At 390 px: the passwords are stacked cards, none broken across lines, the page no wider than the phone.
+      const shown = await layout(page);
+      assert.deepEqual(shown.wrapped, [], "no password is broken across lines");
+      assert.ok(shown.pageOverflow <= 0, `the page scrolls sideways by ${shown.pageOverflow} px`);
+      for (const [i, row] of shown.rows.entries()) {
+        assert.ok(row.left >= 0 && row.right <= shown.viewport, `row ${i} fits the phone`);
+        const next = shown.rows[i + 1];
+        if (next) assert.ok(next.top >= row.bottom, `row ${i + 1} is below row ${i}, not beside it`);
+      }
       await saveScreenshot(page, "password-generator-ja");
 
       // Click the third row: it is on the clipboard.
@@ -105,6 +147,25 @@ describe("the password generator in a real browser", () => {
       assert.equal(download.suggestedFilename(), "passwords.txt");
       const file = await download.path();
       assert.deepEqual(readFileSync(file, "utf8").trimEnd().split("\r\n"), passwords);
+
+      // Download as CSV: Japanese column names, and a byte order mark so Excel reads it as UTF-8.
+      const [csvDownload] = await Promise.all([
+        page.waitForEvent("download"),
+        page.locator("a[download='passwords.csv']").click(),
+      ]);
+      const csv = readFileSync(await csvDownload.path(), "utf8");
+      assert.ok(csv.startsWith("\uFEFFパスワード,ビット数,推測されにくさ\r\n"), csv.slice(0, 40));
+      assert.match(csv, /,10\d\.\d,とても強い\r\n/);
+
+      // The longest passwords (128 characters) are not broken either: they scroll in their card.
+      await page.locator("#length").fill("128");
+      await mainButton(page, words.ja.generate).click();
+      await page.waitForFunction(
+        () => document.querySelector("#generator-results code.password")?.textContent?.length === 128,
+      );
+      const long = await layout(page);
+      assert.deepEqual(long.wrapped, [], "no 128-character password is broken across lines");
+      assert.ok(long.pageOverflow <= 0, `the page scrolls sideways by ${long.pageOverflow} px`);
 
       // Nothing left the browser but GETs of the page and its files.
       assert.deepEqual(requests.carrying(), []);
@@ -125,10 +186,39 @@ describe("the password generator in a real browser", () => {
       await page.goto(`${server.url}/tools/password-generator`);
       await page.getByLabel(words.ja.passphrase, { exact: true }).check();
       assert.equal(await page.locator("#characters-options").isHidden(), true);
+      // On the Japanese page: Japanese words in romaji, each one of 2,048 (11 bits), said on the page.
+      const romaji = page.locator("#wordList-romaji");
+      assert.equal(await romaji.isChecked(), true);
+      assert.match(
+        await visibleText(page.locator("label[for=wordList-romaji]")),
+        /2,048語から選び、1語あたり11ビット/,
+      );
       await page.locator("#words").fill("5");
-      await page.locator("#separator").fill(" ");
       await mainButton(page, words.ja.generate).click();
       await page.locator("#generator-results tr.password-row").first().waitFor();
+      const romajiList = new Set(
+        readFileSync(new URL("../../public/bip39-japanese-romaji.txt", import.meta.url), "utf8")
+          .trim()
+          .split("\n"),
+      );
+      for (const phrase of await shownPasswords(page)) {
+        const parts = phrase.split("-");
+        assert.equal(parts.length, 5, phrase);
+        for (const part of parts) assert.ok(romajiList.has(part), `${part} is not on the romaji list`);
+      }
+      assert.equal(
+        await visibleText(page.locator("#generator-results p.strength-summary")),
+        "推測されにくさ: 普通（約55ビット）",
+      );
+      await saveScreenshot(page, "password-generator-romaji-ja");
+
+      // Beside it, the English list.
+      await page.locator("#wordList-english").check();
+      await page.locator("#separator").fill(" ");
+      await mainButton(page, words.ja.generate).click();
+      await page.waitForFunction(() =>
+        document.querySelector("#generator-results code.password")?.textContent?.includes(" "),
+      );
       const list = new Set(
         readFileSync(new URL("../../public/eff-large-wordlist.txt", import.meta.url), "utf8")
           .trim()
@@ -178,6 +268,34 @@ describe("the password generator in a real browser", () => {
       await mainButton(tool, words.ja.generate).click();
       const row = tool.locator("#generator-results tr.password-row").first();
       await row.waitFor();
+      // One primary action a row: 「このパスワードを使う」; 「コピー」 beside it is secondary.
+      const buttons = await tool.locator("#generator-results tr.password-row").evaluateAll((rows) =>
+        rows.map((r) =>
+          Array.from(r.querySelectorAll("button")).map((b) => ({
+            name: b.textContent,
+            secondary: b.classList.contains("secondary"),
+            background: getComputedStyle(b).backgroundColor,
+          })),
+        ),
+      );
+      for (const rowButtons of buttons) {
+        const primary = rowButtons.filter((b) => !b.secondary);
+        assert.deepEqual(
+          primary.map((b) => b.name),
+          [words.ja.use],
+          "exactly one primary button",
+        );
+        const secondary = rowButtons.filter((b) => b.secondary);
+        assert.deepEqual(
+          secondary.map((b) => b.name),
+          ["コピー"],
+        );
+        assert.notEqual(
+          secondary[0]?.background,
+          primary[0]?.background,
+          "the secondary one looks secondary",
+        );
+      }
       const chosen = (await row.locator("code.password").textContent()) ?? "";
       await row.getByRole("button", { name: words.ja.use }).click();
       await row.getByText(words.ja.used).waitFor();
@@ -202,6 +320,12 @@ describe("the password generator in a real browser", () => {
       const problems = watchPage(page);
       await page.goto(`${server.url}/tools/password-generator`);
       await checkPage(page, "en", words.en.title);
+      // Only what is true without JavaScript: the server makes the list.
+      assert.equal(await page.getByText("made in this browser").isVisible(), false);
+      assert.match(
+        await visibleText(page.locator("#generator-no-script")),
+        /JavaScript is off, so the server makes them/,
+      );
       await page.locator("#length").fill("20");
       await page.getByRole("button", { name: words.en.generate, exact: true }).click();
       await page.waitForURL((url) => url.pathname === "/tools/password-generator");

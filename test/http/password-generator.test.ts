@@ -137,7 +137,7 @@ test("a list too short for this site's policy is still made, marked as not for t
   assert.equal(answer.passwords.length, 10);
   assert.equal(answer.strength, "weak");
   assert.equal(answer.policy.ok, false);
-  assert.match(answer.policy.message, /Too short to use on this site \(use at least 12 characters\)/);
+  assert.match(answer.policy.message, /Too short to use on this site \(use at least 16 characters\)/);
 });
 
 test("GET downloads the list as txt or csv (an attachment, never cached)", async (t) => {
@@ -250,4 +250,40 @@ test("generation on the server is limited per address (the page in the browser n
   assert.equal((await ask("198.51.100.9")).statusCode, 200, "another address is not held back");
   s.clock.advance(61);
   assert.equal((await ask("203.0.113.7")).statusCode, 200, "the next minute");
+});
+
+test("passphrases from Japanese words in romaji (wordList: romaji): 11 bits a word, the list served for the page", async (t) => {
+  const s = await buildTestApp(t);
+  const served = await s.inject({ method: "GET", url: "/assets/bip39-japanese-romaji.txt" });
+  assert.equal(served.statusCode, 200);
+  const list = new Set(served.body.trim().split("\n"));
+  assert.equal(list.size, 2048);
+  const answer = await generate(s, { mode: "passphrase", wordList: "romaji", words: 5, count: 20 });
+  assert.equal(answer.entropyBits, 55);
+  for (const phrase of answer.passwords) {
+    const words = phrase.split("-");
+    assert.equal(words.length, 5, phrase);
+    for (const word of words) assert.ok(list.has(word), `${word} is not on the romaji list`);
+  }
+  assert.equal(
+    (await generate(s, { mode: "passphrase", words: 5, count: 1 })).entropyBits,
+    64.6,
+    "English by default",
+  );
+  const viaQuery = await s.inject({
+    method: "GET",
+    url: "/api/v1/passwords?mode=passphrase&wordList=romaji&words=4",
+  });
+  assert.equal(viaQuery.json<Generated>().entropyBits, 44);
+  const unknown = await s.inject({
+    method: "POST",
+    url: "/api/v1/passwords",
+    payload: { mode: "passphrase", wordList: "klingon" },
+  });
+  assertApiError(unknown, 400, "invalid_request");
+  const unknownQuery = await s.inject({
+    method: "GET",
+    url: "/api/v1/passwords?mode=passphrase&wordList=klingon",
+  });
+  assertApiError(unknownQuery, 400, "invalid_options");
 });

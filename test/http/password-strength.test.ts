@@ -9,6 +9,7 @@ import { flowCookieSetBy, location, openForm, postForm } from "../support/forms.
 type Strength = {
   score: number;
   guessesLog10: number;
+  level: number;
   crackTime: { seconds: number; display: string };
   feedback: { warning: string | null; suggestions: string[] };
   breached: boolean;
@@ -241,4 +242,24 @@ test("every new-password field carries the meter, and no other password field do
   const reset = (await openForm(s, `${codeUrl}/new`, cookie)).body;
   assert.ok(meterOf(reset, "newPassword"), "reset");
   assert.doesNotMatch(reset, /data-strength-inputs|hanako@example\.jp|山田/);
+});
+
+test("the meter's label agrees with the crack time: 「Sakura2024!」 takes 3時間 and is 普通, never 強い", async (t) => {
+  const s = await buildTestApp(t);
+  // zxcvbn scores it 3, whose label was 強い, while the time beside it said 3時間.
+  const hours = await strength(s, { password: "Sakura2024!" });
+  assert.equal(hours.crackTime.display, "3時間");
+  assert.equal(hours.score, 3);
+  assert.equal(hours.level, 2, "普通: the band from about 3 hours to about 12 days");
+  const days = await strength(s, { password: "tanuki-8842" });
+  assert.equal(days.crackTime.display, "2日");
+  assert.equal(days.level, 2);
+  const centuries = await strength(s, { password: "correct-horse-battery-staple-42" });
+  assert.equal(centuries.crackTime.display, "数世紀");
+  assert.equal(centuries.level, 4);
+  const page = await s.inject({ method: "GET", url: "/sign-up" });
+  assert.match(
+    page.body,
+    /data-labels="\[&quot;とても弱い&quot;,&quot;弱い&quot;,&quot;普通&quot;,&quot;強い&quot;,&quot;とても強い&quot;\]"/,
+  );
 });
