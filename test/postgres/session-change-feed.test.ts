@@ -122,4 +122,16 @@ test("a barrier (a Sync on the LISTEN connection) comes back only after every ch
     assert.equal(feed.barriersSent() - sentBefore, 1, `round ${round}: one barrier for 20 checks`);
     told.length = 0;
   }
+
+  // A burst: 20,000 notifications committed at once take the listener many reads to receive, so a
+  // barrier that only waited (a turn of the event loop, a timer) would come back midway; a Sync's
+  // ReadyForQuery comes after the last of them.
+  const burst = 20_000;
+  await sql`select pg_notify(${sessionChangeChannel}, 'burst ' || n) from generate_series(1, ${burst}) as n`.execute(
+    db,
+  );
+  const toldAtBarrier = await new Promise<number>((settledCheck) => {
+    feed.whenSettled(() => settledCheck(told.length));
+  });
+  assert.equal(toldAtBarrier, burst, "every notification of the burst was told before the barrier came back");
 });
