@@ -28,6 +28,9 @@ const barrierStallMs = 2_000;
 const firstRetryMs = 50;
 const lastRetryMs = 5_000;
 
+/** Told once, when the barrier it waits for has come back: true, or false when the feed cannot say. */
+export type BarrierWaiter = (settled: boolean) => void;
+
 /**
  * A dedicated PostgreSQL connection that LISTENs to one channel, for a cache that must never
  * answer what the database no longer holds. It is not a pool connection: no statement_timeout
@@ -35,15 +38,17 @@ const lastRetryMs = 5_000;
  * lost (the server restarted, `pg_terminate_backend`, a network fault), and tells its listener
  * `down` at once and `up` only once it listens again.
  *
- * `barrier()` is what makes a cached row safe to hand out: it resolves true once a round trip on
- * this connection, started after the call, has come back with the connection still up. PostgreSQL
- * queues notifications in commit order (NOTIFY takes a database-wide lock until its transaction
- * has committed, src/backend/commands/async.c), signals every listener before the committing
- * client is answered, and a listening backend sends what its signal brought before it answers its
- * next query. So when the barrier resolves, the listener has been told of every change whose
- * commit was answered before the barrier was asked for. The barriers of requests that arrive
- * together share one round trip (an empty query, which PostgreSQL answers without parsing), so a
- * busy process sends one per batch, not one per request.
+ * A barrier is what makes a cached row safe to hand out: a Sync message on this connection, sent
+ * after the request asked for it, whose ReadyForQuery has come back with the connection still up.
+ * PostgreSQL sends the notifications of every transaction committed before it reads the Sync
+ * ahead of that ReadyForQuery (decision 0024 gives the argument), so by then the listener has been
+ * told of every change whose commit was answered before the request arrived.
+ *
+ * One barrier at most is on its way at a time, and every request that asked before it was sent
+ * shares it: the waiters gathered while one is on its way are answered by the next, which is sent
+ * once the current one is back (never by the current one, sent before they asked). A barrier is
+ * sent from `setImmediate`, after the event loop has read every request that arrived together, so
+ * they share it; a busy process sends one per turn of its event loop, not one per request.
  */
 export class PostgresChangeFeed {
   readonly #pg: typeof PgModule;
@@ -54,8 +59,14 @@ export class PostgresChangeFeed {
   #closed = false;
   #retryMs = firstRetryMs;
   #retryTimer: NodeJS.Timeout | undefined;
-  #inFlight: Promise<boolean> | undefined;
-  #queued: Promise<boolean> | undefined;
+  /** Asked since the last barrier was sent: answered by the next one. */
+  #waiting: BarrierWaiter[] = [];
+  /** The promise `settled()` hands out for the next barrier (one, shared by all who asked). */
+  #nextSettled: Promise<boolean> | undefined;
+  /** The barrier on its way: its end (answers its waiters once), or undefined. */
+  #inFlight: ((settled: boolean) => void) | undefined;
+  #sendScheduled = false;
+  #barriersSent = 0;
 
   constructor(pg: typeof PgModule, options: ChangeFeedOptions, listener: ChangeListener) {
     this.#pg = pg;
@@ -69,21 +80,30 @@ export class PostgresChangeFeed {
     return this.#up;
   }
 
-  /** False at once when the feed is down; else resolves as the class comment says (never rejects). */
-  barrier(): Promise<boolean> | false {
+  /** The barriers sent since the feed was made (what a test counts, and an operator may). */
+  barriersSent(): number {
+    return this.#barriersSent;
+  }
+
+  /**
+   * Calls `waiter` once a barrier sent after this call has come back (true), or could not (false),
+   * and returns true; returns false at once, and never calls it, when the feed is down.
+   */
+  whenSettled(waiter: BarrierWaiter): boolean {
     if (!this.#up) return false;
-    if (!this.#inFlight) {
-      this.#inFlight = this.#roundTrip();
-      return this.#inFlight;
-    }
-    // One is on its way, sent before this call: wait for the next, which starts when it returns.
-    this.#queued ??= this.#inFlight.then(() => {
-      this.#queued = undefined;
-      if (!this.#up) return false;
-      this.#inFlight ??= this.#roundTrip();
-      return this.#inFlight;
+    this.#waiting.push(waiter);
+    this.#scheduleSend();
+    return true;
+  }
+
+  /** `whenSettled` as a promise, one shared by everyone who asks before the next barrier is sent. */
+  settled(): Promise<boolean> | false {
+    if (!this.#up) return false;
+    this.#nextSettled ??= new Promise<boolean>((resolve) => {
+      this.#waiting.push(resolve);
+      this.#scheduleSend();
     });
-    return this.#queued;
+    return this.#nextSettled;
   }
 
   /** Stops listening for good (the database is being closed). */
@@ -94,32 +114,50 @@ export class PostgresChangeFeed {
     if (client) this.#lose(client);
   }
 
-  #roundTrip(): Promise<boolean> {
+  #scheduleSend(): void {
+    if (this.#inFlight || this.#sendScheduled) return;
+    this.#sendScheduled = true;
+    setImmediate(() => this.#send());
+  }
+
+  /** Sends the next barrier for everyone waiting (or tells them false when the feed is down). */
+  #send(): void {
+    this.#sendScheduled = false;
+    if (this.#inFlight || this.#waiting.length === 0) return;
+    const waiters = this.#waiting;
+    this.#waiting = [];
+    this.#nextSettled = undefined;
     const client = this.#client;
-    const done = new Promise<boolean>((resolve) => {
-      if (!client) return resolve(false);
-      const stalled = setTimeout(() => {
-        resolve(false);
-        this.#lose(client, new Error(`the session change feed did not answer within ${barrierStallMs} ms`));
-      }, barrierStallMs);
-      // The empty query: EmptyQueryResponse and ReadyForQuery, after any notification pending.
-      client.query("").then(
-        () => {
-          clearTimeout(stalled);
-          resolve(this.#client === client && this.#up);
-        },
-        () => {
-          clearTimeout(stalled);
-          resolve(false);
-        },
-      );
-    });
-    const trip: Promise<boolean> = done.then((settled) => {
-      // The next barrier asked for sends a round trip of its own.
-      if (this.#inFlight === trip) this.#inFlight = undefined;
-      return settled;
-    });
-    return trip;
+    if (!client || !this.#up) {
+      tell(waiters, false);
+      return;
+    }
+    let answered = false;
+    const end = (settled: boolean): void => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(stalled);
+      if (this.#inFlight === end) this.#inFlight = undefined;
+      // The next barrier, for those who asked while this one was on its way.
+      if (this.#waiting.length > 0) this.#scheduleSend();
+      tell(waiters, settled);
+    };
+    const stalled = setTimeout(() => {
+      end(false);
+      this.#lose(client, new Error(`the session change feed did not answer within ${barrierStallMs} ms`));
+    }, barrierStallMs);
+    this.#inFlight = end;
+    this.#barriersSent += 1;
+    // A Sync alone: PostgreSQL answers it with ReadyForQuery, after any notification pending. The
+    // client runs one message exchange at a time, so nothing else is ever between the two.
+    const barrier: PgModule.Submittable & { handleReadyForQuery(): void; handleError(): void } = {
+      submit(connection: PgModule.Connection): void {
+        connection.sync();
+      },
+      handleReadyForQuery: (): void => end(this.#client === client && this.#up),
+      handleError: (): void => end(false),
+    };
+    client.query(barrier);
   }
 
   async #connect(): Promise<void> {
@@ -167,11 +205,27 @@ export class PostgresChangeFeed {
     // Not end(): a frozen server never answers its goodbye; the socket is closed at once.
     (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
     this.#listener.down();
-    if (this.#closed) return;
-    if (error || wasUp)
-      this.#options.onConnectionError?.(error ?? new Error("the session change feed's connection ended"));
-    this.#retryTimer = setTimeout(() => void this.#connect(), this.#retryMs);
-    this.#retryTimer.unref();
-    this.#retryMs = Math.min(this.#retryMs * 2, lastRetryMs);
+    if (!this.#closed) {
+      if (error || wasUp)
+        this.#options.onConnectionError?.(error ?? new Error("the session change feed's connection ended"));
+      this.#retryTimer = setTimeout(() => void this.#connect(), this.#retryMs);
+      this.#retryTimer.unref();
+      this.#retryMs = Math.min(this.#retryMs * 2, lastRetryMs);
+    }
+    // The barrier on its way can no longer come back on this connection: its waiters read instead.
+    this.#inFlight?.(false);
   }
+}
+
+/** Tells every waiter, even when one throws (a bug): the first error is thrown once all are told. */
+function tell(waiters: readonly BarrierWaiter[], settled: boolean): void {
+  let failure: { error: unknown } | undefined;
+  for (const waiter of waiters) {
+    try {
+      waiter(settled);
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  if (failure) throw failure.error;
 }

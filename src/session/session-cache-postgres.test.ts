@@ -12,7 +12,13 @@ function cacheWithFeed(capacity = 10) {
   const feed = { up: true, barriers: 0 };
   const control: SessionFeed = {
     isUp: () => feed.up,
-    barrier: () => {
+    whenSettled: (waiter) => {
+      if (!feed.up) return false;
+      feed.barriers += 1;
+      queueMicrotask(() => waiter(true));
+      return true;
+    },
+    settled: () => {
       if (!feed.up) return false;
       feed.barriers += 1;
       return Promise.resolve(true);
@@ -86,6 +92,11 @@ test("while the feed is down nothing is cached or handed out, and it comes back 
   cache.down();
   assert.equal(cache.get("ses_1"), undefined);
   assert.equal(cache.settled(), false, "no barrier: read the database");
+  assert.equal(
+    cache.whenSettled(() => assert.fail("a waiter told while the feed is down")),
+    false,
+    "no barrier to wait for: read the database",
+  );
   assert.equal(cache.generation(), undefined);
   cache.remember("ses_2", row("ses_2"), readBefore);
   feed.up = true;

@@ -1,7 +1,11 @@
-import type { ChangeListener } from "../db/postgres-change-feed.ts";
+import type { BarrierWaiter, ChangeListener } from "../db/postgres-change-feed.ts";
 
 /** What the cache needs of PostgreSQL's change feed (src/db/postgres-change-feed.ts). */
-export type SessionFeed = { isUp(): boolean; barrier(): Promise<boolean> | false };
+export type SessionFeed = {
+  isUp(): boolean;
+  whenSettled(waiter: BarrierWaiter): boolean;
+  settled(): Promise<boolean> | false;
+};
 
 // The changes remembered, so a row read while others changed can still be kept when none was its.
 const recentChanges = 512;
@@ -12,8 +16,10 @@ const recentChanges = 512;
  * row the moment its session or account changes anywhere. Three rules keep it from ever answering
  * what a read of the database would not:
  *
- * - A row is handed out only after a barrier on the feed (`settled`) that began after the request
- *   arrived: by then every change committed before the request was sent has evicted its rows.
+ * - A row is handed out only after a barrier on the feed (`whenSettled`, `settled`) that was sent
+ *   after the request arrived: by then every change committed before the request was sent has
+ *   evicted its rows. Requests that arrive together share one barrier; one that arrives while a
+ *   barrier is on its way waits for the next.
  * - A row read while a change to its session or account was told is not kept (the read may have
  *   seen the row before the change); nor one read while the feed was down or reconnecting.
  * - While the feed is down the cache is empty and off; it comes back empty when the feed listens
@@ -64,14 +70,22 @@ export class PostgresSessionCache<Row extends { account_id: string }> implements
     return this.#feed?.isUp() ? this.#version : undefined;
   }
 
-  /** The row cached for this session id; handed out only once `settled()` said yes after the request came. */
+  /** The row cached for this session id; handed out only once a barrier asked for after the request came said yes. */
   get(id: string): Row | undefined {
     return this.#feed?.isUp() ? this.#rows.get(id) : undefined;
   }
 
-  /** Resolves true once every change committed before this call has been told (false: read instead). */
+  /**
+   * "waiting": `waiter` is called with true once every change committed before this call has been
+   * told (false: read instead); false at once (and `waiter` is never called) when the feed is down.
+   */
+  whenSettled(waiter: BarrierWaiter): "waiting" | false {
+    return this.#feed?.whenSettled(waiter) ? "waiting" : false;
+  }
+
+  /** `whenSettled` as a promise, shared by every caller until the next barrier is sent (false: read instead). */
   settled(): Promise<boolean> | false {
-    return this.#feed?.barrier() ?? false;
+    return this.#feed?.settled() ?? false;
   }
 
   /** Keeps a row read in `generation`, unless its session or account may have changed since the read began. */

@@ -42,6 +42,11 @@ export class SessionCache<Row> {
     return true;
   }
 
+  /** As `settled`: nothing to wait for, so the waiter is never called. */
+  whenSettled(): true {
+    return true;
+  }
+
   /** Keeps a row read in `generation`, unless something may have changed it since the read began. */
   remember(id: string, row: Row, generation: number | undefined): void {
     if (generation === undefined || this.generation() !== generation) return;

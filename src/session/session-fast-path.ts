@@ -5,7 +5,7 @@ import { securityHeaders } from "../http/security-headers.ts";
 import { type PublicAccount, toPublicAccount } from "../identity/accounts.ts";
 import { identityHeaders, sessionCheckPath, toSessionCheck } from "../integration/session-check-routes.ts";
 import { httpRequestCounter } from "../operations/metrics.ts";
-import { renderCachedSession } from "./session-lookup.ts";
+import { answeredLater, answerFromCache } from "./session-lookup.ts";
 import { type AuthenticatedSession, toPublicSession } from "./sessions.ts";
 
 export type SessionAnswer = {
@@ -50,7 +50,7 @@ type FastPath = (request: IncomingMessage, response: ServerResponse, next: () =>
  * refused session, a touch of last_seen_at due, a session below the level `aal=2` asks for, another
  * query string or anything unusual, it steps aside and Fastify answers (and fills the cache). On
  * PostgreSQL the answer waits for the change feed's barrier (session-cache-postgres.ts), shared by
- * the requests that arrive together. When requests are logged (LOG_LEVEL info or debug), each one
+ * the requests that arrive together, with no promise per request. When requests are logged (LOG_LEVEL info or debug), each one
  * answered here is logged here, in one line with what Fastify's two would say (requestLogLine).
  */
 export function sessionFastPath(deps: Deps): FastPath {
@@ -105,18 +105,18 @@ export function sessionFastPath(deps: Deps): FastPath {
       route.counted.inc();
       logRequest?.(request, started);
     };
-    let cached: CachedAnswer | undefined | Promise<CachedAnswer | undefined>;
+    let cached: CachedAnswer | undefined | typeof answeredLater;
     try {
       // The parser @fastify/cookie gives the route, so both read the same cookie the same way.
       const token = cookiePlugin.fastifyCookie.parse(cookie)[cookieName];
-      cached = token ? renderCachedSession(deps.db, deps, token, route.render) : undefined;
+      cached = token ? answerFromCache(deps.db, deps, token, route.render, respond) : undefined;
     } catch {
       // Whatever failed (a malformed cookie, the database), Fastify's route answers it properly.
       next();
       return;
     }
-    if (cached instanceof Promise) cached.then(respond, next);
-    else respond(cached);
+    // On PostgreSQL `respond` is called once the change feed's barrier is back.
+    if (cached !== answeredLater) respond(cached);
   };
 }
 

@@ -66,6 +66,8 @@ type RowCache = {
   get(id: string): SessionLookupRow | undefined;
   /** true: `get` answers what the database holds now; a promise: once it resolves true; false: read. */
   settled(): true | Promise<boolean> | false;
+  /** As `settled` without a promise: "waiting" when `waiter` will be told (true or false) instead. */
+  whenSettled(waiter: (settled: boolean) => void): true | "waiting" | false;
   remember(id: string, row: SessionLookupRow, generation: number | undefined): void;
 };
 const caches = new WeakMap<Kysely<Schema>, RowCache | null>();
@@ -151,25 +153,57 @@ type Render<T> = (auth: AuthenticatedSession) => T;
 // answers with it.
 const renderedByRender = new WeakMap<Render<unknown>, WeakMap<SessionLookupRow, unknown>>();
 
+/** What `answerFromCache` returns when it will call its `later` instead. */
+export const answeredLater: unique symbol = Symbol("answered later");
+
 /**
- * `render` of the live session a token names, from the session cache alone: at once on SQLite, after
- * the change feed's barrier on PostgreSQL (a promise); undefined when the cache cannot say (no
- * cached row, the feed down, a failed check, or a touch of last_seen_at is due), and
- * `authenticateSessionToken` must be asked. `render` must depend on the session and account alone:
- * what it makes of a cached row is kept with the row, and goes with it.
+ * `render` of the live session a token names, from the session cache alone: at once on SQLite; on
+ * PostgreSQL `answeredLater`, and `later` is called with it once the change feed's barrier is back
+ * (one barrier shared by the requests that arrived together, and no promise per request); undefined
+ * (at once or to `later`) when the cache cannot say (no cached row, the feed down, a failed check,
+ * or a touch of last_seen_at is due), and `authenticateSessionToken` must be asked. `render` must
+ * depend on the session and account alone: what it makes of a cached row is kept with the row, and
+ * goes with it.
  */
+export function answerFromCache<T>(
+  db: Kysely<Schema>,
+  deps: Pick<SessionDeps, "clock">,
+  token: string,
+  render: Render<T>,
+  later: (answer: T | undefined) => void,
+): T | undefined | typeof answeredLater {
+  const parsed = parseToken(token);
+  const cache = sessionCacheOf(db);
+  if (!parsed || !cache?.get(parsed.id)) return undefined;
+  const settled = cache.whenSettled((yes) => {
+    let answer: T | undefined;
+    try {
+      // A row evicted while the barrier was on its way is gone from the cache: get() says so.
+      answer = yes ? renderLive(cache.get(parsed.id), parsed, deps, render) : undefined;
+    } catch {
+      // As when it fails at once: the caller asks the database instead (Fastify's route answers).
+      answer = undefined;
+    }
+    later(answer);
+  });
+  if (settled === "waiting") return answeredLater;
+  return settled ? renderLive(cache.get(parsed.id), parsed, deps, render) : undefined;
+}
+
+/** `answerFromCache` with a promise for the later answer (on PostgreSQL). */
 export function renderCachedSession<T>(
   db: Kysely<Schema>,
   deps: Pick<SessionDeps, "clock">,
   token: string,
   render: Render<T>,
 ): T | undefined | Promise<T | undefined> {
-  const parsed = parseToken(token);
-  const cache = sessionCacheOf(db);
-  if (!parsed || !cache) return undefined;
-  const settled = settledRow(cache, parsed.id);
-  if (settled instanceof Promise) return settled.then((row) => renderLive(row, parsed, deps, render));
-  return renderLive(settled, parsed, deps, render);
+  let resolveLater: (answer: T | undefined) => void = () => {};
+  const answer = answerFromCache(db, deps, token, render, (value) => resolveLater(value));
+  if (answer !== answeredLater) return answer;
+  // `later` is never called before answerFromCache has returned: the barrier is a round trip away.
+  return new Promise((resolve) => {
+    resolveLater = resolve;
+  });
 }
 
 function renderLive<T>(
