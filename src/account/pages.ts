@@ -20,8 +20,8 @@ import { settingRow } from "../views/setting-row.ts";
 import { closingRows } from "./closing-pages.ts";
 import { connectedAppsRow } from "./connected-apps-page.ts";
 import { profileNotice, profileRows } from "./profile-rows.ts";
-import { sessionDeviceName } from "./session-device.ts";
 import { accountServiceTiles } from "./service-tiles.ts";
+import { sessionDeviceName } from "./session-device.ts";
 import { trustedDeviceIdOf, trustedDevicesCard } from "./trusted-devices-page.ts";
 
 /** "Your account", "Login & security", the signed-in devices, and sign out. */
