@@ -36,8 +36,8 @@ ${errorSummary(locale, form.errors, form.general)}
 <p>${text.intro}</p>
 <form method="post" action="${path}" novalidate>
   ${csrfField(page.csrfToken)}
-  ${field({ name: "currentPassword", label: text.currentPassword, type: "password", autocomplete: "current-password", required: true, autofocus: true, maxlength: 4096, errors: form.errors })}
-  ${field({ name: "newPassword", label: text.newPassword, hint: format(text.newPasswordHint, { min: form.minLength }), type: "password", autocomplete: "new-password", required: true, maxlength: 4096, errors: form.errors, strength: { locale, userInputs: [page.auth.account.name, page.auth.account.email] } })}
+  ${field({ name: "currentPassword", label: text.currentPassword, type: "password", locale, autocomplete: "current-password", required: true, autofocus: true, maxlength: 4096, errors: form.errors })}
+  ${field({ name: "newPassword", label: text.newPassword, hint: format(text.newPasswordHint, { min: form.minLength }), type: "password", locale, autocomplete: "new-password", required: true, maxlength: 4096, errors: form.errors, strength: { locale, userInputs: [page.auth.account.name, page.auth.account.email] } })}
   <button type="submit" class="wide">${text.submit}</button>
 </form>
 <div class="links"><p><a href="/password-reset">${text.forgot}</a></p></div>

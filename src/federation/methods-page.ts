@@ -111,7 +111,7 @@ ${errorSummary(locale, form.errors, form.general)}
 <p>${t.addPasswordIntro}</p>
 <form method="post" action="${addPasswordPath}" novalidate>
   ${csrfField(page.csrfToken)}
-  ${field({ name: "newPassword", label: t.newPassword, hint: t.newPasswordHint(deps.config.limits.passwordMinLength), type: "password", autocomplete: "new-password", required: true, autofocus: true, maxlength: 4096, errors: form.errors, strength: { locale, userInputs: [page.auth.account.name, page.auth.account.email] } })}
+  ${field({ name: "newPassword", label: t.newPassword, hint: t.newPasswordHint(deps.config.limits.passwordMinLength), type: "password", locale, autocomplete: "new-password", required: true, autofocus: true, maxlength: 4096, errors: form.errors, strength: { locale, userInputs: [page.auth.account.name, page.auth.account.email] } })}
   <button type="submit" class="wide">${t.submitPassword}</button>
 </form>
 </div>

@@ -153,7 +153,7 @@ ${errorSummary(locale, form.errors, form.general)}
 <p>${text.newIntro}</p>
 <form method="post" action="${action}" novalidate>
   ${csrfField(csrfToken)}
-  ${field({ name: "newPassword", label: text.newPassword, hint: format(text.newPasswordHint, { min: form.minLength }), type: "password", autocomplete: "new-password", required: true, autofocus: true, maxlength: 4096, errors: form.errors, strength: { locale } })}
+  ${field({ name: "newPassword", label: text.newPassword, hint: format(text.newPasswordHint, { min: form.minLength }), type: "password", locale, autocomplete: "new-password", required: true, autofocus: true, maxlength: 4096, errors: form.errors, strength: { locale } })}
   <p class="hint">${text.signOutNote}</p>
   <button type="submit" class="wide">${text.newSubmit}</button>
 </form>

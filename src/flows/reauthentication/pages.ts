@@ -63,7 +63,7 @@ ${errorSummary(locale, view.form.errors, view.form.general)}
 <form method="post" action="${reauthenticatePath}" novalidate>
   ${csrfField(page.csrfToken)}
   ${returnField(view.returnTo)}
-  ${field({ name: "password", label: t.password, type: "password", autocomplete: "current-password", required: true, autofocus: true, maxlength: 4096, errors: view.form.errors })}
+  ${field({ name: "password", label: t.password, type: "password", locale, autocomplete: "current-password", required: true, autofocus: true, maxlength: 4096, errors: view.form.errors })}
   <button type="submit" class="wide">${t.submit}</button>
 </form>
 ${view.passkey ? passkeyReauthenticationBlock(locale, view.returnTo, "reauthentication") : null}

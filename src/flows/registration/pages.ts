@@ -44,7 +44,7 @@ ${errorSummary(locale, form.errors, form.general)}
   ${csrfField(csrfToken)}
   ${field({ name: "name", label: text.name, value: form.name, autocomplete: "name", required: true, autofocus: true, maxlength: 100, errors: form.errors })}
   ${field({ name: "email", label: text.email, type: "email", value: form.email, autocomplete: "email", inputmode: "email", required: true, maxlength: 254, errors: form.errors })}
-  ${field({ name: "password", label: text.password, hint: text.passwordHint, type: "password", autocomplete: "new-password", required: true, maxlength: 4096, errors: form.errors, strength: { locale, fields: ["name", "email"] } })}
+  ${field({ name: "password", label: text.password, hint: text.passwordHint, type: "password", locale, autocomplete: "new-password", required: true, maxlength: 4096, errors: form.errors, strength: { locale, fields: ["name", "email"] } })}
   <button type="submit" class="wide">${text.submit}</button>
 </form>
 ${deps ? federationButtons(deps.config, locale, csrfToken, "/account", "sign_up") : ""}

@@ -52,7 +52,7 @@ ${errorSummary(locale, errors, form.error, form.errorField)}
   ${csrfField(csrfToken)}
   <input type="hidden" name="return_to" value="${form.returnTo}">
   ${field({ name: "identifier", label: text.identifier, hint: text.identifierHint, type: "text", value: form.identifier, autocomplete: "username webauthn", required: true, autofocus: true, maxlength: 320, errors })}
-  ${field({ name: "password", label: text.password, type: "password", autocomplete: "current-password", required: true, maxlength: 4096, errors })}
+  ${field({ name: "password", label: text.password, type: "password", locale, autocomplete: "current-password", required: true, maxlength: 4096, errors })}
   <div class="checkbox"><input type="checkbox" id="keep_signed_in" name="keep_signed_in" value="1" aria-describedby="keep-hint"><label for="keep_signed_in">${text.keepSignedIn}<br><span class="hint" id="keep-hint">${text.keepSignedInHint}</span></label></div>
   <button type="submit" class="wide">${text.submit}</button>
 </form>

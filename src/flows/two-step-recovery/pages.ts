@@ -118,7 +118,7 @@ function renderProve(
 <form method="post" action="${action}" novalidate>
   ${csrfField(csrfToken)}
   ${field({ name: "code", label: t.code, hint, autocomplete: "one-time-code", inputmode: "numeric", required: true, autofocus: true, maxlength: 12, errors: form.errors })}
-  ${field({ name: "password", label: t.password, type: "password", autocomplete: "current-password", required: true, maxlength: 4096, errors: form.errors })}
+  ${field({ name: "password", label: t.password, type: "password", locale, autocomplete: "current-password", required: true, maxlength: 4096, errors: form.errors })}
   <button type="submit" class="wide">${t.proveSubmit}</button>
 </form>
 <form method="post" action="${action}/resend" class="links">${csrfField(csrfToken)}<p>${t.noMail}</p><button type="submit" class="secondary">${t.resend}</button></form>`,

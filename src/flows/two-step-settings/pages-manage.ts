@@ -79,7 +79,7 @@ ${errorSummary(locale, view.form.errors, view.form.general)}
 <form method="post" action="${disablePath}" novalidate>
   ${csrfField(page.csrfToken)}
   <input type="hidden" name="confirm" value="1">
-  ${view.needsPassword ? field({ name: "password", label: t.password, hint: t.passwordHint, type: "password", autocomplete: "current-password", required: true, autofocus: true, maxlength: 4096, errors: view.form.errors }) : null}
+  ${view.needsPassword ? field({ name: "password", label: t.password, hint: t.passwordHint, type: "password", locale, autocomplete: "current-password", required: true, autofocus: true, maxlength: 4096, errors: view.form.errors }) : null}
   <button type="submit" class="danger wide">${t.submit}</button>
 </form>
 <div class="links"><p><a href="${twoStepPath}">${t.cancel}</a></p></div>
