@@ -15,6 +15,16 @@ export type FormText = {
   halfWidthPhone: string;
   halfWidthCode: string;
   helpLink: string;
+  /** What an empty field asks for, by the field's name (the forms' and the JSON API's). */
+  missing: {
+    identifier: string;
+    password: string;
+    currentPassword: string;
+    newPassword: string;
+    name: string;
+    email: string;
+    code: string;
+  };
 };
 
 const ja: FormText = {
@@ -33,6 +43,15 @@ const ja: FormText = {
   halfWidthPhone: "携帯電話番号は半角数字で入力してください(例: 090-1234-5678)。",
   halfWidthCode: "セキュリティコードは半角数字で入力してください。",
   helpLink: "ログインできない場合",
+  missing: {
+    identifier: "Eメールアドレスまたは携帯電話番号を入力してください。",
+    password: "パスワードを入力してください。",
+    currentPassword: "現在のパスワードを入力してください。",
+    newPassword: "新しいパスワードを入力してください。",
+    name: "氏名を入力してください。",
+    email: "Eメールアドレスを入力してください。",
+    code: "セキュリティコードを入力してください。",
+  },
 };
 
 const en: FormText = {
@@ -51,6 +70,15 @@ const en: FormText = {
   halfWidthPhone: "Type the mobile number in half-width digits (for example 090-1234-5678).",
   halfWidthCode: "Type the security code in half-width digits.",
   helpLink: "Can't log in?",
+  missing: {
+    identifier: "Enter your email address or mobile number.",
+    password: "Enter your password.",
+    currentPassword: "Enter your current password.",
+    newPassword: "Enter a new password.",
+    name: "Enter your name.",
+    email: "Enter your email address.",
+    code: "Enter the security code.",
+  },
 };
 
 export function formText(locale: Locale): FormText {
@@ -92,4 +120,10 @@ const notHalfWidth = /[^\x20-\x7e]/;
 /** True when input is still not half-width after NFKC, so 「半角で入力してください」 explains the refusal. */
 export function hasNonHalfWidth(input: string): boolean {
   return notHalfWidth.test(input.normalize("NFKC"));
+}
+
+/** The message for an empty `field`, or undefined for a field this table does not know. */
+export function missingFieldMessage(locale: Locale, field: string): string | undefined {
+  const missing: Record<string, string> = formText(locale).missing;
+  return Object.hasOwn(missing, field) ? missing[field] : undefined;
 }
