@@ -74,13 +74,13 @@ const ja: HelpText = {
 };
 
 const en: HelpText = {
-  title: "Can't log in?",
+  title: "Can't sign in?",
   intro: "Choose what you see and follow the steps under it.",
   sections: [
     {
       id: "wrong-password",
       title: '"Your email address or password is incorrect"',
-      body: "Type your email address and mobile number in half-width characters (full-width ones are read as half-width). Passwords are case-sensitive: check Caps Lock, and use the password field's Show button to see what you typed. Only a verified mobile number can be used to log in.",
+      body: "Type your email address and mobile number in half-width characters (full-width ones are read as half-width). Passwords are case-sensitive: check Caps Lock, and use the password field's Show button to see what you typed. Only a verified mobile number can be used to sign in.",
       link: { href: "/password-reset", text: "Reset your password" },
     },
     {
@@ -92,39 +92,39 @@ const en: HelpText = {
     {
       id: "forgot-email",
       title: "You forgot the email address you signed up with",
-      body: "If your account has a verified mobile number, you can log in with it instead of your email address, or see your email address with a security code sent to that number by SMS.",
+      body: "If your account has a verified mobile number, you can sign in with it instead of your email address, or see your email address with a security code sent to that number by SMS.",
       link: { href: "/email-reminder", text: "Find your email address" },
     },
     {
       id: "two-step",
       title: "Your phone or authenticator app is gone and you can't get two-step codes",
       body: 'After your password, choose "Use a recovery code" on the code page and enter one of the recovery codes you saved when you set up two-step verification. Without one, "Can\'t receive your two-step codes?" on the same page starts turning two-step verification off after a waiting period.',
-      link: { href: "/sign-in", text: "Log in to reach the code page" },
+      link: { href: "/sign-in", text: "Sign in to reach the code page" },
     },
     {
       id: "suspended",
       title: '"This account is suspended" or "closed"',
-      body: "A suspended or closed account can't be used to log in. If you don't know why, or want it back, contact the shop's support.",
+      body: "A suspended or closed account can't be used to sign in. If you don't know why, or want it back, contact the shop's support.",
     },
     {
       id: "maintenance",
       title: '"Down for maintenance"',
-      body: "Logging in is not possible until the maintenance ends. Try again after the end time the page shows.",
-      link: { href: "/sign-in", text: "Open the log-in page" },
+      body: "Signing in is not possible until the maintenance ends. Try again after the end time the page shows.",
+      link: { href: "/sign-in", text: "Open the sign-in page" },
     },
     {
       id: "country",
-      title: '"This shop does not accept log-ins from your country or region"',
-      body: "This shop doesn't accept log-ins from some countries or regions. If you are travelling, log in when you are back, or ask the shop's support. If you use a VPN, turn it off and try again.",
+      title: '"This shop does not accept sign-ins from your country or region"',
+      body: "This shop doesn't accept sign-ins from some countries or regions. If you are travelling, sign in when you are back, or ask the shop's support. If you use a VPN, turn it off and try again.",
     },
     {
       id: "too-many-attempts",
       title: '"Too many attempts"',
-      body: "To protect your account, logging in pauses after several mistakes. Wait for the time shown and try again. If you're unsure of your password, you can reset it while you wait.",
+      body: "To protect your account, signing in pauses after several mistakes. Wait for the time shown and try again. If you're unsure of your password, you can reset it while you wait.",
       link: { href: "/password-reset", text: "Reset your password" },
     },
   ],
-  back: "Back to log in",
+  back: "Back to sign in",
   support: "If none of these fits, contact the shop's support.",
 };
 
