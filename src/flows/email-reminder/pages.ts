@@ -89,7 +89,7 @@ function renderRequest(
   const shared = pageText(locale).passwordReset;
   const body = html`<div class="card">
 <h1>${text.title}</h1>
-${errorSummary(locale, form.errors, form.general)}
+${errorSummary(locale, form.errors, form.general, undefined, form.problem)}
 <p>${text.intro}</p>
 <form method="post" action="${startPath}" novalidate>
   ${csrfField(csrfToken)}
@@ -121,6 +121,7 @@ function renderCode(
     startAgainPath: startPath,
     errors: form.errors,
     general: form.general,
+    problem: form.problem,
   });
   return sendPage(reply, status, {
     locale,
@@ -256,6 +257,7 @@ export function registerEmailReminderPages(app: FastifyInstance, deps: Deps): vo
       reminder,
       errors: {},
       general: format(pageText(locale).passwordReset.resendWait, { minutes }),
+      problem: "too_many_attempts",
     });
   });
 }

@@ -57,7 +57,7 @@ function renderReauthenticate(
   const t = twoStepText(locale).reauth;
   const body = html`<div class="card">
 <h1>${t.title}</h1>
-${errorSummary(locale, view.form.errors, view.form.general)}
+${errorSummary(locale, view.form.errors, view.form.general, undefined, view.form.problem)}
 <p>${t.intro}</p>
 <p class="hint">${format(t.signedInAs, { email: page.auth.account.email })}</p>
 <form method="post" action="${reauthenticatePath}" novalidate>

@@ -67,6 +67,8 @@ type VerifyForm = {
   expiresAt: string;
   errors: FieldErrors;
   general?: string;
+  /** The general error's code, for the summary's heading. */
+  problem?: ErrorCode;
   notice?: string;
 };
 
@@ -80,7 +82,7 @@ function renderVerify(
   const text = pageText(locale).verifyEmail;
   const body = html`<div class="card">
 <h1>${text.title}</h1>
-${errorSummary(locale, form.errors, form.general)}
+${errorSummary(locale, form.errors, form.general, undefined, form.problem)}
 <p>${format(text.intro, { email: form.email })}</p>
 <p class="hint">${format(text.expires, { time: formatDateTime(form.expiresAt, locale) })}</p>
 <form method="post" action="/sign-up/verify" novalidate>
@@ -243,6 +245,7 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
         email: row?.email ?? "",
         errors: {},
         general: errorMessage(result.code, locale, result),
+        problem: result.code,
       });
     }
     if (result.retryAfterSeconds !== undefined) reply.header("retry-after", String(result.retryAfterSeconds));
@@ -273,6 +276,7 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
       expiresAt: row.expires_at,
       errors: {},
       general: errorMessage(result.code, locale, result),
+      problem: result.code,
     });
   });
 }

@@ -50,7 +50,7 @@ function renderRemove(
   const action = removePath(view.method.id);
   const body = html`<div class="card">
 <h1>${t.title}</h1>
-${errorSummary(locale, view.form.errors, view.form.general)}
+${errorSummary(locale, view.form.errors, view.form.general, undefined, view.form.problem)}
 <p>${format(t.question, { method: methodName(locale, view.method) })}</p>
 <p class="hint">${t.note}</p>
 <form method="post" action="${action}">
@@ -73,7 +73,7 @@ function renderDisable(
   const t = twoStepText(locale).disable;
   const body = html`<div class="card">
 <h1>${t.title}</h1>
-${errorSummary(locale, view.form.errors, view.form.general)}
+${errorSummary(locale, view.form.errors, view.form.general, undefined, view.form.problem)}
 <p><strong>${t.question}</strong></p>
 <p>${t.consequences}</p>
 <form method="post" action="${disablePath}" novalidate>
