@@ -127,7 +127,9 @@ function announceGeneratedPassword(input) {
     notice.id = id;
     notice.className = "notice generated-password";
     notice.setAttribute("role", "status");
-    input.insertAdjacentElement("afterend", notice);
+    // Under the field's 表示 button (which now shows it pressed), else under the field.
+    const toggle = document.querySelector(`button[data-password-toggle="${input.id}"]`);
+    (toggle ?? input).insertAdjacentElement("afterend", notice);
     const describedBy = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
     input.setAttribute("aria-describedby", [...describedBy, id].join(" "));
   }
