@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { assertApiError, buildTestApp, sameOrigin, strongPassword, type TestApp } from "../support/app.ts";
 import { stopSharedPostgres } from "../support/databases.ts";
-import { openForm, postForm } from "../support/forms.ts";
+import { flowCookieSetBy, location, openForm, postForm } from "../support/forms.ts";
 
 // The forms a Japanese customer fills in (issue 18, "Forms"): every problem at once, empty fields
 // asked for, full-width input read or explained, a 表示 toggle on every password field, headings
@@ -320,4 +320,31 @@ test("/help/sign-in says what to do for every reason, in Japanese and English, a
   }
   const signIn = await s.inject({ method: "GET", url: "/sign-in" });
   assert.match(signIn.body, /<a href="\/help\/sign-in">ログインできない場合<\/a>/);
+});
+
+test("a resend cooldown on the reset's code page has its own heading, and an empty new password is asked for", async (t) => {
+  const s = await buildTestApp(t);
+  const account = await s.registerAccount();
+  const form = await openForm(s, "/password-reset");
+  const posted = await postForm(s, "/password-reset", form, { _csrf: form.csrf, identifier: account.email });
+  const codeUrl = location(posted);
+  const binding = flowCookieSetBy(posted, "mamori_reset");
+  assert.ok(binding);
+  const browser = { ...form, cookie: `${form.cookie}; ${binding}` };
+  const early = await Promise.all(
+    Array.from({ length: 5 }, () => postForm(s, `${codeUrl}/resend`, browser, { _csrf: form.csrf })),
+  );
+  for (const page of early) {
+    assert.equal(page.statusCode, 429);
+    assert.equal(heading(page.body), "しばらくしてからもう一度お試しください");
+  }
+  const code = await s.latestCode(account.email, "password_reset_code");
+  assert.ok(code);
+  // The code typed in 全角 digits is read as half-width.
+  const verified = await postForm(s, codeUrl, browser, { _csrf: form.csrf, code: fullWidth(code) });
+  assert.equal(verified.statusCode, 303, verified.body);
+  const empty = await postForm(s, `${codeUrl}/new`, browser, { _csrf: form.csrf, newPassword: "" });
+  assert.equal(empty.statusCode, 400, empty.body);
+  assert.match(empty.body, /<a href="#newPassword">新しいパスワードを入力してください。<\/a>/);
+  assert.equal(heading(empty.body), "入力内容を確認してください");
 });
