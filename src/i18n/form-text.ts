@@ -127,3 +127,13 @@ export function missingFieldMessage(locale: Locale, field: string): string | und
   const missing: Record<string, string> = formText(locale).missing;
   return Object.hasOwn(missing, field) ? missing[field] : undefined;
 }
+
+/**
+ * What is wrong with a typed security code before it is checked (and before it spends a try):
+ * empty, or holding characters with no half-width form (一二三, kana) once NFKC has read
+ * １２３４５６ as 123456. Undefined when the code can be checked.
+ */
+export function codeSlip(locale: Locale, code: string): string | undefined {
+  if (code.trim() === "") return formText(locale).missing.code;
+  return hasNonHalfWidth(code.replace(/[\s\u3000]/g, "")) ? formText(locale).halfWidthCode : undefined;
+}

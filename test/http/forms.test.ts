@@ -348,3 +348,39 @@ test("a resend cooldown on the reset's code page has its own heading, and an emp
   assert.match(empty.body, /<a href="#newPassword">新しいパスワードを入力してください。<\/a>/);
   assert.equal(heading(empty.body), "入力内容を確認してください");
 });
+
+test("a security code that is empty or not half-width even after NFKC is explained, not spent as a try", async (t) => {
+  // Attack it stops (on the customer): a code typed with the IME on (一二三四五六) used to spend one
+  // of the few tries and could end the registration before the customer saw why.
+  const s = await buildTestApp(t);
+  const form = await openForm(s, "/sign-up");
+  const started = await postForm(s, "/sign-up", form, {
+    _csrf: form.csrf,
+    name: "山田 太郎",
+    email: "taro@example.jp",
+    password: strongPassword,
+  });
+  assert.equal(started.statusCode, 303, started.body);
+  const cookie = [form.cookie, ...[started.headers["set-cookie"] ?? []].flat().map((c) => c.split(";")[0])]
+    .filter(Boolean)
+    .join("; ");
+  const verify = await openForm(s, String(started.headers.location), cookie);
+  const registration = /name="registration" value="([^"]+)"/.exec(verify.body)?.[1] ?? "";
+  const slips = await Promise.all(
+    ["一二三四五六", "いちにさん", "", "   "].flatMap((code) =>
+      Array.from({ length: 5 }, () =>
+        postForm(s, "/sign-up/verify", verify, { _csrf: verify.csrf, registration, code }),
+      ),
+    ),
+  );
+  for (const [i, page] of slips.entries()) {
+    assert.equal(page.statusCode, 400, page.body);
+    const words =
+      i < 10 ? "セキュリティコードは半角数字で入力してください。" : "セキュリティコードを入力してください。";
+    assert.match(page.body, new RegExp(`<a href="#code">${words}</a>`));
+  }
+  const code = await s.latestCode("taro@example.jp");
+  assert.ok(code);
+  const done = await postForm(s, "/sign-up/verify", verify, { _csrf: verify.csrf, registration, code });
+  assert.equal(done.statusCode, 303, "no try was spent");
+});

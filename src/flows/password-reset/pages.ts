@@ -16,7 +16,7 @@ import {
   withRetryAfter,
 } from "../../http/pages.ts";
 import { requestMeta } from "../../http/request-context.ts";
-import { formText } from "../../i18n/form-text.ts";
+import { codeSlip, formText } from "../../i18n/form-text.ts";
 import { format } from "../../i18n/locale.ts";
 import { pageText } from "../../i18n/page-text.ts";
 import { parseIdentifier } from "../../identity/identifiers.ts";
@@ -252,7 +252,15 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     if (!isFlowOfThisBrowser(deps.config, request, resetPages, id))
       return sendEnded(reply, locale, failure("password_reset_not_found"));
     const csrfToken = token(request, reply);
-    const result = await verifyPasswordResetCode(deps, id, formField(request, "code").slice(0, 32));
+    const code = formField(request, "code").slice(0, 32);
+    const slip = codeSlip(locale, code);
+    if (slip) {
+      const waiting = await findResetForPage(deps, id);
+      if ("ok" in waiting) return sendEnded(reply, locale, waiting);
+      if (waiting.state === "code_sent")
+        return renderCode(reply, locale, csrfToken, 400, { reset: waiting, errors: { code: slip } });
+    }
+    const result = await verifyPasswordResetCode(deps, id, code);
     if (result.ok) return reply.redirect(newPasswordPath(id), 303);
     const reset = await findResetForPage(deps, id);
     // A wrong code with tries left: the same page again, the error beside the field.

@@ -18,7 +18,7 @@ import {
   sendPage,
 } from "../../http/pages.ts";
 import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
-import { formText, hasNonHalfWidth } from "../../i18n/form-text.ts";
+import { codeSlip, formText, hasNonHalfWidth } from "../../i18n/form-text.ts";
 import { format } from "../../i18n/locale.ts";
 import { formatDateTime, pageText } from "../../i18n/page-text.ts";
 import { profileText } from "../../i18n/profile-text.ts";
@@ -226,13 +226,15 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
     if (await answeredWithMaintenance(deps, request, reply, "/sign-up")) return reply;
     const token = ensureCsrfToken(request, reply, deps.config, deps.random);
     const id = formField(request, "registration").slice(0, 64);
-    if (!(await ownRegistration(request, id))) return reply.redirect("/sign-up", 303);
-    const result = await verifyRegistration(
-      deps,
-      id,
-      formField(request, "code").slice(0, 32),
-      requestMeta(request),
-    );
+    const own = await ownRegistration(request, id);
+    if (!own) return reply.redirect("/sign-up", 303);
+    const code = formField(request, "code").slice(0, 32);
+    const slip = codeSlip(locale, code);
+    if (slip) {
+      const form = { registrationId: own.id, email: own.email, expiresAt: own.expires_at };
+      return renderVerify(reply, locale, token, 400, { ...form, errors: { code: slip } });
+    }
+    const result = await verifyRegistration(deps, id, code, requestMeta(request));
     if (result.ok) {
       setSessionCookie(reply, deps.config, result.token, result.session);
       releaseFlowFromBrowser(deps.config, reply, registrationPages, id);
