@@ -137,3 +137,13 @@ export function codeSlip(locale: Locale, code: string): string | undefined {
   if (code.trim() === "") return formText(locale).missing.code;
   return hasNonHalfWidth(code.replace(/[\s\u3000]/g, "")) ? formText(locale).halfWidthCode : undefined;
 }
+
+/**
+ * 「半角で入力してください」 for an identifier that is neither an address nor a number because it
+ * is not half-width even after NFKC (。 for ., kanji digits); undefined when that is not why.
+ */
+export function notHalfWidthIdentifier(locale: Locale, identifier: string): string | undefined {
+  if (!hasNonHalfWidth(identifier.trim())) return undefined;
+  const t = formText(locale);
+  return identifier.normalize("NFKC").includes("@") ? t.halfWidthEmail : t.halfWidthPhone;
+}

@@ -326,6 +326,12 @@ test("a resend cooldown on the reset's code page has its own heading, and an emp
   const s = await buildTestApp(t);
   const account = await s.registerAccount();
   const form = await openForm(s, "/password-reset");
+  const wide = await postForm(s, "/password-reset", form, {
+    _csrf: form.csrf,
+    identifier: "taro@example。jp",
+  });
+  assert.equal(wide.statusCode, 400);
+  assert.match(wide.body, /<a href="#identifier">Eメールアドレスは半角で入力してください/);
   const posted = await postForm(s, "/password-reset", form, { _csrf: form.csrf, identifier: account.email });
   const codeUrl = location(posted);
   const binding = flowCookieSetBy(posted, "mamori_reset");

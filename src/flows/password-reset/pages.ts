@@ -16,7 +16,7 @@ import {
   withRetryAfter,
 } from "../../http/pages.ts";
 import { requestMeta } from "../../http/request-context.ts";
-import { codeSlip, formText } from "../../i18n/form-text.ts";
+import { codeSlip, formText, notHalfWidthIdentifier } from "../../i18n/form-text.ts";
 import { format } from "../../i18n/locale.ts";
 import { pageText } from "../../i18n/page-text.ts";
 import { parseIdentifier } from "../../identity/identifiers.ts";
@@ -201,7 +201,7 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     const problem = identifier.trim()
       ? parseIdentifier(identifier)
         ? undefined
-        : text.identifierInvalid
+        : (notHalfWidthIdentifier(locale, identifier) ?? text.identifierInvalid)
       : text.identifierMissing;
     if (problem) {
       return renderRequest(reply, locale, csrfToken, 400, { identifier, errors: { identifier: problem } });

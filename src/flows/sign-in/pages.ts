@@ -16,7 +16,7 @@ import {
   sendPage,
 } from "../../http/pages.ts";
 import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
-import { formText, hasNonHalfWidth } from "../../i18n/form-text.ts";
+import { formText, notHalfWidthIdentifier } from "../../i18n/form-text.ts";
 import { pageText } from "../../i18n/page-text.ts";
 import { parseIdentifier } from "../../identity/identifiers.ts";
 import { trustedDeviceCookieName } from "../../session/trusted-devices.ts";
@@ -90,8 +90,10 @@ function signInSlips(locale: Locale, identifier: string, password: string): Fiel
   const t = formText(locale);
   const slips: FieldErrors = {};
   if (identifier.trim() === "") slips.identifier = t.missing.identifier;
-  else if (parseIdentifier(identifier) === undefined && hasNonHalfWidth(identifier.trim()))
-    slips.identifier = identifier.normalize("NFKC").includes("@") ? t.halfWidthEmail : t.halfWidthPhone;
+  else if (parseIdentifier(identifier) === undefined) {
+    const halfWidth = notHalfWidthIdentifier(locale, identifier);
+    if (halfWidth) slips.identifier = halfWidth;
+  }
   if (password === "") slips.password = t.missing.password;
   return slips;
 }
