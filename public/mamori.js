@@ -110,6 +110,9 @@ function listenForGeneratedPassword(input) {
     if (event.data?.type !== "use-password" || typeof event.data.password !== "string") return;
     input.value = event.data.password;
     input.dispatchEvent(new Event("input", { bubbles: true }));
+    // A password nobody typed is one nobody remembers: it is shown, and the person is told to save it.
+    showPassword(input, true);
+    announceGeneratedPassword(input);
     channel.postMessage({ type: "password-filled" });
   });
 }
@@ -133,9 +136,50 @@ function setUpCopyButton(button) {
   });
 }
 
+/** The reminder under a field filled with a suggested password (its words come from the server). */
+function announceGeneratedPassword(input) {
+  const words = input.dataset.generatedNotice;
+  if (!words) return;
+  const id = `${input.id}-generated`;
+  let notice = document.getElementById(id);
+  if (!notice) {
+    notice = document.createElement("p");
+    notice.id = id;
+    notice.className = "notice generated-password";
+    notice.setAttribute("role", "status");
+    // Under the field's 表示 button (which now shows it pressed), else under the field.
+    const toggle = document.querySelector(`button[data-password-toggle="${input.id}"]`);
+    (toggle ?? input).insertAdjacentElement("afterend", notice);
+    const describedBy = (input.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    input.setAttribute("aria-describedby", [...describedBy, id].join(" "));
+  }
+  notice.textContent = words;
+}
+
+/** Shows (type=text) or hides (type=password) a password field, and says so on its 表示 button. */
+function showPassword(input, shown) {
+  input.type = shown ? "text" : "password";
+  for (const button of document.querySelectorAll(`button[data-password-toggle="${input.id}"]`))
+    button.setAttribute("aria-pressed", String(shown));
+}
+
+/**
+ * The 表示 button of every password field (hidden without JavaScript, which is all it needs): a
+ * toggle between type=password and type=text. The field is hidden again before the form is sent,
+ * so a browser never offers to remember it as plain text.
+ */
+function setUpPasswordToggle(button) {
+  const input = document.getElementById(button.dataset.passwordToggle || "");
+  if (!(input instanceof HTMLInputElement)) return;
+  button.hidden = false;
+  button.addEventListener("click", () => showPassword(input, input.type === "password"));
+  input.form?.addEventListener("submit", () => showPassword(input, false));
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   focusErrorSummary();
   for (const button of document.querySelectorAll("button[data-copy]")) setUpCopyButton(button);
+  for (const button of document.querySelectorAll("button[data-password-toggle]")) setUpPasswordToggle(button);
   for (const input of document.querySelectorAll("input[data-strength]")) {
     setUpStrengthMeter(input);
     listenForGeneratedPassword(input);

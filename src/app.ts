@@ -23,6 +23,7 @@ import { registerProfileRoutes } from "./account/profile-routes.ts";
 import { registerSecurityRoutes } from "./account/security-routes.ts";
 import { registerTrustedDevicePages } from "./account/trusted-devices-page.ts";
 import { registerWelcomePage } from "./account/welcome-page.ts";
+import type { Locale } from "./config/config.ts";
 import { registerDevOutboxRoutes } from "./courier/dev-outbox-routes.ts";
 import { isDatabaseUnavailable } from "./db/database-unavailable.ts";
 import type { Deps } from "./deps.ts";
@@ -47,6 +48,7 @@ import { registerTwoStepSettingsPages } from "./flows/two-step-settings/pages.ts
 import { registerTwoStepManagePages } from "./flows/two-step-settings/pages-manage.ts";
 import { registerTwoStepSetupPages } from "./flows/two-step-settings/pages-setup.ts";
 import { registerTwoStepSettingsRoutes } from "./flows/two-step-settings/routes.ts";
+import { registerSignInHelpPage } from "./help/sign-in-help.ts";
 import { isCrossSiteRequest } from "./http/csrf.ts";
 import { ApiError, errorBody, errorMessage } from "./http/errors.ts";
 import { registerJsonParser } from "./http/json-body.ts";
@@ -56,6 +58,7 @@ import { safeReturnPath, sendPage } from "./http/pages.ts";
 import { requestLocale } from "./http/request-context.ts";
 import { registerSecurityHeaders } from "./http/security-headers.ts";
 import { registerSiteRoutes } from "./http/site-routes.ts";
+import { missingFieldMessage } from "./i18n/form-text.ts";
 import { negotiateLocale } from "./i18n/locale.ts";
 import { pageText } from "./i18n/page-text.ts";
 import { registerSessionCheckRoutes } from "./integration/session-check-routes.ts";
@@ -200,6 +203,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   registerPasswordGeneratorRoutes(app, deps);
   registerPasswordGeneratorPage(app, deps);
   registerSiteRoutes(app, deps);
+  registerSignInHelpPage(app, deps);
   registerSignInPages(app, deps);
   registerTwoStepSignInPage(app, deps);
   registerTwoStepRecoveryPages(app, deps);
@@ -233,7 +237,7 @@ const throttleRetryAfterSeconds = 5;
 // What a client is told to wait during a database outage: as long as /readyz tells a load balancer.
 const databaseRetryAfterSeconds = 5;
 
-function toApiError(error: FastifyError | ApiError | ThrottleUnavailableError): ApiError {
+function toApiError(error: FastifyError | ApiError | ThrottleUnavailableError, locale: Locale): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof ThrottleUnavailableError)
     return new ApiError("throttle_unavailable", { retryAfterSeconds: throttleRetryAfterSeconds });
@@ -249,7 +253,13 @@ function toApiError(error: FastifyError | ApiError | ThrottleUnavailableError): 
       (typeof params.additionalProperty === "string" && params.additionalProperty) ||
       path ||
       undefined;
-    return new ApiError("invalid_request", field ? { field } : {});
+    // An empty or missing field asks for it (「パスワードを入力してください。」), same code and field.
+    const empty = first?.keyword === "required" || (first?.keyword === "minLength" && params.limit === 1);
+    const asked = empty && field ? missingFieldMessage(locale, field) : undefined;
+    return new ApiError("invalid_request", {
+      ...(field ? { field } : {}),
+      ...(asked ? { message: asked } : {}),
+    });
   }
   if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") return new ApiError("payload_too_large");
   if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return new ApiError("unsupported_media_type");
@@ -265,8 +275,8 @@ function sendError(
   reply: FastifyReply,
   deps: Deps,
 ): FastifyReply {
-  const error = toApiError(raw);
   const locale = request.locale ?? requestLocale(request, deps.config);
+  const error = toApiError(raw, locale);
   // A store that is down (the database, Redis): an outage to wait out, not a fault of the request.
   const outage = error.code === "database_unavailable" || error.code === "throttle_unavailable";
   if (outage) {

@@ -70,7 +70,7 @@ function nameForm(
   const t = profileText(locale).name;
   const body = html`<div class="card">
 <h1>${t.title}</h1>
-${errorSummary(locale, form.errors, form.general)}
+${errorSummary(locale, form.errors, form.general, undefined, form.problem)}
 <form method="post" action="${namePath}" novalidate>
   ${csrfField(page.csrfToken)}
   ${field({ name: "name", label: t.label, hint: t.hint, value, autocomplete: "name", required: true, autofocus: true, maxlength: 100, errors: form.errors })}
@@ -94,7 +94,7 @@ function emailForm(
   const days = Math.max(1, Math.round(deps.config.limits.emailChangeUndoSeconds / 86_400));
   const body = html`<div class="card">
 <h1>${t.title}</h1>
-${errorSummary(locale, form.errors, form.general)}
+${errorSummary(locale, form.errors, form.general, undefined, form.problem)}
 <p>${format(t.current, { email: page.auth.account.email })}</p>
 <p>${t.intro}</p>
 <p class="hint">${format(t.notice, { days })}</p>
@@ -129,7 +129,7 @@ function codeForm(
   const t = profileText(locale).email;
   const body = html`<div class="card">
 <h1>${t.verifyTitle}</h1>
-${errorSummary(locale, form.errors, form.general)}
+${errorSummary(locale, form.errors, form.general, undefined, form.problem)}
 <p>${view.intro}</p>
 ${view.note ? html`<p class="hint">${view.note}</p>` : null}
 <form method="post" action="${view.action}" novalidate>
@@ -168,7 +168,7 @@ function phonePage(
   const current = account.phone && account.phone_verified_at ? account.phone : null;
   const body = html`<div class="card">
 <h1>${t.title}</h1>
-${errorSummary(locale, form.errors, form.general)}
+${errorSummary(locale, form.errors, form.general, undefined, form.problem)}
 <p>${t.uses}</p>
 <p class="hint">${t.sms}</p>
 <p><strong>${current ? format(t.current, { phone: maskedPhone(current) }) : t.none}</strong></p>

@@ -3,6 +3,7 @@ import type { Locale } from "../config/config.ts";
 import { type SupportContact, supportHours } from "../config/support-config.ts";
 import { sendPage } from "../http/pages.ts";
 import { closingText } from "../i18n/closing-text.ts";
+import { formText } from "../i18n/form-text.ts";
 import { format } from "../i18n/locale.ts";
 import { html, type SafeHtml } from "../views/html.ts";
 
@@ -49,6 +50,7 @@ export function sendRefusalPage(
 ${refusal === "country" && options.place ? html`<p class="hint">${format(t.countryPlace, { place: options.place })}</p>` : null}
 </div>
 ${supportCard(locale, support)}
+<p><a href="/help/sign-in#${refusal === "country" ? "country" : "suspended"}">${formText(locale).helpLink}</a></p>
 <p><a href="/sign-in">${t.signIn}</a></p>`;
   return sendPage(reply, 403, { locale, title, path: options.path, body });
 }

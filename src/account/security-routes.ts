@@ -61,7 +61,8 @@ export function registerSecurityRoutes(app: FastifyInstance, deps: Deps): void {
         summary: "Change the password: needs the current one; other sessions end, the owner is mailed",
         body: Type.Object(
           {
-            currentPassword: Type.String({ maxLength: 4096 }),
+            // Empty: asked for (invalid_request), never counted as a wrong password.
+            currentPassword: Type.String({ minLength: 1, maxLength: 4096 }),
             newPassword: Type.String({ maxLength: 4096 }),
           },
           { additionalProperties: false },

@@ -15,6 +15,7 @@ import {
 } from "../http/pages.ts";
 import { renewCookieSession, requestMeta } from "../http/request-context.ts";
 import { federationText } from "../i18n/federation-text.ts";
+import { formText } from "../i18n/form-text.ts";
 import { formatDateTime } from "../i18n/page-text.ts";
 import { isRecentlyAuthenticated } from "../session/sessions.ts";
 import { csrfField, errorSummary, type FieldErrors, field } from "../views/forms.ts";
@@ -112,7 +113,7 @@ ${errorSummary(locale, form.errors, form.general)}
 <p>${t.addPasswordIntro}</p>
 <form method="post" action="${addPasswordPath}" novalidate>
   ${csrfField(page.csrfToken)}
-  ${field({ name: "newPassword", label: t.newPassword, hint: t.newPasswordHint(deps.config.limits.passwordMinLength), type: "password", autocomplete: "new-password", required: true, autofocus: true, maxlength: 4096, errors: form.errors, strength: { locale, userInputs: [page.auth.account.name, page.auth.account.email] } })}
+  ${field({ name: "newPassword", label: t.newPassword, hint: t.newPasswordHint(deps.config.limits.passwordMinLength), type: "password", locale, autocomplete: "new-password", required: true, autofocus: true, maxlength: 4096, errors: form.errors, strength: { locale, userInputs: [page.auth.account.name, page.auth.account.email] } })}
   <button type="submit" class="wide">${t.submitPassword}</button>
 </form>
 </div>
@@ -209,12 +210,12 @@ export function registerSignInMethodsPages(app: FastifyInstance, deps: Deps): vo
     if (!page) return reply;
     if (page.auth.account.password_hash) return reply.redirect("/account/security/password", 303);
     if (!isRecent(deps, page)) return toReauthentication(reply, addPasswordPath);
-    const result = await addPassword(
-      deps,
-      page.auth,
-      formField(request, "newPassword").slice(0, 4096),
-      requestMeta(request),
-    );
+    const newPassword = formField(request, "newPassword").slice(0, 4096);
+    if (newPassword === "") {
+      const errors = { newPassword: formText(request.locale).missing.newPassword };
+      return renderAddPassword(deps, reply, page, request.locale, 400, { errors });
+    }
+    const result = await addPassword(deps, page.auth, newPassword, requestMeta(request));
     if (result.ok) {
       await renewCookieSession(request, reply, deps);
       return reply.redirect(`${methodsPath}?done=password`, 303);

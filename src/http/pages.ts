@@ -13,7 +13,7 @@ import type { FieldErrors } from "../views/forms.ts";
 import { html } from "../views/html.ts";
 import { type LayoutOptions, renderLayout } from "../views/layout.ts";
 import { ensureCsrfToken, isValidFormToken } from "./csrf.ts";
-import { errorMessage, errorStatuses } from "./errors.ts";
+import { type ErrorCode, errorMessage, errorStatuses } from "./errors.ts";
 import { loadSession, localeCookieOf, sessionTokenOf } from "./request-context.ts";
 
 /** Sends a full HTML page; pages with personal data or codes are never cached. */
@@ -158,11 +158,16 @@ export async function signedInPage(
 }
 
 /** What a form shows after a failure: beside its field when it has one, else at the top. */
-export type FormState = { errors: FieldErrors; general?: string };
+export type FormState = {
+  errors: FieldErrors;
+  general?: string;
+  /** The general error's code: the summary's heading says what happened (src/views/forms.ts). */
+  problem?: ErrorCode;
+};
 
 export function formState(locale: Locale, f: FlowFailure): FormState {
   const message = errorMessage(f.code, locale, f);
-  return f.field ? { errors: { [f.field]: message } } : { errors: {}, general: message };
+  return f.field ? { errors: { [f.field]: message } } : { errors: {}, general: message, problem: f.code };
 }
 
 /** 429 and 503 pages carry Retry-After, as the JSON answers do. */

@@ -164,18 +164,6 @@ const ja = {
   maintenance: { title: "メンテナンス中" },
   unavailable: { title: "一時的にご利用いただけません", retry: "もう一度試す" },
   notFound: { title: "ページが見つかりません", back: "トップへ戻る" },
-  help: {
-    title: "サインインできない場合",
-    passwordTitle: "パスワードをお忘れの場合",
-    password:
-      "パスワードの再設定は、サインインページの「パスワードをお忘れの場合」から行えます。Eメールに届くセキュリティコードで本人確認をして、新しいパスワードを設定します。",
-    emailTitle: "Eメールアドレスをお忘れの場合",
-    email:
-      "確認済みの携帯電話番号があれば、Eメールアドレスの代わりに携帯電話番号でサインインできます。また、その携帯電話番号にSMSで届くセキュリティコードで、ご登録のEメールアドレスを確認できます。",
-    otherTitle: "その他の理由",
-    other:
-      "アカウントが停止・閉鎖されている場合、メンテナンス中の場合、許可されていない国からアクセスしている場合は、サインイン時にその旨が表示されます。",
-  },
   outbox: {
     title: "開発用送信箱",
     intro: "開発環境で送信されたメッセージです(本番環境では表示されません)。",
@@ -347,18 +335,6 @@ const en: PageText = {
   maintenance: { title: "Down for maintenance" },
   unavailable: { title: "Temporarily unavailable", retry: "Try again" },
   notFound: { title: "Page not found", back: "Go to the start page" },
-  help: {
-    title: "Can't sign in?",
-    passwordTitle: "Forgot your password?",
-    password:
-      "Reset it from the sign-in page's \"Forgot your password?\": a security code sent to your email proves it's you, then you choose a new password.",
-    emailTitle: "Forgot your email address?",
-    email:
-      "If your account has a verified mobile number, you can sign in with it instead of your email address, or see your email address with a security code sent to that number by SMS.",
-    otherTitle: "Other reasons",
-    other:
-      "If your account is suspended or closed, the service is under maintenance, or you are signing in from a country the shop does not allow, the sign-in page tells you so.",
-  },
   outbox: {
     title: "Development outbox",
     intro: "Messages sent in development (never shown in production).",

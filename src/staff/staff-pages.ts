@@ -8,7 +8,7 @@ import { checkFormToken, formField } from "../http/pages.ts";
 import { requestMeta } from "../http/request-context.ts";
 import { consoleText } from "../i18n/console-text.ts";
 import { format } from "../i18n/locale.ts";
-import { csrfField } from "../views/forms.ts";
+import { csrfField, passwordToggle } from "../views/forms.ts";
 import { html, type SafeHtml } from "../views/html.ts";
 import { completeEnrolment, openEnrolment, type StaffRow } from "./staff-accounts.ts";
 import {
@@ -55,6 +55,7 @@ export function renderConsole(page: ConsolePage): string {
 <title>${page.title} | ${t.title}</title>
 <link rel="stylesheet" href="/assets/mamori.css">
 <link rel="stylesheet" href="/assets/mamori-security.css">
+<script src="/assets/mamori.js" defer></script>
 </head>
 <body class="console">
 <a class="skip" href="#main">${page.locale === "ja" ? "本文へ移動" : "Skip to content"}</a>
@@ -104,6 +105,7 @@ ${csrfField(csrfToken)}
 <input id="email" name="email" type="email" autocomplete="username" value="${email}" required>
 <label for="password">${t.password}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
+${passwordToggle(locale, "password")}
 <label for="code">${t.code}</label>
 <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]*" maxlength="8" required>
 <button type="submit">${t.submit}</button>
@@ -137,6 +139,7 @@ ${csrfField(csrfToken)}
 <input type="hidden" name="token" value="${token}">
 <label for="password">${t.password}</label>
 <input id="password" name="password" type="password" autocomplete="new-password" required>
+${passwordToggle(locale, "password")}
 <p>${t.qr}</p>
 <img src="${qr}" alt="QR" width="200" height="200">
 <p>${t.key} <code data-totp-key>${groupedKey(toBase32(opened.secret))}</code></p>

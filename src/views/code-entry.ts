@@ -1,4 +1,5 @@
 import type { Locale } from "../config/config.ts";
+import type { ErrorCode } from "../http/errors.ts";
 import { format } from "../i18n/locale.ts";
 import { formatDateTime, pageText } from "../i18n/page-text.ts";
 import { csrfField, errorSummary, type FieldErrors, field } from "./forms.ts";
@@ -22,6 +23,8 @@ export type CodeEntry = {
   startAgainPath: string;
   errors: FieldErrors;
   general?: string | undefined;
+  /** The general error's code, for the summary's heading (a cooldown is not a typing slip). */
+  problem?: ErrorCode | undefined;
 };
 
 export function codeEntryCard(entry: CodeEntry): SafeHtml {
@@ -29,7 +32,7 @@ export function codeEntryCard(entry: CodeEntry): SafeHtml {
   const hint = format(text.codeHint, { time: formatDateTime(entry.expiresAt, entry.locale) });
   return html`<div class="card">
 <h1>${text.codeTitle}</h1>
-${errorSummary(entry.locale, entry.errors, entry.general)}
+${errorSummary(entry.locale, entry.errors, entry.general, undefined, entry.problem)}
 <p>${entry.intro}</p>
 <form method="post" action="${entry.action}" novalidate>
   ${csrfField(entry.csrfToken)}

@@ -285,7 +285,10 @@ test("sign-in and help link to the forgot-email page; the reset's prefill is esc
   const signIn = await s.inject({ method: "GET", url: "/sign-in" });
   assert.match(signIn.body, /<a href="\/email-reminder">Eメールアドレスをお忘れの場合<\/a>/);
   const help = await s.inject({ method: "GET", url: "/help/sign-in" });
-  assert.match(help.body, /id="email">.*<a href="\/email-reminder">Eメールアドレスをお忘れですか\?<\/a>/);
+  assert.match(
+    help.body,
+    /id="forgot-email"[^>]*>[\s\S]*?<a href="\/email-reminder">Eメールアドレスを確認する<\/a>/,
+  );
   const english = await s.inject({ method: "GET", url: "/sign-in", headers: { "accept-language": "en" } });
   assert.match(english.body, /<a href="\/email-reminder">Forgot your email address\?<\/a>/);
 

@@ -21,6 +21,7 @@ import {
   withRetryAfter,
 } from "../../http/pages.ts";
 import { requestMeta } from "../../http/request-context.ts";
+import { codeSlip } from "../../i18n/form-text.ts";
 import { format } from "../../i18n/locale.ts";
 import { pageText } from "../../i18n/page-text.ts";
 import { parsePhoneNumberFromString } from "../../identity/phone-numbers.ts";
@@ -89,7 +90,7 @@ function renderRequest(
   const shared = pageText(locale).passwordReset;
   const body = html`<div class="card">
 <h1>${text.title}</h1>
-${errorSummary(locale, form.errors, form.general)}
+${errorSummary(locale, form.errors, form.general, undefined, form.problem)}
 <p>${text.intro}</p>
 <form method="post" action="${startPath}" novalidate>
   ${csrfField(csrfToken)}
@@ -121,6 +122,7 @@ function renderCode(
     startAgainPath: startPath,
     errors: form.errors,
     general: form.general,
+    problem: form.problem,
   });
   return sendPage(reply, status, {
     locale,
@@ -222,6 +224,8 @@ export function registerEmailReminderPages(app: FastifyInstance, deps: Deps): vo
     if ("ok" in reminder) return sendEnded(reply, locale, reminder);
     const csrfToken = token(request, reply);
     const code = formField(request, "code").slice(0, 32);
+    const slip = codeSlip(locale, code);
+    if (slip) return renderCode(reply, locale, csrfToken, 400, { reminder, errors: { code: slip } });
     const result = await verifyEmailReminder(deps, reminder.id, code, requestMeta(request));
     if (result.ok) {
       // The flow is spent: its pages have nothing more to show this browser.
@@ -256,6 +260,7 @@ export function registerEmailReminderPages(app: FastifyInstance, deps: Deps): vo
       reminder,
       errors: {},
       general: format(pageText(locale).passwordReset.resendWait, { minutes }),
+      problem: "too_many_attempts",
     });
   });
 }

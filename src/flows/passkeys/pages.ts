@@ -86,7 +86,7 @@ async function renderList(
   const t = passkeyText(locale);
   const passkeys = await listAccountPasskeys(page.ctx);
   const body = html`<h1>${t.title}</h1>
-${errorSummary(locale, form.errors, form.general)}
+${errorSummary(locale, form.errors, form.general, undefined, form.problem)}
 <p>${t.intro}</p>
 <div class="card">
 ${passkeys.length === 0 ? html`<p>${t.none}</p>` : html`<ul class="sessions passkeys">${passkeys.map((p) => passkeyItem(locale, page.csrfToken, p))}</ul>`}

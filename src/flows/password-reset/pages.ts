@@ -16,6 +16,7 @@ import {
   withRetryAfter,
 } from "../../http/pages.ts";
 import { requestMeta } from "../../http/request-context.ts";
+import { codeSlip, formText, notHalfWidthIdentifier } from "../../i18n/form-text.ts";
 import { format } from "../../i18n/locale.ts";
 import { pageText } from "../../i18n/page-text.ts";
 import { parseIdentifier } from "../../identity/identifiers.ts";
@@ -94,7 +95,7 @@ function renderRequest(
   const text = pageText(locale).passwordReset;
   const body = html`<div class="card">
 <h1>${text.title}</h1>
-${errorSummary(locale, form.errors, form.general)}
+${errorSummary(locale, form.errors, form.general, undefined, form.problem)}
 <p>${text.intro}</p>
 <form method="post" action="/password-reset" novalidate>
   ${csrfField(csrfToken)}
@@ -128,6 +129,7 @@ function renderCode(
     startAgainPath: "/password-reset",
     errors: form.errors,
     general: form.general,
+    problem: form.problem,
   });
   return sendPage(reply, status, {
     locale,
@@ -149,11 +151,11 @@ function renderNewPassword(
   const action = newPasswordPath(form.id);
   const body = html`<div class="card">
 <h1>${text.newTitle}</h1>
-${errorSummary(locale, form.errors, form.general)}
+${errorSummary(locale, form.errors, form.general, undefined, form.problem)}
 <p>${text.newIntro}</p>
 <form method="post" action="${action}" novalidate>
   ${csrfField(csrfToken)}
-  ${field({ name: "newPassword", label: text.newPassword, hint: format(text.newPasswordHint, { min: form.minLength }), type: "password", autocomplete: "new-password", required: true, autofocus: true, maxlength: 4096, errors: form.errors, strength: { locale } })}
+  ${field({ name: "newPassword", label: text.newPassword, hint: format(text.newPasswordHint, { min: form.minLength }), type: "password", locale, autocomplete: "new-password", required: true, autofocus: true, maxlength: 4096, errors: form.errors, strength: { locale } })}
   <p class="hint">${text.signOutNote}</p>
   <button type="submit" class="wide">${text.newSubmit}</button>
 </form>
@@ -199,7 +201,7 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     const problem = identifier.trim()
       ? parseIdentifier(identifier)
         ? undefined
-        : text.identifierInvalid
+        : (notHalfWidthIdentifier(locale, identifier) ?? text.identifierInvalid)
       : text.identifierMissing;
     if (problem) {
       return renderRequest(reply, locale, csrfToken, 400, { identifier, errors: { identifier: problem } });
@@ -250,7 +252,15 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     if (!isFlowOfThisBrowser(deps.config, request, resetPages, id))
       return sendEnded(reply, locale, failure("password_reset_not_found"));
     const csrfToken = token(request, reply);
-    const result = await verifyPasswordResetCode(deps, id, formField(request, "code").slice(0, 32));
+    const code = formField(request, "code").slice(0, 32);
+    const slip = codeSlip(locale, code);
+    if (slip) {
+      const waiting = await findResetForPage(deps, id);
+      if ("ok" in waiting) return sendEnded(reply, locale, waiting);
+      if (waiting.state === "code_sent")
+        return renderCode(reply, locale, csrfToken, 400, { reset: waiting, errors: { code: slip } });
+    }
+    const result = await verifyPasswordResetCode(deps, id, code);
     if (result.ok) return reply.redirect(newPasswordPath(id), 303);
     const reset = await findResetForPage(deps, id);
     // A wrong code with tries left: the same page again, the error beside the field.
@@ -281,6 +291,7 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
       reset,
       errors: {},
       general: format(pageText(locale).passwordReset.resendWait, { minutes }),
+      problem: "too_many_attempts",
     });
   });
 
@@ -305,12 +316,12 @@ export function registerPasswordResetPages(app: FastifyInstance, deps: Deps): vo
     if (!isFlowOfThisBrowser(deps.config, request, resetPages, id))
       return sendEnded(reply, locale, failure("password_reset_not_found"));
     const csrfToken = token(request, reply);
-    const result = await completePasswordReset(
-      deps,
-      id,
-      formField(request, "newPassword").slice(0, 4096),
-      requestMeta(request),
-    );
+    const newPassword = formField(request, "newPassword").slice(0, 4096);
+    if (newPassword === "") {
+      const errors = { newPassword: formText(locale).missing.newPassword };
+      return renderNewPassword(reply, locale, csrfToken, 400, { id, minLength, errors });
+    }
+    const result = await completePasswordReset(deps, id, newPassword, requestMeta(request));
     if (result.ok) return reply.redirect("/sign-in?reset=1", 303);
     if (result.field === "newPassword") {
       return renderNewPassword(reply, locale, csrfToken, errorStatuses[result.code], {

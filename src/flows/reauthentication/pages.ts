@@ -57,13 +57,13 @@ function renderReauthenticate(
   const t = twoStepText(locale).reauth;
   const body = html`<div class="card">
 <h1>${t.title}</h1>
-${errorSummary(locale, view.form.errors, view.form.general)}
+${errorSummary(locale, view.form.errors, view.form.general, undefined, view.form.problem)}
 <p>${t.intro}</p>
 <p class="hint">${format(t.signedInAs, { email: page.auth.account.email })}</p>
 <form method="post" action="${reauthenticatePath}" novalidate>
   ${csrfField(page.csrfToken)}
   ${returnField(view.returnTo)}
-  ${field({ name: "password", label: t.password, type: "password", autocomplete: "current-password", required: true, autofocus: true, maxlength: 4096, errors: view.form.errors })}
+  ${field({ name: "password", label: t.password, type: "password", locale, autocomplete: "current-password", required: true, autofocus: true, maxlength: 4096, errors: view.form.errors })}
   <button type="submit" class="wide">${t.submit}</button>
 </form>
 ${view.passkey ? passkeyReauthenticationBlock(locale, view.returnTo, "reauthentication") : null}

@@ -3,7 +3,7 @@ import type { Locale } from "../../config/config.ts";
 import type { Deps } from "../../deps.ts";
 import { federationButtons } from "../../federation/buttons.ts";
 import { ensureCsrfToken } from "../../http/csrf.ts";
-import { errorMessage, errorStatuses } from "../../http/errors.ts";
+import { type ErrorCode, errorMessage, errorStatuses } from "../../http/errors.ts";
 import {
   type BrowserBoundFlow,
   bindFlowToBrowser,
@@ -18,6 +18,7 @@ import {
   sendPage,
 } from "../../http/pages.ts";
 import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
+import { codeSlip, formText, hasNonHalfWidth } from "../../i18n/form-text.ts";
 import { format } from "../../i18n/locale.ts";
 import { formatDateTime, pageText } from "../../i18n/page-text.ts";
 import { profileText } from "../../i18n/profile-text.ts";
@@ -26,7 +27,14 @@ import { html } from "../../views/html.ts";
 import type { FlowFailure } from "../flow-result.ts";
 import { resendRegistrationCode, startRegistration, verifyRegistration } from "./registration.ts";
 
-type SignUpForm = { name: string; email: string; errors: FieldErrors; general?: string };
+type SignUpForm = {
+  name: string;
+  email: string;
+  errors: FieldErrors;
+  general?: string;
+  /** The general error's code, for the summary's heading. */
+  problem?: ErrorCode;
+};
 
 function renderSignUp(
   reply: FastifyReply,
@@ -39,12 +47,12 @@ function renderSignUp(
   const text = pageText(locale).signUp;
   const body = html`<div class="card">
 <h1>${text.title}</h1>
-${errorSummary(locale, form.errors, form.general)}
+${errorSummary(locale, form.errors, form.general, undefined, form.problem)}
 <form method="post" action="/sign-up" novalidate>
   ${csrfField(csrfToken)}
   ${field({ name: "name", label: text.name, value: form.name, autocomplete: "name", required: true, autofocus: true, maxlength: 100, errors: form.errors })}
   ${field({ name: "email", label: text.email, type: "email", value: form.email, autocomplete: "email", inputmode: "email", required: true, maxlength: 254, errors: form.errors })}
-  ${field({ name: "password", label: text.password, hint: text.passwordHint, type: "password", autocomplete: "new-password", required: true, maxlength: 4096, errors: form.errors, strength: { locale, fields: ["name", "email"] } })}
+  ${field({ name: "password", label: text.password, hint: text.passwordHint, type: "password", locale, autocomplete: "new-password", required: true, maxlength: 4096, errors: form.errors, strength: { locale, fields: ["name", "email"] } })}
   <button type="submit" class="wide">${text.submit}</button>
 </form>
 ${deps ? federationButtons(deps.config, locale, csrfToken, "/account", "sign_up") : ""}
@@ -59,6 +67,8 @@ type VerifyForm = {
   expiresAt: string;
   errors: FieldErrors;
   general?: string;
+  /** The general error's code, for the summary's heading. */
+  problem?: ErrorCode;
   notice?: string;
 };
 
@@ -72,7 +82,7 @@ function renderVerify(
   const text = pageText(locale).verifyEmail;
   const body = html`<div class="card">
 <h1>${text.title}</h1>
-${errorSummary(locale, form.errors, form.general)}
+${errorSummary(locale, form.errors, form.general, undefined, form.problem)}
 <p>${format(text.intro, { email: form.email })}</p>
 <p class="hint">${format(text.expires, { time: formatDateTime(form.expiresAt, locale) })}</p>
 <form method="post" action="/sign-up/verify" novalidate>
@@ -96,6 +106,28 @@ ${errorSummary(locale, form.errors, form.general)}
     body,
     ...(form.notice ? { notice: form.notice } : {}),
   });
+}
+
+/**
+ * Every field's problem of a refused sign-up, in the words of this form: an empty field asks for
+ * itself, an address that is not half-width even after NFKC says so; a general one (too many
+ * sign-ups from here) heads the summary with its own heading.
+ */
+function signUpErrors(
+  locale: Locale,
+  problems: readonly FlowFailure[],
+  typed: { email: string; password: string },
+): { errors: FieldErrors; general?: string; problem?: ErrorCode } {
+  const t = formText(locale);
+  const errors: FieldErrors = {};
+  for (const f of problems) {
+    if (!f.field) return { errors: {}, general: errorMessage(f.code, locale, f), problem: f.code };
+    errors[f.field] = errorMessage(f.code, locale, f);
+  }
+  if (errors.email && typed.email.trim() === "") errors.email = t.missing.email;
+  else if (errors.email && hasNonHalfWidth(typed.email.trim())) errors.email = t.halfWidthEmail;
+  if (errors.password && typed.password === "") errors.password = t.missing.password;
+  return { errors };
 }
 
 function fieldErrors(locale: Locale, f: FlowFailure): { errors: FieldErrors; general?: string } {
@@ -156,18 +188,15 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
     const token = ensureCsrfToken(request, reply, deps.config, deps.random);
     const name = formField(request, "name").slice(0, 200);
     const email = formField(request, "email").slice(0, 320);
-    const result = await startRegistration(
-      deps,
-      { name, email, password: formField(request, "password").slice(0, 4096), locale },
-      requestMeta(request),
-    );
+    const password = formField(request, "password").slice(0, 4096);
+    const result = await startRegistration(deps, { name, email, password, locale }, requestMeta(request));
     if (!result.ok) {
       if (result.retryAfterSeconds !== undefined)
         reply.header("retry-after", String(result.retryAfterSeconds));
       return renderSignUp(reply, locale, token, errorStatuses[result.code], {
         name,
         email,
-        ...fieldErrors(locale, result),
+        ...signUpErrors(locale, result.problems ?? [result], { email, password }),
       });
     }
     bindFlowToBrowser(deps.config, reply, registrationPages, result.registration.id);
@@ -197,13 +226,15 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
     if (await answeredWithMaintenance(deps, request, reply, "/sign-up")) return reply;
     const token = ensureCsrfToken(request, reply, deps.config, deps.random);
     const id = formField(request, "registration").slice(0, 64);
-    if (!(await ownRegistration(request, id))) return reply.redirect("/sign-up", 303);
-    const result = await verifyRegistration(
-      deps,
-      id,
-      formField(request, "code").slice(0, 32),
-      requestMeta(request),
-    );
+    const own = await ownRegistration(request, id);
+    if (!own) return reply.redirect("/sign-up", 303);
+    const code = formField(request, "code").slice(0, 32);
+    const slip = codeSlip(locale, code);
+    if (slip) {
+      const form = { registrationId: own.id, email: own.email, expiresAt: own.expires_at };
+      return renderVerify(reply, locale, token, 400, { ...form, errors: { code: slip } });
+    }
+    const result = await verifyRegistration(deps, id, code, requestMeta(request));
     if (result.ok) {
       setSessionCookie(reply, deps.config, result.token, result.session);
       releaseFlowFromBrowser(deps.config, reply, registrationPages, id);
@@ -216,6 +247,7 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
         email: row?.email ?? "",
         errors: {},
         general: errorMessage(result.code, locale, result),
+        problem: result.code,
       });
     }
     if (result.retryAfterSeconds !== undefined) reply.header("retry-after", String(result.retryAfterSeconds));
@@ -246,6 +278,7 @@ export function registerRegistrationPages(app: FastifyInstance, deps: Deps): voi
       expiresAt: row.expires_at,
       errors: {},
       general: errorMessage(result.code, locale, result),
+      problem: result.code,
     });
   });
 }

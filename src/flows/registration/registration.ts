@@ -39,6 +39,44 @@ export function normalizeName(input: string): string | undefined {
   return name;
 }
 
+/** A refused registration: the first problem (the API's answer) and every field's (the page's). */
+export type RegistrationRefusal = FlowFailure & { problems?: FlowFailure[] };
+
+type CheckedInput =
+  | { ok: true; name: string; email: string; policy: { ok: true; password: string } }
+  | { ok: false; problems: [FlowFailure, ...FlowFailure[]] };
+
+/**
+ * Every field's problem at once (name, email, password), so the page can list them together
+ * instead of one per submit. The password is checked against the name and email as typed when
+ * they are not valid yet.
+ */
+function checkRegistrationInput(input: RegistrationInput, limits: Deps["config"]["limits"]): CheckedInput {
+  const problems: FlowFailure[] = [];
+  const name = normalizeName(input.name);
+  if (!name) problems.push(failure("name_invalid", { field: "name" }));
+  const email = normalizeEmail(input.email);
+  if (!email) problems.push(failure("email_invalid", { field: "email" }));
+  const policy = checkPasswordPolicy(
+    input.password,
+    { email: email ?? input.email, name: name ?? input.name },
+    limits,
+  );
+  if (!policy.ok) {
+    problems.push(
+      failure(policy.problem.code, {
+        field: "password",
+        ...("values" in policy.problem ? { values: policy.problem.values } : {}),
+      }),
+    );
+  }
+  const [first, ...rest] = problems;
+  if (first) return { ok: false, problems: [first, ...rest] };
+  // Without a problem each check passed; the conditions only tell TypeScript so.
+  if (!name || !email || !policy.ok) throw new Error("a registration without problems has every field");
+  return { ok: true, name, email, policy };
+}
+
 /**
  * Step 1: validate, hash the password and mail a code. When the email already has an account the
  * answer is the same (a decoy flow that can never complete) and the owner is told by mail instead,
@@ -48,7 +86,7 @@ export async function startRegistration(
   deps: Deps,
   input: RegistrationInput,
   meta: RequestMeta,
-): Promise<StartedRegistration | FlowFailure> {
+): Promise<StartedRegistration | RegistrationRefusal> {
   // Before any work: a bulk sign-up from one place must not cost a hash and a mail each time.
   const perIp = { limit: deps.config.limits.registrationsPerIpPerHour, windowSeconds: 3600 };
   const verdict = await deps.throttle.hit(
@@ -57,17 +95,9 @@ export async function startRegistration(
     deps.clock.now(),
   );
   if (!verdict.allowed) return failure("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
-  const name = normalizeName(input.name);
-  if (!name) return failure("name_invalid", { field: "name" });
-  const email = normalizeEmail(input.email);
-  if (!email) return failure("email_invalid", { field: "email" });
-  const policy = checkPasswordPolicy(input.password, { email, name }, deps.config.limits);
-  if (!policy.ok) {
-    return failure(policy.problem.code, {
-      field: "password",
-      ...("values" in policy.problem ? { values: policy.problem.values } : {}),
-    });
-  }
+  const checked = checkRegistrationInput(input, deps.config.limits);
+  if (!checked.ok) return { ...(checked.problems[0] as FlowFailure), problems: checked.problems };
+  const { name, email, policy } = checked;
   if ((await checkBreached(deps, policy.password)).breached) {
     return failure("password_too_common", { field: "password" });
   }

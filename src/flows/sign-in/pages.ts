@@ -3,9 +3,10 @@ import { sendRefusalPage } from "../../account/refusal-page.ts";
 import type { Locale } from "../../config/config.ts";
 import type { Deps } from "../../deps.ts";
 import { federationButtons } from "../../federation/buttons.ts";
+import { signInHelpPath } from "../../help/sign-in-help.ts";
 import { cookieName } from "../../http/cookie-names.ts";
 import { ensureCsrfToken } from "../../http/csrf.ts";
-import { errorMessage, errorStatuses } from "../../http/errors.ts";
+import { type ErrorCode, errorMessage, errorStatuses } from "../../http/errors.ts";
 import {
   answeredWithMaintenance,
   checkFormToken,
@@ -15,7 +16,9 @@ import {
   sendPage,
 } from "../../http/pages.ts";
 import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
+import { formText, notHalfWidthIdentifier } from "../../i18n/form-text.ts";
 import { pageText } from "../../i18n/page-text.ts";
+import { parseIdentifier } from "../../identity/identifiers.ts";
 import { trustedDeviceCookieName } from "../../session/trusted-devices.ts";
 import { csrfField, errorSummary, type FieldErrors, field } from "../../views/forms.ts";
 import { html } from "../../views/html.ts";
@@ -28,6 +31,8 @@ type SignInForm = {
   identifier: string;
   returnTo: string;
   error?: string;
+  /** The error's code: the summary's heading says what happened (a lockout is not a typing slip). */
+  errorCode?: ErrorCode;
   /** The field the error summary's message links to. */
   errorField?: string;
   notice?: string;
@@ -47,12 +52,13 @@ function renderSignIn(
   const errors = form.fieldErrors ?? {};
   const body = html`<div class="card">
 <h1>${text.title}</h1>
-${errorSummary(locale, errors, form.error, form.errorField)}
+${errorSummary(locale, errors, form.error, form.errorField, form.errorCode)}
+${form.error ? html`<p class="help-link"><a href="${signInHelpPath}${helpSection(form.errorCode)}">${formText(locale).helpLink}</a></p>` : null}
 <form method="post" action="/sign-in" novalidate>
   ${csrfField(csrfToken)}
   <input type="hidden" name="return_to" value="${form.returnTo}">
   ${field({ name: "identifier", label: text.identifier, hint: text.identifierHint, type: "text", value: form.identifier, autocomplete: "username webauthn", required: true, autofocus: true, maxlength: 320, errors })}
-  ${field({ name: "password", label: text.password, type: "password", autocomplete: "current-password", required: true, maxlength: 4096, errors })}
+  ${field({ name: "password", label: text.password, type: "password", locale, autocomplete: "current-password", required: true, maxlength: 4096, errors })}
   <div class="checkbox"><input type="checkbox" id="keep_signed_in" name="keep_signed_in" value="1" aria-describedby="keep-hint"><label for="keep_signed_in">${text.keepSignedIn}<br><span class="hint" id="keep-hint">${text.keepSignedInHint}</span></label></div>
   <button type="submit" class="wide">${text.submit}</button>
 </form>
@@ -61,6 +67,7 @@ ${deps ? federationButtons(deps.config, locale, csrfToken, form.returnTo) : ""}
 <div class="links">
   <p><a href="/password-reset">${text.forgotPassword}</a></p>
   <p><a href="/email-reminder">${text.forgotEmail}</a></p>
+  <p><a href="${signInHelpPath}">${formText(locale).helpLink}</a></p>
 </div>
 </div>
 <div class="card"><p>${text.newHere}</p><a class="button secondary" href="/sign-up">${text.createAccount}</a></div>`;
@@ -71,6 +78,31 @@ ${deps ? federationButtons(deps.config, locale, csrfToken, form.returnTo) : ""}
     body,
     ...(form.notice ? { notice: form.notice } : {}),
   });
+}
+
+/**
+ * What is wrong with the form before anything is checked against an account: an empty field, or
+ * an identifier that is neither an address nor a number even after NFKC (full-width ｔａｒｏ＠… and
+ * ０９０… are read as half-width) because it holds kana, kanji or 。 — that one can name no account,
+ * so saying 「半角で入力してください」 tells nothing about who has one.
+ */
+function signInSlips(locale: Locale, identifier: string, password: string): FieldErrors {
+  const t = formText(locale);
+  const slips: FieldErrors = {};
+  if (identifier.trim() === "") slips.identifier = t.missing.identifier;
+  else if (parseIdentifier(identifier) === undefined) {
+    const halfWidth = notHalfWidthIdentifier(locale, identifier);
+    if (halfWidth) slips.identifier = halfWidth;
+  }
+  if (password === "") slips.password = t.missing.password;
+  return slips;
+}
+
+/** The part of /help/sign-in about this error. */
+function helpSection(code: ErrorCode | undefined): string {
+  if (code === "too_many_attempts" || code === "throttle_unavailable") return "#too-many-attempts";
+  if (code === "invalid_credentials") return "#wrong-password";
+  return "";
 }
 
 /** The sign-in page: a plain form that works without JavaScript. */
@@ -108,13 +140,11 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
     const identifier = formField(request, "identifier").slice(0, 320);
     const returnTo = safeReturnTarget(formField(request, "return_to"), deps.config.allowedOrigins);
     const password = formField(request, "password").slice(0, 4096);
-    // Nothing typed is a slip, not a guess: it is answered here, before any count or hashing.
-    if (password === "") {
-      return renderSignIn(reply, locale, token, 400, {
-        identifier,
-        returnTo,
-        fieldErrors: { password: pageText(locale).signIn.passwordMissing },
-      });
+    // Nothing typed is a slip, not a guess: it is answered here, before any count or hashing,
+    // and asks for each empty field (never 「正しくありません」).
+    const slips = signInSlips(locale, identifier, password);
+    if (Object.keys(slips).length > 0) {
+      return renderSignIn(reply, locale, token, 400, { identifier, returnTo, fieldErrors: slips });
     }
     const result = await signInWithPassword(
       deps,
@@ -147,6 +177,7 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
         identifier,
         returnTo,
         error: errorMessage(result.code, locale, result),
+        errorCode: result.code,
         // Wrong credentials: the summary links to the password field, which must be typed again.
         ...(result.code === "invalid_credentials" ? { errorField: "password" } : {}),
       });

@@ -92,8 +92,9 @@ export function registerSignInRoutes(app: FastifyInstance, deps: Deps): void {
         summary: "Sign in with an email or a verified mobile number and a password",
         body: Type.Object(
           {
-            identifier: Type.String({ maxLength: 320 }),
-            // An empty password is a slip, refused as invalid_request before it counts as a failure.
+            // An empty identifier or password is a slip, refused as invalid_request (the message asks
+            // for the field) before it counts as a failure.
+            identifier: Type.String({ minLength: 1, maxLength: 320 }),
             password: Type.String({ minLength: 1, maxLength: 4096 }),
             sessionType: Type.Optional(SessionTypeSchema),
             keepSignedIn: Type.Optional(

@@ -129,7 +129,7 @@ function renderChallenge(
 </ul>`;
   const body = html`<div class="card">
 <h1>${t.title}</h1>
-${errorSummary(locale, form.errors, form.general)}
+${errorSummary(locale, form.errors, form.general, undefined, form.problem)}
 <p>${intro(locale, current, form.useRecovery)}</p>
 <form method="post" action="${action}" novalidate>
   ${hidden}
@@ -260,6 +260,7 @@ export function registerTwoStepSignInPage(app: FastifyInstance, deps: Deps): voi
     return renderChallenge(withRetryAfter(reply, result), locale, token(request, reply), 429, view, {
       errors: {},
       general,
+      problem: "too_many_attempts",
       returnTo,
       useRecovery: false,
     });
@@ -290,6 +291,7 @@ export function registerTwoStepSignInPage(app: FastifyInstance, deps: Deps): voi
     return renderChallenge(withRetryAfter(reply, result), locale, token(request, reply), 429, moved, {
       errors: {},
       general: errorMessage(result.code, locale, result),
+      problem: result.code,
       returnTo,
       useRecovery: false,
     });

@@ -16,6 +16,7 @@ import {
   withRetryAfter,
 } from "../../http/pages.ts";
 import { requestMeta } from "../../http/request-context.ts";
+import { formText } from "../../i18n/form-text.ts";
 import { format } from "../../i18n/locale.ts";
 import { formatDateTime } from "../../i18n/page-text.ts";
 import { twoStepRecoveryText } from "../../i18n/two-step-text-recovery.ts";
@@ -118,7 +119,7 @@ function renderProve(
 <form method="post" action="${action}" novalidate>
   ${csrfField(csrfToken)}
   ${field({ name: "code", label: t.code, hint, autocomplete: "one-time-code", inputmode: "numeric", required: true, autofocus: true, maxlength: 12, errors: form.errors })}
-  ${field({ name: "password", label: t.password, type: "password", autocomplete: "current-password", required: true, maxlength: 4096, errors: form.errors })}
+  ${field({ name: "password", label: t.password, type: "password", locale, autocomplete: "current-password", required: true, maxlength: 4096, errors: form.errors })}
   <button type="submit" class="wide">${t.proveSubmit}</button>
 </form>
 <form method="post" action="${action}/resend" class="links">${csrfField(csrfToken)}<p>${t.noMail}</p><button type="submit" class="secondary">${t.resend}</button></form>`,
@@ -244,15 +245,20 @@ export function registerTwoStepRecoveryPages(app: FastifyInstance, deps: Deps): 
     if (!checkFormToken(request, deps.config)) return sendFormExpired(reply, locale, recoveryPath(id));
     if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
     if (!ofRecoveryBrowser(request)) return sendEnded(reply, locale, failure("two_step_recovery_not_found"));
-    const result = await proveTwoStepRecovery(
-      deps,
-      id,
-      {
-        code: formField(request, "code").slice(0, 32),
-        password: formField(request, "password").slice(0, 4096),
-      },
-      requestMeta(request),
-    );
+    const code = formField(request, "code").slice(0, 32);
+    const password = formField(request, "password").slice(0, 4096);
+    // An empty field is asked for, not spent as one of the tries.
+    if (code.trim() === "" || password === "") {
+      const waiting = await findRecoveryAwaitingCode(deps, id);
+      if ("ok" in waiting) return sendEnded(reply, locale, waiting);
+      const missing = formText(locale).missing;
+      const errors: FieldErrors = {
+        ...(code.trim() === "" ? { code: missing.code } : {}),
+        ...(password === "" ? { password: missing.password } : {}),
+      };
+      return renderProve(reply, locale, token(request, reply), 400, waiting, { errors });
+    }
+    const result = await proveTwoStepRecovery(deps, id, { code, password }, requestMeta(request));
     if (result.ok) return reply.redirect(recoveryPath(id), 303);
     const row = await findRecoveryAwaitingCode(deps, id);
     // A wrong code or password with tries left: the same form, the error beside its field.

@@ -50,7 +50,7 @@ function renderRemove(
   const action = removePath(view.method.id);
   const body = html`<div class="card">
 <h1>${t.title}</h1>
-${errorSummary(locale, view.form.errors, view.form.general)}
+${errorSummary(locale, view.form.errors, view.form.general, undefined, view.form.problem)}
 <p>${format(t.question, { method: methodName(locale, view.method) })}</p>
 <p class="hint">${t.note}</p>
 <form method="post" action="${action}">
@@ -73,13 +73,13 @@ function renderDisable(
   const t = twoStepText(locale).disable;
   const body = html`<div class="card">
 <h1>${t.title}</h1>
-${errorSummary(locale, view.form.errors, view.form.general)}
+${errorSummary(locale, view.form.errors, view.form.general, undefined, view.form.problem)}
 <p><strong>${t.question}</strong></p>
 <p>${t.consequences}</p>
 <form method="post" action="${disablePath}" novalidate>
   ${csrfField(page.csrfToken)}
   <input type="hidden" name="confirm" value="1">
-  ${view.needsPassword ? field({ name: "password", label: t.password, hint: t.passwordHint, type: "password", autocomplete: "current-password", required: true, autofocus: true, maxlength: 4096, errors: view.form.errors }) : null}
+  ${view.needsPassword ? field({ name: "password", label: t.password, hint: t.passwordHint, type: "password", locale, autocomplete: "current-password", required: true, autofocus: true, maxlength: 4096, errors: view.form.errors }) : null}
   <button type="submit" class="danger wide">${t.submit}</button>
 </form>
 <div class="links"><p><a href="${twoStepPath}">${t.cancel}</a></p></div>

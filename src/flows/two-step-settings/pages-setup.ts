@@ -77,7 +77,7 @@ function renderChooser(
     html`<div class="checkbox"><input type="radio" id="method-${kind}" name="method" value="${kind}"${form.method === kind ? html` checked` : null} aria-describedby="method-${kind}-hint"><label for="method-${kind}">${label}<br><span class="hint" id="method-${kind}-hint">${hint}</span></label></div>`;
   const body = html`<div class="card">
 <h1>${title}</h1>
-${errorSummary(locale, form.errors, form.general)}
+${errorSummary(locale, form.errors, form.general, undefined, form.problem)}
 <p>${intro}</p>
 <form method="post" action="${chooserPath(role)}" novalidate>
   ${csrfField(page.csrfToken)}
@@ -165,7 +165,7 @@ function renderMethodCode(
   const intro = format(method.method === "sms" ? t.sentSms : t.sentVoice, { phone });
   const body = html`<div class="card">
 <h1>${t.title}</h1>
-${errorSummary(locale, form.errors, form.general)}
+${errorSummary(locale, form.errors, form.general, undefined, form.problem)}
 <p>${intro}</p>
 <form method="post" action="${action}" novalidate>
   ${csrfField(page.csrfToken)}
