@@ -94,6 +94,7 @@ const options = {
   "personal-data": { type: "boolean" },
   "backchannel-logout-uri": { type: "string" },
   public: { type: "boolean" },
+  "client-uri": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 

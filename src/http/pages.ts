@@ -18,11 +18,13 @@ import { loadSession, localeCookieOf, sessionTokenOf } from "./request-context.t
 
 /** Sends a full HTML page; pages with personal data or codes are never cached. */
 export function sendPage(reply: FastifyReply, status: number, options: LayoutOptions): FastifyReply {
+  // The way back to the shop the person came from (src/oidc/shop-return.ts), unless the page says.
+  const shopReturn = options.shopReturn === undefined ? reply.request.shopReturn : options.shopReturn;
   return reply
     .code(status)
     .header("content-type", "text/html; charset=utf-8")
     .header("cache-control", "no-store")
-    .send(renderLayout(options));
+    .send(renderLayout({ ...options, shopReturn }));
 }
 
 /** A form body's field as one string (a repeated or missing field reads as ""). */

@@ -15,7 +15,10 @@ import {
   sendPage,
 } from "../../http/pages.ts";
 import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
+import { format } from "../../i18n/locale.ts";
 import { pageText } from "../../i18n/page-text.ts";
+import { shopText } from "../../i18n/shop-text.ts";
+import { type ShopClient, shopOfReturnTo, toShopReturn } from "../../oidc/shop-return.ts";
 import { trustedDeviceCookieName } from "../../session/trusted-devices.ts";
 import { csrfField, errorSummary, type FieldErrors, field } from "../../views/forms.ts";
 import { html } from "../../views/html.ts";
@@ -33,6 +36,8 @@ type SignInForm = {
   notice?: string;
   /** Errors shown beside their fields (the summary links to each). */
   fieldErrors?: FieldErrors;
+  /** The shop whose sign-in this is (OpenID Connect): named in the heading, with the way back. */
+  shop?: ShopClient | undefined;
 };
 
 function renderSignIn(
@@ -45,8 +50,9 @@ function renderSignIn(
 ): FastifyReply {
   const text = pageText(locale).signIn;
   const errors = form.fieldErrors ?? {};
+  const title = form.shop ? format(shopText(locale).heading, { client: form.shop.name }) : text.title;
   const body = html`<div class="card">
-<h1>${text.title}</h1>
+<h1>${title}</h1>
 ${errorSummary(locale, errors, form.error, form.errorField)}
 <form method="post" action="/sign-in" novalidate>
   ${csrfField(csrfToken)}
@@ -66,10 +72,12 @@ ${deps ? federationButtons(deps.config, locale, csrfToken, form.returnTo) : ""}
 <div class="card"><p>${text.newHere}</p><a class="button secondary" href="/sign-up">${text.createAccount}</a></div>`;
   return sendPage(reply, status, {
     locale,
-    title: text.title,
+    title,
     path: "/sign-in",
     body,
     ...(form.notice ? { notice: form.notice } : {}),
+    // A shop's sign-in leads back to that shop (or, without its client URI, to none).
+    ...(form.shop ? { shopReturn: toShopReturn(form.shop) ?? null } : {}),
   });
 }
 
@@ -84,6 +92,7 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
       if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
       const token = ensureCsrfToken(request, reply, deps.config, deps.random);
       const query = request.query;
+      const returnTo = safeReturnTarget(query.return_to, deps.config.allowedOrigins);
       return renderSignIn(
         reply,
         request.locale,
@@ -91,7 +100,8 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
         200,
         {
           identifier: "",
-          returnTo: safeReturnTarget(query.return_to, deps.config.allowedOrigins),
+          returnTo,
+          shop: await shopOfReturnTo(deps, returnTo),
           ...(query.signed_out ? { notice: pageText(request.locale).signedOut } : {}),
           ...(query.reset ? { notice: pageText(request.locale).passwordReset.done } : {}),
         },
@@ -108,11 +118,13 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
     const identifier = formField(request, "identifier").slice(0, 320);
     const returnTo = safeReturnTarget(formField(request, "return_to"), deps.config.allowedOrigins);
     const password = formField(request, "password").slice(0, 4096);
+    const shop = await shopOfReturnTo(deps, returnTo);
     // Nothing typed is a slip, not a guess: it is answered here, before any count or hashing.
     if (password === "") {
       return renderSignIn(reply, locale, token, 400, {
         identifier,
         returnTo,
+        shop,
         fieldErrors: { password: pageText(locale).signIn.passwordMissing },
       });
     }
@@ -146,6 +158,7 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
       return renderSignIn(reply, locale, token, errorStatuses[result.code], {
         identifier,
         returnTo,
+        shop,
         error: errorMessage(result.code, locale, result),
         // Wrong credentials: the summary links to the password field, which must be typed again.
         ...(result.code === "invalid_credentials" ? { errorField: "password" } : {}),
