@@ -97,6 +97,17 @@ test("a Mamori that answers 5xx, or not at all within the shop's timeout, is una
   assert.ok(sockets.size > 0, "the shop did try to reach Mamori");
 });
 
+/** The customer at Mamori (signed in already): consent when asked; returns the redirect back to the shop. */
+async function throughMamori(browser: Browser, authorize: URL): Promise<URL> {
+  let page = await browser.follow(await browser.request("GET", `${authorize.pathname}${authorize.search}`));
+  if (page.statusCode === 200) {
+    const consent = /action="([^"]+\/consent)"/.exec(page.body)?.[1];
+    assert.ok(consent, page.body);
+    page = await browser.follow(await browser.request("POST", consent, { _csrf: formToken(page) }));
+  }
+  return new URL(String(page.headers.location));
+}
+
 test("the shop recovers by itself when Mamori answers again, and a token exchange Mamori cannot answer is the same page", async (t) => {
   const s = await buildTestApp(t);
   let down = true;
@@ -137,13 +148,7 @@ test("the shop recovers by itself when Mamori answers again, and a token exchang
   const account = await s.registerAccount({ email: "shop-outage@example.jp" });
   const browser = new Browser(s);
   browser.setCookieHeader(account.cookie);
-  let page = await browser.follow(await browser.request("GET", `${authorize.pathname}${authorize.search}`));
-  if (page.statusCode === 200) {
-    const consent = /action="([^"]+\/consent)"/.exec(page.body)?.[1];
-    assert.ok(consent, page.body);
-    page = await browser.follow(await browser.request("POST", consent, { _csrf: formToken(page) }));
-  }
-  const callback = new URL(String(page.headers.location));
+  const callback = await throughMamori(browser, authorize);
   assert.equal(callback.origin, shopBase);
   down = true;
   const back = await shop.inject({
@@ -152,6 +157,29 @@ test("the shop recovers by itself when Mamori answers again, and a token exchang
     headers: { cookie: shopCookie },
   });
   assertUnavailablePage(back, "/login");
+
+  // Signed in while Mamori answers; a refresh Mamori cannot answer keeps the customer signed in.
+  down = false;
+  const again = await shop.inject({ method: "GET", url: "/login", headers: { cookie: shopCookie } });
+  assert.equal(again.statusCode, 303, again.body);
+  const returned = await throughMamori(browser, new URL(String(again.headers.location)));
+  const signedIn = await shop.inject({
+    method: "GET",
+    url: `${returned.pathname}${returned.search}`,
+    headers: { cookie: shopCookie },
+  });
+  assert.equal(signedIn.statusCode, 303, signedIn.body);
+  const greeting = async () =>
+    /id="greeting"/.test(
+      (await shop.inject({ method: "GET", url: "/", headers: { cookie: shopCookie } })).body,
+    );
+  assert.equal(await greeting(), true, "signed in at the shop");
+  down = true;
+  assertUnavailablePage(
+    await shop.inject({ method: "POST", url: "/refresh", headers: { cookie: shopCookie } }),
+    "/",
+  );
+  assert.equal(await greeting(), true, "an outage at Mamori does not sign the customer out of the shop");
 });
 
 test("only a failure to answer counts as unavailable; a refusal Mamori answered does not", () => {
