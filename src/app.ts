@@ -64,6 +64,7 @@ import { pageText } from "./i18n/page-text.ts";
 import { registerSessionCheckRoutes } from "./integration/session-check-routes.ts";
 import { createOidcService } from "./oidc/provider.ts";
 import { isProviderBackChannelRequest, registerOidcRoutes } from "./oidc/routes.ts";
+import { registerShopReturn } from "./oidc/shop-return.ts";
 import { registerHealthRoutes } from "./operations/health-routes.ts";
 import { countHttpRequest } from "./operations/metrics.ts";
 import { registerPasswordGeneratorPage } from "./passwords/generator-page.ts";
@@ -180,6 +181,7 @@ export async function buildApp(deps: Deps): Promise<FastifyInstance> {
   );
   app.setNotFoundHandler((request, reply) => sendError(new ApiError("not_found"), request, reply, deps));
 
+  registerShopReturn(app, deps);
   registerHealthRoutes(app, deps);
   registerRegistrationRoutes(app, deps);
   registerSignInRoutes(app, deps);

@@ -15,6 +15,11 @@ import * as oidc from "openid-client";
  * Back-Channel Logout 1.0): the shop checks it with `jose` (openid-client's own JWT library) against
  * Mamori's published keys and ends its session for that sign-in.
  *
+ * When Mamori does not answer (the connection refused, no answer within `timeoutMs`, a 5xx), the
+ * customer sees the shop's own 「ただいまログインできません」 page (503, with a link to try again)
+ * instead of the browser's error: the shop asks Mamori before sending anyone there, starts while
+ * Mamori is down, and reads Mamori's discovery document again until it answers.
+ *
  * The shop's own sessions live in process memory to keep the example short; a real shop keeps
  * them in its database or a signed cookie.
  */
@@ -31,6 +36,8 @@ export type ShopOptions = {
   allowHttp?: boolean;
   /** How the shop reaches Mamori (tests answer in process); the platform's fetch by default. */
   fetch?: oidc.CustomFetch;
+  /** How long one request to Mamori may take before the customer is told it is unavailable (5 s). */
+  timeoutMs?: number;
 };
 
 type Customer = {
@@ -49,6 +56,9 @@ type Customer = {
 type PendingSignIn = { verifier: string; state: string; nonce: string };
 
 type ShopSession = { customer?: Customer; pending?: PendingSignIn };
+
+/** What the shop learns from Mamori's discovery document: the client's configuration and Mamori's keys. */
+type Mamori = { config: oidc.Configuration; keys: ReturnType<typeof createRemoteJWKSet> };
 
 const sessionCookie = "shop_session";
 
@@ -70,6 +80,46 @@ ${body}
 </html>`;
 }
 
+/**
+ * The page a customer sees when Mamori does not answer (refused, timed out, or a 5xx): in the
+ * shop's words, with a way to try again, instead of the browser's own error page.
+ */
+function unavailablePage(reply: FastifyReply, retryPath: string): FastifyReply {
+  return reply
+    .code(503)
+    .header("cache-control", "no-store")
+    .header("retry-after", "30")
+    .type("text/html; charset=utf-8")
+    .send(
+      page(
+        "ただいまログインできません",
+        `<h1 id="unavailable">ただいまログインできません</h1>
+<p>ログインの仕組みが一時的に応答していません。ご不便をおかけして申し訳ございません。</p>
+<p>しばらくしてから、もう一度お試しください。</p>
+<p><a id="retry" href="${escapeHtml(retryPath)}">もう一度試す</a></p>`,
+      ),
+    );
+}
+
+/**
+ * Whether an error from talking to Mamori means Mamori did not answer — the connection refused or
+ * reset, the timeout, a 5xx — rather than a refusal it answered (an OAuth error, a bad state).
+ */
+export function mamoriUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === "TimeoutError" || error.name === "AbortError") return true;
+  // fetch's own failure: refused, reset, no route, DNS.
+  if (error instanceof TypeError) return true;
+  const status =
+    "status" in error && typeof error.status === "number"
+      ? error.status
+      : error.cause instanceof Response
+        ? error.cause.status
+        : undefined;
+  if (status !== undefined) return status >= 500;
+  return error.cause instanceof Error ? mamoriUnavailable(error.cause) : false;
+}
+
 function headerRecord(headers: Headers): Record<string, string> {
   const record: Record<string, string> = {};
   headers.forEach((value, name) => {
@@ -79,33 +129,58 @@ function headerRecord(headers: Headers): Record<string, string> {
 }
 
 export async function buildShop(options: ShopOptions): Promise<FastifyInstance> {
-  const config = await oidc.discovery(
-    options.issuer,
-    options.clientId,
-    undefined,
-    oidc.ClientSecretBasic(options.clientSecret),
-    {
-      ...(options.allowHttp ? { execute: [oidc.allowInsecureRequests] } : {}),
-      ...(options.fetch ? { [oidc.customFetch]: options.fetch } : {}),
-    },
-  );
-  const jwksUri = config.serverMetadata().jwks_uri;
-  if (!jwksUri) throw new Error("Mamori's discovery document names no jwks_uri");
+  // Every request to Mamori gives up after this: a Mamori that hangs is one that is down.
+  const timeoutMs = options.timeoutMs ?? 5000;
   const shopFetch = options.fetch;
-  const keys = createRemoteJWKSet(new URL(jwksUri), {
-    ...(shopFetch
-      ? {
-          [customFetch]: (url: string, init: { headers: Headers; method: string; signal: AbortSignal }) =>
-            shopFetch(url, {
-              method: init.method,
-              headers: headerRecord(init.headers),
-              body: undefined,
-              redirect: "manual",
-              signal: init.signal,
-            }),
-        }
-      : {}),
-  });
+
+  // Mamori's discovery document, read when first needed and again whenever it failed: the shop
+  // starts, and serves its pages, while Mamori is down.
+  let discovered: Promise<Mamori> | undefined;
+  async function discover(): Promise<Mamori> {
+    const config = await oidc.discovery(
+      options.issuer,
+      options.clientId,
+      undefined,
+      oidc.ClientSecretBasic(options.clientSecret),
+      {
+        ...(options.allowHttp ? { execute: [oidc.allowInsecureRequests] } : {}),
+        ...(shopFetch ? { [oidc.customFetch]: shopFetch } : {}),
+        // Seconds, for discovery and every later request of this configuration.
+        timeout: timeoutMs / 1000,
+      },
+    );
+    const jwksUri = config.serverMetadata().jwks_uri;
+    if (!jwksUri) throw new Error("Mamori's discovery document names no jwks_uri");
+    const keys = createRemoteJWKSet(new URL(jwksUri), {
+      timeoutDuration: timeoutMs,
+      ...(shopFetch
+        ? {
+            [customFetch]: (url: string, init: { headers: Headers; method: string; signal: AbortSignal }) =>
+              shopFetch(url, {
+                method: init.method,
+                headers: headerRecord(init.headers),
+                body: undefined,
+                redirect: "manual",
+                signal: init.signal,
+              }),
+          }
+        : {}),
+    });
+    return { config, keys };
+  }
+  /** The discovered configuration; `fresh` asks Mamori again (is it answering right now?). */
+  function mamori(fresh = false): Promise<Mamori> {
+    let current = discovered;
+    if (fresh || current === undefined) {
+      const attempt = discover();
+      current = attempt;
+      discovered = attempt;
+      attempt.catch(() => {
+        if (discovered === attempt) discovered = undefined;
+      });
+    }
+    return current;
+  }
   const sessions = new Map<string, ShopSession>();
   const redirectUri = new URL("/callback", options.baseUrl).href;
   const mamoriOrigin = options.issuer.origin;
@@ -137,7 +212,7 @@ export async function buildShop(options: ShopOptions): Promise<FastifyInstance> 
       return page(
         "ようこそ",
         `<h1>やまだ商店へようこそ</h1>
-<p><a id="sign-in" href="/login">Mamoriでサインイン (Sign in with Mamori)</a></p>`,
+<p><a id="sign-in" href="/login">ログイン (Sign in)</a></p>`,
       );
     }
     return page(
@@ -163,6 +238,14 @@ export async function buildShop(options: ShopOptions): Promise<FastifyInstance> 
       state: oidc.randomState(),
       nonce: oidc.randomNonce(),
     };
+    // Mamori asked first: a customer is sent there only while it answers.
+    let config: oidc.Configuration;
+    try {
+      ({ config } = await mamori(true));
+    } catch (error) {
+      request.log.warn({ err: error }, "Mamori does not answer");
+      return unavailablePage(reply, "/login");
+    }
     session.pending = pending;
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: redirectUri,
@@ -189,6 +272,7 @@ export async function buildShop(options: ShopOptions): Promise<FastifyInstance> 
     const currentUrl = new URL(request.url, options.baseUrl);
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
     try {
+      const { config } = await mamori();
       tokens = await oidc.authorizationCodeGrant(config, currentUrl, {
         pkceCodeVerifier: pending.verifier,
         expectedState: pending.state,
@@ -197,6 +281,7 @@ export async function buildShop(options: ShopOptions): Promise<FastifyInstance> 
       });
     } catch (error) {
       request.log.warn({ err: error }, "sign-in with Mamori failed");
+      if (mamoriUnavailable(error)) return unavailablePage(reply, "/login");
       return reply
         .code(400)
         .type("text/html; charset=utf-8")
@@ -231,6 +316,7 @@ export async function buildShop(options: ShopOptions): Promise<FastifyInstance> 
     const customer = session.customer;
     if (!customer?.refreshToken) return reply.redirect("/", 303);
     try {
+      const { config } = await mamori();
       const tokens = await oidc.refreshTokenGrant(config, customer.refreshToken);
       const claims = tokens.claims();
       session.customer = {
@@ -241,6 +327,8 @@ export async function buildShop(options: ShopOptions): Promise<FastifyInstance> 
         refreshedAt: new Date().toISOString(),
       };
     } catch (error) {
+      // Mamori did not answer: the customer stays signed in here and is asked to try again later.
+      if (mamoriUnavailable(error)) return unavailablePage(reply, "/");
       // The refresh token was revoked (signed out at Mamori, account suspended): signed out here too.
       request.log.info({ err: error }, "refresh refused");
       session.customer = undefined;
@@ -255,6 +343,7 @@ export async function buildShop(options: ShopOptions): Promise<FastifyInstance> 
   async function verifiedLogoutToken(token: string): Promise<JWTPayload | undefined> {
     let payload: JWTPayload;
     try {
+      const { config, keys } = await mamori();
       ({ payload } = await jwtVerify(token, keys, {
         issuer: config.serverMetadata().issuer,
         audience: options.clientId,
@@ -301,6 +390,15 @@ export async function buildShop(options: ShopOptions): Promise<FastifyInstance> 
     const idToken = session.customer?.idToken;
     session.customer = undefined;
     if (!idToken) return reply.redirect("/", 303);
+    // Signed out here already; while Mamori does not answer, the customer stays on the shop's page
+    // rather than on the browser's error (their Mamori sign-in ends when it expires).
+    let config: oidc.Configuration;
+    try {
+      ({ config } = await mamori(true));
+    } catch (error) {
+      request.log.warn({ err: error }, "Mamori does not answer; signed out of the shop only");
+      return reply.redirect("/", 303);
+    }
     const url = oidc.buildEndSessionUrl(config, {
       id_token_hint: idToken,
       post_logout_redirect_uri: new URL("/", options.baseUrl).href,

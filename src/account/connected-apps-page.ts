@@ -13,6 +13,7 @@ import {
   listConnectedApps,
   removeConnectedApp,
 } from "../oidc/connected-apps.ts";
+import { grantDescriptionHtml } from "../oidc/grant-description.ts";
 import { csrfField } from "../views/forms.ts";
 import { html, type SafeHtml } from "../views/html.ts";
 import { settingRow } from "../views/setting-row.ts";
@@ -43,7 +44,7 @@ function appItem(locale: Locale, csrfToken: string, app: ConnectedApp): SafeHtml
   return html`<li>
   <strong>${app.name}</strong><br>
   <span class="hint">${format(t.allowedAt, { time: formatDateTime(app.firstAllowedAt, locale) })} · ${lastUsed}</span>
-  <p>${t.canSee}: ${app.scopes.map((scope) => t.scopes[scope]).join(locale === "ja" ? "、" : ", ")}</p>
+  ${grantDescriptionHtml(locale, app.scopes)}
   <form method="post" action="${removeConnectedAppPath}">${csrfField(csrfToken)}<input type="hidden" name="client" value="${app.clientId}"><button type="submit" class="secondary" aria-label="${format(t.removeLabel, { app: app.name })}">${t.remove}</button></form>
 </li>`;
 }

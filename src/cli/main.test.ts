@@ -147,16 +147,52 @@ describe("mamori accounts", () => {
 
 describe("mamori maintenance", () => {
   test("maintenance on stores the operator's message for every process, and off clears it", async () => {
+    const before = Date.now();
     const on = await mamori("maintenance", "on", "--message", "10時まで点検中です", "--retry-after", "900");
     assert.equal(on.status, 0, on.err);
-    assert.deepEqual(await readMaintenanceMode(cli.db()), {
+    const { endsAt, ...stored } = (await readMaintenanceMode(cli.db())) as { endsAt?: string };
+    assert.deepEqual(stored, {
       on: true,
       message: "10時まで点検中です",
+      messageEn: "",
       retryAfterSeconds: 900,
     });
+    const end = Date.parse(endsAt ?? "");
+    assert.ok(end >= before + 900_000 && end <= Date.now() + 900_000, `expected end ${endsAt}`);
     assert.match((await mamori("maintenance", "status")).out, /on: 10時まで/);
     assert.equal((await mamori("maintenance", "off")).status, 0);
     assert.deepEqual(await readMaintenanceMode(cli.db()), { on: false });
+  });
+
+  test("maintenance on --message-en keeps an English message beside the Japanese one, and prints the expected end in Japan time", async () => {
+    const run = await mamori(
+      "maintenance",
+      "on",
+      "--message",
+      "システムを点検しています。",
+      "--message-en",
+      "  We are upgrading our systems.  ",
+      "--retry-after",
+      "5400",
+    );
+    assert.equal(run.status, 0, run.err);
+    const mode = await readMaintenanceMode(cli.db());
+    assert.ok(mode.on);
+    assert.equal(mode.message, "システムを点検しています。");
+    assert.equal(mode.messageEn, "We are upgrading our systems.");
+    assert.equal(mode.retryAfterSeconds, 5400);
+    // The end as the page shows it, 「12月6日 21:30ごろ」, and the instant it came from.
+    assert.match(
+      run.out,
+      new RegExp(
+        `expected end: \\d{1,2}月\\d{1,2}日 \\d{2}:\\d[05]ごろ \\(Japan time; ${mode.endsAt.replace(/\./g, "\\.")}\\)`,
+      ),
+    );
+    const status = await mamori("maintenance", "status");
+    assert.match(status.out, /expected end: .*ごろ/);
+    assert.equal((await mamori("maintenance", "off")).status, 0);
+    const bad = await mamori("maintenance", "on", "--message", "点検中", "--retry-after", "0");
+    assert.equal(bad.status, 2, "--retry-after out of range is a usage error");
   });
 
   test("maintenance on without a message is a usage error", async () => {

@@ -19,6 +19,7 @@ import {
 import { serveWithWorkers } from "../operations/cluster.ts";
 import { runHousekeeping } from "../operations/housekeeping.ts";
 import { readMaintenanceMode, setMaintenanceMode } from "../operations/maintenance.ts";
+import { expectedEndText } from "../operations/maintenance-page.ts";
 import { oidcUsage, runClients, runOidc } from "./oidc-commands.ts";
 import { runPasswordsCli } from "./passwords.ts";
 import { runStaff, staffUsage } from "./staff-commands.ts";
@@ -42,8 +43,11 @@ const usage = `Usage: mamori <command>
                                            turn two-step off for a customer who lost every second
                                            factor: after the waiting period (the owner is told on
                                            every channel and can cancel), or at once with --now
-  maintenance on --message M [--retry-after SECONDS]
-                                           sign-in, registration and reset answer 503
+  maintenance on --message M [--message-en M] [--retry-after SECONDS]
+                                           sign-in, registration and reset answer 503; the page
+                                           apologises, shows the message in the reader's language
+                                           (Japanese --message, English --message-en) and the
+                                           expected end (now + --retry-after, default 600)
   maintenance off | status
   audit --account <id|email> [--limit N]   the account's security events, newest first (JSON lines)
   outbox list [--failed] [--limit N]       outbox messages, newest first (JSON lines); --failed: only
@@ -77,6 +81,7 @@ const options = {
   locale: { type: "string" },
   reason: { type: "string" },
   message: { type: "string" },
+  "message-en": { type: "string" },
   "retry-after": { type: "string" },
   "password-stdin": { type: "boolean" },
   account: { type: "string" },
@@ -94,6 +99,7 @@ const options = {
   "personal-data": { type: "boolean" },
   "backchannel-logout-uri": { type: "string" },
   public: { type: "boolean" },
+  "client-uri": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -191,6 +197,7 @@ type Values = {
   locale?: string | undefined;
   reason?: string | undefined;
   message?: string | undefined;
+  "message-en"?: string | undefined;
   "retry-after"?: string | undefined;
   "password-stdin"?: boolean | undefined;
   account?: string | undefined;
@@ -276,6 +283,7 @@ async function runMaintenance(deps: Deps, verb: string | undefined, values: Valu
   if (verb === "status") {
     const mode = await readMaintenanceMode(deps.db);
     output.out(mode.on ? `maintenance is on: ${mode.message || "(default message)"}` : "maintenance is off");
+    if (mode.on) output.out(maintenanceEndLine(mode.endsAt));
     return 0;
   }
   if (verb === "on") {
@@ -286,14 +294,16 @@ async function runMaintenance(deps: Deps, verb: string | undefined, values: Valu
     if (!/^\d+$/.test(retryText) || retryAfterSeconds < 1 || retryAfterSeconds > 86_400) {
       throw new UsageError("--retry-after must be a number of seconds between 1 and 86400");
     }
-    await setMaintenanceMode(deps.db, { on: true, message, retryAfterSeconds }, now);
+    const messageEn = values["message-en"]?.trim() ?? "";
+    await setMaintenanceMode(deps.db, { on: true, message, messageEn, retryAfterSeconds }, now);
     await recordAuditEvent(deps.db, deps, {
       type: "maintenance.on",
       accountId: null,
       actor: "operator",
-      detail: { message, retryAfterSeconds },
+      detail: { message, messageEn, retryAfterSeconds },
     });
     output.out("maintenance is on: sign-in, registration and password reset answer 503 on every process");
+    output.out(maintenanceEndLine(new Date(now.getTime() + retryAfterSeconds * 1000).toISOString()));
     return 0;
   }
   if (verb === "off") {
@@ -303,6 +313,11 @@ async function runMaintenance(deps: Deps, verb: string | undefined, values: Valu
     return 0;
   }
   throw new UsageError("maintenance needs on, off or status");
+}
+
+/** The expected end as the page shows it (Japan time) and as an instant. */
+function maintenanceEndLine(endsAt: string): string {
+  return `expected end: ${expectedEndText("ja", endsAt)} (Japan time; ${endsAt})`;
 }
 
 function parseLimit(values: Values, fallback: number): number {

@@ -184,3 +184,60 @@ test("clients create --public registers an app without a secret, and --backchann
   );
   assert.equal(badLogout.status, 1);
 });
+
+test("clients create --client-uri keeps the shop's home page; javascript: and other non-https URIs are refused", async () => {
+  // The attack: 「やまだ商店に戻る」 on Mamori's pages leads to the client URI; a javascript: or data:
+  // URI registered there would run a script on Mamori's origin when a customer clicks it.
+  for (const uri of ["javascript:alert(1)", "data:text/html,hi", "http://shop.example.jp/", "/shop"]) {
+    const refused = await mamori(
+      "clients",
+      "create",
+      "--name",
+      "やまだ商店",
+      "--redirect-uri",
+      "https://shop.example.jp/callback",
+      "--client-uri",
+      uri,
+    );
+    assert.equal(refused.status, 1, uri);
+    assert.match(refused.err, /client URI must be https:\/\/|not an absolute URL/, uri);
+  }
+  const run = await mamori(
+    "clients",
+    "create",
+    "--name",
+    "やまだ商店",
+    "--redirect-uri",
+    "https://shop.example.jp/callback",
+    "--client-uri",
+    "https://shop.example.jp/",
+  );
+  assert.equal(run.status, 0, run.err);
+  const clientId = /client_id: (\S+)/.exec(run.out)?.[1];
+  assert.ok(clientId);
+  const listed = () =>
+    mamori("clients", "list").then((r) =>
+      (JSON.parse(r.out) as { clientId: string; clientUri: string | null }[]).find(
+        (c) => c.clientId === clientId,
+      ),
+    );
+  assert.equal((await listed())?.clientUri, "https://shop.example.jp/");
+
+  const bad = await mamori("clients", "set-client-uri", clientId, "--client-uri", "javascript:alert(1)");
+  assert.equal(bad.status, 1);
+  assert.equal((await listed())?.clientUri, "https://shop.example.jp/", "unchanged");
+  const changed = await mamori(
+    "clients",
+    "set-client-uri",
+    clientId,
+    "--client-uri",
+    "https://shop.example.jp/top",
+  );
+  assert.equal(changed.status, 0, changed.err);
+  assert.equal((await listed())?.clientUri, "https://shop.example.jp/top");
+  assert.equal(
+    (await mamori("clients", "set-client-uri", "cli_nosuch", "--client-uri", "https://a.example/")).status,
+    1,
+  );
+  assert.equal((await mamori("clients", "set-client-uri", clientId)).status, 2, "no --client-uri: usage");
+});

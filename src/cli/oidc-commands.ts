@@ -1,5 +1,6 @@
 import type { Deps } from "../deps.ts";
-import { checkRedirectUri, createClient, deleteClient, listClients } from "../oidc/clients.ts";
+import { checkClientUri, setClientUri } from "../oidc/client-uri.ts";
+import { checkRedirectUri, createClient, deleteClient, findClient, listClients } from "../oidc/clients.ts";
 import { rotateSigningKeys } from "../oidc/signing-keys.ts";
 
 /**
@@ -8,15 +9,19 @@ import { rotateSigningKeys } from "../oidc/signing-keys.ts";
  */
 export const oidcUsage = `  clients create --name N --redirect-uri URL [--redirect-uri URL …]
                  [--post-logout-redirect-uri URL …] [--require-two-step]
-                 [--backchannel-logout-uri URL] [--public]
+                 [--backchannel-logout-uri URL] [--public] [--client-uri URL]
                                            register a shop's site for OpenID Connect; prints the
                                            client id and secret (shown once). --public: a
                                            single-page or phone app, no secret, PKCE only
-                                           (loopback, https or jp.example.app:/path redirects)
+                                           (loopback, https or jp.example.app:/path redirects).
+                                           --client-uri: the shop's home page (https), where
+                                           「(shop)に戻る」 on the sign-in and account pages leads
   clients create --device --name N [--require-two-step]
                                            register a device without a keyboard (TV app, kiosk):
                                            OAuth device authorization grant, a public client (no
                                            secret); prints the client id
+  clients set-client-uri <client id> --client-uri URL
+                                           set the shop's home page (https) of a registered client
   clients list                             the registered clients as JSON (never their secrets)
   clients delete <client id>               remove a client and every token issued to it
   oidc rotate-keys                         a new ID-token signing key; the old one stays published
@@ -32,6 +37,7 @@ export type OidcCommandValues = {
   device?: boolean | undefined;
   "backchannel-logout-uri"?: string | undefined;
   public?: boolean | undefined;
+  "client-uri"?: string | undefined;
 };
 
 function usageError(output: Output, message: string): number {
@@ -61,12 +67,15 @@ export async function runClients(
     const allowHttp = deps.config.environment !== "production";
     const publicClient = values.public === true;
     const backchannelLogoutUri = values["backchannel-logout-uri"];
+    const clientUri = values["client-uri"];
     const problems = [
       ...[...redirectUris, ...postLogoutRedirectUris].map((uri) =>
         checkRedirectUri(uri, allowHttp, publicClient),
       ),
       // A logout URI is the shop's server, never an app's: https (http on loopback or outside production).
       ...(backchannelLogoutUri === undefined ? [] : [checkRedirectUri(backchannelLogoutUri, allowHttp)]),
+      // The way back to the shop on Mamori's pages: never javascript:, never http: but localhost in development.
+      ...(clientUri === undefined ? [] : [checkClientUri(clientUri, allowHttp)]),
     ].filter((problem): problem is string => problem !== undefined);
     if (problems.length > 0) {
       output.err(problems.join("\n"));
@@ -83,6 +92,7 @@ export async function runClients(
         deviceFlow: device,
         public: publicClient,
         backchannelLogoutUri,
+        clientUri,
       },
     );
     output.out(`client_id: ${created.clientId}`);
@@ -95,6 +105,22 @@ export async function runClients(
           ? "\nA device client has no secret: the device asks for a code at the issuer's device_authorization_endpoint."
           : "\nA public client: no secret. The app sends PKCE (S256) with every sign-in.",
     );
+    return 0;
+  }
+  if (verb === "set-client-uri" && target !== undefined) {
+    const clientUri = values["client-uri"];
+    if (clientUri === undefined) return usageError(output, "clients set-client-uri needs --client-uri URL");
+    const problem = checkClientUri(clientUri, deps.config.environment !== "production");
+    if (problem !== undefined) {
+      output.err(problem);
+      return 1;
+    }
+    if (!(await findClient(deps.db, target))) {
+      output.err(`no client ${target}`);
+      return 1;
+    }
+    await setClientUri(deps.db, target, clientUri);
+    output.out(`client ${target}: client URI ${clientUri}`);
     return 0;
   }
   if (verb === "list" && target === undefined) {

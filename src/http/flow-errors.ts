@@ -1,7 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import type { Deps } from "../deps.ts";
 import type { FlowFailure } from "../flows/flow-result.ts";
-import { readMaintenanceMode } from "../operations/maintenance.ts";
+import { maintenanceMessage, maintenanceRetryAfter, readMaintenanceMode } from "../operations/maintenance.ts";
 import { ApiError } from "./errors.ts";
 
 /** Turns a flow's expected failure into the API error the client sees. */
@@ -16,12 +16,13 @@ export function toApiError(f: FlowFailure): ApiError {
 
 /** A preHandler for sign-in, registration and reset: 503 `maintenance` with the operator's message. */
 export function refuseDuringMaintenance(deps: Deps) {
-  return async function maintenanceGuard(_request: FastifyRequest): Promise<void> {
+  return async function maintenanceGuard(request: FastifyRequest): Promise<void> {
     const mode = await readMaintenanceMode(deps.db);
     if (mode.on) {
+      const message = maintenanceMessage(mode, request.locale);
       throw new ApiError("maintenance", {
-        retryAfterSeconds: mode.retryAfterSeconds,
-        ...(mode.message ? { message: mode.message } : {}),
+        retryAfterSeconds: maintenanceRetryAfter(mode, deps.clock.now()),
+        ...(message ? { message } : {}),
       });
     }
   };

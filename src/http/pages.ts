@@ -6,7 +6,12 @@ import type { Deps } from "../deps.ts";
 import type { FlowFailure } from "../flows/flow-result.ts";
 import { isLocale } from "../i18n/locale.ts";
 import { pageText } from "../i18n/page-text.ts";
-import { type MaintenanceMode, readMaintenanceMode } from "../operations/maintenance.ts";
+import {
+  type MaintenanceMode,
+  maintenanceRetryAfter,
+  readMaintenanceMode,
+} from "../operations/maintenance.ts";
+import { maintenanceCard } from "../operations/maintenance-page.ts";
 import { refusedSessionOf } from "../session/refused-session.ts";
 import type { AuthenticatedSession } from "../session/sessions.ts";
 import type { FieldErrors } from "../views/forms.ts";
@@ -18,11 +23,13 @@ import { loadSession, localeCookieOf, sessionTokenOf } from "./request-context.t
 
 /** Sends a full HTML page; pages with personal data or codes are never cached. */
 export function sendPage(reply: FastifyReply, status: number, options: LayoutOptions): FastifyReply {
+  // The way back to the shop the person came from (src/oidc/shop-return.ts), unless the page says.
+  const shopReturn = options.shopReturn === undefined ? reply.request.shopReturn : options.shopReturn;
   return reply
     .code(status)
     .header("content-type", "text/html; charset=utf-8")
     .header("cache-control", "no-store")
-    .send(renderLayout(options, reply.request.brand));
+    .send(renderLayout({ ...options, shopReturn }, reply.request.brand));
 }
 
 /** A form body's field as one string (a repeated or missing field reads as ""). */
@@ -109,14 +116,14 @@ export function sendMaintenancePage(
   locale: Locale,
   path: string,
   mode: MaintenanceMode & { on: true },
+  now: Date,
   support?: SupportContact,
 ): FastifyReply {
-  const text = pageText(locale);
-  return sendPage(reply.header("retry-after", String(mode.retryAfterSeconds)), 503, {
+  return sendPage(reply.header("retry-after", String(maintenanceRetryAfter(mode, now))), 503, {
     locale,
-    title: text.maintenance.title,
+    title: pageText(locale).maintenance.title,
     path,
-    body: html`<div class="card"><h1>${text.maintenance.title}</h1><p>${mode.message || errorMessage("maintenance", locale)}</p></div>${support ? supportCard(locale, support) : null}`,
+    body: html`${maintenanceCard(locale, mode, now, path)}${support ? supportCard(locale, support) : null}`,
   });
 }
 
@@ -129,7 +136,7 @@ export async function answeredWithMaintenance(
 ): Promise<boolean> {
   const mode = await readMaintenanceMode(deps.db);
   if (!mode.on) return false;
-  sendMaintenancePage(reply, request.locale, path, mode, deps.config.support);
+  sendMaintenancePage(reply, request.locale, path, mode, deps.clock.now(), deps.config.support);
   return true;
 }
 

@@ -1,5 +1,4 @@
 import type { Locale } from "../config/config.ts";
-import type { KnownScope } from "../oidc/connected-apps.ts";
 
 // The words of Login & security -> "Apps and websites" (src/account/connected-apps-page.ts): the
 // shops allowed to sign the person in with their account here, as Google's "Third-party apps with account
@@ -17,14 +16,6 @@ const ja = {
   allowedAt: "許可した日時: {time}",
   lastUsedAt: "最後の利用: {time}",
   neverUsed: "最後の利用: まだありません",
-  canSee: "確認できる情報",
-  scopes: {
-    openid: "会員ID（サインインしていること）",
-    email: "Eメールアドレス",
-    profile: "氏名",
-    phone: "確認済みの携帯電話番号",
-    offline_access: "サインアウト後も情報を確認すること",
-  } satisfies Record<KnownScope, string>,
   remove: "アクセスを削除",
   removeLabel: "{app} のアクセスを削除",
   removed: "お店・アプリのアクセスを削除しました。確認のメールをお送りしました。",
@@ -47,14 +38,6 @@ const en: ConnectedAppsText = {
   allowedAt: "Allowed: {time}",
   lastUsedAt: "Last used: {time}",
   neverUsed: "Last used: not yet",
-  canSee: "Can see",
-  scopes: {
-    openid: "Your account ID (that you are signed in)",
-    email: "Your email address",
-    profile: "Your name",
-    phone: "Your verified mobile number",
-    offline_access: "Your information even after you sign out",
-  },
   remove: "Remove access",
   removeLabel: "Remove access for {app}",
   removed: "The shop's access was removed. We have emailed you a confirmation.",

@@ -31,13 +31,6 @@ const ja = {
     allow: "許可する",
     deny: "許可しない",
   },
-  scopes: {
-    openid: "あなたがログインしていること（会員ID）",
-    email: "Eメールアドレス",
-    profile: "氏名",
-    phone: "確認済みの携帯電話番号",
-    offline_access: "ログアウトするまで、これらの情報を確認し続けること",
-  } as Record<string, string>,
   twoStepRequired: {
     title: "2段階認証が必要です",
     intro: "{client} にログインするには、2段階認証を有効にする必要があります。",
@@ -84,13 +77,6 @@ const en: DeviceText = {
     warning: 'If you did not start this, or the code does not match, choose "Don\'t allow".',
     allow: "Allow",
     deny: "Don't allow",
-  },
-  scopes: {
-    openid: "That you are logged in (your account ID)",
-    email: "Your email address",
-    profile: "Your name",
-    phone: "Your verified mobile number",
-    offline_access: "To keep checking these until you log out",
   },
   twoStepRequired: {
     title: "Two-step verification is required",

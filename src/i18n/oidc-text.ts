@@ -10,13 +10,6 @@ const ja = {
     allow: "許可してサインイン",
     deny: "キャンセル",
     notYou: "別のアカウントを使う",
-    scopes: {
-      openid: "あなたがサインインしていること（会員ID）",
-      email: "Eメールアドレス",
-      profile: "氏名",
-      phone: "確認済みの携帯電話番号",
-      offline_access: "サインアウトするまで、これらの情報を確認し続けること",
-    } as Record<string, string>,
   },
   twoStepRequired: {
     title: "2段階認証が必要です",
@@ -56,13 +49,6 @@ const en: OidcText = {
     allow: "Allow and sign in",
     deny: "Cancel",
     notYou: "Use another account",
-    scopes: {
-      openid: "That you are signed in (your account ID)",
-      email: "Your email address",
-      profile: "Your name",
-      phone: "Your verified mobile number",
-      offline_access: "To keep checking these until you sign out",
-    },
   },
   twoStepRequired: {
     title: "Two-step verification is required",

@@ -3,6 +3,7 @@ import { decryptSecret, encryptSecret } from "../crypto/encryption.ts";
 import { newId, newSecret } from "../crypto/secrets.ts";
 import type { OidcClientTable, Schema } from "../db/schema.ts";
 import type { Clock, Random } from "../deps.ts";
+import { clientUris, setClientUri } from "./client-uri.ts";
 
 /**
  * The shops' sites and apps that may ask Mamori "who is this?" over OpenID Connect, registered by
@@ -23,6 +24,8 @@ export type NewClient = {
   public?: boolean;
   /** Where the shop receives Back-Channel Logout tokens. */
   backchannelLogoutUri?: string | undefined;
+  /** The shop's home page, where 「{shop}に戻る」 leads (./client-uri.ts; checked by the caller). */
+  clientUri?: string | undefined;
 };
 
 export type ClientSummary = {
@@ -34,6 +37,8 @@ export type ClientSummary = {
   deviceFlow: boolean;
   public: boolean;
   backchannelLogoutUri: string | null;
+  /** The shop's home page (RFC 7591 client_uri), or null when none is registered. */
+  clientUri: string | null;
   createdAt: string;
 };
 
@@ -104,25 +109,28 @@ export async function createClient(
   const deviceFlow = input.deviceFlow === true;
   // A device or a public client has no secret: a device's or an app's copy would be everyone's.
   const clientSecret = deviceFlow || input.public ? undefined : newSecret(deps.random);
-  await db
-    .insertInto("oidc_client")
-    .values({
-      id: clientId,
-      name: input.name,
-      // A device client is public: no secret to keep (migration 017).
-      secret_encrypted:
-        clientSecret === undefined
-          ? ""
-          : encryptSecret(deps.secretKeys, Buffer.from(clientSecret, "utf8"), secretPurpose(clientId)),
-      redirect_uris: JSON.stringify(input.redirectUris),
-      post_logout_redirect_uris: JSON.stringify(input.postLogoutRedirectUris),
-      require_two_step: input.requireTwoStep ? 1 : 0,
-      created_at: deps.clock.now().toISOString(),
-      device_flow: deviceFlow ? 1 : 0,
-      public_client: input.public ? 1 : 0,
-      backchannel_logout_uri: input.backchannelLogoutUri ?? null,
-    })
-    .execute();
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto("oidc_client")
+      .values({
+        id: clientId,
+        name: input.name,
+        // A device client is public: no secret to keep (migration 017).
+        secret_encrypted:
+          clientSecret === undefined
+            ? ""
+            : encryptSecret(deps.secretKeys, Buffer.from(clientSecret, "utf8"), secretPurpose(clientId)),
+        redirect_uris: JSON.stringify(input.redirectUris),
+        post_logout_redirect_uris: JSON.stringify(input.postLogoutRedirectUris),
+        require_two_step: input.requireTwoStep ? 1 : 0,
+        created_at: deps.clock.now().toISOString(),
+        device_flow: deviceFlow ? 1 : 0,
+        public_client: input.public ? 1 : 0,
+        backchannel_logout_uri: input.backchannelLogoutUri ?? null,
+      })
+      .execute();
+    if (input.clientUri !== undefined) await setClientUri(trx, clientId, input.clientUri);
+  });
   return { clientId, clientSecret: input.public ? undefined : clientSecret };
 }
 
@@ -131,7 +139,7 @@ function parseUris(text: string): string[] {
   return Array.isArray(parsed) ? parsed.filter((u): u is string => typeof u === "string") : [];
 }
 
-export function toClientSummary(row: ClientRow): ClientSummary {
+export function toClientSummary(row: ClientRow, clientUri: string | null = null): ClientSummary {
   return {
     clientId: row.id,
     name: row.name,
@@ -141,13 +149,15 @@ export function toClientSummary(row: ClientRow): ClientSummary {
     deviceFlow: row.device_flow === 1,
     public: row.public_client === 1,
     backchannelLogoutUri: row.backchannel_logout_uri,
+    clientUri,
     createdAt: row.created_at,
   };
 }
 
 export async function listClients(db: Kysely<Schema>): Promise<ClientSummary[]> {
   const rows = await db.selectFrom("oidc_client").selectAll().orderBy("created_at").orderBy("id").execute();
-  return rows.map(toClientSummary);
+  const uris = await clientUris(db);
+  return rows.map((row) => toClientSummary(row, uris.get(row.id) ?? null));
 }
 
 export async function findClient(db: Kysely<Schema>, clientId: string): Promise<ClientRow | undefined> {

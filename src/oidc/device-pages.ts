@@ -4,6 +4,7 @@ import { format } from "../i18n/locale.ts";
 import { csrfField, errorSummary, type FieldErrors, field } from "../views/forms.ts";
 import { html } from "../views/html.ts";
 import type { LayoutOptions } from "../views/layout.ts";
+import { grantDescriptionHtml } from "./grant-description.ts";
 
 /**
  * The device sign-in pages (RFC 8628's verification URI, /oidc/device), in the house layout: plain
@@ -62,7 +63,6 @@ export function confirmPage(view: ConfirmView): LayoutOptions {
   const text = deviceText(view.locale);
   const t = text.confirm;
   const title = format(t.title, { client: view.clientName });
-  const scopes = view.scopes.map((scope) => text.scopes[scope]).filter((s): s is string => s !== undefined);
   const body = html`<div class="card">
 <h1>${title}</h1>
 <p>${format(t.intro, { client: view.clientName })}</p>
@@ -72,9 +72,7 @@ export function confirmPage(view: ConfirmView): LayoutOptions {
 <p>${view.device?.ua ?? t.deviceUnknown}</p>
 ${view.device?.ip ? html`<p class="hint">${format(t.address, { ip: view.device.ip })}</p>` : null}
 <h2>${format(t.asks, { client: view.clientName })}</h2>
-<ul class="scopes">
-${scopes.map((s) => html`<li>${s}</li>`)}
-</ul>
+${grantDescriptionHtml(view.locale, view.scopes)}
 <p class="hint">${format(t.signedInAs, { email: view.email })}</p>
 <p class="hint">${t.warning}</p>
 <form method="post" action="${devicePath}/confirm">

@@ -4,6 +4,7 @@ import { oidcText } from "../i18n/oidc-text.ts";
 import { csrfField } from "../views/forms.ts";
 import { html } from "../views/html.ts";
 import type { LayoutOptions } from "../views/layout.ts";
+import { grantDescriptionHtml } from "./grant-description.ts";
 
 /**
  * The pages of "Sign in with Mamori", in Mamori's own layout (ja/en, no inline script or style):
@@ -25,16 +26,11 @@ export type ConsentView = {
 export function consentPage(view: ConsentView): LayoutOptions {
   const t = oidcText(view.locale).consent;
   const title = format(t.title, { client: view.clientName });
-  const scopes = view.scopes
-    .map((scope) => t.scopes[scope])
-    .filter((text): text is string => text !== undefined);
   const action = interactionPath(view.uid);
   const body = html`<div class="card">
 <h1>${title}</h1>
 <p>${format(t.intro, { client: view.clientName })}</p>
-<ul class="scopes">
-${scopes.map((text) => html`<li>${text}</li>`)}
-</ul>
+${grantDescriptionHtml(view.locale, view.scopes)}
 <p class="hint">${format(t.signedInAs, { email: view.email })}</p>
 <form method="post" action="${action}/consent">
   ${csrfField(view.csrfToken)}

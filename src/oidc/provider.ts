@@ -19,6 +19,7 @@ import { deviceFlowFeature } from "./device-codes.ts";
 import { providerErrorPage, signedOutPage, signOutPage } from "./pages.ts";
 import { providerCookieNames } from "./provider-cookies.ts";
 import { currentProviderRequest, withProviderRequest } from "./provider-request.ts";
+import { rememberShopOnArrival } from "./shop-return.ts";
 import { loadSigningKeys, signingKeySetVersion } from "./signing-keys.ts";
 
 /**
@@ -453,6 +454,7 @@ async function buildProvider(deps: Deps): Promise<Provider> {
   provider.use((ctx, next) => withProviderRequest(() => mamoriSessionOf(deps, ctx.req), next));
   finishLogout(deps, provider);
   advertiseOnlyWhatWorks(provider);
+  rememberShopOnArrival(provider, deps.config);
   logoutSenders.set(provider, routeLogoutsThroughOutbox(deps, provider));
   provider.on("server_error", (_ctx, error) => deps.log.error({ err: error }, "oidc provider error"));
   return provider;

@@ -2,6 +2,7 @@ import type { Brand } from "../config/brand-config.ts";
 import type { Locale } from "../config/config.ts";
 import { type PageText, pageText } from "../i18n/page-text.ts";
 import { html, type SafeHtml } from "./html.ts";
+import { type ShopReturn, shopReturnBlock } from "./shop-return.ts";
 
 export type LayoutOptions = {
   locale: Locale;
@@ -12,6 +13,8 @@ export type LayoutOptions = {
   signedIn?: { name: string; csrfToken: string };
   /** A notice at the top of the page (role=status), e.g. "You have signed out." */
   notice?: string;
+  /** The shop the person came from (OpenID Connect): 「{client}に戻る」 below the header; null: none. */
+  shopReturn?: ShopReturn | null | undefined;
 };
 
 /**
@@ -47,6 +50,7 @@ export function renderLayout(options: LayoutOptions, brand: Brand): string {
     }
   </nav>
 </header>
+${shopReturnBlock(options.locale, options.shopReturn)}
 <main id="main" tabindex="-1">
 ${options.notice ? html`<p class="notice" role="status">${options.notice}</p>` : null}
 ${options.body}

@@ -120,7 +120,7 @@ test("a shop the account allowed is listed with its name, when allowed, when las
   assert.match(ja.body, /最後の利用: /);
   assert.match(
     ja.body,
-    /確認できる情報: 会員ID（サインインしていること）、Eメールアドレス、氏名、確認済みの携帯電話番号/,
+    /<p>確認できる情報<\/p>\n<ul class="scopes">\n<li>会員ID（ログインしていること）<\/li><li>Eメールアドレス<\/li><li>氏名<\/li><li>確認済みの携帯電話番号<\/li>\n<\/ul>\n<p>期間: ログアウトするか、ログインの有効期限が切れるまで<\/p>/,
   );
   assert.match(
     ja.body,
@@ -134,9 +134,51 @@ test("a shop the account allowed is listed with its name, when allowed, when las
   });
   assert.match(
     en.body,
-    /Can see: Your account ID \(that you are signed in\), Your email address, Your name, Your verified mobile number/,
+    /<p>Can see<\/p>\n<ul class="scopes">\n<li>Your account ID \(that you are signed in\)<\/li><li>Your email address<\/li><li>Your name<\/li><li>Your verified mobile number<\/li>\n<\/ul>\n<p>For how long: Until you sign out or your sign-in expires<\/p>/,
   );
   assert.match(en.body, /Remove access/);
+});
+
+/** The grant's description on a page: what the shop can see and for how long. */
+function grantBlock(page: LightMyRequestResponse): string {
+  const block = /<div class="grant">[\s\S]*?<\/div>/.exec(page.body)?.[0];
+  assert.ok(block, `the page describes the grant: ${page.body}`);
+  return block;
+}
+
+test("the consent page and Apps and websites describe the same grant in the same words", async (t) => {
+  // Before: consent said the shop could check the information 「サインアウトするまで」 (until you
+  // sign out), the list said 「サインアウト後も」 (even after you sign out) for the same grant. One
+  // of them misled the person about what they allowed; now one function describes both.
+  const s = await buildTestApp(t);
+  const shop = await registerShop(s);
+  const account = await s.registerAccount({ email: "apps-same-words@example.jp" });
+  for (const locale of ["ja", "en"] as const) {
+    const browser = await signedInBrowser(s, account);
+    browser.setCookieHeader(`locale=${locale}`);
+    const request = authorizationRequest(shop, {
+      scope: "openid email profile phone offline_access",
+      prompt: "consent",
+    });
+    const consent = await browser.follow(await browser.request("GET", request.url));
+    assert.equal(consent.statusCode, 200, consent.body);
+    const asked = grantBlock(consent);
+    const done = await browser.follow(
+      await browser.request("POST", formAction(consent, "consent"), { _csrf: formToken(consent) }),
+    );
+    const exchanged = await exchangeCode(s, shop, codeFrom(done, shop, request), request.verifier);
+    assert.equal(exchanged.statusCode, 200, exchanged.body);
+    assert.ok(exchanged.json<Tokens>().refresh_token, "offline_access was granted");
+    const listed = await browser.request("GET", appsPath);
+    assert.equal(listed.statusCode, 200);
+    assert.equal(grantBlock(listed), asked, locale);
+    assert.match(
+      asked,
+      locale === "ja"
+        ? /期間: ログアウトするまで。ログインの有効期限が切れた後も続き/
+        : /For how long: Until you sign out\. It continues after your sign-in expires/,
+    );
+  }
 });
 
 test("another account does not see a shop someone else allowed, by cookie or by bearer token", async (t) => {

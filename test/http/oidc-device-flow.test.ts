@@ -76,9 +76,19 @@ test("device flow: openid-client gets an ID token and tokens after the person lo
   assert.match(confirm.body, new RegExp(start.user_code), "the code shown to compare with the TV");
   assert.match(confirm.body, /Eメールアドレス/);
   assert.match(confirm.body, /device-hanako@example\.jp/);
+  const grantBlock = (body: string) => /<div class="grant">[\s\S]*?<\/div>/.exec(body)?.[0];
+  const asked = grantBlock(confirm.body);
+  assert.ok(asked, "the page says what the app can see and for how long");
   const done = await answer(s, person, start.user_code.replace("-", "").toLowerCase(), "allow");
   assert.equal(done.statusCode, 200, done.body);
   assert.match(done.body, /ログインしました/);
+  // The same words as Apps and websites uses for the grant it made (src/oidc/grant-description.ts).
+  const apps = await s.inject({
+    method: "GET",
+    url: "/account/security/apps",
+    headers: { cookie: person.cookie },
+  });
+  assert.equal(grantBlock(apps.body), asked);
 
   const tokens = await pollOnce(config, start);
   const claims = tokens.claims();

@@ -245,7 +245,9 @@ for (const dialect of dialects) {
         assert.deepEqual(await readMaintenanceMode(db), {
           on: true,
           message: "メンテナンス中です",
+          messageEn: "",
           retryAfterSeconds: 120,
+          endsAt: new Date(clock.now().getTime() + 120_000).toISOString(),
         });
         clock.advanceSeconds(60);
         await setMaintenanceMode(
@@ -256,7 +258,9 @@ for (const dialect of dialects) {
         assert.deepEqual(await readMaintenanceMode(db), {
           on: true,
           message: "まもなく再開します",
+          messageEn: "",
           retryAfterSeconds: 30,
+          endsAt: new Date(clock.now().getTime() + 30_000).toISOString(),
         });
         const rows = await db.selectFrom("setting").selectAll().execute();
         assert.equal(rows.length, 1);

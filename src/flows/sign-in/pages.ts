@@ -17,8 +17,11 @@ import {
 } from "../../http/pages.ts";
 import { requestMeta, setSessionCookie } from "../../http/request-context.ts";
 import { formText, notHalfWidthIdentifier } from "../../i18n/form-text.ts";
+import { format } from "../../i18n/locale.ts";
 import { pageText } from "../../i18n/page-text.ts";
+import { shopText } from "../../i18n/shop-text.ts";
 import { parseIdentifier } from "../../identity/identifiers.ts";
+import { type ShopClient, shopOfReturnTo, toShopReturn } from "../../oidc/shop-return.ts";
 import { trustedDeviceCookieName } from "../../session/trusted-devices.ts";
 import { csrfField, errorSummary, type FieldErrors, field } from "../../views/forms.ts";
 import { html } from "../../views/html.ts";
@@ -38,6 +41,8 @@ type SignInForm = {
   notice?: string;
   /** Errors shown beside their fields (the summary links to each). */
   fieldErrors?: FieldErrors;
+  /** The shop whose sign-in this is (OpenID Connect): named in the heading, with the way back. */
+  shop?: ShopClient | undefined;
 };
 
 function renderSignIn(
@@ -50,8 +55,9 @@ function renderSignIn(
 ): FastifyReply {
   const text = pageText(locale).signIn;
   const errors = form.fieldErrors ?? {};
+  const title = form.shop ? format(shopText(locale).heading, { client: form.shop.name }) : text.title;
   const body = html`<div class="card">
-<h1>${text.title}</h1>
+<h1>${title}</h1>
 ${errorSummary(locale, errors, form.error, form.errorField, form.errorCode)}
 ${form.error ? html`<p class="help-link"><a href="${signInHelpPath}${helpSection(form.errorCode)}">${formText(locale).helpLink}</a></p>` : null}
 <form method="post" action="/sign-in" novalidate>
@@ -73,10 +79,12 @@ ${deps ? federationButtons(deps.config, locale, csrfToken, form.returnTo) : ""}
 <div class="card"><p>${text.newHere}</p><a class="button secondary" href="/sign-up">${text.createAccount}</a></div>`;
   return sendPage(reply, status, {
     locale,
-    title: text.title,
+    title,
     path: "/sign-in",
     body,
     ...(form.notice ? { notice: form.notice } : {}),
+    // A shop's sign-in leads back to that shop (or, without its client URI, to none).
+    ...(form.shop ? { shopReturn: toShopReturn(form.shop) ?? null } : {}),
   });
 }
 
@@ -116,6 +124,7 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
       if (await answeredWithMaintenance(deps, request, reply, "/sign-in")) return reply;
       const token = ensureCsrfToken(request, reply, deps.config, deps.random);
       const query = request.query;
+      const returnTo = safeReturnTarget(query.return_to, deps.config.allowedOrigins);
       return renderSignIn(
         reply,
         request.locale,
@@ -123,7 +132,8 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
         200,
         {
           identifier: "",
-          returnTo: safeReturnTarget(query.return_to, deps.config.allowedOrigins),
+          returnTo,
+          shop: await shopOfReturnTo(deps, returnTo),
           ...(query.signed_out ? { notice: pageText(request.locale).signedOut } : {}),
           ...(query.reset ? { notice: pageText(request.locale).passwordReset.done } : {}),
         },
@@ -140,11 +150,12 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
     const identifier = formField(request, "identifier").slice(0, 320);
     const returnTo = safeReturnTarget(formField(request, "return_to"), deps.config.allowedOrigins);
     const password = formField(request, "password").slice(0, 4096);
+    const shop = await shopOfReturnTo(deps, returnTo);
     // Nothing typed is a slip, not a guess: it is answered here, before any count or hashing,
     // and asks for each empty field (never 「正しくありません」).
     const slips = signInSlips(locale, identifier, password);
     if (Object.keys(slips).length > 0) {
-      return renderSignIn(reply, locale, token, 400, { identifier, returnTo, fieldErrors: slips });
+      return renderSignIn(reply, locale, token, 400, { identifier, returnTo, shop, fieldErrors: slips });
     }
     const result = await signInWithPassword(
       deps,
@@ -176,6 +187,7 @@ export function registerSignInPages(app: FastifyInstance, deps: Deps): void {
       return renderSignIn(reply, locale, token, errorStatuses[result.code], {
         identifier,
         returnTo,
+        shop,
         error: errorMessage(result.code, locale, result),
         errorCode: result.code,
         // Wrong credentials: the summary links to the password field, which must be typed again.
