@@ -13,7 +13,7 @@ import { format } from "./locale.ts";
 const ja = {
   title: "パスワード生成ツール",
   intro:
-    "推測されにくいパスワードを作ります。パスワードはこの端末のブラウザーの中で作られ、{shop}のサーバーには送られません。",
+    "推測されにくいパスワードを作ります。パスワードはこの端末のブラウザの中で作られ、{shop}のサーバーには送られません。",
   introNoScript: "JavaScriptが無効なため、サーバーで作成して表示します（保存も記録もしません）。",
   modeCharacters: "文字",
   modePassphrase: "単語をつなげる（パスフレーズ）",
