@@ -84,7 +84,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
             ],
           }
         : {
-            subject: "Your email verification code",
+            subject: "Your email security code",
             lines: [
               "Hello,",
               "To finish creating your account, enter this security code:",

@@ -62,12 +62,12 @@ const en: Record<TwoStepChange, { subject: string; line: string }> = {
     line: "A two-step verification method was removed: {method}",
   },
   recovery_codes_replaced: {
-    subject: "New backup codes",
-    line: "New backup codes were made for your account. The old ones no longer work.",
+    subject: "New recovery codes",
+    line: "New recovery codes were made for your account. The old ones no longer work.",
   },
   recovery_code_used: {
-    subject: "A backup code was used",
-    line: "A backup code was used to sign in to your account or to confirm it's you. Codes left: {left}.",
+    subject: "A recovery code was used",
+    line: "A recovery code was used to sign in to your account or to confirm it's you. Codes left: {left}.",
   },
   locked: {
     subject: "Wrong security codes were entered",
