@@ -12,7 +12,7 @@ import {
   type PublicMethod,
   toPublicMethod,
 } from "../../factors/two-step/methods.ts";
-import { recordTwoStepChange } from "../../factors/two-step/notify.ts";
+import { recordTwoStepChange, toNoticeMethod } from "../../factors/two-step/notify.ts";
 import { sendPhoneCode } from "../../factors/two-step/phone-sends.ts";
 import { checkMethodCode } from "../../factors/two-step/second-factor-check.ts";
 import { type FlowFailure, failure } from "../flow-result.ts";
@@ -288,7 +288,7 @@ export async function verifyEnrollment(
       .execute();
     if (auth.account.two_step_enabled_at) {
       await recordTwoStepChange(trx, deps, auth.account, "method_added", ctx.meta, {
-        method: toPublicMethod(pending),
+        method: toNoticeMethod(pending),
       });
     }
     return true;
