@@ -2,7 +2,7 @@ import type { AuditEventType } from "../audit/audit.ts";
 import type { Locale } from "../config/config.ts";
 
 // What the "sign-in activity" and "this wasn't me" pages say. The Japanese is the wording shoppers
-// know from the big shops' security pages: サインイン履歴, 心当たりのないサインイン.
+// know from the big shops' security pages: ログイン履歴, 心当たりのないログイン.
 
 /** Every event an account's history can hold (maintenance switches, outbox retries, webhook settings and signing keys belong to no account). */
 export type AccountEventType = Exclude<
