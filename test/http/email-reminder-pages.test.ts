@@ -110,10 +110,10 @@ test("the code from the SMS shows the email masked, once, with sign-in and a pre
   assert.equal(shown.headers["cache-control"], "no-store");
   assert.match(
     shown.body,
-    /<p class="result">ご登録のEメールアドレスは <strong class="masked-email">t\*\*\*@example\.co\.jp<\/strong> です。<\/p>/,
+    /<p class="result">ご登録のEメールアドレスは<strong class="masked-email">t\*\*\*@example\.co\.jp<\/strong>です。<\/p>/,
   );
   assert.doesNotMatch(shown.body, /taro\.yamada/, "never the whole address");
-  assert.match(shown.body, /<a class="button wide" href="\/sign-in">サインイン<\/a>/);
+  assert.match(shown.body, /<a class="button wide" href="\/sign-in">ログイン<\/a>/);
   assert.match(
     shown.body,
     /<a class="button secondary wide" href="\/password-reset\?identifier=090-1234-5678">パスワードを再設定<\/a>/,

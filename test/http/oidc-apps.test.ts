@@ -120,7 +120,7 @@ test("a shop the account allowed is listed with its name, when allowed, when las
   assert.match(ja.body, /最後の利用: /);
   assert.match(
     ja.body,
-    /確認できる情報: 会員ID（サインインしていること）、Eメールアドレス、氏名、確認済みの携帯電話番号/,
+    /確認できる情報: 会員ID（ログインしていること）、Eメールアドレス、氏名、確認済みの携帯電話番号/,
   );
   assert.match(
     ja.body,
