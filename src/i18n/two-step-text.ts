@@ -5,7 +5,7 @@ import { en } from "./two-step-text-en.ts";
 // "ログインとセキュリティ -> 高度なセキュリティ設定 -> 2段階認証" pages: セキュリティコード,
 // 認証アプリ, バックアップ方法, 無効化.
 const ja = {
-  // Short names, for "SMS(***-****-5678)" in lists and sentences.
+  // Short names, for 「SMS（***-****-5678）」 in lists and sentences.
   methods: { sms: "SMS", voice: "音声通話", totp: "認証アプリ" },
   settings: {
     title: "高度なセキュリティ設定",

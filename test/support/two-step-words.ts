@@ -98,7 +98,7 @@ export const japaneseTwoStep: TwoStepWords = {
     submit: "ログイン",
     app: "認証アプリに表示されている6桁のセキュリティコードを入力してください。",
     sentSms: (masked) => `${masked}にSMSでセキュリティコードを送信しました。`,
-    useSms: (masked) => `SMS(${masked})を使う`,
+    useSms: (masked) => `SMS（${masked}）を使う`,
     useApp: "認証アプリを使う",
     useRecovery: "リカバリーコードを使う",
     wrong: (n) => `セキュリティコードが正しくありません。残り${n}回入力できます。`,
