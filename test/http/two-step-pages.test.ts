@@ -307,7 +307,7 @@ test("turning two-step off needs the confirmation page's second POST, and a code
   const s = await buildTestApp(t);
   const owner = await ownerWithApp(s);
   const confirmPage = await openForm(s, `${two}/disable`, owner.cookie);
-  assert.match(confirmPage.body, /2段階認証を無効にしますか?/);
+  assert.match(confirmPage.body, /2段階認証を無効にしますか？/);
   assert.match(confirmPage.body, /name="confirm" value="1"/);
   assert.doesNotMatch(confirmPage.body, /name="password"/, "a recent sign-in needs no password");
   // The first "Disable" alone (a form without the confirmation) only shows the confirmation again.
