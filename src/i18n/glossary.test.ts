@@ -9,6 +9,7 @@ import { renderPhoneMessage } from "../courier/phone-templates.ts";
 import { renderMessage } from "../courier/templates.ts";
 import { twoStepRecoverySms } from "../courier/two-step-recovery-templates.ts";
 import { describeMethod, toNoticeMethod } from "../factors/two-step/notify.ts";
+import { methodName } from "../flows/two-step-settings/pages-shared.ts";
 import { activityText } from "./activity-text.ts";
 import { closingText } from "./closing-text.ts";
 import { connectedAppsText } from "./connected-apps-text.ts";
@@ -274,4 +275,6 @@ test("a two-step mail names a phone method as the pages do: 「SMS（***-****-56
   assert.equal(describeMethod(sms, "ja"), "SMS（***-****-5678）");
   assert.equal(describeMethod(sms, "en"), "text message (***-****-5678)");
   assert.equal(describeMethod(toNoticeMethod({ id: "m2", method: "totp", phone: null }), "ja"), "認証アプリ");
+  // The pages name it the same way (before: 「SMS(***-****-5678)」 with half-width brackets).
+  assert.equal(methodName("ja", { method: "sms", phone: "+819012345678" }), "SMS（***-****-5678）");
 });
