@@ -227,7 +227,7 @@ export async function buildShop(options: ShopOptions): Promise<FastifyInstance> 
 </dl>
 <p><a id="security" href="${escapeHtml(`${mamoriOrigin}/account/security`)}">ログインとセキュリティ (Login &amp; security)</a></p>
 <form method="post" action="/refresh"><button id="refresh" type="submit">トークンを更新</button></form>
-<form method="post" action="/logout"><button id="sign-out" type="submit">サインアウト</button></form>`,
+<form method="post" action="/logout"><button id="sign-out" type="submit">ログアウト</button></form>`,
     );
   });
 
@@ -268,7 +268,7 @@ export async function buildShop(options: ShopOptions): Promise<FastifyInstance> 
       return reply
         .code(400)
         .type("text/html; charset=utf-8")
-        .send(page("エラー", "<h1>もう一度サインインしてください</h1>"));
+        .send(page("エラー", "<h1>もう一度ログインしてください</h1>"));
     const currentUrl = new URL(request.url, options.baseUrl);
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
     try {
@@ -288,7 +288,7 @@ export async function buildShop(options: ShopOptions): Promise<FastifyInstance> 
         .send(
           page(
             "エラー",
-            `<h1 id="sign-in-failed">サインインできませんでした</h1><p><a href="/">戻る</a></p>`,
+            `<h1 id="sign-in-failed">ログインできませんでした</h1><p><a href="/">戻る</a></p>`,
           ),
         );
     }

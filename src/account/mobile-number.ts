@@ -12,6 +12,7 @@ import { type FlowFailure, failure, type RequestMeta } from "../flows/flow-resul
 import { requireRecentAuthentication } from "../flows/two-step-settings/guards.ts";
 import { maskPhone } from "../identity/identifiers.ts";
 import type { AuthenticatedSession } from "../session/sessions.ts";
+import { maskedPhone } from "../views/phone-number.ts";
 import { findLiveChange, markChangeExhausted } from "./email-change.ts";
 
 /**
@@ -151,7 +152,7 @@ export async function verifyPhoneChange(
       kind: "profile_changed",
       name: account.name,
       change: removal ? "phone_removed" : "phone_added",
-      phone: maskPhone(change.value),
+      phone: maskedPhone(change.value),
       securityUrl: securityUrl(deps),
     });
     await recordAuditEvent(trx, deps, {
@@ -200,7 +201,7 @@ async function takeNumberFromOthers(
     await queueMessage(trx, deps, "email", holder.email, holder.locale, {
       kind: "phone_moved",
       name: holder.name,
-      phone: maskPhone(phone),
+      phone: maskedPhone(phone),
       securityUrl: securityUrl(deps),
     });
     await recordAuditEvent(trx, deps, {

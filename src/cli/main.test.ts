@@ -181,11 +181,11 @@ describe("mamori maintenance", () => {
     assert.equal(mode.message, "システムを点検しています。");
     assert.equal(mode.messageEn, "We are upgrading our systems.");
     assert.equal(mode.retryAfterSeconds, 5400);
-    // The end as the page shows it, 「12月6日 21:30ごろ」, and the instant it came from.
+    // The end as the page shows it, 「12月6日の21:30ごろ」, and the instant it came from.
     assert.match(
       run.out,
       new RegExp(
-        `expected end: \\d{1,2}月\\d{1,2}日 \\d{2}:\\d[05]ごろ \\(Japan time; ${mode.endsAt.replace(/\./g, "\\.")}\\)`,
+        `expected end: \\d{1,2}月\\d{1,2}日の\\d{2}:\\d[05]ごろ \\(Japan time; ${mode.endsAt.replace(/\./g, "\\.")}\\)`,
       ),
     );
     const status = await mamori("maintenance", "status");

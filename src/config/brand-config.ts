@@ -35,7 +35,7 @@ const maxNameLength = 40;
  */
 export const phoneTexts = {
   sms: {
-    ja: "【{shop}】セキュリティコード: {code}({minutes}分間有効)。他人に教えないでください。",
+    ja: "【{shop}】セキュリティコード: {code}（{minutes}分間有効）。他人に教えないでください。",
     // Short, so a Japanese shop name (UCS-2: 70 characters) still fits one message in English.
     en: "{shop}: security code {code} (valid {minutes} min). Never share it.",
   },

@@ -23,8 +23,8 @@ export function accountClosingCopy(template: AccountClosingTemplate, ja: boolean
             subject: "アカウントを閉鎖しました",
             lines: [
               "{name} 様",
-              "{time}に、お客様のご依頼によりアカウントを閉鎖しました。すべての端末からログアウトし、信頼済みのブラウザと、お店・アプリへのアクセスの許可もすべて削除しました。このアカウントではもうログインできません。",
-              "お客様の個人データ(氏名、Eメールアドレス、携帯電話番号、ログインの記録など)は{eraseOn}に消去します。それまでに閉鎖を取り消したい場合は、ショップのサポートにご連絡ください。",
+              "{time}に、お客様のご依頼によりアカウントを閉鎖しました。すべての端末からログアウトし、コードを要求しないブラウザと、お店・アプリへのアクセスの許可もすべて削除しました。このアカウントではもうログインできません。",
+              "お客様の個人データ（氏名、Eメールアドレス、携帯電話番号、ログインの記録など）は{eraseOn}に消去します。それまでに閉鎖を取り消したい場合は、ショップのサポートにご連絡ください。",
               "お心当たりがない場合は、すぐにショップのサポートにご連絡ください。",
             ],
           }
@@ -65,7 +65,7 @@ export function accountClosingCopy(template: AccountClosingTemplate, ja: boolean
             lines: [
               "{name} 様",
               "「パスワードをお忘れの場合」からパスワードの再設定が申し込まれましたが、お客様のアカウントは閉鎖されているため、セキュリティコードはお送りしていません。",
-              "閉鎖を取り消したい場合は、ショップのサポートにお問い合わせください(閉鎖から一定期間が過ぎると、データは消去され取り消せなくなります)。",
+              "閉鎖を取り消したい場合は、ショップのサポートにお問い合わせください（閉鎖から一定期間が過ぎると、データは消去され取り消せなくなります）。",
               "お心当たりがない場合は、このメールを無視してください。",
             ],
           }
@@ -104,7 +104,7 @@ export function accountClosingCopy(template: AccountClosingTemplate, ja: boolean
 /** The support contact as the last lines of a mail; none when the shop configured none. */
 export function supportLines(support: SupportContact | undefined, ja: boolean, brand: Brand): string[] {
   if (!support || (!support.url && !support.phone)) return [];
-  const parts = [ja ? `${brand.name} お問い合わせ窓口` : `${brand.name} customer support`];
+  const parts = [ja ? `${brand.name}お問い合わせ窓口` : `${brand.name} customer support`];
   if (support.url) parts.push(support.url);
   if (support.phone) parts.push(ja ? `電話: ${support.phone}` : `Phone: ${support.phone}`);
   const hours = supportHours(support, ja);

@@ -31,7 +31,7 @@ const changeJa: Record<ProfileChange, ProfileCopy> = {
     subject: "携帯電話番号を登録しました",
     lines: [
       "{name} 様",
-      "携帯電話番号 {phone} をお客様のアカウントに登録しました。この番号でログインでき、「Eメールアドレスをお忘れの場合」にも使えます。",
+      "携帯電話番号{phone}をお客様のアカウントに登録しました。この番号でログインでき、「Eメールアドレスをお忘れの場合」にも使えます。",
       notMeJa,
     ],
   },
@@ -39,7 +39,7 @@ const changeJa: Record<ProfileChange, ProfileCopy> = {
     subject: "携帯電話番号を削除しました",
     lines: [
       "{name} 様",
-      "携帯電話番号 {phone} をお客様のアカウントから削除しました。この番号ではログインできなくなりました。",
+      "携帯電話番号{phone}をお客様のアカウントから削除しました。この番号ではログインできなくなりました。",
       notMeJa,
     ],
   },
@@ -74,7 +74,7 @@ export function profileCopy(template: ProfileTemplate, locale: "ja" | "en"): Pro
     case "email_change_code":
       return ja
         ? {
-            subject: "Eメールアドレス変更の確認コード",
+            subject: "Eメールアドレス変更のセキュリティコード",
             lines: [
               "{name} 様",
               "Eメールアドレスの変更を完了するには、次のセキュリティコードを入力してください。",
@@ -117,8 +117,8 @@ export function profileCopy(template: ProfileTemplate, locale: "ja" | "en"): Pro
             subject: "Eメールアドレスを変更しました",
             lines: [
               "{name} 様",
-              "お客様のアカウントのEメールアドレスが {newEmail} に変更されました。今後のログインには新しいEメールアドレスを使います。",
-              "お心当たりがない場合は、{days}日以内に次のリンクから変更を取り消してください。Eメールアドレスはこのアドレスに戻り、すべてのデバイスからログアウトされます: {undoUrl}",
+              "お客様のアカウントのEメールアドレスが{newEmail}に変更されました。今後のログインには新しいEメールアドレスを使います。",
+              "お心当たりがない場合は、{days}日以内に次のリンクから変更を取り消してください。Eメールアドレスはこのアドレスに戻り、すべての端末からログアウトされます: {undoUrl}",
             ],
           }
         : {
@@ -135,7 +135,7 @@ export function profileCopy(template: ProfileTemplate, locale: "ja" | "en"): Pro
             subject: "Eメールアドレスの変更を取り消しました",
             lines: [
               "{name} 様",
-              "Eメールアドレスの変更を取り消し、このアドレスに戻しました。安全のため、すべてのデバイスからログアウトしました。",
+              "Eメールアドレスの変更を取り消し、このアドレスに戻しました。安全のため、すべての端末からログアウトしました。",
               "パスワードを知られている可能性があります。パスワードを再設定してください: {resetUrl}",
             ],
           }
@@ -155,7 +155,7 @@ export function profileCopy(template: ProfileTemplate, locale: "ja" | "en"): Pro
             subject: "携帯電話番号が別のアカウントで登録されました",
             lines: [
               "{name} 様",
-              "お客様のアカウントの携帯電話番号 {phone} が、SMSのセキュリティコードで別のアカウントに登録されました。携帯電話番号は解約後に別の方へ割り当てられることがあるため、この番号はお客様のアカウントから削除しました。この番号ではログインできません。",
+              "お客様のアカウントの携帯電話番号{phone}が、SMSのセキュリティコードで別のアカウントに登録されました。携帯電話番号は解約後に別の方へ割り当てられることがあるため、この番号はお客様のアカウントから削除しました。この番号ではログインできません。",
               "今お使いの携帯電話番号は、ログインとセキュリティで登録できます: {securityUrl}",
             ],
           }

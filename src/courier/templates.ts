@@ -75,7 +75,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
       return ja
         ? {
             // No code in subjects: they show on locked screens and stay in the outbox table after sending.
-            subject: "Eメールアドレスの確認コード",
+            subject: "Eメールアドレスのセキュリティコード",
             lines: [
               "アカウントの作成を完了するには、次のセキュリティコードを入力してください。",
               "セキュリティコード: {code}",
@@ -84,7 +84,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
             ],
           }
         : {
-            subject: "Your email verification code",
+            subject: "Your email security code",
             lines: [
               "Hello,",
               "To finish creating your account, enter this security code:",
@@ -100,7 +100,7 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
             lines: [
               "{name} 様",
               "お使いのEメールアドレスで新しいアカウントを作成しようとする操作がありました。このアドレスのアカウントは既にあります。",
-              "ご本人の場合はサインインしてください: {signInUrl}",
+              "ご本人の場合はログインしてください: {signInUrl}",
               "パスワードをお忘れの場合: {resetUrl}",
               "お心当たりがない場合は、このメールを無視してください。アカウントに変更はありません。",
             ],
@@ -162,8 +162,8 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
             lines: [
               "{name} 様",
               template.how === "reset"
-                ? "パスワードが再設定されました。安全のため、すべてのデバイスからサインアウトしました。"
-                : "パスワードが変更されました。安全のため、他のデバイスからサインアウトしました。",
+                ? "パスワードが再設定されました。安全のため、すべての端末からログアウトしました。"
+                : "パスワードが変更されました。安全のため、他の端末からログアウトしました。",
               "お心当たりがない場合は、すぐにパスワードを再設定してください: {resetUrl}",
             ],
           }
@@ -210,13 +210,13 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
     case "new_sign_in":
       return ja
         ? {
-            subject: "新しい環境からのサインインがありました",
+            subject: "新しい環境からのログインがありました",
             lines: [
               "{name} 様",
-              "お客様のアカウントに、これまでと違う環境からサインインがありました。",
+              "お客様のアカウントに、これまでと違う環境からログインがありました。",
               "日時: {time}\nブラウザ: {browser}\n場所: {place}",
               "ご本人の場合、このメールは無視してください。",
-              "お心当たりがない場合は、すぐにパスワードを再設定し、サインイン中のデバイスを確認してください: {securityUrl}",
+              "お心当たりがない場合は、すぐにパスワードを再設定し、ログイン中の端末を確認してください: {securityUrl}",
             ],
           }
         : {
@@ -235,8 +235,8 @@ function copyFor(template: MessageTemplate, locale: Locale): Copy {
             subject: "パスワードの入力が続けて間違っていました",
             lines: [
               "{name} 様",
-              "お客様のアカウントへのサインインで、間違ったパスワードが続けて入力されました。安全のため、パスワードでのサインインを{minutes}分間停止しています。",
-              "ご本人の場合は、しばらく待ってからもう一度お試しください。信頼済みのブラウザからはいつも通りサインインできます。",
+              "お客様のアカウントへのログインで、間違ったパスワードが続けて入力されました。安全のため、パスワードでのログインを{minutes}分間停止しています。",
+              "ご本人の場合は、しばらく待ってからもう一度お試しください。コードを要求しないブラウザからはいつも通りログインできます。",
               "お心当たりがない場合は、パスワードを知られている可能性があります。パスワードを再設定してください: {resetUrl}",
             ],
           }
@@ -261,7 +261,7 @@ function statusChangedCopy(status: "suspended" | "closed" | "active", ja: boolea
           subject: "アカウントを一時停止しました",
           lines: [
             "{name} 様",
-            "ショップの運営者がお客様のアカウントを一時停止しました。すべてのデバイスからサインアウトされています。",
+            "ショップの運営者がお客様のアカウントを一時停止しました。すべての端末からログアウトされています。",
             reason,
             "ご不明な点はショップのサポートにお問い合わせください。",
           ],
@@ -282,7 +282,7 @@ function statusChangedCopy(status: "suspended" | "closed" | "active", ja: boolea
           subject: "アカウントを閉鎖しました",
           lines: [
             "{name} 様",
-            "お客様のアカウントは閉鎖されました。すべてのデバイスからサインアウトされています。",
+            "お客様のアカウントは閉鎖されました。すべての端末からログアウトされています。",
             reason,
             "お心当たりがない場合は、ショップのサポートにお問い合わせください。",
           ],
@@ -302,7 +302,7 @@ function statusChangedCopy(status: "suspended" | "closed" | "active", ja: boolea
         subject: "アカウントを再開しました",
         lines: [
           "{name} 様",
-          "お客様のアカウントは再び使えるようになりました。いつものようにサインインできます。",
+          "お客様のアカウントは再び使えるようになりました。いつものようにログインできます。",
           reason,
         ],
       }

@@ -16,11 +16,11 @@ export type TwoStepCopy = { subject: string; lines: string[] };
 const ja: Record<TwoStepChange, { subject: string; line: string }> = {
   enabled: {
     subject: "2段階認証を有効にしました",
-    line: "お客様のアカウントで2段階認証が有効になりました。パスワードだけでサインインしていた他のデバイスからは、安全のためサインアウトしました。",
+    line: "お客様のアカウントで2段階認証が有効になりました。パスワードだけでログインしていた他の端末からは、安全のためログアウトしました。",
   },
   disabled: {
     subject: "2段階認証を無効にしました",
-    line: "お客様のアカウントで2段階認証が無効になりました。信頼済みのデバイスはすべて解除され、他のデバイスからはサインアウトしました。",
+    line: "お客様のアカウントで2段階認証が無効になりました。コードを要求しないブラウザはすべて解除され、他の端末からはログアウトしました。",
   },
   method_added: {
     subject: "2段階認証の方法を追加しました",
@@ -31,16 +31,16 @@ const ja: Record<TwoStepChange, { subject: string; line: string }> = {
     line: "2段階認証の方法が削除されました: {method}",
   },
   recovery_codes_replaced: {
-    subject: "バックアップコードを作り直しました",
-    line: "新しいバックアップコードが作成されました。以前のコードは使えません。",
+    subject: "リカバリーコードを作り直しました",
+    line: "新しいリカバリーコードが作成されました。以前のコードは使えません。",
   },
   recovery_code_used: {
-    subject: "バックアップコードが使われました",
-    line: "お客様のアカウントでバックアップコードが1つ使われました(サインインまたは本人確認)。残りのコード: {left}個。",
+    subject: "リカバリーコードが使われました",
+    line: "お客様のアカウントでリカバリーコードが1つ使われました（ログインまたは本人確認）。残りのコード: {left}個。",
   },
   locked: {
     subject: "セキュリティコードの入力が続けて間違っていました",
-    line: "お客様のアカウントへのサインインで、間違ったセキュリティコードが何度も入力されたため、2段階認証を一時的に停止しました。パスワードを知っている誰かが試している可能性があります。",
+    line: "お客様のアカウントへのログインで、間違ったセキュリティコードが何度も入力されたため、2段階認証を一時的に停止しました。パスワードを知っている誰かが試している可能性があります。",
   },
 };
 
@@ -62,12 +62,12 @@ const en: Record<TwoStepChange, { subject: string; line: string }> = {
     line: "A two-step verification method was removed: {method}",
   },
   recovery_codes_replaced: {
-    subject: "New backup codes",
-    line: "New backup codes were made for your account. The old ones no longer work.",
+    subject: "New recovery codes",
+    line: "New recovery codes were made for your account. The old ones no longer work.",
   },
   recovery_code_used: {
-    subject: "A backup code was used",
-    line: "A backup code was used to sign in to your account or to confirm it's you. Codes left: {left}.",
+    subject: "A recovery code was used",
+    line: "A recovery code was used to sign in to your account or to confirm it's you. Codes left: {left}.",
   },
   locked: {
     subject: "Wrong security codes were entered",

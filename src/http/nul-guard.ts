@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { ApiError } from "./errors.ts";
 
 const refused = {
-  ja: "送信されたデータに使えない文字(NUL)が含まれています。",
+  ja: "送信されたデータに使えない文字（NUL）が含まれています。",
   en: "The request contains a character that cannot be used (NUL).",
 } as const;
 

@@ -2,7 +2,7 @@ import type { AuditEventType } from "../audit/audit.ts";
 import type { Locale } from "../config/config.ts";
 
 // What the "sign-in activity" and "this wasn't me" pages say. The Japanese is the wording shoppers
-// know from the big shops' security pages: サインイン履歴, 心当たりのないサインイン.
+// know from the big shops' security pages: ログイン履歴, 心当たりのないログイン.
 
 /** Every event an account's history can hold (maintenance switches, outbox retries, webhook settings and signing keys belong to no account). */
 export type AccountEventType = Exclude<
@@ -16,16 +16,16 @@ export type AccountEventType = Exclude<
 >;
 
 const ja = {
-  title: "サインイン履歴",
+  title: "ログイン履歴",
   intro:
-    "このアカウントへの最近のサインインと、セキュリティ設定の変更です(新しい順)。場所はIPアドレスから推定したおおよその国です。",
+    "このアカウントへの最近のログインと、セキュリティ設定の変更です（新しい順）。場所はIPアドレスから推定したおおよその国です。",
   none: "履歴はまだありません。",
   unknownBrowser: "不明なブラウザ",
   ip: "IPアドレス: {ip}",
   notMe: "これは私ではありません",
-  suspiciousTitle: "心当たりのないサインインがありますか?",
+  suspiciousTitle: "心当たりのないログインがありますか？",
   suspiciousHint:
-    "パスワードが第三者に知られたおそれがあります。すべての端末からサインアウトして、パスワードを再設定してください。",
+    "パスワードが第三者に知られたおそれがあります。すべての端末からログアウトして、パスワードを再設定してください。",
   back: "ログインとセキュリティへ戻る",
   events: {
     "account.created": "アカウントの作成",
@@ -33,11 +33,11 @@ const ja = {
     "account.suspended": "アカウントの停止",
     "account.closed": "アカウントの閉鎖",
     "account.reopened": "アカウントの再開",
-    "sign_in.succeeded": "サインイン",
-    "sign_in.failed": "サインインの失敗",
+    "sign_in.succeeded": "ログイン",
+    "sign_in.failed": "ログインの失敗",
     "sign_in.second_factor_failed": "セキュリティコードの入力ミス",
-    "session.revoked": "サインアウト",
-    "session.revoked_others": "他の端末からサインアウト",
+    "session.revoked": "ログアウト",
+    "session.revoked_others": "他の端末からログアウト",
     "session.revoked_by_support": "サポート担当者がすべての端末からログアウト",
     "session.reauthenticated": "パスワードの再確認",
     "session.stepped_up": "セキュリティコードでの本人確認",
@@ -46,17 +46,17 @@ const ja = {
     "password.changed": "パスワードの変更",
     "password_reset.requested": "パスワード再設定の申請",
     "password_reset.completed": "パスワードの再設定",
-    "email_reminder.shown": "Eメールアドレスの確認(お忘れの場合)",
+    "email_reminder.shown": "Eメールアドレスの確認（お忘れの場合）",
     "two_step.enabled": "2段階認証をオン",
     "two_step.disabled": "2段階認証をオフ",
     "two_step.method_added": "2段階認証の方法を追加",
     "two_step.method_removed": "2段階認証の方法を削除",
     "two_step.recovery_codes_replaced": "新しいリカバリーコードを作成",
     "two_step.recovery_code_used": "リカバリーコードを使用",
-    "two_step.locked": "2段階認証の一時停止(コードの入力ミスが続いたため)",
+    "two_step.locked": "2段階認証の一時停止（コードの入力ミスが続いたため）",
     "trusted_device.added": "コードを要求しないブラウザを登録",
     "trusted_device.revoked": "コードを要求しないブラウザの登録を解除",
-    "security.not_me": "心当たりのないサインインを報告",
+    "security.not_me": "心当たりのないログインを報告",
     "passkey.added": "パスキーを追加",
     "passkey.renamed": "パスキーの名前を変更",
     "passkey.removed": "パスキーを削除",
@@ -66,9 +66,9 @@ const ja = {
     "account.erased": "個人データの消去",
     "account.data_exported": "データのダウンロード",
     "sign_in.country_refused": "海外からのログインの拒否",
-    "two_step_recovery.requested": "2段階認証の解除手続き: 確認コードを送信",
+    "two_step_recovery.requested": "2段階認証の解除手続き: セキュリティコードを送信",
     "two_step_recovery.failed": "2段階認証の解除手続き: 確認に失敗",
-    "two_step_recovery.started": "2段階認証の解除手続きを開始(待機中)",
+    "two_step_recovery.started": "2段階認証の解除手続きを開始（待機中）",
     "two_step_recovery.cancelled": "2段階認証の解除手続きを取り消し",
     "two_step_recovery.completed": "2段階認証の解除手続きが完了",
     "account.name_changed": "氏名を変更",
@@ -83,19 +83,19 @@ const ja = {
   } satisfies Record<AccountEventType, string>,
   otherEvent: "セキュリティに関する操作",
   confirm: {
-    title: "心当たりのないサインイン",
-    reported: "報告するサインイン",
+    title: "心当たりのないログイン",
+    reported: "報告するログイン",
     intro: "アカウントを守るため、次のことを行います。",
-    signOut: "この端末を含む、すべての端末からサインアウトします。",
+    signOut: "この端末を含む、すべての端末からログアウトします。",
     forgetBrowsers:
-      "セキュリティコードを要求しないブラウザの登録をすべて解除します。次のサインインでは、どのブラウザでも2段階認証のコードが必要です。",
-    mailCode: "パスワードを再設定するためのセキュリティコードを {email} に送信します。",
+      "セキュリティコードを要求しないブラウザの登録をすべて解除します。次のログインでは、どのブラウザでも2段階認証のコードが必要です。",
+    mailCode: "パスワードを再設定するためのセキュリティコードを{email}に送信します。",
     newPassword: "続けてこの端末でコードを入力し、新しいパスワードを設定してください。",
-    submit: "すべての端末からサインアウトしてパスワードを再設定",
+    submit: "すべての端末からログアウトしてパスワードを再設定",
     cancel: "キャンセル",
   },
   throttled: {
-    title: "すべての端末からサインアウトしました",
+    title: "すべての端末からログアウトしました",
     body: "パスワード再設定の申請が短時間に続いたため、セキュリティコードを送信できませんでした。{minutes}分ほど待ってから、パスワードを再設定してください。",
     resetPassword: "パスワードを再設定",
   },

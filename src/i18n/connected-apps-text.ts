@@ -17,7 +17,7 @@ const ja = {
   lastUsedAt: "最後の利用: {time}",
   neverUsed: "最後の利用: まだありません",
   remove: "アクセスを削除",
-  removeLabel: "{app} のアクセスを削除",
+  removeLabel: "{app}のアクセスを削除",
   removed: "お店・アプリのアクセスを削除しました。確認のメールをお送りしました。",
   notFoundTitle: "このお店・アプリは見つかりません",
   back: "ログインとセキュリティへ戻る",

@@ -39,8 +39,8 @@ const ja: FormText = {
     country: "この国・地域からはログインできません",
     expired: "手続きの有効期限が切れたか、見つかりません",
   },
-  halfWidthEmail: "Eメールアドレスは半角で入力してください(例: taro@example.jp)。",
-  halfWidthPhone: "携帯電話番号は半角数字で入力してください(例: 090-1234-5678)。",
+  halfWidthEmail: "Eメールアドレスは半角で入力してください（例: taro@example.jp）。",
+  halfWidthPhone: "携帯電話番号は半角数字で入力してください（例: 090-1234-5678）。",
   halfWidthCode: "セキュリティコードは半角数字で入力してください。",
   helpLink: "ログインできない場合",
   missing: {

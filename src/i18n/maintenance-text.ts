@@ -8,7 +8,7 @@ const ja = {
   overdue: "予定の時刻（{time}）を過ぎていますが、まだ作業を続けています。もうしばらくお待ちください。",
   retry: "もう一度試す",
   /** {month}, {day}, {time}: 12月6日 21:30ごろ */
-  around: "{month}月{day}日 {time}ごろ",
+  around: "{month}月{day}日の{time}ごろ",
 };
 
 type MaintenanceText = typeof ja;

@@ -4,7 +4,7 @@ import type { Locale } from "../config/config.ts";
 const ja = {
   title: "パスキー",
   intro:
-    "パスキーを使うと、パスワードやセキュリティコードを入力せずに、スマートフォンやパソコンの指紋認証・顔認証・画面ロックでサインインできます。パスキーは登録したサイトでしか使えないため、偽のサイトに盗まれることはありません。",
+    "パスキーを使うと、パスワードやセキュリティコードを入力せずに、スマートフォンやパソコンの指紋認証・顔認証・画面ロックでログインできます。パスキーは登録したサイトでしか使えないため、偽のサイトに盗まれることはありません。",
   summary: "{count}個のパスキー",
   none: "パスキーはまだありません。",
   manage: "管理",
@@ -13,7 +13,7 @@ const ja = {
   lastUsed: "最終使用日時: {time}",
   neverUsed: "まだ使われていません",
   synced: "同期済み",
-  syncedHint: "お使いの他のデバイスでも使えます",
+  syncedHint: "お使いの他の端末でも使えます",
   rename: "名前を変更",
   save: "保存",
   renameLabel: "{name}の新しい名前",
@@ -22,8 +22,8 @@ const ja = {
   add: "パスキーを追加",
   addTitle: "パスキーを追加",
   addIntro:
-    "このデバイスか、お使いのスマートフォンにパスキーを作成します。ボタンを押すと、ブラウザが指紋認証・顔認証・画面ロックの確認を求めます。",
-  nameLabel: "名前(任意)",
+    "この端末か、お使いのスマートフォンにパスキーを作成します。ボタンを押すと、ブラウザが指紋認証・顔認証・画面ロックの確認を求めます。",
+  nameLabel: "名前（任意）",
   nameHint: "例: 仕事用のMac。空欄の場合はブラウザ名になります。",
   create: "パスキーを作成",
   needsJavaScript:
@@ -38,13 +38,13 @@ const ja = {
   conditionalManage: "パスキーを管理する",
   doneRemoved: "パスキーを削除しました。",
   doneRenamed: "パスキーの名前を変更しました。",
-  signInWithPasskey: "パスキーでサインイン",
+  signInWithPasskey: "パスキーでログイン",
   or: "または",
   useForSecondStep: "パスキーを使う",
   secondStepHint: "登録済みのパスキーで本人確認をします。",
   nameMissing: "名前を入力してください。",
   reauthenticate: "パスワードの代わりにパスキーを使う",
-  reauthenticateHint: "登録済みのパスキー(指紋認証・顔認証・画面ロック)で本人確認もできます。",
+  reauthenticateHint: "登録済みのパスキー（指紋認証・顔認証・画面ロック）で本人確認もできます。",
   reauthenticateNeedsJavaScript:
     "パスキーでの本人確認には JavaScript が必要です。JavaScript なしでも、パスワードで続けられます。",
   stepUp: "パスキーを使う",
@@ -90,7 +90,7 @@ const en: PasskeyText = {
   back: "Back to Login & security",
   doneAdded: "The passkey was added.",
   conditionalCreated:
-    "Your password manager created a passkey. Next time you can log in without the password.",
+    "Your password manager created a passkey. Next time you can sign in without the password.",
   conditionalManage: "Manage passkeys",
   doneRemoved: "The passkey was removed.",
   doneRenamed: "The passkey was renamed.",

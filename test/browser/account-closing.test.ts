@@ -53,7 +53,7 @@ async function signIn(page: Page, email: string): Promise<void> {
   await page.goto(`${server.url}/sign-in`);
   await page.getByLabel("Eメールアドレスまたは携帯電話番号").fill(email);
   await page.getByLabel("パスワード", { exact: true }).fill(password);
-  await button(page, "サインイン").click();
+  await button(page, "ログイン").click();
 }
 
 function assertSupportOnPage(text: string): void {

@@ -307,6 +307,6 @@ describe("a shopper's account journey in a real browser", () => {
     const response = await fetch(`${server.url}/sign-in`, { signal: AbortSignal.timeout(5_000) });
     const body = await response.text();
     assert.match(body, /<html lang="ja">/);
-    assert.match(body, /<h1>サインイン<\/h1>/);
+    assert.match(body, /<h1>ログイン<\/h1>/);
   });
 });

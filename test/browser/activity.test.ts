@@ -34,14 +34,14 @@ type ActivityWords = {
 
 // Written out here rather than imported from src/i18n: a page that says the wrong thing must fail.
 const japaneseActivity: ActivityWords = {
-  viewActivity: "サインイン履歴を確認",
-  title: "サインイン履歴",
-  signIn: "サインイン",
+  viewActivity: "ログイン履歴を確認",
+  title: "ログイン履歴",
+  signIn: "ログイン",
   notMe: "これは私ではありません",
-  confirmTitle: "心当たりのないサインイン",
-  confirm: "すべての端末からサインアウトしてパスワードを再設定",
+  confirmTitle: "心当たりのないログイン",
+  confirm: "すべての端末からログアウトしてパスワードを再設定",
   codeTitle: "セキュリティコードの入力",
-  signedOutEverywhere: "すべての端末からサインアウトしました。",
+  signedOutEverywhere: "すべての端末からログアウトしました。",
 };
 
 const englishActivity: ActivityWords = {

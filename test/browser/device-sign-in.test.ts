@@ -82,7 +82,7 @@ test("device sign-in in Japanese: log in on the phone, enter the TV's code, allo
   await page.waitForURL((url) => url.pathname === "/sign-in");
   await page.locator("#identifier").fill(account.email);
   await page.locator("#password").fill(account.password);
-  await mainButton(page, "サインイン").click();
+  await mainButton(page, "ログイン").click();
   await page.waitForURL((url) => url.pathname === "/oidc/device");
   await checkPage(page, "ja", "コードを入力してください");
 
@@ -100,7 +100,7 @@ test("device sign-in in Japanese: log in on the phone, enter the TV's code, allo
   await page.locator("#user_code").fill(typed);
   await saveScreenshot(page, "device-code-ja");
   await mainButton(page, "次へ").click();
-  await checkPage(page, "ja", "テレビアプリ にログインしますか？");
+  await checkPage(page, "ja", "テレビアプリにログインしますか？");
   assert.equal(await visibleText(page.locator(".user-code")), start.user_code);
   await saveScreenshot(page, "device-confirm-ja");
   await mainButton(page, "許可する").click();
@@ -127,7 +127,7 @@ test("device sign-in refused: 「許可しない」, and the TV hears access_den
   await page.goto(start.verification_uri_complete ?? start.verification_uri);
   await page.locator("#identifier").fill(account.email);
   await page.locator("#password").fill(account.password);
-  await mainButton(page, "サインイン").click();
+  await mainButton(page, "ログイン").click();
   await page.waitForURL((url) => url.pathname === "/oidc/device");
   assert.equal(await page.locator("#user_code").inputValue(), start.user_code);
   await mainButton(page, "次へ").click();

@@ -167,13 +167,13 @@ test("Sign in with Mamori: the shop's button, Mamori's sign-in with two-step, co
   // Mamori's two-step challenge, with a code from the authenticator app.
   await page.waitForURL((url) => url.pathname.startsWith("/sign-in/two-step/"));
   await page.getByLabel("セキュリティコード", { exact: true }).fill(await app.code());
-  await page.locator("main").getByRole("button", { name: "サインイン", exact: true }).click();
+  await page.locator("main").getByRole("button", { name: "ログイン", exact: true }).click();
 
   // Consent, in Mamori's own look.
-  await page.getByRole("heading", { name: "やまだ商店 にサインイン" }).waitFor();
+  await page.getByRole("heading", { name: "やまだ商店にログイン" }).waitFor();
   assert.deepEqual(await unlabelledControls(page), []);
   await saveScreenshot(page, "oidc-consent-ja");
-  await page.getByRole("button", { name: "許可してサインイン", exact: true }).click();
+  await page.getByRole("button", { name: "許可してログイン", exact: true }).click();
 
   // Back at the shop, signed in: the ID token says two-step was used.
   await page.waitForURL((url) => url.origin === shopUrl && url.pathname === "/");
@@ -192,9 +192,9 @@ test("Sign in with Mamori: the shop's button, Mamori's sign-in with two-step, co
 
   // Sign out through Mamori (RP-initiated logout), out of Mamori too.
   await page.locator("#sign-out").click();
-  await page.getByRole("heading", { name: "サインアウト" }).waitFor();
+  await page.getByRole("heading", { name: "ログアウト" }).waitFor();
   await saveScreenshot(page, "oidc-sign-out-ja");
-  await page.getByRole("button", { name: "Mamoriからもサインアウトする", exact: true }).click();
+  await page.getByRole("button", { name: "Mamoriからもログアウトする", exact: true }).click();
   await page.waitForURL((url) => url.origin === shopUrl && url.pathname === "/");
   await page.locator("#sign-in").waitFor();
   await page.goto(`${server.url}/account`);
@@ -221,7 +221,7 @@ test("a shop demanding two-step verification gets no token for a customer withou
     await page.getByRole("link", { name: "2段階認証を設定する" }).getAttribute("href"),
     "/account/security/two-step",
   );
-  await page.getByRole("button", { name: "やまだ商店 に戻る", exact: true }).click();
+  await page.getByRole("button", { name: "やまだ商店に戻る", exact: true }).click();
   await page.waitForURL((url) => url.origin === strictShopUrl && url.pathname === "/callback");
   await page.locator("#sign-in-failed").waitFor();
   assert.equal(new URL(page.url()).searchParams.get("error"), "access_denied");

@@ -122,7 +122,7 @@ async function signInWithPassword(page: Page, account: ServerAccount): Promise<v
   await page.goto(`${base}/sign-in`);
   await page.locator("#identifier").fill(account.email);
   await page.locator("#password").fill(account.password);
-  await mainButton(page, "サインイン").click();
+  await mainButton(page, "ログイン").click();
   await page.waitForURL(`${base}/account`);
 }
 
@@ -167,11 +167,11 @@ test("the passkeys page signals the accepted passkeys and current details; a rem
   // The provider did not drop it (the wrapper kept it), so it is offered at sign-in: Mamori answers
   // that it knows no such passkey, and the page signals it unknown by its id.
   await presence(authenticator, false);
-  await page.locator("header").getByRole("button", { name: "サインアウト", exact: true }).click();
+  await page.locator("header").getByRole("button", { name: "ログアウト", exact: true }).click();
   await page.waitForURL((url) => url.pathname === "/sign-in");
   await clearCalls(page);
   await presence(authenticator, true);
-  await mainButton(page, "パスキーでサインイン").click();
+  await mainButton(page, "パスキーでログイン").click();
   const unknown = await waitForCall(page, "signalUnknownCredential");
   assert.deepEqual(unknown, { rpId: "localhost", credentialId: credentialId });
   assert.match(await visibleText(page.locator("#passkey-status")), /削除されているため使えません/);

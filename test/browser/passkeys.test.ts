@@ -91,11 +91,11 @@ async function signInWithPassword(page: Page, account: ServerAccount): Promise<v
   await page.goto(`${base}/sign-in`);
   await page.locator("#identifier").fill(account.email);
   await page.locator("#password").fill(account.password);
-  await mainButton(page, "サインイン").click();
+  await mainButton(page, "ログイン").click();
 }
 
 async function signOut(page: Page): Promise<void> {
-  await page.locator("header").getByRole("button", { name: "サインアウト", exact: true }).click();
+  await page.locator("header").getByRole("button", { name: "ログアウト", exact: true }).click();
   await page.waitForURL((url) => url.pathname === "/sign-in");
 }
 
@@ -166,7 +166,7 @@ test("add a passkey, sign out, sign in with it alone, use it as the second facto
   await signOut(page);
   await saveScreenshot(page, "passkeys-sign-in-ja");
   await presence(authenticator, true);
-  await mainButton(page, "パスキーでサインイン").click();
+  await mainButton(page, "パスキーでログイン").click();
   await page.waitForURL(`${base}/account`);
   assert.deepEqual(await newestSession(account.email), { factors: ["passkey_verified"], aal: 2 });
 

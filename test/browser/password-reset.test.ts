@@ -126,7 +126,7 @@ describe("forgot password and change password in a real browser, mail over SMTP"
       assert.equal(await codeField.getAttribute("aria-describedby"), "code-hint");
       assert.match(
         await visibleText(page.locator("#code-hint")),
-        /^6桁の数字\(有効期限: \d{4}\/\d{1,2}\/\d{1,2} \d{1,2}:\d{2}\)$/,
+        /^6桁の数字（有効期限: \d{4}\/\d{1,2}\/\d{1,2} \d{1,2}:\d{2}）$/,
       );
       assert.equal(await codeField.getAttribute("inputmode"), "numeric");
       assert.equal(await codeField.getAttribute("autocomplete"), "one-time-code");

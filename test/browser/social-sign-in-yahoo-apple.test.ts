@@ -97,7 +97,7 @@ test("Yahoo! JAPAN ID: the first sign-in with a verified email from UserInfo mak
     emailVerified: true,
   };
   await page.goto(`${server.url}/sign-in`);
-  await checkPage(page, "ja", "サインイン");
+  await checkPage(page, "ja", "ログイン");
   await button(page, "Yahoo! JAPAN IDでログイン").click();
   await page.waitForURL((url) => url.pathname === "/account");
   await saveScreenshot(page, "social-sign-in-yahoo-ja");

@@ -46,7 +46,7 @@ test("LINE without email: the email step and its code make the account; Google i
   const page = await context.newPage();
   const problems = watchPage(page);
   await page.goto(`${server.url}/sign-in`);
-  await checkPage(page, "ja", "サインイン");
+  await checkPage(page, "ja", "ログイン");
   assert.ok(await button(page, "LINEでログイン").isVisible());
   assert.ok(await button(page, "Googleでログイン").isVisible());
   await saveScreenshot(page, "social-sign-in-ja");

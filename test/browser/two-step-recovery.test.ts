@@ -27,7 +27,7 @@ import { randomMobileNumber, registerOnServer } from "../support/server-accounts
 const password = "hoshizora no shita de 7 tsubame ga tobu";
 const words = {
   link: "2段階認証のコードを受け取れない場合",
-  startSubmit: "Eメールに確認コードを送信",
+  startSubmit: "Eメールにセキュリティコードを送信",
   proveTitle: "本人確認",
   code: "セキュリティコード",
   proveSubmit: "確認して手続きを始める",

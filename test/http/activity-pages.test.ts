@@ -76,14 +76,14 @@ test("the list names a sign-in's browser, country and IP in Japan time, newest f
   assert.equal(changed.statusCode, 200, changed.body);
 
   const page = await openForm(s, activityPath, owner.cookie);
-  assert.match(page.body, /<h1>サインイン履歴<\/h1>/);
+  assert.match(page.body, /<h1>ログイン履歴<\/h1>/);
   const usa = new Intl.DisplayNames(["ja"], { type: "region" }).of("US");
   assert.deepEqual(rows(page.body), [
     "パスワードの変更 2031/04/01 18:03 不明なブラウザ · IPアドレス: 127.0.0.1",
-    `サインイン 2031/04/01 18:01 Firefox (Windows) · ${usa} · IPアドレス: 8.8.8.8 これは私ではありません`,
+    `ログイン 2031/04/01 18:01 Firefox (Windows) · ${usa} · IPアドレス: 8.8.8.8 これは私ではありません`,
     "アカウントの作成 2031/04/01 18:00 不明なブラウザ · IPアドレス: 127.0.0.1",
   ]);
-  assert.doesNotMatch(page.body, /サインインの失敗|wrong-guess/);
+  assert.doesNotMatch(page.body, /ログインの失敗|wrong-guess/);
   assert.match(page.body, /<time datetime="2031-04-01T09:01:00.000Z">2031\/04\/01 18:01<\/time>/);
   // One button on the sign-in row, naming its event and described by its row, and one for the page.
   const signIn = await s.db
@@ -127,7 +127,7 @@ test("Login & security links to the activity page; signed out, the page asks to 
   const security = await call(s, "GET", "/account/security", owner.cookie);
   assert.match(
     security.body,
-    /<dt>サインイン履歴<\/dt><dd class="value">最近のサインインと設定の変更<\/dd><dd class="action"><a class="edit" href="\/account\/security\/activity" aria-label="サインイン履歴を確認">確認<\/a>/,
+    /<dt>ログイン履歴<\/dt><dd class="value">最近のログインと設定の変更<\/dd><dd class="action"><a class="edit" href="\/account\/security\/activity" aria-label="ログイン履歴を確認">確認<\/a>/,
   );
   const signedOut = await s.inject({ method: "GET", url: activityPath });
   assert.equal(location(signedOut), "/sign-in?return_to=%2Faccount%2Fsecurity%2Factivity");
@@ -178,9 +178,9 @@ test("'this wasn't me': a confirmation first, then every session ends and this b
   // The button only asks: what will happen, this browser's sign-out included.
   const asked = await postForm(s, notMePath, page, { _csrf: page.csrf, event: eventId });
   assert.equal(asked.statusCode, 200, asked.body);
-  assert.match(asked.body, /<h1>心当たりのないサインイン<\/h1>/);
-  assert.match(asked.body, /報告するサインイン[\s\S]*Firefox \(Windows\)[\s\S]*8\.8\.8\.8/);
-  assert.match(asked.body, /この端末を含む、すべての端末からサインアウトします。/);
+  assert.match(asked.body, /<h1>心当たりのないログイン<\/h1>/);
+  assert.match(asked.body, /報告するログイン[\s\S]*Firefox \(Windows\)[\s\S]*8\.8\.8\.8/);
+  assert.match(asked.body, /この端末を含む、すべての端末からログアウトします。/);
   assert.match(asked.body, /ブラウザの登録をすべて解除します。/);
   assert.match(
     asked.body,
@@ -194,7 +194,7 @@ test("'this wasn't me': a confirmation first, then every session ends and this b
   // Another account's event id shows nothing of that account.
   const foreign = await postForm(s, notMePath, page, { _csrf: page.csrf, event: strangersEvent.id });
   assert.equal(foreign.statusCode, 200);
-  assert.doesNotMatch(foreign.body, /報告するサインイン/);
+  assert.doesNotMatch(foreign.body, /報告するログイン/);
 
   const done = await postForm(s, notMePath, page, { _csrf: page.csrf, confirm: "1" });
   const codeUrl = location(done);
@@ -215,7 +215,7 @@ test("'this wasn't me': a confirmation first, then every session ends and this b
     .filter((c) => !c.startsWith("mamori_session="))
     .join("; ")}; ${binding}`;
   const codePage = await openForm(s, codeUrl, browserCookie);
-  assert.match(codePage.body, /<p class="notice" role="status">すべての端末からサインアウトしました。/);
+  assert.match(codePage.body, /<p class="notice" role="status">すべての端末からログアウトしました。/);
   assert.match(codePage.body, /autocomplete="one-time-code"/);
   const otherBrowser = await s.inject({ method: "GET", url: codeUrl });
   assert.equal(otherBrowser.statusCode, 404);
@@ -248,7 +248,7 @@ test("when no reset code may be sent yet, 'this wasn't me' still signs out every
   const done = await postForm(s, notMePath, page, { _csrf: page.csrf, confirm: "1" });
   assert.equal(done.statusCode, 429, done.body);
   assert.ok(Number(done.headers["retry-after"]) > 0);
-  assert.match(done.body, /<h1>すべての端末からサインアウトしました<\/h1>/);
+  assert.match(done.body, /<h1>すべての端末からログアウトしました<\/h1>/);
   assert.match(done.body, /<a class="button wide" href="\/password-reset">パスワードを再設定<\/a>/);
   assert.match(String(done.headers["set-cookie"]), /mamori_session=;/);
   assert.equal(flowCookieSetBy(done, "mamori_reset"), undefined);
@@ -269,5 +269,5 @@ test("a 'this wasn't me' press that finds the session gone asks to sign in, then
   assert.equal(location(response), "/sign-in?return_to=%2Faccount%2Fsecurity%2Fnot-me");
   assert.equal(await resetCodesSent(s, owner.email), 0);
   const again = await openForm(s, notMePath, page.cookie);
-  assert.match(again.body, /<h1>心当たりのないサインイン<\/h1>/);
+  assert.match(again.body, /<h1>心当たりのないログイン<\/h1>/);
 });

@@ -326,7 +326,7 @@ test("text holding a NUL character is refused with 400 before it reaches the dat
     headers: { cookie: account.cookie },
   });
   assert.equal(page.statusCode, 400);
-  assert.match(page.body, /使えない文字\(NUL\)/);
+  assert.match(page.body, /使えない文字（NUL）/);
   const api = await s.signIn({ identifier: `${account.email}\u0000`, password: account.password });
   assertApiError(api, 400, "invalid_request");
   const reset = await s.inject({

@@ -113,7 +113,7 @@ test("the code from the SMS shows the email masked, once, with sign-in and a pre
     /<p class="result">ご登録のEメールアドレスは <strong class="masked-email">t\*\*\*@example\.co\.jp<\/strong> です。<\/p>/,
   );
   assert.doesNotMatch(shown.body, /taro\.yamada/, "never the whole address");
-  assert.match(shown.body, /<a class="button wide" href="\/sign-in">サインイン<\/a>/);
+  assert.match(shown.body, /<a class="button wide" href="\/sign-in">ログイン<\/a>/);
   assert.match(
     shown.body,
     /<a class="button secondary wide" href="\/password-reset\?identifier=090-1234-5678">パスワードを再設定<\/a>/,

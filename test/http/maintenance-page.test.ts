@@ -36,7 +36,7 @@ test("the maintenance page apologises, says the operator's message in the reader
   assert.equal(ja.headers["retry-after"], "1800");
   assert.match(ja.body, /ご不便をおかけして申し訳ございません。/);
   assert.match(ja.body, new RegExp(`<p lang="ja">${japanese}</p>`));
-  assert.match(ja.body, /終了予定: 4月1日 18:30ごろ（日本時間）/);
+  assert.match(ja.body, /終了予定: 4月1日の18:30ごろ（日本時間）/);
   assert.match(ja.body, /<a class="button wide" href="\/sign-in">もう一度試す<\/a>/);
   assert.doesNotMatch(ja.body, new RegExp(english));
 
@@ -52,14 +52,14 @@ test("the maintenance page apologises, says the operator's message in the reader
   s.clock.advance(600);
   const later = await page(s, "ja");
   assert.equal(later.headers["retry-after"], "1200");
-  assert.match(later.body, /終了予定: 4月1日 18:30ごろ/);
+  assert.match(later.body, /終了予定: 4月1日の18:30ごろ/);
 
   // Past the expected end and still on: it says so, and asks clients back within five minutes.
   s.clock.advance(1300);
   const overdue = await page(s, "ja");
   assert.equal(overdue.statusCode, 503);
   assert.equal(overdue.headers["retry-after"], "300");
-  assert.match(overdue.body, /予定の時刻（4月1日 18:30ごろ）を過ぎていますが、まだ作業を続けています。/);
+  assert.match(overdue.body, /予定の時刻（4月1日の18:30ごろ）を過ぎていますが、まだ作業を続けています。/);
   const overdueEn = await page(s, "en");
   assert.match(overdueEn.body, /The planned end \(around 18:30 on 1 April\) has passed/);
 });
@@ -93,9 +93,9 @@ test("the API's maintenance answer speaks the caller's language and counts Retry
 });
 
 test("the expected end is Japan time, rounded up to five minutes, across midnight and the year", () => {
-  assert.equal(expectedEndText("ja", "2026-12-06T12:30:00.000Z"), "12月6日 21:30ごろ");
-  assert.equal(expectedEndText("ja", "2026-12-06T12:26:01.000Z"), "12月6日 21:30ごろ");
-  assert.equal(expectedEndText("ja", "2031-12-31T15:00:00.000Z"), "1月1日 00:00ごろ");
-  assert.equal(expectedEndText("ja", "2031-12-31T14:58:00.000Z"), "1月1日 00:00ごろ");
+  assert.equal(expectedEndText("ja", "2026-12-06T12:30:00.000Z"), "12月6日の21:30ごろ");
+  assert.equal(expectedEndText("ja", "2026-12-06T12:26:01.000Z"), "12月6日の21:30ごろ");
+  assert.equal(expectedEndText("ja", "2031-12-31T15:00:00.000Z"), "1月1日の00:00ごろ");
+  assert.equal(expectedEndText("ja", "2031-12-31T14:58:00.000Z"), "1月1日の00:00ごろ");
   assert.equal(expectedEndText("en", "2026-12-06T12:30:00.000Z"), "around 21:30 on 6 December");
 });

@@ -26,7 +26,7 @@ test("authorization code flow with PKCE signs a Mamori customer in to a shop, wi
   const request = authorizationRequest(shop);
   const consent = await browser.follow(await browser.request("GET", request.url));
   assert.equal(consent.statusCode, 200, consent.body);
-  assert.match(consent.body, /テスト商店 にサインイン/);
+  assert.match(consent.body, /テスト商店にログイン/);
   assert.match(consent.body, /Eメールアドレス/);
   const allowed = await browser.follow(
     await browser.request("POST", formAction(consent, "consent"), { _csrf: formToken(consent) }),

@@ -72,7 +72,7 @@ test("device flow: openid-client gets an ID token and tokens after the person lo
   const person = await personAtDevicePage(s, "device-hanako@example.jp");
   const confirm = await enterCode(s, person, fullWidth(start.user_code));
   assert.equal(confirm.statusCode, 200, confirm.body);
-  assert.match(confirm.body, /テレビアプリ にログインしますか？/);
+  assert.match(confirm.body, /テレビアプリにログインしますか？/);
   assert.match(confirm.body, new RegExp(start.user_code), "the code shown to compare with the TV");
   assert.match(confirm.body, /Eメールアドレス/);
   assert.match(confirm.body, /device-hanako@example\.jp/);
@@ -409,6 +409,6 @@ test("the device pages speak English to an English browser", async (t) => {
     payload: new URLSearchParams({ _csrf: person.csrf, user_code: start.user_code }).toString(),
   });
   assert.equal(confirm.statusCode, 200, confirm.body);
-  assert.match(confirm.body, /Log in to テレビアプリ\?/);
+  assert.match(confirm.body, /Sign in to テレビアプリ\?/);
   assert.match(confirm.body, /Don&#39;t allow|Don't allow/);
 });

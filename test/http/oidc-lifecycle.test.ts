@@ -152,7 +152,7 @@ test("RP-initiated logout ends the shop's tokens and, when asked, Mamori's sessi
   });
   const confirm = await browser.request("GET", `/oidc/session/end?${query}`);
   assert.equal(confirm.statusCode, 200, confirm.body);
-  assert.match(confirm.body, /テスト商店 からサインアウトします/);
+  assert.match(confirm.body, /テスト商店からログアウトします/);
   const action = /<form method="post" action="([^"]+)">/.exec(confirm.body)?.[1];
   const xsrf = /name="xsrf" value="([^"]+)"/.exec(confirm.body)?.[1];
   assert.ok(action && xsrf);

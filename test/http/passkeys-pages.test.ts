@@ -131,7 +131,7 @@ test("the sign-in page offers passkeys: a button and autofill on the identifier 
   const page = await app.inject({ method: "GET", url: "/sign-in?return_to=%2Faccount%2Fsessions" });
   assert.match(page.body, /autocomplete="username webauthn"/);
   assert.match(page.body, /data-passkey-sign-in data-return-to="\/account\/sessions"/);
-  assert.match(page.body, /パスキーでサインイン/);
+  assert.match(page.body, /パスキーでログイン/);
 });
 
 test("the two-step page offers a passkey only to an account that has one", async (t) => {

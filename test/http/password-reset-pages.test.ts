@@ -133,7 +133,7 @@ test("wrong code, then the right one, a too-short password, then a good one: sig
   const signInPage = await s.inject({ method: "GET", url: "/sign-in?reset=1" });
   assert.match(
     signInPage.body,
-    /<p class="notice" role="status">パスワードを変更しました。新しいパスワードでサインインしてください。<\/p>/,
+    /<p class="notice" role="status">パスワードを変更しました。新しいパスワードでログインしてください。<\/p>/,
   );
   assert.equal((await s.signIn({ identifier: account.email, password: newPassword })).statusCode, 200);
   assert.equal((await s.signIn({ identifier: account.email, password: strongPassword })).statusCode, 401);
@@ -252,7 +252,7 @@ test("change password: CSRF token required, wrong current password, then success
     headers: { cookie: account.cookie },
   });
   assert.equal(after.statusCode, 200, "this device stays signed in");
-  assert.match(after.body, /role="status">パスワードを変更しました。他の端末からはサインアウトしました。/);
+  assert.match(after.body, /role="status">パスワードを変更しました。他の端末からはログアウトしました。/);
   const signedOut = await s.inject({
     method: "GET",
     url: "/api/v1/security",

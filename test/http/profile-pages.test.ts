@@ -46,7 +46,7 @@ test("the email pages send a code to the new address, and the code page complete
   const codePage = location(posted);
   assert.match(codePage, /^\/account\/security\/email\/verify\?change=/);
   const page = await openForm(app, codePage, form.cookie);
-  assert.match(page.body, /new-page@example\.jp にセキュリティコードを送信しました/);
+  assert.match(page.body, /new-page@example\.jpにセキュリティコードを送信しました/);
   const change = new URL(codePage, "http://x").searchParams.get("change") ?? "";
   const code = (await app.latestCode("new-page@example.jp", "email_change_code")) ?? "";
   const done = await postForm(app, "/account/security/email/verify", page, {

@@ -59,7 +59,7 @@ test("a registration mails a 6-digit code, and the right code creates the accoun
   const [mail] = s.email.sent;
   assert.ok(mail);
   assert.equal(mail.recipient, "hanako@example.jp");
-  assert.equal(mail.subject, "【サンプルショップ】Eメールアドレスの確認コード");
+  assert.equal(mail.subject, "【サンプルショップ】Eメールアドレスのセキュリティコード");
   const code = /セキュリティコード: (\d{6})/.exec(mail.text)?.[1];
   assert.ok(code, mail.text);
   assert.equal(await s.latestCode("hanako@example.jp"), code);

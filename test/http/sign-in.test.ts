@@ -269,7 +269,7 @@ test("errors are in English for Accept-Language en, and in Japanese by default",
   );
   assert.equal(english.message, "Your email address (or mobile number) or password is incorrect.");
   const japanese = assertApiError(await s.signIn(body), 401, "invalid_credentials");
-  assert.equal(japanese.message, "Eメールアドレス(または携帯電話番号)かパスワードが正しくありません。");
+  assert.equal(japanese.message, "Eメールアドレス（または携帯電話番号）かパスワードが正しくありません。");
   const french = assertApiError(
     await s.signIn(body, { "accept-language": "fr-FR" }),
     401,

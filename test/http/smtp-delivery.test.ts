@@ -90,7 +90,7 @@ test("a registration code travels by SMTP, and the code read from the mail verif
   assert.equal(mail.received.length, 1);
   const [received] = mail.received;
   assert.ok(received);
-  assert.equal(received.subject, "【サンプルショップ】Eメールアドレスの確認コード");
+  assert.equal(received.subject, "【サンプルショップ】Eメールアドレスのセキュリティコード");
   assert.deepEqual(addressesOf(received), ["hanako@example.jp"]);
   assert.equal(received.from?.value[0]?.address, "no-reply@shop.example.jp");
   assert.match(received.messageId ?? "", /^<msg_[0-9a-z]+@localhost>$/);

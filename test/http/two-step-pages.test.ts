@@ -148,7 +148,7 @@ test("a 050 IP phone is refused for SMS beside the phone field, and may take a v
     phone: "050-1234-5678",
   });
   const codePage = await openForm(s, location(voice), owner.cookie);
-  assert.match(codePage.body, /\*\*\*-\*\*\*\*-5678 に電話をかけて/);
+  assert.match(codePage.body, /\*\*\*-\*\*\*\*-5678に電話をかけて/);
   const none = await postForm(s, `${two}/setup`, form, { _csrf: form.csrf, phone: "090-1234-5678" });
   assert.equal(none.statusCode, 400);
   assert.match(none.body, /<a href="#method">受け取り方法を選んでください。<\/a>/);
@@ -183,7 +183,7 @@ test("the challenge page refuses a wrong code with the tries left, and sets no s
   });
   assert.equal(fifth.statusCode, 410);
   assert.match(fifth.body, /続けて間違えたため、この確認は終了しました/);
-  assert.match(fifth.body, /href="\/sign-in\?return_to=%2Faccount">サインインに戻る/);
+  assert.match(fifth.body, /href="\/sign-in\?return_to=%2Faccount">ログインに戻る/);
   const late = await postForm(s, action, page, { _csrf: page.csrf, code: right });
   assert.equal(late.statusCode, 410, "the right code no longer helps");
 });
@@ -308,7 +308,7 @@ test("turning two-step off needs the confirmation page's second POST, and a code
   const s = await buildTestApp(t);
   const owner = await ownerWithApp(s);
   const confirmPage = await openForm(s, `${two}/disable`, owner.cookie);
-  assert.match(confirmPage.body, /2段階認証を無効にしますか?/);
+  assert.match(confirmPage.body, /2段階認証を無効にしますか？/);
   assert.match(confirmPage.body, /name="confirm" value="1"/);
   assert.doesNotMatch(confirmPage.body, /name="password"/, "a recent sign-in needs no password");
   // The first "Disable" alone (a form without the confirmation) only shows the confirmation again.
@@ -351,7 +351,7 @@ test("an expired challenge leads back to sign-in with the reason", async (t) => 
   s.clock.advance(11 * 60);
   const expired = await s.inject({ method: "GET", url, headers: { cookie } });
   assert.equal(expired.statusCode, 410);
-  assert.match(expired.body, /確認の有効期限が切れました。もう一度サインインしてください。/);
+  assert.match(expired.body, /確認の有効期限が切れました。もう一度ログインしてください。/);
   assert.match(expired.body, /href="\/sign-in\?return_to=%2Faccount%2Fsessions"/);
   const unknown = await s.inject({ method: "GET", url: "/sign-in/two-step/sif_nosuchchallenge" });
   assert.equal(unknown.statusCode, 404);

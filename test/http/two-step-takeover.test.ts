@@ -153,7 +153,7 @@ test("turning two-step on ends the other sessions that never passed a second fac
   assert.equal((await call(s, "GET", "/api/v1/session", owner.cookie)).statusCode, 200, "the owner stays");
   const mails = await s.messagesTo(owner.email);
   const notice = mails.find((m) => m.template === "two_step_changed");
-  assert.match(notice?.text_body ?? "", /サインアウトしました/);
+  assert.match(notice?.text_body ?? "", /ログアウトしました/);
 });
 
 test("the step-up page takes a recovery code when the phone and the app are gone", async (t) => {

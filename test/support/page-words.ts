@@ -26,7 +26,7 @@ export const japanese: Words = {
     title: "Eメールアドレスの確認",
     code: "セキュリティコード",
     submit: "アカウントを作成",
-    mailSubject: "【サンプルショップ】Eメールアドレスの確認コード",
+    mailSubject: "【サンプルショップ】Eメールアドレスのセキュリティコード",
   },
   account: { title: "アカウントサービス", hello: (name) => `${name} 様`, security: "ログインとセキュリティ" },
   security: {
@@ -37,18 +37,18 @@ export const japanese: Words = {
     off: "オフ",
     manage: "管理",
   },
-  sessions: { title: "サインイン中の端末", current: "この端末" },
-  signOut: "サインアウト",
-  signedOut: "サインアウトしました。",
+  sessions: { title: "ログイン中の端末", current: "この端末" },
+  signOut: "ログアウト",
+  signedOut: "ログアウトしました。",
   signIn: {
-    title: "サインイン",
+    title: "ログイン",
     identifier: "Eメールアドレスまたは携帯電話番号",
     password: "パスワード",
-    submit: "サインイン",
+    submit: "ログイン",
   },
   errorSummary: {
     title: "入力内容を確認してください",
-    invalidCredentials: "Eメールアドレス(または携帯電話番号)かパスワードが正しくありません。",
+    invalidCredentials: "Eメールアドレス（または携帯電話番号）かパスワードが正しくありません。",
   },
 };
 
@@ -65,7 +65,7 @@ export const english: Words = {
     title: "Verify your email address",
     code: "Security code",
     submit: "Create your account",
-    mailSubject: "Sample Shop: Your email verification code",
+    mailSubject: "Sample Shop: Your email security code",
   },
   account: { title: "Your account", hello: (name) => `Hello, ${name}`, security: "Login & security" },
   security: {
@@ -123,7 +123,7 @@ export const japanesePassword: PasswordWords = {
   lang: "ja",
   forgotLink: "パスワードをお忘れの場合",
   request: {
-    title: "パスワードをお忘れですか?",
+    title: "パスワードをお忘れですか？",
     identifier: "Eメールアドレスまたは携帯電話番号",
     submit: "次に進む",
   },
@@ -142,7 +142,7 @@ export const japanesePassword: PasswordWords = {
     submit: "パスワードを変更",
     tooShort: "パスワードは8文字以上にしてください。",
   },
-  resetDone: "パスワードを変更しました。新しいパスワードでサインインしてください。",
+  resetDone: "パスワードを変更しました。新しいパスワードでログインしてください。",
   changedMailSubject: "【サンプルショップ】パスワードが変更されました",
   change: {
     edit: "パスワードを編集",
@@ -151,7 +151,7 @@ export const japanesePassword: PasswordWords = {
     field: "新しいパスワード",
     submit: "パスワードを変更",
     wrongCurrent: "現在のパスワードが正しくありません。",
-    done: "パスワードを変更しました。他の端末からはサインアウトしました。",
+    done: "パスワードを変更しました。他の端末からはログアウトしました。",
   },
 };
 
@@ -208,11 +208,11 @@ export type ReminderWords = {
 
 export const japaneseReminder: ReminderWords = {
   forgotLink: "Eメールアドレスをお忘れの場合",
-  request: { title: "Eメールアドレスをお忘れですか?", phone: "携帯電話番号", submit: "次に進む" },
+  request: { title: "Eメールアドレスをお忘れですか？", phone: "携帯電話番号", submit: "次に進む" },
   code: {
     title: "セキュリティコードの入力",
     sentIfRegistered:
-      "この番号が登録されている場合は、SMS(テキストメッセージ)でセキュリティコードを送信しました。",
+      "この番号が登録されている場合は、SMS（テキストメッセージ）でセキュリティコードを送信しました。",
     code: "セキュリティコード",
     submit: "次に進む",
     resend: "コードを再送信",
@@ -220,8 +220,8 @@ export const japaneseReminder: ReminderWords = {
   },
   result: {
     title: "Eメールアドレスのご確認",
-    sentence: (masked) => `ご登録のEメールアドレスは ${masked} です。`,
-    signIn: "サインイン",
+    sentence: (masked) => `ご登録のEメールアドレスは${masked}です。`,
+    signIn: "ログイン",
     resetPassword: "パスワードを再設定",
   },
 };

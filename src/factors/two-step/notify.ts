@@ -6,7 +6,8 @@ import type { Schema } from "../../db/schema.ts";
 import type { Deps } from "../../deps.ts";
 import type { RequestMeta } from "../../flows/flow-result.ts";
 import type { AccountRow } from "../../identity/accounts.ts";
-import type { PublicMethod } from "./methods.ts";
+import { maskedPhone } from "../../views/phone-number.ts";
+import type { MethodRow, PublicMethod } from "./methods.ts";
 
 const auditTypes: Record<TwoStepChange, AuditEventType> = {
   enabled: "two_step.enabled",
@@ -18,7 +19,12 @@ const auditTypes: Record<TwoStepChange, AuditEventType> = {
   locked: "two_step.locked",
 };
 
-/** How a method is named to its owner in mail: "SMS +*******5678", "authenticator app". */
+/** A method as a notice shows it: the phone masked as the pages mask it (`***-****-5678`, docs/glossary.md). */
+export function toNoticeMethod(row: Pick<MethodRow, "id" | "method" | "phone">): PublicMethod {
+  return { id: row.id, method: row.method, destination: row.phone ? maskedPhone(row.phone) : null };
+}
+
+/** How a method is named to its owner in mail: 「SMS（***-****-5678）」, "authenticator app". */
 export function describeMethod(method: PublicMethod | undefined, locale: "ja" | "en"): string {
   if (!method) return "";
   const names = {
@@ -26,7 +32,8 @@ export function describeMethod(method: PublicMethod | undefined, locale: "ja" | 
     en: { sms: "text message", voice: "voice call", totp: "authenticator app" },
   } as const;
   const name = names[locale][method.method];
-  return method.destination ? `${name} (${method.destination})` : name;
+  if (!method.destination) return name;
+  return locale === "ja" ? `${name}（${method.destination}）` : `${name} (${method.destination})`;
 }
 
 /**

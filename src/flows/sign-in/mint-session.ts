@@ -55,7 +55,7 @@ export async function mintSignInSession(
         context.browser === "unknown" ? (account.locale === "ja" ? "不明" : "unknown") : context.browser,
       place:
         countryName(context.country, account.locale) ??
-        (account.locale === "ja" ? "不明(社内ネットワークなど)" : "unknown (a private network)"),
+        (account.locale === "ja" ? "不明（社内ネットワークなど）" : "unknown (a private network)"),
       time: formatDateTime(deps.clock.now().toISOString(), account.locale),
       securityUrl: new URL("/account/security", deps.config.publicUrl).href,
     });

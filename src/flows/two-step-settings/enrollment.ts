@@ -14,7 +14,7 @@ import {
   readTotpSecret,
   toPublicMethod,
 } from "../../factors/two-step/methods.ts";
-import { recordTwoStepChange } from "../../factors/two-step/notify.ts";
+import { recordTwoStepChange, toNoticeMethod } from "../../factors/two-step/notify.ts";
 import { sendPhoneCode } from "../../factors/two-step/phone-sends.ts";
 import { checkMethodCode } from "../../factors/two-step/second-factor-check.ts";
 import { type FlowFailure, failure } from "../flow-result.ts";
@@ -343,7 +343,7 @@ export async function verifyEnrollment(
       .execute();
     if (auth.account.two_step_enabled_at) {
       await recordTwoStepChange(trx, deps, auth.account, "method_added", ctx.meta, {
-        method: toPublicMethod(pending),
+        method: toNoticeMethod(pending),
       });
     }
     return true;

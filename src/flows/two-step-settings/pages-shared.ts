@@ -55,11 +55,13 @@ export function pageGuard(ctx: SettingsContext, returnTo: string, stepUp: boolea
   return refused ? guardRedirect(refused, returnTo) : undefined;
 }
 
-/** "SMS(***-****-5678)" / "Text message (***-****-5678)" / "Authenticator app". */
+/** 「SMS（***-****-5678）」 / "Text message (***-****-5678)" / "Authenticator app". */
 export function methodName(locale: Locale, method: Pick<MethodRow, "method" | "phone">): string {
   const name = twoStepText(locale).methods[method.method];
   if (!method.phone) return name;
-  return locale === "ja" ? `${name}(${maskedPhone(method.phone)})` : `${name} (${maskedPhone(method.phone)})`;
+  return locale === "ja"
+    ? `${name}（${maskedPhone(method.phone)}）`
+    : `${name} (${maskedPhone(method.phone)})`;
 }
 
 export { type FormState, formState, withRetryAfter } from "../../http/pages.ts";

@@ -12,7 +12,7 @@ import {
   type PublicMethod,
   toPublicMethod,
 } from "../../factors/two-step/methods.ts";
-import { recordTwoStepChange } from "../../factors/two-step/notify.ts";
+import { recordTwoStepChange, toNoticeMethod } from "../../factors/two-step/notify.ts";
 import type { AccountRow } from "../../identity/accounts.ts";
 import { revokeAccountSessions } from "../../session/sessions.ts";
 import { forgetTrustedDevices } from "../../session/trusted-devices.ts";
@@ -140,7 +140,7 @@ export async function removeMethod(
     await releaseTwoStepPhone(trx, auth.account.id, [method.phone], deps.clock.now());
     if (method.state === "active" && auth.account.two_step_enabled_at) {
       await recordTwoStepChange(trx, deps, auth.account, "method_removed", ctx.meta, {
-        method: toPublicMethod(method),
+        method: toNoticeMethod(method),
       });
     }
   });
