@@ -240,7 +240,7 @@ test("the CSV download has Japanese headers on the Japanese page (English on the
 test("without JavaScript the page promises nothing it cannot do (no 'made in this browser', no copy or use buttons)", async (t) => {
   const s = await buildTestApp(t);
   for (const [language, inBrowser, server] of [
-    ["ja", /ブラウザーの中で作られ/, /JavaScriptが無効なため、パスワードはサーバーで作って表示します/],
+    ["ja", /ブラウザの中で作られ/, /JavaScriptが無効なため、パスワードはサーバーで作って表示します/],
     ["en", /made in this browser/, /JavaScript is off, so the server makes them/],
   ] as const) {
     const form = await openForm(s, page, "", { "accept-language": language });
