@@ -12,7 +12,7 @@ export function profileRows(locale: Locale, account: AccountRow): SafeHtml {
   const phone = account.phone && account.phone_verified_at ? account.phone : null;
   return html`<div><dt>${text.name}</dt><dd>${account.name} <a class="edit" href="/account/security/name" aria-label="${p.editName}">${text.edit}</a></dd></div>
   <div><dt>${text.email}</dt><dd>${account.email} <a class="edit" href="/account/security/email" aria-label="${p.editEmail}">${text.edit}</a></dd></div>
-  <div><dt>${text.phone}</dt><dd>${phone ? maskedPhone(phone) : text.phoneNone} <a class="edit" href="/account/security/phone" aria-label="${p.editPhone}">${phone ? text.edit : p.add}</a></dd></div>`;
+  <div><dt>${text.phone}</dt><dd>${phone ? maskedPhone(phone) : text.phoneNone} <a class="edit" href="/account/security/phone" aria-label="${phone ? p.editPhone : p.addPhone}">${phone ? text.edit : p.add}</a></dd></div>`;
 }
 
 /** The notice after a profile change (`?done=`), or undefined for another page's. */
