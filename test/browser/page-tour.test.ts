@@ -11,7 +11,7 @@ import { openDatabase } from "../../src/db/database.ts";
 import { secureRandom, systemClock } from "../../src/deps.ts";
 import { setMaintenanceMode } from "../../src/operations/maintenance.ts";
 import { createStaff } from "../../src/staff/staff-accounts.ts";
-import { launchBrowser, newContext } from "../support/browser.ts";
+import { horizontalOverflow, launchBrowser, newContext } from "../support/browser.ts";
 import {
   type FakeKind,
   type FakeProvider,
@@ -145,6 +145,10 @@ async function checkStop(page: Page, lang: "ja" | "en", stop: Stop, findings: Fi
     }
     for (const violation of violations)
       findings.push(`${lang} ${size} ${stop.name} (${where.pathname}): ${violation}`);
+    // Nothing may be cut off or make the page scroll sideways (WCAG 1.4.10 reflow).
+    const overflow = await horizontalOverflow(page);
+    if (overflow > 0)
+      findings.push(`${lang} ${size} ${stop.name} (${where.pathname}): scrolls sideways by ${overflow}px`);
     if (takeScreenshots && lang === "ja") await saveTourScreenshot(page, `${stop.name}-${size}`);
   }
   await page.setViewportSize(tourDesktop);
@@ -727,7 +731,7 @@ describe("the page tour", { concurrency: 2 }, () => {
     ["ja", "Japanese"],
     ["en", "English"],
   ] as const) {
-    test(`every page in ${language} has no serious or critical accessibility violation, on a desktop and a phone`, {
+    test(`every page in ${language} has no serious or critical accessibility violation and nothing scrolling sideways, on a desktop and a phone`, {
       timeout: tourTimeoutMs,
     }, async () => {
       assert.deepEqual(await tour(lang), []);
