@@ -13,7 +13,7 @@ export function profileRows(locale: Locale, account: AccountRow): SafeHtml {
   const phone = account.phone && account.phone_verified_at ? account.phone : null;
   return html`${settingRow(text.name, account.name, { href: "/account/security/name", text: text.edit, label: p.editName })}
   ${settingRow(text.email, account.email, { href: "/account/security/email", text: text.edit, label: p.editEmail })}
-  ${settingRow(text.phone, phone ? maskedPhone(phone) : text.phoneNone, { href: "/account/security/phone", text: phone ? text.edit : p.add, label: p.editPhone })}`;
+  ${settingRow(text.phone, phone ? maskedPhone(phone) : text.phoneNone, { href: "/account/security/phone", text: phone ? text.edit : p.add, label: phone ? p.editPhone : p.addPhone })}`;
 }
 
 /** The notice after a profile change (`?done=`), or undefined for another page's. */

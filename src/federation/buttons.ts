@@ -5,8 +5,9 @@ import { html, type SafeHtml } from "../views/html.ts";
 /**
  * The buttons for each configured provider, on the sign-in and sign-up pages: a form each (POST
  * with the form token, so no other site can start a trip to a provider in someone's browser).
- * Colours follow each provider's button rules (public/mamori.css: LINE green #06C755, Yahoo!
- * JAPAN red, Google's white with a grey border); the wording is each provider's own.
+ * Colours follow each provider's button rules (public/mamori.css: LINE green and Yahoo! JAPAN red,
+ * each darkened to the 4.5:1 contrast its white label needs; Google's white with a grey border); the
+ * wording is each provider's own.
  */
 export function federationButtons(
   config: Pick<Config, "federation">,

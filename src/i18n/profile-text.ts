@@ -7,6 +7,8 @@ const ja = {
   editName: "氏名を編集",
   editEmail: "Eメールアドレスを編集",
   editPhone: "携帯電話番号を編集",
+  // The 追加 link's name when no number is registered: it must contain the word it shows (WCAG 2.5.3).
+  addPhone: "携帯電話番号を追加",
   add: "追加",
   name: {
     title: "氏名の変更",
@@ -93,6 +95,7 @@ const en: ProfileText = {
   editName: "Edit name",
   editEmail: "Edit email",
   editPhone: "Edit mobile number",
+  addPhone: "Add a mobile number",
   add: "Add",
   name: {
     title: "Change your name",
