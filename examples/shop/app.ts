@@ -286,10 +286,7 @@ export async function buildShop(options: ShopOptions): Promise<FastifyInstance> 
         .code(400)
         .type("text/html; charset=utf-8")
         .send(
-          page(
-            "エラー",
-            `<h1 id="sign-in-failed">ログインできませんでした</h1><p><a href="/">戻る</a></p>`,
-          ),
+          page("エラー", `<h1 id="sign-in-failed">ログインできませんでした</h1><p><a href="/">戻る</a></p>`),
         );
     }
     const claims = tokens.claims();
