@@ -185,7 +185,7 @@ test("'this wasn't me': a confirmation first, then every session ends and this b
   assert.match(
     asked.body,
     new RegExp(
-      `パスワードを再設定するためのセキュリティコードを <strong>${owner.email}</strong> に送信します。`,
+      `パスワードを再設定するためのセキュリティコードを<strong>${owner.email}</strong>に送信します。`,
     ),
   );
   assert.match(asked.body, /<input type="hidden" name="confirm" value="1">/);

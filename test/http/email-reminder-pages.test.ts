@@ -88,7 +88,7 @@ test("the code from the SMS shows the email masked, once, with sign-in and a pre
   const s = await buildTestApp(t);
   await ownerWithVerifiedPhone(s);
   const first = await openForm(s, "/email-reminder");
-  assert.match(first.body, /<h1>Eメールアドレスをお忘れですか\?<\/h1>/);
+  assert.match(first.body, /<h1>Eメールアドレスをお忘れですか？<\/h1>/);
   assert.match(
     first.body,
     /<input id="phone" name="phone" type="tel" value="" autocomplete="tel" inputmode="tel" required autofocus maxlength="40" aria-describedby="phone-hint">/,
@@ -99,7 +99,7 @@ test("the code from the SMS shows the email masked, once, with sign-in and a pre
   const page = await openForm(s, codeUrl, form.cookie);
   assert.match(
     page.body,
-    /この番号が登録されている場合は、SMS\(テキストメッセージ\)でセキュリティコードを送信しました。/,
+    /この番号が登録されている場合は、SMS（テキストメッセージ）でセキュリティコードを送信しました。/,
   );
   assert.match(page.body, /autocomplete="one-time-code" inputmode="numeric"/);
   assert.match(page.body, new RegExp(`<form method="post" action="${codeUrl}/resend"`));
@@ -110,7 +110,7 @@ test("the code from the SMS shows the email masked, once, with sign-in and a pre
   assert.equal(shown.headers["cache-control"], "no-store");
   assert.match(
     shown.body,
-    /<p class="result">ご登録のEメールアドレスは <strong class="masked-email">t\*\*\*@example\.co\.jp<\/strong> です。<\/p>/,
+    /<p class="result">ご登録のEメールアドレスは<strong class="masked-email">t\*\*\*@example\.co\.jp<\/strong>です。<\/p>/,
   );
   assert.doesNotMatch(shown.body, /taro\.yamada/, "never the whole address");
   assert.match(shown.body, /<a class="button wide" href="\/sign-in">ログイン<\/a>/);
@@ -187,7 +187,7 @@ test("an empty or malformed number is a field error, and the page is in English 
   assert.match(empty.body, /<a href="#phone">携帯電話番号を入力してください。<\/a>/);
   const malformed = await postForm(s, "/email-reminder", form, { _csrf: form.csrf, phone: "<b>03</b>" });
   assert.equal(malformed.statusCode, 400);
-  assert.match(malformed.body, /携帯電話番号を正しく入力してください\(例: 090-1234-5678\)。/);
+  assert.match(malformed.body, /携帯電話番号を正しく入力してください（例: 090-1234-5678）。/);
   assert.match(malformed.body, /id="phone" name="phone" type="tel" value="&lt;b&gt;03&lt;\/b&gt;"/);
   assert.match(malformed.body, /aria-invalid="true"/);
 
