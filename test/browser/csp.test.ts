@@ -138,7 +138,7 @@ async function visitEveryPage(watched: Watched): Promise<void> {
   await page.goBack();
   const registrationCode = await latestCode(server, email);
   await page.locator("#code").fill(registrationCode);
-  await page.locator("form[action='/sign-up/verify'] button").click();
+  await page.locator("form[action='/sign-up/verify'] button:not(.password-toggle)").click();
   await page.waitForURL((url) => url.pathname === "/account/welcome");
   // After registration, the welcome page suggests the next safe step; then Your account.
   await page.goto(new URL("/account", page.url()).href);
@@ -149,12 +149,15 @@ async function visitEveryPage(watched: Watched): Promise<void> {
   await visit(watched, "/account/sessions");
   // Sign-in activity, and the question "this wasn't me" asks first; cancelled, so still signed in.
   await visit(watched, "/account/security/activity");
-  await page.locator("main form[action='/account/security/not-me'] button").last().click();
+  await page
+    .locator("main form[action='/account/security/not-me'] button:not(.password-toggle)")
+    .last()
+    .click();
   await page.waitForURL((url) => url.pathname === "/account/security/not-me");
   await checkCurrentPage(watched);
   await page.locator("main a[href='/account/security/activity']").click();
   await page.waitForURL((url) => url.pathname === "/account/security/activity");
-  await page.locator("form[action='/sign-out'] button").click();
+  await page.locator("form[action='/sign-out'] button:not(.password-toggle)").click();
   await page.waitForURL((url) => url.pathname === "/sign-in" && url.search === "?signed_out=1");
   await checkCurrentPage(watched);
 
@@ -163,7 +166,7 @@ async function visitEveryPage(watched: Watched): Promise<void> {
   await page.waitForURL((url) => url.pathname === "/password-reset");
   await checkCurrentPage(watched);
   await page.locator("#identifier").fill(email);
-  await page.locator("form[action='/password-reset'] button").click();
+  await page.locator("form[action='/password-reset'] button:not(.password-toggle)").click();
   await page.waitForURL((url) => /^\/password-reset\/pwr_/.test(url.pathname));
   await checkCurrentPage(watched);
   const resetCode = await latestCode(server, email, { after: registrationCode });
@@ -184,7 +187,7 @@ async function visitEveryPage(watched: Watched): Promise<void> {
   await page.waitForURL((url) => url.pathname === "/email-reminder");
   await checkCurrentPage(watched);
   await page.locator("#phone").fill(mobileNumber);
-  await page.locator("form[action='/email-reminder'] button").click();
+  await page.locator("form[action='/email-reminder'] button:not(.password-toggle)").click();
   await page.waitForURL((url) => /^\/email-reminder\/emr_/.test(url.pathname));
   await checkCurrentPage(watched);
   const smsCode = await latestCode(server, mobileNumber);
@@ -201,11 +204,11 @@ async function visitEveryPage(watched: Watched): Promise<void> {
   // A wrong password (401 with the error summary), then the right one.
   await page.locator("#identifier").fill(email);
   await page.locator("#password").fill("not the password");
-  await page.locator("form[action='/sign-in'] button").click();
+  await page.locator("form[action='/sign-in'] button:not(.password-toggle)").click();
   await page.locator("#error-summary").waitFor();
   await checkCurrentPage(watched);
   await page.locator("#password").fill(password);
-  await page.locator("form[action='/sign-in'] button").click();
+  await page.locator("form[action='/sign-in'] button:not(.password-toggle)").click();
   await page.waitForURL((url) => url.pathname === "/account");
   await checkCurrentPage(watched);
   await visitTwoStepPages(watched, email, password);
@@ -230,7 +233,9 @@ async function visitTwoStepPages(watched: Watched, email: string, password: stri
   await checkCurrentPage(watched);
   const key = (await page.locator("#totp-key").textContent()) ?? "";
   await page.locator("#code").fill(await authenticatorApp(key.replace(/ /g, "")).code());
-  await page.locator("form[action^='/account/security/two-step/methods/'] button").click();
+  await page
+    .locator("form[action^='/account/security/two-step/methods/'] button:not(.password-toggle)")
+    .click();
   await page.waitForURL((url) => url.pathname === `${two}/enable`);
   await checkCurrentPage(watched);
   await page.locator(`form[action='${two}/enable'] button`).click();
@@ -250,11 +255,11 @@ async function visitTwoStepPages(watched: Watched, email: string, password: stri
   }
 
   // Signing in now asks for the second step: a wrong code (the error summary), then a recovery code.
-  await page.locator("form[action='/sign-out'] button").click();
+  await page.locator("form[action='/sign-out'] button:not(.password-toggle)").click();
   await page.waitForURL((url) => url.pathname === "/sign-in");
   await page.locator("#identifier").fill(email);
   await page.locator("#password").fill(password);
-  await page.locator("form[action='/sign-in'] button").click();
+  await page.locator("form[action='/sign-in'] button:not(.password-toggle)").click();
   await page.waitForURL((url) => url.pathname.startsWith("/sign-in/two-step/"));
   await checkCurrentPage(watched);
   await page.locator("#code").fill("000000");

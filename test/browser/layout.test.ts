@@ -25,7 +25,7 @@ const password = "hoshizora no shita de 7 tsubame ga tobu";
 const words = {
   identifier: "Eメールアドレスまたは携帯電話番号",
   password: "パスワード",
-  submit: "サインイン",
+  submit: "ログイン",
   accountTitle: "アカウントサービス",
   securityTitle: "ログインとセキュリティ",
   tiles: [
