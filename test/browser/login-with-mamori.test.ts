@@ -194,7 +194,7 @@ test("Sign in with Mamori: the shop's button, Mamori's sign-in with two-step, co
   await page.locator("#sign-out").click();
   await page.getByRole("heading", { name: "ログアウト" }).waitFor();
   await saveScreenshot(page, "oidc-sign-out-ja");
-  await page.getByRole("button", { name: "Mamoriからもログアウトする", exact: true }).click();
+  await page.getByRole("button", { name: "サンプルショップからもログアウトする", exact: true }).click();
   await page.waitForURL((url) => url.origin === shopUrl && url.pathname === "/");
   await page.locator("#sign-in").waitFor();
   await page.goto(`${server.url}/account`);
@@ -259,7 +259,7 @@ test("in English (the browser's language, then the account's): consent, two-step
   await page.locator("#sign-out").click();
   await page.getByRole("heading", { name: "Sign out" }).waitFor();
   await saveScreenshot(page, "oidc-sign-out-en");
-  await page.getByRole("button", { name: "Sign out of Mamori too", exact: true }).click();
+  await page.getByRole("button", { name: "Sign out of Sample Shop too", exact: true }).click();
   await page.waitForURL((url) => url.origin === shopUrl && url.pathname === "/");
   assert.deepEqual(
     problems.list().filter((p) => !p.includes(shopUrl) && !p.includes(strictShopUrl)),
