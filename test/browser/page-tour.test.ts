@@ -540,7 +540,8 @@ function signedInStops(lang: "ja" | "en"): Stop[] {
     },
     {
       name: "two-step-setup-app",
-      path: /^\/account\/security\/two-step\/setup$/,
+      // Choosing the app leads to the set-up's own page (decision 0029).
+      path: /^\/account\/security\/two-step\/methods\/[^/]+$/,
       reach: async (page) => {
         await page.locator("#method-totp").check();
         await page.locator('main form[action$="/two-step/setup"] [type="submit"]').click();
