@@ -180,8 +180,3 @@ export function smsSegmentLimit(text: string): number {
   for (const ch of text) if (!gsm7.includes(ch)) return 70;
   return 160;
 }
-
-/** The shop's name in a text: `{shop}` filled in. */
-export function withShop(text: string, brand: Brand): string {
-  return text.replaceAll("{shop}", brand.name);
-}
