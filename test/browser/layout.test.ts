@@ -5,6 +5,7 @@ import type { Browser, Page } from "playwright-core";
 import {
   checkPage,
   desktop,
+  horizontalOverflow,
   launchBrowser,
   newContext,
   phone,
@@ -134,9 +135,8 @@ async function tapProblems(page: Page): Promise<string[]> {
           `${t.what} ${t.width.toFixed(0)}x${t.height.toFixed(0)} (less than ${minimumCheckable}x${minimumCheckable})`,
       ),
   ];
-  const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
-  if (scrollWidth > phone.width)
-    problems.push(`the page is ${scrollWidth} px wide, more than ${phone.width}`);
+  const overflow = await horizontalOverflow(page);
+  if (overflow > 0) problems.push(`the page is ${overflow} px wider than the ${phone.width} px screen`);
   return problems;
 }
 
