@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import { pathToFileURL } from "node:url";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import { buildApp } from "./app.ts";
 import { type Config, ConfigError, loadConfig, readConfigSource } from "./config/config.ts";
 import { startupWarnings } from "./config/startup-warnings.ts";
@@ -18,69 +18,12 @@ import { type Database, dialectOf, openDatabase } from "./db/database.ts";
 import { migrateToLatest } from "./db/migrate.ts";
 import { type Deps, secureRandom, systemClock } from "./deps.ts";
 import { startHousekeeping } from "./operations/housekeeping.ts";
-import { type LogOutput, standardLogOutput } from "./operations/log-output.ts";
+import { standardLogOutput } from "./operations/log-output.ts";
+import { createLogger } from "./operations/logger.ts";
 import { watchServiceState } from "./operations/metrics.ts";
 import { processMetrics, reportMetricsToPrimary, startMetricsServer } from "./operations/metrics-server.ts";
 import { redisThrottleStore } from "./throttle/redis-store.ts";
 import { databaseThrottleStore } from "./throttle/throttle.ts";
-
-/**
- * A request's URL as the log shows it: the path and the query's names, never their values. A
- * link can carry a secret in its query (the console's enrolment link: `/admin/enrol?token=…`),
- * and whoever reads the log must not be able to use it.
- */
-export function loggedUrl(url: string): string {
-  const mark = url.indexOf("?");
-  if (mark < 0) return url;
-  const names = url
-    .slice(mark + 1)
-    .split("&")
-    .filter((pair) => pair !== "")
-    .map((pair) => `${pair.split("=")[0]}=[redacted]`);
-  return `${url.slice(0, mark)}?${names.join("&")}`;
-}
-
-type LoggedRequest = {
-  method: string;
-  url: string;
-  host?: string;
-  ip?: string;
-  socket?: { remotePort?: number } | null;
-};
-
-/** The JSON logger; its lines go to `output`, which never holds up the process (log-output.ts). */
-export function createLogger(
-  config: Pick<Config, "logLevel">,
-  output: LogOutput = standardLogOutput(),
-): Logger {
-  return pino(
-    {
-      level: config.logLevel,
-      // Fastify's request fields, with the query's values left out (loggedUrl); this logger's
-      // serializers take the place of Fastify's own.
-      serializers: {
-        req: (request: LoggedRequest) => ({
-          method: request.method,
-          url: loggedUrl(request.url),
-          host: request.host,
-          remoteAddress: request.ip,
-          remotePort: request.socket?.remotePort,
-        }),
-      },
-      // Secrets never reach the log: no cookies, tokens or bodies.
-      redact: {
-        paths: [
-          "req.headers.authorization",
-          "req.headers.cookie",
-          'req.headers["x-mamori-flow-token"]',
-          'res.headers["set-cookie"]',
-        ],
-        remove: true,
-      },
-    },
-    output,
-  );
-}
 
 /**
  * The delivery set-up a configuration asks for: mail by SMTP when SMTP_URL is set, texts and calls

@@ -64,6 +64,45 @@ test("a reader that keeps up gets every line and nothing is counted", async () =
   const output = createLogOutput(healthy, noticeSink().stream);
   for (let i = 0; i < 500; i++) output.write(`line ${i}\n`);
   await output.flush(5000);
-  assert.equal(received.length, 500);
+  assert.equal(received.join("").split("\n").filter(Boolean).length, 500);
   assert.equal(output.dropped(), 0);
+});
+
+test("the lines of one turn of the event loop leave in one write, in order, by the end of that turn", async () => {
+  const writes: string[] = [];
+  const reader = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      writes.push(chunk.toString("utf8"));
+      done();
+    },
+  });
+  const output = createLogOutput(reader, noticeSink().stream);
+  for (let i = 0; i < 50; i++) output.write(`first turn ${i}\n`);
+  assert.equal(writes.length, 0, "nothing is written before the turn ends");
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(writes.length, 1, "one write for the turn");
+  assert.deepEqual(
+    writes[0]?.split("\n").filter(Boolean),
+    Array.from({ length: 50 }, (_, i) => `first turn ${i}`),
+  );
+  output.write("second turn\n");
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(writes.slice(1), ["second turn\n"]);
+  await output.flush(5000);
+  assert.equal(output.dropped(), 0);
+});
+
+test("lines still waiting when the process exits are written at once by writePending", () => {
+  const writes: string[] = [];
+  const reader = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      writes.push(chunk.toString("utf8"));
+      done();
+    },
+  });
+  const output = createLogOutput(reader, noticeSink().stream);
+  output.write("a fatal error\n");
+  output.write("stopping\n");
+  output.writePending();
+  assert.deepEqual(writes, ["a fatal error\nstopping\n"]);
 });

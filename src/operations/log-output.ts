@@ -4,10 +4,17 @@ import type { Writable } from "node:stream";
  * Where log lines go: standard output, without ever waiting on it. A reader that went away (EPIPE)
  * or stopped reading (a full pipe) costs log lines, never requests or shutdown: lines that cannot
  * be written are dropped and counted, and standard error is told once.
+ *
+ * The lines of one turn of the event loop leave together, in one write from `setImmediate`: at the
+ * default LOG_LEVEL=info every request is a line, and a write to a pipe is a system call that cost
+ * more than the session check it logged (docs/decisions/0033). A line waits at most for the end of
+ * the turn that wrote it, and `writePending` sends what waits at once (at exit).
  */
 export type LogOutput = {
   /** Writes one line (pino's destination interface); drops it when the output is broken or full. */
   write(line: string): void;
+  /** Writes the lines of this turn now instead of at its end (the process is exiting). */
+  writePending(): void;
   /** Lines dropped so far, including those still waiting when `flush` gave up. */
   dropped(): number;
   /** Waits, at most `timeoutMs`, for the waiting lines to leave; then counts the rest as dropped. */
@@ -47,28 +54,53 @@ export function createLogOutput(out: Writable, notices: Writable): LogOutput {
 
   let abandoned = false;
   let onIdle: (() => void) | undefined;
+  /** Lines of this turn, not yet handed to `out`; counted in `waiting` already. */
+  let pending: string[] = [];
+  let pendingBytes = 0;
+  let scheduled = false;
+  const writePending = (): void => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const lines = pending;
+    const count = lines.length;
+    pending = [];
+    pendingBytes = 0;
+    if (broken !== undefined || out.destroyed || out.writableEnded) {
+      waiting -= count;
+      drop(count, `output closed: ${broken ?? "ended"}`);
+      if (waiting === 0) onIdle?.();
+      return;
+    }
+    out.write(count === 1 ? (lines[0] ?? "") : lines.join(""), (error) => {
+      // After flush gave up, the lines were counted already.
+      if (abandoned) return;
+      waiting -= count;
+      if (error) {
+        onError(error);
+        drop(count, `output closed: ${broken ?? error.message}`);
+      }
+      if (waiting === 0) onIdle?.();
+    });
+  };
   return {
     write(line: string): void {
       if (broken !== undefined || out.destroyed || out.writableEnded) {
         drop(1, `output closed: ${broken ?? "ended"}`);
         return;
       }
-      if (out.writableLength + line.length > maxWaitingBytes) {
+      if (out.writableLength + pendingBytes + line.length > maxWaitingBytes) {
         drop(1, "output not read");
         return;
       }
       waiting++;
-      out.write(line, (error) => {
-        // After flush gave up, the line was counted already.
-        if (abandoned) return;
-        waiting--;
-        if (error) {
-          onError(error);
-          drop(1, `output closed: ${broken ?? error.message}`);
-        }
-        if (waiting === 0) onIdle?.();
-      });
+      pending.push(line);
+      pendingBytes += line.length;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(writePending);
+      }
     },
+    writePending,
     dropped: () => dropped,
     async flush(timeoutMs: number): Promise<void> {
       if (waiting === 0) return;
@@ -97,6 +129,12 @@ let standard: LogOutput | undefined;
 
 /** The process's one output for log lines: standard output, notices on standard error. */
 export function standardLogOutput(): LogOutput {
-  standard ??= createLogOutput(process.stdout, process.stderr);
+  if (!standard) {
+    const output = createLogOutput(process.stdout, process.stderr);
+    // process.exit() (a fatal error, the shutdown bound) ends the turn early: its lines go now.
+    // Standard output to a file or a pipe is written synchronously on Linux, so they are not lost.
+    process.on("exit", () => output.writePending());
+    standard = output;
+  }
   return standard;
 }

@@ -104,6 +104,19 @@ test("nothing is answered from the cache while a transaction is open on the conn
   assert.ok(cachedSessionId(db, deps, token));
 });
 
+test("a revoked session or a suspended account read into the cache is never answered from it", async (t) => {
+  const { db, deps, clock, accountId, token, sessionId } = await signedIn(t);
+  assert.equal(await revokeSession(db, accountId, sessionId, clock.now()), true);
+  // The read after the revocation keeps the revoked row: the cache must still refuse it.
+  assert.equal(await authenticateSessionToken(db, deps, token), undefined);
+  assert.equal(cachedSessionId(db, deps, token), undefined);
+
+  const other = await signedIn(t);
+  await setAccountStatus(other.db, other.accountId, "suspended", "test", other.clock.now());
+  assert.equal(await authenticateSessionToken(other.db, other.deps, other.token), undefined);
+  assert.equal(cachedSessionId(other.db, other.deps, other.token), undefined);
+});
+
 test("a session due for its last-seen touch is not answered from the cache", async (t) => {
   const { db, deps, clock, token } = await signedIn(t);
   assert.ok(await authenticateSessionToken(db, deps, token));

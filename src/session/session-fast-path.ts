@@ -4,7 +4,9 @@ import type { Deps } from "../deps.ts";
 import { securityHeaders } from "../http/security-headers.ts";
 import { type PublicAccount, toPublicAccount } from "../identity/accounts.ts";
 import { identityHeaders, sessionCheckPath, toSessionCheck } from "../integration/session-check-routes.ts";
+import { loggedUrl } from "../operations/logger.ts";
 import { httpRequestCounter } from "../operations/metrics.ts";
+import { fastPathLog } from "./fast-path-log.ts";
 import { answeredLater, answerFromCache } from "./session-lookup.ts";
 import { type AuthenticatedSession, toPublicSession } from "./sessions.ts";
 
@@ -35,6 +37,8 @@ type FastRoute = {
   render: (auth: AuthenticatedSession) => CachedAnswer;
   /** Its line in `mamori_http_requests_total`, as Fastify's onResponse hook would count it. */
   counted: { inc(): void };
+  /** Its URL in the log: the query's values left out, as Fastify's lines have it. */
+  loggedUrl: string;
 };
 
 /** Answers the request, or calls `next` (Fastify) — at once, or after the cache's barrier on PostgreSQL. */
@@ -72,44 +76,44 @@ export function sessionFastPath(deps: Deps): FastPath {
     const check = toSessionCheck(auth);
     return answer(auth, JSON.stringify(check), identityHeaders(check));
   };
-  const counter = (route: string) => httpRequestCounter("GET", route, 200);
+  const route = (url: string, requiredAal: 1 | 2, render: FastRoute["render"]): [string, FastRoute] => {
+    const path = url.split("?")[0] ?? url;
+    return [
+      url,
+      { requiredAal, render, counted: httpRequestCounter("GET", path, 200), loggedUrl: loggedUrl(url) },
+    ];
+  };
   const routes = new Map<string, FastRoute>([
-    ["/api/v1/session", { requiredAal: 1, render: renderSession, counted: counter("/api/v1/session") }],
-    [sessionCheckPath, { requiredAal: 1, render: renderCheck, counted: counter(sessionCheckPath) }],
-    [
-      `${sessionCheckPath}?aal=1`,
-      { requiredAal: 1, render: renderCheck, counted: counter(sessionCheckPath) },
-    ],
-    [
-      `${sessionCheckPath}?aal=2`,
-      { requiredAal: 2, render: renderCheck, counted: counter(sessionCheckPath) },
-    ],
+    route("/api/v1/session", 1, renderSession),
+    route(sessionCheckPath, 1, renderCheck),
+    route(`${sessionCheckPath}?aal=1`, 1, renderCheck),
+    route(`${sessionCheckPath}?aal=2`, 2, renderCheck),
   ]);
-  const logRequest = requestLogger(deps);
+  const logRequest = fastPathLog(deps.log);
   return (request, response, next) => {
-    const route = request.method === "GET" ? routes.get(request.url ?? "") : undefined;
-    const cookie = request.headers.cookie;
-    if (!route || cookie === undefined || request.headers.authorization !== undefined) {
+    const fast = request.method === "GET" ? routes.get(request.url ?? "") : undefined;
+    const cookie = fast ? sessionCookieHeader(request.rawHeaders) : undefined;
+    if (!fast || cookie === undefined) {
       next();
       return;
     }
     const started = logRequest ? performance.now() : 0;
     const respond = (cached: CachedAnswer | undefined): void => {
       // Below the level asked for, the route answers 403 insufficient_assurance.
-      if (cached === undefined || cached.aal < route.requiredAal) {
+      if (cached === undefined || cached.aal < fast.requiredAal) {
         next();
         return;
       }
       response.writeHead(200, cached.headers);
       response.end(cached.body);
-      route.counted.inc();
-      logRequest?.(request, started);
+      fast.counted.inc();
+      logRequest?.(request, fast.loggedUrl, started);
     };
     let cached: CachedAnswer | undefined | typeof answeredLater;
     try {
       // The parser @fastify/cookie gives the route, so both read the same cookie the same way.
       const token = cookiePlugin.fastifyCookie.parse(cookie)[cookieName];
-      cached = token ? answerFromCache(deps.db, deps, token, route.render, respond) : undefined;
+      cached = token ? answerFromCache(deps.db, deps, token, fast.render, respond) : undefined;
     } catch {
       // Whatever failed (a malformed cookie, the database), Fastify's route answers it properly.
       next();
@@ -121,36 +125,20 @@ export function sessionFastPath(deps: Deps): FastPath {
 }
 
 /**
- * The log line of a request answered before Fastify, when requests are logged: Fastify's
- * "request completed" line (reqId, res.statusCode, responseTime) with the `req` of its
- * "incoming request" line, written once instead of twice, without a child logger per request and
- * without the redaction pass (it holds no header).
+ * The request's one Cookie header, read from its raw headers (building `request.headers` costs
+ * more than finding one name): undefined when there is none, more than one, or an Authorization
+ * header (a bearer token is the route's to judge), so that Fastify answers those.
  */
-function requestLogger(deps: Deps): ((request: IncomingMessage, started: number) => void) | undefined {
-  if (!deps.log.isLevelEnabled("info")) return undefined;
-  // The line holds no header, cookie or token, so the logger's redaction (which doubles the cost of
-  // a line) has nothing to do here.
-  const log = deps.log.child({}, { redact: { paths: [] } });
-  let count = 0;
-  const res = { statusCode: 200 };
-  return (request, started) => {
-    count += 1;
-    log.info(
-      {
-        reqId: `fast-${count}`,
-        req: {
-          method: request.method,
-          url: request.url,
-          host: request.headers.host,
-          remoteAddress: request.socket.remoteAddress,
-          remotePort: request.socket.remotePort,
-        },
-        res,
-        responseTime: performance.now() - started,
-      },
-      "request completed",
-    );
-  };
+function sessionCookieHeader(raw: readonly string[]): string | undefined {
+  let cookie: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? "";
+    if (name.length === 6 && name.toLowerCase() === "cookie") {
+      if (cookie !== undefined) return undefined;
+      cookie = raw[i + 1];
+    } else if (name.length === 13 && name.toLowerCase() === "authorization") return undefined;
+  }
+  return cookie;
 }
 
 /**

@@ -213,9 +213,10 @@ function renderLive<T>(
   render: Render<T>,
 ): T | undefined {
   if (!row) return undefined;
-  const now = deps.clock.now();
-  if (now.getTime() - Date.parse(row.last_seen_at) >= touchIntervalMs) return undefined;
-  if (!isLive(row, parsed.secret, now)) return undefined;
+  // isLive's rule, with the row's part worked out once (livenessOf); the secret still every time.
+  if (!constantTimeEqual(sha256Hex(parsed.secret), row.secret_hash)) return undefined;
+  const liveness = livenessOf(row);
+  if (!liveness.active || deps.clock.now().getTime() >= liveness.answerableUntilMs) return undefined;
   let rendered = renderedByRender.get(render);
   if (!rendered) {
     rendered = new WeakMap();
@@ -228,6 +229,35 @@ function renderLive<T>(
   const answer = render(toAuthenticated(row));
   rendered.set(row, answer);
   return answer;
+}
+
+/** What the cache's answer needs of a row besides the secret: the same for every request, so made once. */
+type Liveness = {
+  /** Not revoked, and the account active. */
+  active: boolean;
+  /**
+   * Until when the row may answer from the cache: its idle expiry, its absolute expiry, or the
+   * moment last_seen_at is due to be written (then the route reads and touches), whichever is
+   * first. A timestamp Date.parse cannot read gives NaN, and never answers: the route decides.
+   */
+  answerableUntilMs: number;
+};
+const livenessByRow = new WeakMap<SessionLookupRow, Liveness>();
+
+function livenessOf(row: SessionLookupRow): Liveness {
+  let liveness = livenessByRow.get(row);
+  if (!liveness) {
+    liveness = {
+      active: row.revoked_at === null && row.status === "active",
+      answerableUntilMs: Math.min(
+        Date.parse(row.idle_expires_at),
+        Date.parse(row.absolute_expires_at),
+        Date.parse(row.last_seen_at) + touchIntervalMs,
+      ),
+    };
+    livenessByRow.set(row, liveness);
+  }
+  return liveness;
 }
 
 /** The token's secret matches (constant time), the session is neither revoked nor expired, and its account is active. */

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, type TestContext, test } from "node:test";
-import { createLogger } from "../../src/main.ts";
 import { runHousekeeping } from "../../src/operations/housekeeping.ts";
 import type { LogOutput } from "../../src/operations/log-output.ts";
+import { createLogger } from "../../src/operations/logger.ts";
 import { createStaff, disableStaff, reinviteStaff } from "../../src/staff/staff-accounts.ts";
 import { staffAbsoluteSeconds, staffIdleSeconds } from "../../src/staff/staff-sessions.ts";
 import { buildTestApp, type RegisteredAccount, type TestApp } from "../support/app.ts";
@@ -318,6 +318,7 @@ test("the enrolment link's token never reaches the request log", async (t) => {
     write: (line) => {
       lines.push(line);
     },
+    writePending: () => {},
     dropped: () => 0,
     flush: async () => {},
     reportDropped: () => {},
