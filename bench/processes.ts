@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 
 /** A server under test, running in its own process. */
@@ -23,6 +23,12 @@ export type StartOptions = {
   /** A line on stdout that says the server is listening. */
   ready: RegExp;
   timeoutMs?: number;
+  /**
+   * Standard output goes to this file instead of a pipe the bench reads: the server's log lines
+   * are then the kernel's to store, not the load generator's to read (at LOG_LEVEL=info, reading
+   * a line a request took the load generator's time from the requests it measures).
+   */
+  logFile?: string;
 };
 
 /** A TCP port nobody listens on right now (the OS picks it; the race until the server binds is harmless here). */
@@ -59,39 +65,72 @@ export function startCommand(): { env: Record<string, string>; flags: string[] }
   return { env, flags: words.filter((word) => word.startsWith("--")) };
 }
 
+/** The last `bytes` of a file (what a server wrote to its log file), for error messages. */
+function tailOf(path: string, bytes: number): string {
+  const fd = openSync(path, "r");
+  try {
+    const size = statSync(path).size;
+    const length = Math.min(size, bytes);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    return buffer.toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Starts a server process and resolves once it prints its ready line. */
 export async function startServer(options: StartOptions): Promise<ServerProcess> {
+  const logFile = options.logFile;
+  const logFd = logFile ? openSync(logFile, "w") : undefined;
   const child = spawn(options.command, [...options.args], {
     cwd: options.cwd,
     env: options.env,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["ignore", logFd ?? "pipe", "pipe"],
   });
+  // The child holds its own copy of the descriptor.
+  if (logFd !== undefined) closeSync(logFd);
   let log = "";
   const keep = (chunk: Buffer): void => {
     log = (log + chunk.toString("utf8")).slice(-8192);
   };
   child.stderr?.on("data", keep);
+  const output = (): string => (logFile ? tailOf(logFile, 8192) : "") + log;
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${options.name}: could not start ${options.command}`);
 
   await new Promise<void>((resolve, reject) => {
+    let poll: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
+      clearInterval(poll);
       child.kill("SIGKILL");
-      reject(new Error(`${options.name} did not become ready in time:\n${log}`));
+      reject(new Error(`${options.name} did not become ready in time:\n${output()}`));
     }, options.timeoutMs ?? 30_000);
-    const onData = (chunk: Buffer): void => {
-      keep(chunk);
-      if (options.ready.test(log)) {
-        clearTimeout(timer);
-        child.stdout?.off("data", onData);
-        child.stdout?.on("data", keep);
-        resolve();
-      }
+    const ready = (): void => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      resolve();
     };
-    child.stdout?.on("data", onData);
+    if (logFile) {
+      // Written by the server, not read through a pipe: looked at until the ready line is there.
+      poll = setInterval(() => {
+        if (options.ready.test(tailOf(logFile, 65_536))) ready();
+      }, 50);
+    } else {
+      const onData = (chunk: Buffer): void => {
+        keep(chunk);
+        if (options.ready.test(log)) {
+          child.stdout?.off("data", onData);
+          child.stdout?.on("data", keep);
+          ready();
+        }
+      };
+      child.stdout?.on("data", onData);
+    }
     child.once("exit", (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${options.name} exited early (${code ?? signal}):\n${log}`));
+      clearInterval(poll);
+      reject(new Error(`${options.name} exited early (${code ?? signal}):\n${output()}`));
     });
   });
 
@@ -99,7 +138,7 @@ export async function startServer(options: StartOptions): Promise<ServerProcess>
     name: options.name,
     pid,
     url: `http://${options.host}:${options.port}`,
-    output: () => log,
+    output,
     stop: () => stopProcess(child),
   };
 }

@@ -5,7 +5,7 @@
  * scale part (bench/scale.ts, about six more; `npm run bench -- --scale-only` runs only that). See
  * the preamble of that file for the method. `npm run bench -- --strength-only` runs only the
  * strength-burst phase (bench/strength-burst.ts, under a minute) and prints its figure, writing
- * nothing. After the phases, the session check side by side (bench/session-check.ts, about two
+ * nothing. After the phases, the session check side by side (bench/session-check.ts, about three
  * minutes; `npm run bench -- --session-check-only` runs only that): bare node:http, SQLite and
  * PostgreSQL (one process and --workers 2), with PostgreSQL's CPU per 1,000 checks.
  */

@@ -10,10 +10,14 @@ import { benchLimits } from "./scale-settings.ts";
 import { Servers } from "./servers.ts";
 
 export class ScaleServers {
-  readonly #servers = new Servers();
+  readonly #servers: Servers;
   #postgres: PostgresServer | undefined;
   /** The postmaster, once PostgreSQL runs: its processes are ours, not "other". */
   #postgresPid: number | undefined;
+
+  constructor(options: { logDirectory?: string } = {}) {
+    this.#servers = new Servers(options);
+  }
 
   /** Mamori on `databaseUrl` with the bench's raised limits; `mamori serve --workers <n>` for n > 1. */
   startMamori(

@@ -29,6 +29,12 @@ export type MamoriStart = { workers?: number; env?: NodeJS.ProcessEnv };
 /** The servers that are running, so that whatever happens none is left behind. */
 export class Servers {
   readonly #running = new Set<ServerProcess>();
+  readonly #logDirectory: string | undefined;
+
+  /** `logDirectory`: each server's standard output goes to `<name>.log` there, not to a pipe (processes.ts). */
+  constructor(options: { logDirectory?: string } = {}) {
+    this.#logDirectory = options.logDirectory;
+  }
 
   /** Starts a server on a free port and resolves once it prints its ready line. */
   async start(options: ServerStart): Promise<ServerProcess> {
@@ -49,6 +55,7 @@ export class Servers {
       host,
       port,
       ready: options.ready,
+      ...(this.#logDirectory ? { logFile: join(this.#logDirectory, `${options.name}.log`) } : {}),
     });
     this.#running.add(server);
     return server;
