@@ -92,9 +92,9 @@ async function cacheOnScriptedFeed(): Promise<{
   return { cache, feed, server };
 }
 
-/** One turn of the event loop: the feed sends a barrier from setImmediate. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+/** Two turns of the event loop: the feed sends a barrier a turn after it was asked for (setImmediate twice). */
+async function nextTurn(): Promise<void> {
+  for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 test("concurrent session checks share one barrier round trip, and a check that arrives while a barrier is on its way is answered only by the next barrier", async () => {

@@ -47,8 +47,10 @@ export type BarrierWaiter = (settled: boolean) => void;
  * One barrier at most is on its way at a time, and every request that asked before it was sent
  * shares it: the waiters gathered while one is on its way are answered by the next, which is sent
  * once the current one is back (never by the current one, sent before they asked). A barrier is
- * sent from `setImmediate`, after the event loop has read every request that arrived together, so
- * they share it; a busy process sends one per turn of its event loop, not one per request.
+ * sent one turn of the event loop after it was first asked for (`setImmediate` twice): the
+ * requests read in that turn and in the next poll share it, among them those whose clients sent
+ * them as soon as the previous batch's answers came back, which the first turn is too early for.
+ * A busy process sends one per two turns, not one per request (decision 0024 has the figures).
  */
 export class PostgresChangeFeed {
   readonly #pg: typeof PgModule;
@@ -117,7 +119,8 @@ export class PostgresChangeFeed {
   #scheduleSend(): void {
     if (this.#inFlight || this.#sendScheduled) return;
     this.#sendScheduled = true;
-    setImmediate(() => this.#send());
+    // A turn later: the next poll brings the requests sent in answer to the batch just answered.
+    setImmediate(() => setImmediate(() => this.#send()));
   }
 
   /** Sends the next barrier for everyone waiting (or tells them false when the feed is down). */
