@@ -106,3 +106,26 @@ test("lines still waiting when the process exits are written at once by writePen
   output.writePending();
   assert.deepEqual(writes, ["a fatal error\nstopping\n"]);
 });
+
+test("at exit the waiting lines go through the synchronous writer, and those a shutdown gave up on are neither written nor counted twice", async () => {
+  const reader = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const output = createLogOutput(reader, noticeSink().stream);
+  const now: string[] = [];
+  output.write("fatal\n");
+  output.writePending((text) => now.push(text));
+  assert.deepEqual(now, ["fatal\n"]);
+  assert.equal(output.dropped(), 0);
+
+  // A reader that never takes anything: shutdown gives up on lines still gathered in this turn,
+  // counts them, and the exit hook does not write or count them again.
+  const stalled = new Writable({ highWaterMark: 16, write: () => {} });
+  const stuck = createLogOutput(stalled, noticeSink().stream);
+  stuck.write("first\n");
+  stuck.write("second\n");
+  await stuck.flush(0);
+  assert.equal(stuck.dropped(), 2);
+  const tried: string[] = [];
+  stuck.writePending((text) => tried.push(text));
+  assert.deepEqual(tried, []);
+  assert.equal(stuck.dropped(), 2, "not counted again");
+});

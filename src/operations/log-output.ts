@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import type { Writable } from "node:stream";
 
 /**
@@ -13,8 +14,11 @@ import type { Writable } from "node:stream";
 export type LogOutput = {
   /** Writes one line (pino's destination interface); drops it when the output is broken or full. */
   write(line: string): void;
-  /** Writes the lines of this turn now instead of at its end (the process is exiting). */
-  writePending(): void;
+  /**
+   * Writes the lines of this turn now instead of at its end (the process is exiting): through
+   * `now`, synchronously, when nothing written earlier still waits for the output.
+   */
+  writePending(now?: (text: string) => void): void;
   /** Lines dropped so far, including those still waiting when `flush` gave up. */
   dropped(): number;
   /** Waits, at most `timeoutMs`, for the waiting lines to leave; then counts the rest as dropped. */
@@ -58,28 +62,42 @@ export function createLogOutput(out: Writable, notices: Writable): LogOutput {
   let pending: string[] = [];
   let pendingBytes = 0;
   let scheduled = false;
-  const writePending = (): void => {
+  const writePending = (now?: (text: string) => void): void => {
     scheduled = false;
     if (pending.length === 0) return;
     const lines = pending;
     const count = lines.length;
     pending = [];
     pendingBytes = 0;
-    if (broken !== undefined || out.destroyed || out.writableEnded) {
-      waiting -= count;
-      drop(count, `output closed: ${broken ?? "ended"}`);
-      if (waiting === 0) onIdle?.();
-      return;
-    }
-    out.write(count === 1 ? (lines[0] ?? "") : lines.join(""), (error) => {
-      // After flush gave up, the lines were counted already.
-      if (abandoned) return;
+    const text = count === 1 ? (lines[0] ?? "") : lines.join("");
+    const closed = broken !== undefined || out.destroyed || out.writableEnded;
+    const settle = (error?: Error | null): void => {
       waiting -= count;
       if (error) {
         onError(error);
         drop(count, `output closed: ${broken ?? error.message}`);
       }
       if (waiting === 0) onIdle?.();
+    };
+    if (closed) {
+      waiting -= count;
+      drop(count, `output closed: ${broken ?? "ended"}`);
+      if (waiting === 0) onIdle?.();
+      return;
+    }
+    if (now && out.writableLength === 0) {
+      try {
+        now(text);
+        settle();
+      } catch (error) {
+        settle(error instanceof Error ? error : new Error(String(error)));
+      }
+      return;
+    }
+    out.write(text, (error) => {
+      // After flush gave up, the lines were counted already.
+      if (abandoned) return;
+      settle(error);
     });
   };
   return {
@@ -114,6 +132,9 @@ export function createLogOutput(out: Writable, notices: Writable): LogOutput {
       // What has not left by now is lost when the process exits.
       if (waiting > 0) {
         abandoned = true;
+        // Counted below with the rest; the exit hook must not try them again.
+        pending = [];
+        pendingBytes = 0;
         drop(waiting, "output not read at shutdown");
         waiting = 0;
       }
@@ -131,10 +152,16 @@ let standard: LogOutput | undefined;
 export function standardLogOutput(): LogOutput {
   if (!standard) {
     const output = createLogOutput(process.stdout, process.stderr);
-    // process.exit() (a fatal error, the shutdown bound) ends the turn early: its lines go now.
-    // Standard output to a file or a pipe is written synchronously on Linux, so they are not lost.
-    process.on("exit", () => output.writePending());
+    // process.exit() (a fatal error, the shutdown bound) ends the turn early: its lines go now,
+    // with a synchronous write (a pipe is asynchronous on Linux, and nothing runs after "exit").
+    process.on("exit", () => output.writePending(writeAllToStandardOutput));
     standard = output;
   }
   return standard;
+}
+
+/** Writes all of `text` to file descriptor 1 now; throws (EAGAIN: a full pipe) when it cannot. */
+function writeAllToStandardOutput(text: string): void {
+  let rest = Buffer.from(text);
+  while (rest.length > 0) rest = rest.subarray(writeSync(1, rest));
 }

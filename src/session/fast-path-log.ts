@@ -1,9 +1,11 @@
 import type { IncomingMessage } from "node:http";
+import proxyAddr from "@fastify/proxy-addr";
 import pino, { type Logger } from "pino";
+import type { Config } from "../config/config.ts";
 import { loggedUrl } from "../operations/logger.ts";
 
 /** Logs one request answered before Fastify; `started` is its performance.now() on arrival. */
-export type FastPathLog = (request: IncomingMessage, url: string, started: number) => void;
+export type FastPathLog = (request: IncomingMessage, started: number) => void;
 
 /** Where pino writes, and what it puts in every line of this logger (see `fastPathLog`). */
 type PinoInternals = {
@@ -37,18 +39,19 @@ function pinoInternals(log: Logger): PinoInternals | undefined {
  * header, cookie or token for redaction to remove. Should pino's internals ever be missing, the
  * line goes through pino.
  */
-export function fastPathLog(log: Logger): FastPathLog | undefined {
+export function fastPathLog(log: Logger, trustProxy: Config["trustProxy"] = false): FastPathLog | undefined {
   if (!log.isLevelEnabled("info")) return undefined;
   let count = 0;
+  const describe = requestDescriber(trustProxy);
   const internals = pinoInternals(log);
   if (!internals) {
     const child = log.child({}, { redact: { paths: [] } });
-    return (request, url, started) => {
+    return (request, started) => {
       count += 1;
       child.info(
         {
           reqId: `fast-${count}`,
-          req: loggedRequest(request, url),
+          req: describe(request),
           res: { statusCode: 200 },
           responseTime: performance.now() - started,
         },
@@ -58,9 +61,9 @@ export function fastPathLog(log: Logger): FastPathLog | undefined {
   }
   const { stream, bindings, time } = internals;
   const level = log.levels.values.info;
-  return (request, url, started) => {
+  return (request, started) => {
     count += 1;
-    const req = JSON.stringify(loggedRequest(request, url));
+    const req = JSON.stringify(describe(request));
     const responseTime = performance.now() - started;
     stream.write(
       `{"level":${level}${time()}${bindings},"reqId":"fast-${count}","req":${req},"res":{"statusCode":200},"responseTime":${responseTime},"msg":"request completed"}\n`,
@@ -68,13 +71,50 @@ export function fastPathLog(log: Logger): FastPathLog | undefined {
   };
 }
 
-/** The `req` of the line, as the logger's serializer (main.ts) gives it for a Fastify request. */
-function loggedRequest(request: IncomingMessage, url: string) {
-  return {
-    method: request.method,
-    url: loggedUrl(url),
-    host: request.headers.host,
-    remoteAddress: request.socket.remoteAddress,
-    remotePort: request.socket.remotePort,
+type LoggedRequest = {
+  method: string | undefined;
+  url: string;
+  host: string;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+};
+
+/**
+ * The `req` of the line, as the logger's serializer (logger.ts) gives it for a Fastify request
+ * answered under the same MAMORI_TRUST_PROXY: behind a trusted proxy the client's address from
+ * X-Forwarded-For and the host from X-Forwarded-Host, as Fastify's `request.ip` and `request.host`
+ * (fastify/lib/request.js) read them; otherwise the socket's address and the Host header.
+ */
+function requestDescriber(trustProxy: Config["trustProxy"]): (request: IncomingMessage) => LoggedRequest {
+  // The four URLs the fast path answers, each made log-safe once.
+  const urls = new Map<string, string>();
+  const url = (raw: string): string => {
+    let logged = urls.get(raw);
+    if (logged === undefined) {
+      logged = loggedUrl(raw);
+      if (urls.size < 16) urls.set(raw, logged);
+    }
+    return logged;
+  };
+  const trusted =
+    trustProxy === false ? undefined : trustProxy === true ? () => true : proxyAddr.compile([...trustProxy]);
+  return (request) => {
+    const socket = request.socket;
+    let host = request.headers.host ?? "";
+    let remoteAddress = socket.remoteAddress;
+    if (trusted) {
+      const addresses = proxyAddr.all(request, trusted);
+      remoteAddress = addresses[addresses.length - 1];
+      const forwardedHost = request.headers["x-forwarded-host"];
+      if (typeof forwardedHost === "string" && forwardedHost !== "" && trusted(socket.remoteAddress ?? "", 0))
+        host = (forwardedHost.split(",").pop() ?? "").trim();
+    }
+    return {
+      method: request.method,
+      url: url(request.url ?? ""),
+      host,
+      remoteAddress,
+      remotePort: socket.remotePort,
+    };
   };
 }

@@ -117,6 +117,17 @@ test("a revoked session or a suspended account read into the cache is never answ
   assert.equal(cachedSessionId(other.db, other.deps, other.token), undefined);
 });
 
+test("a session whose expiry was overwritten with something that is not a time is refused, by the route and the cache", async (t) => {
+  // An operator force-expires a stolen session by hand (UPDATE … SET absolute_expires_at = ''):
+  // the route refuses it, and so must the cache, whatever the text.
+  for (const text of ["", "expired", "-infinity", "2999-01-01T00:00:00+09:00"]) {
+    const { db, deps, token, sessionId } = await signedIn(t);
+    await db.updateTable("session").set({ absolute_expires_at: text }).where("id", "=", sessionId).execute();
+    assert.equal(await authenticateSessionToken(db, deps, token), undefined, text);
+    assert.equal(cachedSessionId(db, deps, token), undefined, text);
+  }
+});
+
 test("a session due for its last-seen touch is not answered from the cache", async (t) => {
   const { db, deps, clock, token } = await signedIn(t);
   assert.ok(await authenticateSessionToken(db, deps, token));

@@ -4,7 +4,6 @@ import type { Deps } from "../deps.ts";
 import { securityHeaders } from "../http/security-headers.ts";
 import { type PublicAccount, toPublicAccount } from "../identity/accounts.ts";
 import { identityHeaders, sessionCheckPath, toSessionCheck } from "../integration/session-check-routes.ts";
-import { loggedUrl } from "../operations/logger.ts";
 import { httpRequestCounter } from "../operations/metrics.ts";
 import { fastPathLog } from "./fast-path-log.ts";
 import { answeredLater, answerFromCache } from "./session-lookup.ts";
@@ -37,8 +36,6 @@ type FastRoute = {
   render: (auth: AuthenticatedSession) => CachedAnswer;
   /** Its line in `mamori_http_requests_total`, as Fastify's onResponse hook would count it. */
   counted: { inc(): void };
-  /** Its URL in the log: the query's values left out, as Fastify's lines have it. */
-  loggedUrl: string;
 };
 
 /** Answers the request, or calls `next` (Fastify) — at once, or after the cache's barrier on PostgreSQL. */
@@ -78,10 +75,7 @@ export function sessionFastPath(deps: Deps): FastPath {
   };
   const route = (url: string, requiredAal: 1 | 2, render: FastRoute["render"]): [string, FastRoute] => {
     const path = url.split("?")[0] ?? url;
-    return [
-      url,
-      { requiredAal, render, counted: httpRequestCounter("GET", path, 200), loggedUrl: loggedUrl(url) },
-    ];
+    return [url, { requiredAal, render, counted: httpRequestCounter("GET", path, 200) }];
   };
   const routes = new Map<string, FastRoute>([
     route("/api/v1/session", 1, renderSession),
@@ -89,7 +83,7 @@ export function sessionFastPath(deps: Deps): FastPath {
     route(`${sessionCheckPath}?aal=1`, 1, renderCheck),
     route(`${sessionCheckPath}?aal=2`, 2, renderCheck),
   ]);
-  const logRequest = fastPathLog(deps.log);
+  const logRequest = fastPathLog(deps.log, deps.config.trustProxy);
   return (request, response, next) => {
     const fast = request.method === "GET" ? routes.get(request.url ?? "") : undefined;
     const cookie = fast ? sessionCookieHeader(request.rawHeaders) : undefined;
@@ -107,7 +101,7 @@ export function sessionFastPath(deps: Deps): FastPath {
       response.writeHead(200, cached.headers);
       response.end(cached.body);
       fast.counted.inc();
-      logRequest?.(request, fast.loggedUrl, started);
+      logRequest?.(request, started);
     };
     let cached: CachedAnswer | undefined | typeof answeredLater;
     try {

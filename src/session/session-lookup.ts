@@ -216,7 +216,8 @@ function renderLive<T>(
   // isLive's rule, with the row's part worked out once (livenessOf); the secret still every time.
   if (!constantTimeEqual(sha256Hex(parsed.secret), row.secret_hash)) return undefined;
   const liveness = livenessOf(row);
-  if (!liveness.active || deps.clock.now().getTime() >= liveness.answerableUntilMs) return undefined;
+  // Written so that NaN (a timestamp that would not parse) never answers.
+  if (!liveness.active || !(deps.clock.now().getTime() < liveness.answerableUntilMs)) return undefined;
   let rendered = renderedByRender.get(render);
   if (!rendered) {
     rendered = new WeakMap();
@@ -233,12 +234,15 @@ function renderLive<T>(
 
 /** What the cache's answer needs of a row besides the secret: the same for every request, so made once. */
 type Liveness = {
-  /** Not revoked, and the account active. */
+  /**
+   * Not revoked, the account active, and both expiries in the one form Mamori writes
+   * (`toISOString`), in which comparing them as numbers, as here, and as text, as isLive does, agree.
+   */
   active: boolean;
   /**
    * Until when the row may answer from the cache: its idle expiry, its absolute expiry, or the
    * moment last_seen_at is due to be written (then the route reads and touches), whichever is
-   * first. A timestamp Date.parse cannot read gives NaN, and never answers: the route decides.
+   * first. A timestamp Date.parse cannot read gives NaN, which never answers: the route decides.
    */
   answerableUntilMs: number;
 };
@@ -248,7 +252,11 @@ function livenessOf(row: SessionLookupRow): Liveness {
   let liveness = livenessByRow.get(row);
   if (!liveness) {
     liveness = {
-      active: row.revoked_at === null && row.status === "active",
+      active:
+        row.revoked_at === null &&
+        row.status === "active" &&
+        isCanonicalTime(row.idle_expires_at) &&
+        isCanonicalTime(row.absolute_expires_at),
       answerableUntilMs: Math.min(
         Date.parse(row.idle_expires_at),
         Date.parse(row.absolute_expires_at),
@@ -260,12 +268,21 @@ function livenessOf(row: SessionLookupRow): Liveness {
   return liveness;
 }
 
+/** A timestamp in the form `toISOString` gives (UTC, milliseconds, "Z"), the only one Mamori writes. */
+function isCanonicalTime(text: string): boolean {
+  const time = Date.parse(text);
+  return Number.isFinite(time) && new Date(time).toISOString() === text;
+}
+
 /** The token's secret matches (constant time), the session is neither revoked nor expired, and its account is active. */
 function isLive(row: SessionLookupRow, secret: string, now: Date): boolean {
   if (!constantTimeEqual(sha256Hex(secret), row.secret_hash)) return false;
   const nowText = now.toISOString();
   if (row.revoked_at !== null || row.idle_expires_at <= nowText || row.absolute_expires_at <= nowText)
     return false;
+  // Compared as text, an expiry overwritten by hand with something other than a time ("expired")
+  // would count as the future: only the form Mamori writes is a time here.
+  if (!isCanonicalTime(row.idle_expires_at) || !isCanonicalTime(row.absolute_expires_at)) return false;
   return row.status === "active";
 }
 
