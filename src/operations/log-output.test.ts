@@ -11,6 +11,18 @@ function noticeSink(): { stream: PassThrough; lines(): string[] } {
   return { stream, lines: () => chunks.join("").split("\n").filter(Boolean) };
 }
 
+/** A reader that keeps up: every chunk written, as it came. */
+function keepingReader(): { stream: Writable; writes: string[] } {
+  const writes: string[] = [];
+  const stream = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      writes.push(chunk.toString("utf8"));
+      done();
+    },
+  });
+  return { stream, writes };
+}
+
 test("a reader that stops reading costs log lines, never memory beyond the cap: the rest are dropped and counted", async () => {
   // A log shipper that hangs: it accepts nothing, and no write ever completes.
   const stalled = new Writable({ highWaterMark: 1024, write: () => {} });
@@ -54,13 +66,7 @@ test("a reader that went away (EPIPE) is not retried: every later line is droppe
 });
 
 test("a reader that keeps up gets every line and nothing is counted", async () => {
-  const received: string[] = [];
-  const healthy = new Writable({
-    write: (chunk: Buffer, _encoding, done) => {
-      received.push(chunk.toString("utf8"));
-      done();
-    },
-  });
+  const { stream: healthy, writes: received } = keepingReader();
   const output = createLogOutput(healthy, noticeSink().stream);
   for (let i = 0; i < 500; i++) output.write(`line ${i}\n`);
   await output.flush(5000);
@@ -69,13 +75,7 @@ test("a reader that keeps up gets every line and nothing is counted", async () =
 });
 
 test("the lines of one turn of the event loop leave in one write, in order, by the end of that turn", async () => {
-  const writes: string[] = [];
-  const reader = new Writable({
-    write: (chunk: Buffer, _encoding, done) => {
-      writes.push(chunk.toString("utf8"));
-      done();
-    },
-  });
+  const { stream: reader, writes } = keepingReader();
   const output = createLogOutput(reader, noticeSink().stream);
   for (let i = 0; i < 50; i++) output.write(`first turn ${i}\n`);
   assert.equal(writes.length, 0, "nothing is written before the turn ends");
@@ -93,13 +93,7 @@ test("the lines of one turn of the event loop leave in one write, in order, by t
 });
 
 test("lines still waiting when the process exits are written at once by writePending", () => {
-  const writes: string[] = [];
-  const reader = new Writable({
-    write: (chunk: Buffer, _encoding, done) => {
-      writes.push(chunk.toString("utf8"));
-      done();
-    },
-  });
+  const { stream: reader, writes } = keepingReader();
   const output = createLogOutput(reader, noticeSink().stream);
   output.write("a fatal error\n");
   output.write("stopping\n");
