@@ -4,7 +4,8 @@
  * `GET /api/v1/session/check` with a session cookie over 10 connections against
  *
  * 1. a bare node:http server with a fixed JSON body (bench/baseline-server.ts), the yardstick;
- * 2. Mamori on a SQLite file (LOG_LEVEL warn, then info, the default);
+ * 2. Mamori on a SQLite file (LOG_LEVEL warn, then info, the default), and with `--workers 2` (warn),
+ *    to tell what two workers cost on two cores from what PostgreSQL costs;
  * 3. Mamori on PostgreSQL, one process (warn, then info), and `mamori serve --workers 2` (warn);
  *
  * with the CPU of every process read from /proc before and after: the server's tree,
@@ -215,6 +216,7 @@ export async function runSessionCheckBench(command: string): Promise<void> {
     targets = [
       await mamori("SQLite, 1 process, LOG_LEVEL=warn", "sqlite-warn", sqliteUrl, 1, "warn"),
       await mamori("SQLite, 1 process, LOG_LEVEL=info", "sqlite-info", sqliteUrl, 1, "info"),
+      await mamori("SQLite, --workers 2, LOG_LEVEL=warn", "sqlite-2-warn", sqliteUrl, 2, "warn"),
       await mamori(
         "PostgreSQL, 1 process, LOG_LEVEL=warn",
         "postgres-1-warn",
