@@ -86,16 +86,6 @@ type LoggedRequest = {
  * (fastify/lib/request.js) read them; otherwise the socket's address and the Host header.
  */
 function requestDescriber(trustProxy: Config["trustProxy"]): (request: IncomingMessage) => LoggedRequest {
-  // The four URLs the fast path answers, each made log-safe once.
-  const urls = new Map<string, string>();
-  const url = (raw: string): string => {
-    let logged = urls.get(raw);
-    if (logged === undefined) {
-      logged = loggedUrl(raw);
-      if (urls.size < 16) urls.set(raw, logged);
-    }
-    return logged;
-  };
   const trusted =
     trustProxy === false ? undefined : trustProxy === true ? () => true : proxyAddr.compile([...trustProxy]);
   return (request) => {
@@ -111,7 +101,7 @@ function requestDescriber(trustProxy: Config["trustProxy"]): (request: IncomingM
     }
     return {
       method: request.method,
-      url: url(request.url ?? ""),
+      url: loggedUrl(request.url ?? ""),
       host,
       remoteAddress,
       remotePort: socket.remotePort,
